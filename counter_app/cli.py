@@ -1,0 +1,150 @@
+"""The ``counter-app`` command: the terminal UI, and the JSON rules interface for scripts.
+
+``counter-app rules filing|claim FILE`` reads one JSON request (a path, or ``-`` for stdin) and
+prints one JSON result. Exit codes: 0 a decided result (a refusal is a decided result); 2 invalid
+input, printed as ``{"errors": [{"field": ..., "message": ...}]}`` naming every bad field; 3 a
+broken policy pack or data file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    help="异地就医经办窗口终端应用（counter_app）",
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+rules_app = typer.Typer(help="规则引擎的 JSON 接口（供脚本调用）", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+EXIT_INVALID = 2
+EXIT_CONFIG = 3
+
+PackOption = Annotated[
+    Path | None,
+    typer.Option("--pack", help="使用本机构自己的策略包文件（TOML），代替内置策略包"),
+]
+
+
+def _emit(payload: Any, code: int = 0) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+    raise typer.Exit(code)
+
+
+def _fail(field: str, message: str, code: int = EXIT_INVALID) -> None:
+    _emit({"errors": [{"field": field, "message": message}]}, code)
+
+
+def _read_request(source: str) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        _fail("(文件)", f"找不到请求文件 {source}")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail("(文件)", f"无法读取请求文件 {source}：{exc}")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail("(请求)", f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg}")
+    if not isinstance(data, dict):
+        _fail("(请求)", "请求应为一个 JSON 对象")
+    data.setdefault("today", date.today().isoformat())
+    return data
+
+
+def _decide(kind: str, source: str, pack_file: Path | None) -> None:
+    from counter_app.domain.errors import InvalidInput
+    from counter_app.packs import SHIPPED, PackError
+    from counter_app.rules_engine import build_engine
+
+    data = _read_request(source)
+    policy = data.get("policy")
+    if not isinstance(policy, str) or (pack_file is None and policy not in SHIPPED):
+        _fail("policy", f"地区取值无效，应为 {'、'.join(SHIPPED)} 之一")
+    try:
+        engine = build_engine(str(policy), pack_file)
+        result = engine.filing(data) if kind == "filing" else engine.claim(data)
+    except InvalidInput as exc:
+        _emit({"errors": [e.as_dict() for e in exc.errors]}, EXIT_INVALID)
+    except PackError as exc:
+        _fail("policy", str(exc), EXIT_CONFIG)
+    _emit(result.model_dump(mode="json"))
+
+
+@rules_app.command("filing")
+def rules_filing(
+    request: Annotated[str, typer.Argument(help="请求 JSON 文件路径，或 - 表示标准输入")],
+    pack: PackOption = None,
+) -> None:
+    """备案（新增/变更/取消）规则判断。"""
+    _decide("filing", request, pack)
+
+
+@rules_app.command("claim")
+def rules_claim(
+    request: Annotated[str, typer.Argument(help="请求 JSON 文件路径，或 - 表示标准输入")],
+    pack: PackOption = None,
+) -> None:
+    """零星报销规则判断与待遇计算。"""
+    _decide("claim", request, pack)
+
+
+@rules_app.command("materials")
+def rules_materials(
+    policy: Annotated[str, typer.Option("--policy", help="地区：jiangsu、beijing、wuhu、hunan")],
+    pack: PackOption = None,
+) -> None:
+    """列出材料代码与名称。"""
+    from counter_app.packs import SHIPPED, PackError, load_pack, shipped_pack
+
+    if pack is None and policy not in SHIPPED:
+        _fail("policy", f"地区取值无效，应为 {'、'.join(SHIPPED)} 之一")
+    try:
+        loaded = load_pack(pack) if pack else shipped_pack(policy)
+    except PackError as exc:
+        _fail("policy", str(exc), EXIT_CONFIG)
+    _emit(
+        {
+            "policy": loaded.pack.id,
+            "materials": [{"id": m.id, "label": m.label} for m in loaded.materials],
+        }
+    )
+
+
+@rules_app.command("check-pack")
+def rules_check_pack(
+    path: Annotated[Path, typer.Argument(help="策略包文件（TOML）")],
+) -> None:
+    """校验一个策略包文件，列出示例参数（需本机构修改的数值）。"""
+    from counter_app.packs import PackError, load_pack
+
+    try:
+        loaded = load_pack(path)
+    except PackError as exc:
+        _fail("pack", str(exc), EXIT_CONFIG)
+    _emit({"ok": True, "policy": loaded.pack.id, "name": loaded.pack.name})
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    ctx: typer.Context,
+    policy: Annotated[str, typer.Option("--policy", help="本机构所在地区的策略包")] = "jiangsu",
+) -> None:
+    """不带子命令时启动终端界面。"""
+    if ctx.invoked_subcommand is None:
+        from counter_app.ui.app import run_app
+
+        run_app(policy)
+
+
+def main() -> None:
+    """Entry point of the ``counter-app`` script."""
+    app()

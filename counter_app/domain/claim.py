@@ -1,0 +1,248 @@
+"""Manual reimbursement (零星报销) rules: eligibility, checklist, due date and payment.
+
+``decide_claim`` checks the request's values (dates in order and not in the future, amounts that
+add up, known material ids), then decides: which case of the region it is, whether the fund may
+pay (designated institutions, except emergencies), the checklist by kind of treatment with the
+conditional extras, the due date in Chinese working days once the materials are complete, the
+费用协查 flag, and the payment.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from counter_app.domain.checklist import applicable, evaluate
+from counter_app.domain.conditions import matches
+from counter_app.domain.errors import FieldError, InvalidInput
+from counter_app.domain.money import fmt_money
+from counter_app.domain.payment import Stay, compute_payment
+from counter_app.domain.policy import PolicyPack
+from counter_app.domain.requests import ClaimRequest
+from counter_app.domain.results import ClaimResult, DueDate, Reason
+from counter_app.domain.workdays import WorkCalendar
+
+ROUTE_LABELS = {
+    "long_term": "异地长期居住人员",
+    "emergency": "急诊抢救",
+    "referral": "转诊",
+    "filed_other": "其他临时外出就医（已备案）",
+    "unfiled": "未备案",
+}
+
+
+def _future(field: str, value: date | None, today: date, errors: list[FieldError]) -> None:
+    if value is not None and value > today:
+        errors.append(FieldError(field, f"日期 {value} 晚于今天（{today}），不能是将来的日期"))
+
+
+def _validate(request: ClaimRequest, pack: PolicyPack) -> None:
+    errors: list[FieldError] = []
+    known = {m.id for m in pack.materials}
+    for index, material in enumerate(request.materials):
+        if material not in known:
+            errors.append(FieldError(f"materials[{index}]", f"未知的材料代码“{material}”"))
+    admission, discharge = request.admission_date, request.discharge_date
+    if request.treatment == "inpatient":
+        if admission is None:
+            errors.append(FieldError("admission_date", "住院费用须填写入院日期"))
+        if discharge is None:
+            errors.append(FieldError("discharge_date", "住院费用须填写出院日期"))
+    elif admission is None and discharge is None and request.visit_date is None:
+        errors.append(FieldError("visit_date", "须填写就诊日期（或入院、出院日期）"))
+    if (admission is None) != (discharge is None) and request.treatment != "inpatient":
+        missing = "discharge_date" if discharge is None else "admission_date"
+        errors.append(FieldError(missing, "入院日期和出院日期须同时填写"))
+    if admission and discharge and discharge < admission:
+        errors.append(
+            FieldError("discharge_date", f"出院日期 {discharge} 早于入院日期 {admission}")
+        )
+    _future("admission_date", admission, request.today, errors)
+    _future("discharge_date", discharge, request.today, errors)
+    _future("visit_date", request.visit_date, request.today, errors)
+    amounts = request.amounts
+    if amounts is not None:
+        parts = amounts.in_scope + amounts.class_b_self + amounts.over_limit_self + amounts.self_pay
+        if amounts.total <= 0:
+            errors.append(FieldError("amounts.total", "总费用必须大于零"))
+        elif parts != amounts.total:
+            errors.append(
+                FieldError(
+                    "amounts.total",
+                    f"总费用 {amounts.total} 不等于统筹基金支付范围内费用、乙类先行自付、"
+                    f"超限价自付、自费之和 {parts}（相差 {amounts.total - parts}）",
+                )
+            )
+    if request.cross_year and request.cross_year not in pack.payment.cross_year.modes:
+        errors.append(
+            FieldError(
+                "cross_year",
+                f"{pack.pack.name}跨年度住院只能按“"
+                + "、".join(pack.payment.cross_year.modes)
+                + f"”结算（{pack.payment.cross_year.citation}）",
+            )
+        )
+    if errors:
+        raise InvalidInput(errors)
+
+
+def claim_facts(request: ClaimRequest) -> dict[str, Any]:
+    """The facts that the pack's conditions test (route, treatment class, flags …)."""
+    flags = request.flags
+    emergency = request.filing == "emergency" or request.treatment == "emergency" or flags.rescue
+    if request.filing == "long_term":
+        route = "long_term"
+    elif emergency:
+        route = "emergency"
+    elif request.filing == "referral":
+        route = "referral"
+    elif request.filing == "other_temporary":
+        route = "filed_other"
+    else:
+        route = "unfiled"
+    stayed = request.treatment == "inpatient" or request.admission_date is not None
+    return {
+        "insurance": request.insurance,
+        "scope": request.scope,
+        "filing": request.filing,
+        "route": route,
+        "treatment": request.treatment,
+        "treatment_class": "inpatient" if stayed else "outpatient",
+        "hospital_level": request.hospital_level,
+        "designated": request.designated,
+        "special": request.special,
+        "injury_no_third_party": flags.injury_no_third_party,
+        "rescue": flags.rescue,
+        "died": flags.died,
+        "dual_channel": flags.dual_channel,
+        "outside_drugs": flags.outside_drugs,
+        "emergency": emergency,
+        "case": request.case or "",
+    }
+
+
+def _due(
+    request: ClaimRequest, pack: PolicyPack, facts: dict[str, Any], calendar: WorkCalendar
+) -> DueDate:
+    deadline = pack.claim.deadline
+    small = (
+        facts["treatment_class"] == "outpatient"
+        and request.amounts is not None
+        and request.amounts.total < deadline.small_outpatient_limit
+    )
+    if request.special:
+        days = deadline.special_days
+    elif small:
+        days = deadline.small_outpatient_days
+    else:
+        days = deadline.normal_days
+    due = calendar.add_working_days(request.today, days)
+    return DueDate(
+        date=due.date,
+        working_days=days,
+        provisional=due.provisional,
+        calendar_version=due.calendar_version,
+        citation=deadline.citation,
+    )
+
+
+def decide_claim(request: ClaimRequest, pack: PolicyPack, calendar: WorkCalendar) -> ClaimResult:
+    """Decide a claim under ``pack``; raises ``InvalidInput`` for bad values."""
+    _validate(request, pack)
+    facts = claim_facts(request)
+    reasons: list[Reason] = []
+
+    def add(code: str, message: str, citation: str, severity: str = "error") -> None:
+        reasons.append(Reason(code=code, message=message, citation=citation, severity=severity))  # type: ignore[arg-type]
+
+    case = next((c for c in pack.claim.cases if matches(c.when, facts)), None)
+    if request.case and (case is None or case.id != request.case):
+        stated = next((c for c in pack.claim.cases if c.id == request.case), None)
+        if stated is None or not matches(stated.when, facts):
+            add(
+                "case_mismatch",
+                f"所选情形“{stated.label if stated else request.case}”与备案及就医情况不符",
+                stated.citation if stated else pack.claim.cases[0].citation,
+            )
+        else:
+            case = stated
+    if case is None:
+        add("not_claimable", "不属于可以零星报销的情形", pack.claim.cases[0].citation)
+    if not request.designated and not matches(pack.claim.designated_exempt, facts):
+        add(
+            "not_designated",
+            pack.claim.not_designated.note or "非定点医疗机构发生的费用医保基金不予支付",
+            pack.claim.not_designated.citation,
+        )
+    for notice in pack.claim.notices:
+        if matches(notice.when, facts):
+            add(notice.code, notice.message, notice.citation, "info")
+
+    groups = applicable(pack.claim.materials, facts)
+    labels = pack.material_labels
+    checklist, missing = evaluate(groups, request.materials, labels)
+    eligible = not any(r.severity == "error" for r in reasons)
+    if missing:
+        add(
+            "materials_missing",
+            "材料不全，请一次性告知补齐：" + "、".join(labels[m] for m in missing),
+            next(item.citation for item in checklist if not item.satisfied),
+            "warning",
+        )
+
+    due = _due(request, pack, facts, calendar) if eligible and not missing else None
+    if due is not None and due.provisional:
+        add(
+            "due_provisional",
+            f"办结时限 {due.date} 超出节假日数据范围（{due.calendar_version}），按周一至周五推算，"
+            "待新年度放假安排公布后核对",
+            due.citation,
+            "warning",
+        )
+
+    amounts = request.amounts
+    cost_check = bool(
+        pack.claim.cost_check
+        and amounts is not None
+        and facts["treatment_class"] == "inpatient"
+        and amounts.total >= pack.claim.cost_check_threshold
+    )
+    if cost_check and pack.claim.cost_check and amounts is not None:
+        threshold = fmt_money(pack.claim.cost_check_threshold)
+        add(
+            "cost_check_candidate",
+            f"一次性住院总费用 {amounts.total} 元达到 {threshold} 元，可提出费用协查",
+            pack.claim.cost_check.citation,
+            "info",
+        )
+
+    payment = None
+    if eligible and amounts is not None:
+        start = request.admission_date or request.visit_date or request.discharge_date
+        end = request.discharge_date or request.visit_date or start
+        assert start is not None and end is not None
+        payment = compute_payment(
+            pack,
+            insurance=request.insurance,
+            stay=Stay(facts["treatment_class"], str(request.hospital_level), start, end),
+            facts=facts,
+            amounts=amounts,
+            ytd=request.ytd,
+            ytd_previous=request.ytd_previous,
+            cross_year=request.cross_year,
+        )
+
+    return ClaimResult(
+        eligible=eligible,
+        complete=not missing,
+        case=case.id if case else None,
+        case_label=case.label if case else None,
+        reasons=reasons,
+        checklist=checklist,
+        missing=missing,
+        missing_labels=[labels[m] for m in missing],
+        due_date=due.date if due else None,
+        due=due,
+        cost_check_candidate=cost_check,
+        payment=payment,
+    )

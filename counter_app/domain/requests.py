@@ -1,0 +1,145 @@
+"""The requests the engine answers (the JSON contract of ``counter-app rules``).
+
+Field names are a contract with offices' scripts: add fields freely, rename none. Structural
+problems (a missing field, a bad date, an unknown enum value) are caught by pydantic and turned
+into Chinese messages by ``errors.from_validation``; rules about the values (a wrong 身份证号,
+amounts that do not add up) are checked by the engine and reported the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from counter_app.domain.money import MoneyError, parse_money
+from counter_app.domain.policy import Category, Insurance, Scope, Treatment
+
+Policy = Literal["jiangsu", "beijing", "wuhu", "hunan"]
+Action = Literal["new", "change", "cancel"]
+Basis = Literal["materials", "commitment"]
+FilingKind = Literal["long_term", "referral", "other_temporary", "emergency", "none"]
+ClaimCaseId = Literal[
+    "filed_not_settled", "emergency_unfiled", "student_vacation", "maternity", "other"
+]
+FilingStatus = Literal["active", "cancelled", "expired", "superseded"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Person(_Request):
+    """The insured person as the request names them."""
+
+    name: str = Field(min_length=1, max_length=50)
+    id_number: str = Field(min_length=1, max_length=40)
+
+
+class ExistingFiling(_Request):
+    """A filing the person already has (from the local database or the provincial store)."""
+
+    id: str = Field(min_length=1)
+    category: Category
+    basis: Basis = "materials"
+    destination: str
+    valid_from: date
+    valid_until: date | None = None
+    status: FilingStatus = "active"
+    insurance: Insurance | None = None
+
+
+class FilingRequest(_Request):
+    """A request to register, change or cancel a filing (备案)."""
+
+    policy: Policy
+    action: Action
+    today: date
+    person: Person
+    insurance: Insurance
+    category: Category
+    scope: Scope
+    destination: str | None = None
+    basis: Basis = "materials"
+    materials: list[str] = Field(default_factory=list)
+    by_agent: bool = False
+    start_date: date | None = None
+    end_date: date | None = None
+    multi_place: bool = False
+    has_employer: bool = False
+    retired: bool = False
+    referral_one_stop: bool = False
+    existing: list[ExistingFiling] = Field(default_factory=list)
+    target: str | None = None
+    home_pool: str | None = Field(default=None, pattern=r"^\d{6}$")
+
+
+class ClaimFlags(_Request):
+    """Circumstances that add materials or change the ratio."""
+
+    injury_no_third_party: bool = False
+    rescue: bool = False
+    died: bool = False
+    dual_channel: bool = False
+    outside_drugs: bool = False
+
+
+def _money(value: object) -> Decimal:
+    try:
+        return parse_money(value)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class Amounts(_Request):
+    """The slip categories, in 元, given as strings ("1234.50")."""
+
+    total: Decimal
+    in_scope: Decimal
+    class_b_self: Decimal = Decimal("0.00")
+    over_limit_self: Decimal = Decimal("0.00")
+    self_pay: Decimal = Decimal("0.00")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> Decimal:
+        return _money(value)
+
+
+class YearToDate(_Request):
+    """What the person has already had this year (from settled claims or the clerk)."""
+
+    deductible_paid: Decimal = Decimal("0.00")
+    fund_paid: Decimal = Decimal("0.00")
+    above_cap_paid: Decimal = Decimal("0.00")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> Decimal:
+        return _money(value)
+
+
+class ClaimRequest(_Request):
+    """A manual reimbursement claim (零星报销) to check and compute."""
+
+    policy: Policy
+    today: date
+    insurance: Insurance
+    scope: Scope
+    filing: FilingKind
+    treatment: Treatment
+    hospital_level: int = Field(ge=1, le=3)
+    designated: bool = True
+    special: bool = False
+    case: ClaimCaseId | None = None
+    flags: ClaimFlags = Field(default_factory=ClaimFlags)
+    materials: list[str] = Field(default_factory=list)
+    admission_date: date | None = None
+    discharge_date: date | None = None
+    visit_date: date | None = None
+    amounts: Amounts | None = None
+    ytd: YearToDate = Field(default_factory=YearToDate)
+    ytd_previous: YearToDate = Field(default_factory=YearToDate)
+    cross_year: Literal["lump", "split"] | None = None
