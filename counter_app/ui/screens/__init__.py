@@ -1,0 +1,1 @@
+"""One Screen per step or page of the counter."""

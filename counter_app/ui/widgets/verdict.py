@@ -1,0 +1,64 @@
+"""The engine's verdict on a filing, rendered for the clerk."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from counter_app.domain.errors import FieldError
+from counter_app.domain.results import FilingResult
+
+_MARK = {"error": ("✗", "bold red"), "warning": ("!", "yellow"), "info": ("i", "cyan")}
+FIELD_LABELS = {
+    "person.name": "姓名",
+    "person.id_number": "身份证号",
+    "destination": "就医地",
+    "start_date": "开始日期",
+    "end_date": "结束日期",
+    "home_pool": "参保统筹区",
+}
+
+
+class Verdict(Static):
+    """Shows a ``FilingResult`` (or the bad fields) with reasons and citations."""
+
+    def show_errors(self, errors: list[FieldError]) -> None:
+        """Bad input: each field named in Chinese with its problem."""
+        text = Text("请更正以下内容：\n", style="bold red")
+        for error in errors:
+            label = FIELD_LABELS.get(error.field, error.field)
+            message = "请填写" if error.message == "应为非空字符串" else error.message
+            text.append(f" •{label}：{message}\n")
+        self.update(text)
+
+    def show_result(self, result: FilingResult, labels: dict[str, str]) -> None:
+        """A decided filing."""
+        text = Text()
+        if not result.needs_filing:
+            text.append("无需备案\n", style="bold cyan")
+        elif result.allowed:
+            text.append("可以办理\n", style="bold green")
+        else:
+            text.append("暂不能办理\n", style="bold red")
+        for reason in result.reasons:
+            mark, style = _MARK[reason.severity]
+            # No space after the mark: Rich would move a long CJK "word" to the next line.
+            text.append(f" {mark}", style=style)
+            text.append(reason.message)
+            text.append(f"（{reason.citation}）\n", style="dim")
+        if result.checklist:
+            text.append("\n材料清单\n", style="bold")
+            for item in result.checklist:
+                box = "[x]" if item.satisfied else "[ ]"
+                options = " 或 ".join("＋".join(labels[m] for m in o) for o in item.any_of)
+                text.append(f" {box}{item.label}：{options}\n")
+        if result.destination:
+            text.append(f"\n就医地：{result.destination.full_name}（{result.destination.code}）\n")
+        if result.needs_filing and result.valid_from:
+            until = result.valid_until.isoformat() if result.valid_until else "长期有效"
+            text.append(f"有效期：{result.valid_from} 至 {until}\n")
+        if result.locked_until:
+            text.append(f"变更/取消限制：{result.locked_until} 前不得变更或取消\n")
+        if result.followup_due:
+            text.append(f"补齐材料期限：{result.followup_due}\n")
+        self.update(text)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# 安装并运行全部检查与测试 (set up and run lint, import contracts and the tests).
+# Extra arguments go to pytest, e.g.  bash scripts/test.sh -k filing
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" dev
+cd "$ROOT"
+
+echo "== ruff format --check" && ruff format --check counter_app tests tools
+echo "== ruff check" && ruff check counter_app tests tools
+echo "== import contracts" && lint-imports
+echo "== pytest"
+set +e
+python -m pytest -n 2 -p no:cacheprovider "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "no tests were collected" >&2
+fi
+exit "$status"
