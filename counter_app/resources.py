@@ -31,3 +31,8 @@ def assets_dir() -> Path:
 def forms_dir() -> Path:
     """The folder holding the printed documents' wording and layout."""
     return _first_existing(_PACKAGE / "_forms", _PACKAGE.parent / "forms")
+
+
+def migrations_dir() -> Path:
+    """The folder holding the alembic migrations (``db/``)."""
+    return _first_existing(_PACKAGE / "_db", _PACKAGE.parent / "db")

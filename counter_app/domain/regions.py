@@ -126,6 +126,10 @@ class RegionTable:
         county = self._counties.get(code.strip())
         return county.name if county else None
 
+    def counties_of(self, code: str) -> list[str]:
+        """The county-level codes under a city (or province-level unit), by code."""
+        return sorted(c.code for c in self._counties.values() if c.parent_code == code)
+
     # -- normalisation --------------------------------------------------------------------
 
     def _check_code(self, code: str, field: str) -> str:

@@ -1,0 +1,1 @@
+"""Local storage: the office's SQLite database (SQLModel tables, sessions, repositories)."""

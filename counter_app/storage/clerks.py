@@ -1,0 +1,113 @@
+"""Offices and clerks: creating them, and signing in with an argon2 password hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import select
+
+from counter_app.storage.db import Database
+from counter_app.storage.models import Clerk, Office
+from counter_app.storage.records import audit
+
+_HASHER = PasswordHasher()
+MIN_PASSWORD = 8
+
+
+class ClerkError(ValueError):
+    """A clerk that cannot be created; the message is Chinese."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The clerk at the window and their office."""
+
+    clerk_id: int
+    username: str
+    display_name: str
+    role: str
+    office_id: int
+    office_code: str
+    office_name: str
+    policy: str
+
+
+def ensure_office(db: Database, code: str, name: str, policy: str, pool_code: str) -> Office:
+    """The office with ``code``, created if it does not exist yet."""
+    with db.write() as session:
+        office = session.exec(select(Office).where(Office.code == code)).first()
+        if office is None:
+            office = Office(code=code, name=name, policy=policy, pool_code=pool_code)
+            session.add(office)
+            session.flush()
+            audit(session, None, "create", "office", office.id, code=code, name=name)
+        return office
+
+
+def add_clerk(
+    db: Database,
+    office_code: str,
+    username: str,
+    display_name: str,
+    password: str,
+    role: str = "clerk",
+) -> int:
+    """Create a clerk; raises ``ClerkError`` for a weak password or a taken name."""
+    if len(password) < MIN_PASSWORD:
+        raise ClerkError(f"密码至少 {MIN_PASSWORD} 位")
+    if role not in ("clerk", "supervisor"):
+        raise ClerkError("角色应为 clerk 或 supervisor")
+    with db.write() as session:
+        office = session.exec(select(Office).where(Office.code == office_code)).first()
+        if office is None:
+            raise ClerkError(f"经办机构 {office_code} 不存在")
+        if session.exec(select(Clerk).where(Clerk.username == username)).first():
+            raise ClerkError(f"用户名 {username} 已被使用")
+        clerk = Clerk(
+            office_id=office.id,  # type: ignore[arg-type]
+            username=username,
+            display_name=display_name,
+            password_hash=_HASHER.hash(password),
+            role=role,
+        )
+        session.add(clerk)
+        session.flush()
+        audit(session, None, "create", "clerk", clerk.id, username=username, role=role)
+        assert clerk.id is not None
+        return clerk.id
+
+
+def sign_in(db: Database, username: str, password: str) -> SignedIn | None:
+    """The clerk if the password is right (audited either way), else ``None``."""
+    with db.write() as session:
+        clerk = session.exec(select(Clerk).where(Clerk.username == username)).first()
+        ok = False
+        if clerk is not None and clerk.active:
+            try:
+                ok = _HASHER.verify(clerk.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                ok = False
+        audit(
+            session,
+            clerk.id if clerk else None,
+            "sign_in" if ok else "sign_in_failed",
+            "clerk",
+            clerk.id if clerk else "",
+            username=username,
+        )
+        if not ok or clerk is None:
+            return None
+        office = session.get(Office, clerk.office_id)
+        assert office is not None and clerk.id is not None and office.id is not None
+        return SignedIn(
+            clerk_id=clerk.id,
+            username=clerk.username,
+            display_name=clerk.display_name,
+            role=clerk.role,
+            office_id=office.id,
+            office_code=office.code,
+            office_name=office.name,
+            policy=office.policy,
+        )

@@ -1,0 +1,97 @@
+"""The SQLite database of an office: engines with safe settings, sessions, migrations.
+
+Every connection runs in WAL mode with ``synchronous=FULL`` (``NORMAL`` can lose the last commits
+on a power cut), a busy timeout and foreign keys on. Write transactions start with
+``BEGIN IMMEDIATE`` so that two clerk processes queue for the write lock instead of failing with
+"database is locked" (a deferred transaction that reads then writes gets SQLITE_BUSY at once).
+Reads use a second engine with ordinary deferred transactions, so they never wait for a writer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from sqlalchemy import Engine, create_engine, event
+from sqlmodel import Session
+
+BUSY_TIMEOUT_MS = 15000
+
+
+def default_db_path() -> Path:
+    """``COUNTER_DB`` if set, else ``counter.db`` in the user's data directory."""
+    override = os.environ.get("COUNTER_DB")
+    if override:
+        return Path(override)
+    return Path(user_data_dir("counter-app", appauthor=False)) / "counter.db"
+
+
+def _make_engine(path: Path, *, immediate: bool) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's legacy handling would
+        # start deferred transactions behind our back).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@dataclass
+class Database:
+    """The two engines over one database file, and the sessions a repository uses."""
+
+    path: Path
+    writer: Engine
+    reader: Engine
+
+    @classmethod
+    def open(cls, path: Path | str | None = None, *, migrate: bool = True) -> Database:
+        """Open (creating the folder and schema if needed) and upgrade to the latest schema."""
+        db_path = Path(path) if path else default_db_path()
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        database = cls(
+            db_path,
+            _make_engine(db_path, immediate=True),
+            _make_engine(db_path, immediate=False),
+        )
+        if migrate:
+            from counter_app.storage.migrations import upgrade
+
+            upgrade(database)
+        return database
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction (BEGIN IMMEDIATE): committed on success, rolled back on error."""
+        with Session(self.writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session."""
+        with Session(self.reader, expire_on_commit=False) as session:
+            yield session
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.writer.dispose()
+        self.reader.dispose()

@@ -1,0 +1,199 @@
+"""A realistic demo office: persons with valid 身份证号, filings of every category, two clerks.
+
+Every demo filing goes through the rules engine and ``commit_filing`` like a real one, dated in
+the past where a queue needs it (承诺书 follow-ups due, temporary filings about to expire).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlmodel import func, select
+
+from counter_app.domain.engine import RulesEngine
+from counter_app.domain.idnumber import check_digit
+from counter_app.domain.requests import FilingRequest
+from counter_app.storage.clerks import SignedIn, add_clerk, ensure_office, sign_in
+from counter_app.storage.db import Database
+from counter_app.storage.filings import commit_filing
+from counter_app.storage.models import Clerk, Person
+from counter_app.storage.persons import save_person
+
+DEMO_USER, DEMO_PASSWORD = "demo", "demo1234"
+SUPERVISOR_USER, SUPERVISOR_PASSWORD = "admin", "admin1234"
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "秀英",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀兰",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "建华",
+    "玉兰",
+    "志强",
+    "海燕",
+]
+DESTINATIONS = [
+    "460100",
+    "440300",
+    "310101",
+    "530100",
+    "210200",
+    "350200",
+    "510100",
+    "540100",
+    "660000",
+    "320500",
+    "340100",
+    "430200",
+]
+
+
+@dataclass(frozen=True)
+class DemoFiling:
+    """One demo filing: who, what, and how many days ago it was made."""
+
+    category: str
+    basis: str
+    days_ago: int
+    materials: tuple[str, ...]
+
+
+def _id_number(county: str, birth: date, serial: int) -> str:
+    first17 = f"{county}{birth:%Y%m%d}{serial:03d}"
+    return first17 + check_digit(first17)
+
+
+def _plan(engine: RulesEngine) -> list[DemoFiling]:
+    """Filings of every category this region files, on materials and on commitment."""
+    plans: list[DemoFiling] = []
+    for key, rules in engine.pack.filing.categories.items():
+        if not rules.needs_filing:
+            continue
+        plans.append(DemoFiling(key, "materials", 400 if rules.term == "long" else 20, ()))
+        if rules.commitment_allowed:
+            plans.append(DemoFiling(key, "commitment", 20, ()))
+        months = rules.validity.months if rules.validity else None
+        if rules.term == "temporary":
+            # About to expire, so the dashboard's "expiring soon" queue has something in it.
+            plans.append(DemoFiling(key, "materials", (months or 6) * 30 - 10, ()))
+    return plans
+
+
+def _complete_materials(engine: RulesEngine, request: dict) -> list[str]:
+    """Ask the engine what is missing and present it, as a clerk completing a checklist would."""
+    for _ in range(4):
+        result = engine.filing(request)
+        if not result.missing:
+            break
+        request["materials"] = [*request["materials"], *result.missing]
+    return request["materials"]
+
+
+def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40) -> SignedIn:
+    """Fill an empty database with the demo office; returns the demo clerk signed in."""
+    with db.read() as session:
+        has_clerks = session.exec(select(func.count()).select_from(Clerk)).one() > 0
+    pack = engine.pack.pack
+    counties = [
+        code
+        for code in engine.regions.counties_of(pack.home_pool_code)
+        if (engine.regions.county_name(code) or "市辖区") != "市辖区"
+    ] or [pack.home_pool_code]
+    office_code = counties[0]
+    office_name = (
+        f"{engine.regions.county_name(office_code) or pack.home_pool_name}医疗保障服务中心（演示）"
+    )
+    if not has_clerks:
+        ensure_office(db, office_code, office_name, pack.id, pack.home_pool_code)
+        add_clerk(db, office_code, DEMO_USER, "演示经办人", DEMO_PASSWORD)
+        add_clerk(db, office_code, SUPERVISOR_USER, "演示科长", SUPERVISOR_PASSWORD, "supervisor")
+    signed = sign_in(db, DEMO_USER, DEMO_PASSWORD)
+    assert signed is not None
+    if has_clerks:
+        return signed
+
+    rng = random.Random(20261123)
+    ids: list[tuple[int, str, str]] = []
+    for index in range(persons):
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        birth = date(rng.randint(1940, 2004), rng.randint(1, 12), rng.randint(1, 28))
+        number = _id_number(rng.choice(counties), birth, index * 2 + 1)
+        retired = birth.year < 1964
+        person_id = save_person(
+            db,
+            signed.clerk_id,
+            name=name,
+            id_number=number,
+            phone=f"13{rng.randint(100000000, 999999999)}",
+            address=f"{office_name[:6]}人民路{rng.randint(1, 300)}号",
+            insurance="employee" if index % 3 else "resident",
+            has_employer=not retired and index % 3 != 0,
+            retired=retired,
+            today=today,
+        )
+        ids.append((person_id, name, number))
+
+    plans = _plan(engine)
+    labels = engine.pack.material_labels
+    for (person_id, name, number), plan in zip(ids, plans * 2, strict=False):
+        day = today - timedelta(days=plan.days_ago)
+        with db.read() as session:
+            person = session.get(Person, person_id)
+        assert person is not None
+        insurance = (
+            "employee"
+            if plan.category in ("retired_resettled", "posted_worker")
+            else (person.insurance)
+        )
+        destination = rng.choice(DESTINATIONS)
+        in_province = engine.regions.same_province(destination, pack.home_pool_code)
+        if in_province and not pack.in_province_filing:
+            destination = "460100"
+            in_province = False
+        scope = "in_province" if in_province else "cross_province"
+        request: dict = {
+            "policy": pack.id,
+            "action": "new",
+            "today": day.isoformat(),
+            "person": {"name": name, "id_number": number},
+            "insurance": insurance,
+            "category": plan.category,
+            "scope": scope,
+            "destination": destination,
+            "basis": plan.basis,
+            "materials": ["id_card"],
+            "has_employer": plan.category == "posted_worker",
+            "retired": plan.category == "retired_resettled",
+        }
+        validity = engine.pack.filing.categories[plan.category].validity  # type: ignore[index]
+        if validity is not None and validity.kind == "chosen":
+            request["end_date"] = (day + timedelta(days=180)).isoformat()
+        request["materials"] = _complete_materials(engine, request)
+        result = engine.filing(request)
+        if result.allowed:
+            commit_filing(
+                db, signed, person_id, FilingRequest.model_validate(request), result, labels
+            )
+    return signed

@@ -1,0 +1,62 @@
+"""Schema migrations (alembic, scripts in ``db/``), applied when the app opens a database.
+
+``python -m counter_app.storage.migrations revision "message"`` writes a new migration by
+comparing the models with a scratch database at the latest revision.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from alembic import command
+from alembic.config import Config
+
+from counter_app.resources import migrations_dir
+
+if TYPE_CHECKING:
+    from counter_app.storage.db import Database
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    return config
+
+
+def upgrade(database: Database, revision: str = "head") -> None:
+    """Bring the database to ``revision`` in one transaction."""
+    config = _config()
+    with database.writer.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
+
+
+def current_revision(database: Database) -> str | None:
+    """The revision the database is at."""
+    from alembic.runtime.migration import MigrationContext
+
+    with database.reader.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _autogenerate(message: str) -> None:
+    from counter_app.storage.db import Database
+
+    with tempfile.TemporaryDirectory() as scratch:
+        database = Database.open(Path(scratch) / "scratch.db")
+        config = _config()
+        with database.writer.connect() as connection:
+            config.attributes["connection"] = connection
+            command.revision(config, message=message, autogenerate=True)
+        database.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "revision":
+        _autogenerate(sys.argv[2])
+    else:
+        sys.exit('usage: python -m counter_app.storage.migrations revision "message"')

@@ -1,0 +1,187 @@
+"""The tables of the office database (SQLModel).
+
+Persons, filings with their full history and the materials presented, offices and clerks, drafts
+that survive a crash, an append-only audit log and the outbox of events for the end-of-day sync.
+Dates are ``date``; times are UTC ``datetime``; JSON columns hold plain dicts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Office(SQLModel, table=True):
+    """A county/district office (经办机构): its code prefixes the numbers it issues offline."""
+
+    __tablename__ = "office"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=12)
+    name: str
+    policy: str
+    pool_code: str = Field(max_length=6)
+    phone: str = ""
+
+
+class Clerk(SQLModel, table=True):
+    """A clerk (经办人) who signs in; passwords are argon2 hashes."""
+
+    __tablename__ = "clerk"
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="office.id", index=True)
+    username: str = Field(unique=True, max_length=40)
+    display_name: str
+    password_hash: str
+    role: str = "clerk"
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Person(SQLModel, table=True):
+    """An insured person (参保人员) of the home pool."""
+
+    __tablename__ = "person"
+    __table_args__ = (
+        Index("ix_person_name", "name"),
+        Index("ix_person_initials", "name_initials"),
+        Index("ix_person_pinyin", "name_pinyin"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_number: str = Field(unique=True, max_length=18)
+    name: str = Field(max_length=50)
+    name_pinyin: str = Field(default="", max_length=200)
+    name_initials: str = Field(default="", max_length=50)
+    sex: str = ""
+    birth_date: date | None = None
+    phone: str = ""
+    address: str = ""
+    insurance: str = "employee"
+    has_employer: bool = False
+    retired: bool = False
+    employer: str = ""
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Filing(SQLModel, table=True):
+    """A filing (备案) as it stands now; its history is in ``FilingHistory``."""
+
+    __tablename__ = "filing"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=40)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    office_id: int = Field(foreign_key="office.id")
+    policy: str
+    category: str
+    scope: str
+    insurance: str
+    destination_code: str = Field(max_length=6)
+    destination_name: str
+    basis: str = "materials"
+    by_agent: bool = False
+    multi_place: bool = False
+    valid_from: date
+    valid_until: date | None = Field(default=None, index=True)
+    locked_until: date | None = None
+    followup_due: date | None = Field(default=None, index=True)
+    status: str = Field(default="active", index=True)
+    version: int = 1
+    created_by: int = Field(foreign_key="clerk.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class FilingHistory(SQLModel, table=True):
+    """One step in a filing's life: new, change or cancel, with the engine's verdict."""
+
+    __tablename__ = "filing_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    filing_id: int = Field(foreign_key="filing.id", index=True)
+    action: str
+    snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    clerk_id: int = Field(foreign_key="clerk.id")
+    at: datetime = Field(default_factory=utcnow)
+
+
+class FilingMaterial(SQLModel, table=True):
+    """A material presented at a step of a filing."""
+
+    __tablename__ = "filing_material"
+    __table_args__ = (UniqueConstraint("history_id", "material_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    filing_id: int = Field(foreign_key="filing.id", index=True)
+    history_id: int = Field(foreign_key="filing_history.id")
+    material_id: str
+    label: str
+
+
+class NumberSequence(SQLModel, table=True):
+    """The last number an office issued on a day for a kind of document."""
+
+    __tablename__ = "number_sequence"
+
+    office_id: int = Field(foreign_key="office.id", primary_key=True)
+    kind: str = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    last: int = 0
+
+
+class Draft(SQLModel, table=True):
+    """Work in progress of a wizard, saved at each step so nothing typed is lost."""
+
+    __tablename__ = "draft"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    clerk_id: int = Field(foreign_key="clerk.id", index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    title: str = ""
+    step: str = ""
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who viewed or changed what, when; append-only (a trigger refuses updates and deletes)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    clerk_id: int | None = Field(default=None, foreign_key="clerk.id")
+    action: str
+    entity: str
+    entity_id: str = ""
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class OutboxEvent(SQLModel, table=True):
+    """An event for the provincial store, written in the same transaction as the change."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (UniqueConstraint("office_id", "seq"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    office_id: int = Field(foreign_key="office.id")
+    seq: int
+    clerk_id: int = Field(foreign_key="clerk.id")
+    kind: str
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = Field(default=None, index=True)

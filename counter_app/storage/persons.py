@@ -1,0 +1,192 @@
+"""Insured persons: search by 身份证号, name, pinyin initials or filing number; view; save.
+
+Every search is an index range scan (``col >= q AND col < q⁺``), never a scan of the table.
+Search results carry masked 身份证号; opening a full record is audited.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import and_
+from sqlmodel import Session, col, select
+
+from counter_app.domain.idnumber import check_id_number, mask_id, mask_phone
+from counter_app.pinyin import pinyin_keys
+from counter_app.storage.db import Database
+from counter_app.storage.models import Filing, Person, utcnow
+from counter_app.storage.records import audit
+
+_FILING_NUMBER = re.compile(r"^BA\d{6,}")
+_DIGITS = re.compile(r"^\d{1,17}[\dXx]?$")
+
+
+class SearchKind(StrEnum):
+    """How a query is read."""
+
+    ID_EXACT = "id_exact"
+    ID_PREFIX = "id_prefix"
+    NAME = "name"
+    INITIALS = "initials"
+    PINYIN = "pinyin"
+    FILING_NUMBER = "filing_number"
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One search hit, safe to show in a list (masked numbers)."""
+
+    id: int
+    name: str
+    id_masked: str
+    sex: str
+    insurance: str
+    phone_masked: str
+
+
+class PersonError(ValueError):
+    """A person that cannot be saved; ``field`` names the bad field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+def classify(query: str) -> SearchKind:
+    """Which kind of search a typed (or scanned) query is."""
+    text = query.strip()
+    if _FILING_NUMBER.match(text.upper()):
+        return SearchKind.FILING_NUMBER
+    if _DIGITS.match(text):
+        return SearchKind.ID_EXACT if len(text) == 18 else SearchKind.ID_PREFIX
+    if text.isascii() and text.isalpha():
+        return SearchKind.INITIALS
+    return SearchKind.NAME
+
+
+def _upper_bound(prefix: str) -> str:
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _prefix(column, text: str):  # type: ignore[no-untyped-def]
+    return and_(column >= text, column < _upper_bound(text))
+
+
+def _row(person: Person) -> PersonRow:
+    assert person.id is not None
+    return PersonRow(
+        id=person.id,
+        name=person.name,
+        id_masked=mask_id(person.id_number),
+        sex=person.sex,
+        insurance=person.insurance,
+        phone_masked=mask_phone(person.phone) if person.phone else "",
+    )
+
+
+def search_in(
+    session: Session, query: str, kind: SearchKind | None = None, limit: int = 50
+) -> list[PersonRow]:
+    """Search inside an open session (used by the benchmark at the storage layer)."""
+    text = query.strip()
+    if not text:
+        return []
+    kind = kind or classify(text)
+    statement = select(Person)
+    if kind is SearchKind.FILING_NUMBER:
+        statement = (
+            select(Person)
+            .join(Filing, col(Filing.person_id) == col(Person.id))
+            .where(_prefix(col(Filing.number), text.upper()))
+        )
+    elif kind is SearchKind.ID_EXACT:
+        statement = statement.where(Person.id_number == text.upper())
+    elif kind is SearchKind.ID_PREFIX:
+        statement = statement.where(_prefix(col(Person.id_number), text.upper()))
+    elif kind is SearchKind.INITIALS:
+        lowered = text.lower()
+        hits = session.exec(
+            statement.where(_prefix(col(Person.name_initials), lowered)).limit(limit)
+        ).all()
+        if len(hits) < limit:
+            more = session.exec(
+                statement.where(_prefix(col(Person.name_pinyin), lowered)).limit(limit)
+            ).all()
+            seen = {p.id for p in hits}
+            hits = [*hits, *(p for p in more if p.id not in seen)][:limit]
+        return [_row(p) for p in hits]
+    elif kind is SearchKind.PINYIN:
+        statement = statement.where(_prefix(col(Person.name_pinyin), text.lower()))
+    else:
+        statement = statement.where(_prefix(col(Person.name), text))
+    return [_row(p) for p in session.exec(statement.limit(limit)).all()]
+
+
+def search_persons(db: Database, query: str, limit: int = 50) -> list[PersonRow]:
+    """Search persons by whatever the clerk typed or scanned."""
+    with db.read() as session:
+        return search_in(session, query, limit=limit)
+
+
+def open_person(db: Database, person_id: int, clerk_id: int) -> Person | None:
+    """A person's full record; the view is audited."""
+    with db.write() as session:
+        person = session.get(Person, person_id)
+        if person is not None:
+            audit(
+                session, clerk_id, "view", "person", person_id, id_masked=mask_id(person.id_number)
+            )
+        return person
+
+
+def save_person(
+    db: Database,
+    clerk_id: int,
+    *,
+    name: str,
+    id_number: str,
+    phone: str = "",
+    address: str = "",
+    insurance: str = "employee",
+    has_employer: bool = False,
+    retired: bool = False,
+    employer: str = "",
+    today: date | None = None,
+) -> int:
+    """Create a person, or update the one with this 身份证号; returns the id."""
+    if not name.strip():
+        raise PersonError("name", "姓名：请填写")
+    check = check_id_number(id_number, today=today)
+    if check.errors:
+        raise PersonError("id_number", "身份证号：" + "；".join(check.errors))
+    full, initials = pinyin_keys(name.strip())
+    with db.write() as session:
+        person = session.exec(select(Person).where(Person.id_number == check.normalised)).first()
+        created = person is None
+        if person is None:
+            person = Person(id_number=check.normalised, name=name.strip())
+        person.name = name.strip()
+        person.name_pinyin, person.name_initials = full, initials
+        person.sex = check.sex or ""
+        person.birth_date = check.birth_date
+        person.phone, person.address = phone.strip(), address.strip()
+        person.insurance, person.has_employer, person.retired = insurance, has_employer, retired
+        person.employer = employer.strip()
+        if not created:
+            person.version += 1
+            person.updated_at = utcnow()
+        session.add(person)
+        session.flush()
+        audit(
+            session,
+            clerk_id,
+            "create" if created else "update",
+            "person",
+            person.id,
+            id_masked=mask_id(check.normalised),
+        )
+        assert person.id is not None
+        return person.id

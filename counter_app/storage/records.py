@@ -1,0 +1,71 @@
+"""Small helpers every repository uses inside a write transaction: audit, outbox, numbers.
+
+They take the caller's ``Session`` so that the business change, its audit entry and its outbox
+event commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from counter_app.storage.models import AuditLog, NumberSequence, Office, OutboxEvent
+
+
+def audit(
+    session: Session,
+    clerk_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: object = "",
+    **detail: Any,
+) -> None:
+    """Append an audit entry. ``detail`` must hold masked personal numbers only."""
+    session.add(
+        AuditLog(
+            clerk_id=clerk_id, action=action, entity=entity, entity_id=str(entity_id), detail=detail
+        )
+    )
+
+
+def emit(
+    session: Session, office_id: int, clerk_id: int, kind: str, payload: dict[str, Any]
+) -> str:
+    """Write an outbox event with the office's next sequence number; returns its id."""
+    last = session.exec(
+        select(func.max(OutboxEvent.seq)).where(OutboxEvent.office_id == office_id)
+    ).one()
+    event_id = str(uuid.uuid4())
+    session.add(
+        OutboxEvent(
+            id=event_id,
+            office_id=office_id,
+            seq=(last or 0) + 1,
+            clerk_id=clerk_id,
+            kind=kind,
+            payload=payload,
+        )
+    )
+    return event_id
+
+
+def next_number(session: Session, office: Office, kind: str, day: date, prefix: str) -> str:
+    """A number unique without asking the server: prefix + office code + date + sequence."""
+    assert office.id is not None
+    row = session.get(NumberSequence, (office.id, kind, day))
+    if row is None:
+        row = NumberSequence(office_id=office.id, kind=kind, day=day, last=0)
+    row.last += 1
+    session.add(row)
+    return f"{prefix}{office.code}{day:%Y%m%d}{row.last:04d}"
+
+
+def pending_events(session: Session) -> int:
+    """How many outbox events have not reached the provincial store."""
+    return session.exec(
+        select(func.count()).select_from(OutboxEvent).where(OutboxEvent.sent_at.is_(None))  # type: ignore[union-attr]
+    ).one()
