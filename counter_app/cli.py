@@ -133,16 +133,85 @@ def rules_check_pack(
     _emit({"ok": True, "policy": loaded.pack.id, "name": loaded.pack.name})
 
 
+clerk_app = typer.Typer(help="经办人管理", no_args_is_help=True)
+office_app = typer.Typer(help="经办机构管理", no_args_is_help=True)
+app.add_typer(clerk_app, name="clerk")
+app.add_typer(office_app, name="office")
+
+
+def _database():  # type: ignore[no-untyped-def]
+    from counter_app.settings import Settings
+    from counter_app.storage.db import Database
+
+    return Database.open(Settings().database_path())
+
+
+@office_app.command("add")
+def office_add(
+    code: Annotated[str, typer.Option("--code", help="经办机构代码（区县行政区划代码）")],
+    name: Annotated[str, typer.Option("--name", help="经办机构名称")],
+    pool: Annotated[
+        str | None, typer.Option("--pool", help="参保统筹区代码（默认取策略包）")
+    ] = None,
+) -> None:
+    """登记本机构。"""
+    from counter_app.packs import shipped_pack
+    from counter_app.settings import Settings
+    from counter_app.storage.clerks import ensure_office
+
+    settings = Settings()
+    pack = shipped_pack(settings.policy)
+    office = ensure_office(
+        _database(), code, name, settings.policy, pool or pack.pack.home_pool_code
+    )
+    typer.echo(f"经办机构 {office.code} {office.name}（{settings.policy}）")
+
+
+@clerk_app.command("add")
+def clerk_add(
+    username: Annotated[str, typer.Option("--username", help="登录用户名")],
+    name: Annotated[str, typer.Option("--name", help="姓名")],
+    office: Annotated[str, typer.Option("--office", help="经办机构代码")],
+    role: Annotated[
+        str, typer.Option("--role", help="clerk（经办人）或 supervisor（科长）")
+    ] = "clerk",
+    password: Annotated[
+        str,
+        typer.Option(
+            "--password",
+            prompt="密码",
+            hide_input=True,
+            confirmation_prompt="再次输入密码",
+            help="不写时交互输入（不回显）",
+        ),
+    ] = "",
+) -> None:
+    """添加经办人（密码以 argon2 哈希保存）。"""
+    from counter_app.storage.clerks import ClerkError, add_clerk
+
+    try:
+        add_clerk(_database(), office, username, name, password, role)
+    except ClerkError as exc:
+        typer.echo(f"未添加：{exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    typer.echo(f"已添加经办人 {username}（{name}）")
+
+
 @app.callback(invoke_without_command=True)
 def main_callback(
     ctx: typer.Context,
-    policy: Annotated[str, typer.Option("--policy", help="本机构所在地区的策略包")] = "jiangsu",
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="本机构所在地区的策略包（默认取配置）")
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="演示模式：单独的演示数据库，自动生成演示数据")
+    ] = False,
 ) -> None:
     """不带子命令时启动终端界面。"""
     if ctx.invoked_subcommand is None:
         from counter_app.ui.app import run_app
 
-        run_app(policy)
+        run_app(policy, demo)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ Precedence: environment (``COUNTER_POLICY=wuhu``, nested with ``__``) over the T
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 from platformdirs import user_config_dir
@@ -39,7 +40,33 @@ class Settings(BaseSettings):
     """本机构自己的策略包文件（TOML）；设置后代替内置策略包。"""
 
     office_name: str = "示例县医疗保障服务中心"
-    """经办机构名称，显示在界面和打印件上。"""
+    """经办机构名称（未登录时显示；登录后以数据库中的经办机构为准）。"""
+
+    db_path: Path | None = None
+    """本机构数据库文件（SQLite）；默认在用户数据目录下的 counter.db，也可用 COUNTER_DB 指定。"""
+
+    demo: bool = False
+    """演示模式：使用单独的演示数据库，首次启动时自动生成演示经办机构、人员和备案。"""
+
+    idle_lock_minutes: int = Field(default=10, ge=1, le=240)
+    """无操作多少分钟后锁屏（需重新输入密码）。"""
+
+    today: date | None = None
+    """固定“今天”的日期（仅用于测试和培训）；不设置时取系统日期。"""
+
+    def database_path(self) -> Path:
+        """The database this run uses (the demo has its own file per region)."""
+        from counter_app.storage.db import default_db_path
+
+        if self.db_path:
+            return self.db_path
+        if self.demo:
+            return default_db_path().with_name(f"demo-{self.policy}.db")
+        return default_db_path()
+
+    def current_date(self) -> date:
+        """Today, or the fixed date of a test or training run."""
+        return self.today or date.today()
 
     @classmethod
     def settings_customise_sources(

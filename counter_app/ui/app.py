@@ -1,55 +1,221 @@
-"""The Textual application of the counter."""
+"""The Textual application of the counter: start-up, sign-in, screens and the idle lock."""
 
 from __future__ import annotations
 
-from textual import work
-from textual.app import App, ComposeResult
+import time
+from collections.abc import Iterable
+
+from textual import events, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Label
 from textual.worker import Worker, WorkerState
 
-from counter_app.domain.engine import RulesEngine
 from counter_app.settings import Settings
-from counter_app.ui.screens.filing_rules import FilingRulesScreen
+from counter_app.storage.clerks import SignedIn
+from counter_app.storage.drafts import list_drafts
+from counter_app.storage.filings import as_existing, person_filings
+from counter_app.storage.models import Draft, Filing, Person
+from counter_app.ui.dialogs.confirm import ConfirmDialog
+from counter_app.ui.services import Services
+from counter_app.ui.wizard.flow import FilingWizard
+from counter_app.ui.wizard.state import DRAFT_KIND, WizardState
 
 
 class CounterApp(App[None]):
-    """The counter app: loads the region's rules in a worker, then opens the first screen."""
+    """Opens the database and the rules in a worker, signs the clerk in, then the dashboard."""
 
     CSS_PATH = "app.tcss"
     TITLE = "异地就医经办窗口"
+    BINDINGS = [
+        Binding("ctrl+l", "lock", "锁屏", id="app.lock", tooltip="离开窗口时锁定屏幕"),
+        Binding("ctrl+q", "quit", "退出", id="app.quit", tooltip="退出程序"),
+    ]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
+        self.services: Services | None = None
         self.sub_title = settings.office_name
+        self.last_activity = time.monotonic()
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Label("正在加载策略包…", id="loading")
+        yield Label("正在打开数据库和策略包…", id="loading")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.load_engine()
+        self.start_up()
+        self.set_interval(15, self._check_idle)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load", description="加载规则")
-    def load_engine(self) -> RulesEngine:
-        """Read the policy pack, region codes and holiday table off the UI thread."""
+    # -- start-up ------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="start", description="启动")
+    def start_up(self) -> Services:
+        """Open (and migrate) the database and load the rules off the UI thread."""
         from counter_app.rules_engine import build_engine
+        from counter_app.storage.db import Database
 
-        return build_engine(self.settings.policy, self.settings.pack_file)
+        settings = self.settings
+        engine = build_engine(settings.policy, settings.pack_file)
+        db = Database.open(settings.database_path())
+        if settings.demo:
+            from counter_app.storage.demo import seed_demo
+
+            seed_demo(db, engine, settings.current_date())
+        return Services(settings=settings, db=db, engine=engine)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Open the first screen once the engine is ready; say clearly what failed if not."""
+        """The one place where a failed worker becomes a clear Chinese message."""
         worker = event.worker
-        if worker.state == WorkerState.SUCCESS and worker.group == "load":
-            self.push_screen(FilingRulesScreen(worker.result))
+        if worker.state == WorkerState.SUCCESS and worker.group == "start":
+            self.services = worker.result
+            self._sign_in()
         elif worker.state == WorkerState.ERROR:
-            message = f"{worker.description}失败：{worker.error}"
-            self.query_one("#loading", Label).update(message)
-            self.notify(message, severity="error", timeout=30)
+            message = f"{worker.description or '操作'}失败：{worker.error}"
+            if worker.group == "start":
+                self.query_one("#loading", Label).update(message)
+            self.notify(message, title="出错了", severity="error", timeout=15)
+
+    def _sign_in(self) -> None:
+        from counter_app.ui.screens.sign_in import SignInScreen
+
+        assert self.services is not None
+        self.push_screen(SignInScreen(self.services), callback=self._signed_in)
+
+    def _signed_in(self, signed: SignedIn | None) -> None:
+        assert self.services is not None and signed is not None
+        self.services.signed = signed
+        self.sub_title = f"{signed.office_name} · {signed.display_name}"
+        # The sign-in screen is still being dismissed; open the dashboard once it is gone.
+        self.call_after_refresh(self._show_dashboard)
+
+    def _show_dashboard(self) -> None:
+        from counter_app.ui.screens.dashboard import DashboardScreen
+
+        self.push_screen(DashboardScreen(self.ready))
+        self._offer_resume()
+
+    @work(thread=True, exit_on_error=False, group="drafts", description="读取草稿")
+    def _offer_resume(self) -> None:
+        """After a crash or power cut: offer the newest draft of this clerk."""
+        services = self.services
+        assert services is not None
+        drafts = list_drafts(services.db, services.clerk.clerk_id, DRAFT_KIND)
+        if drafts:
+            self.call_from_thread(self._ask_resume, drafts[0], len(drafts))
+
+    def _ask_resume(self, draft: Draft, count: int) -> None:
+        more = f"（共 {count} 份草稿，可在工作台按 D 查看）" if count > 1 else ""
+        self.push_screen(
+            ConfirmDialog(f"有未完成的办理：{draft.title}，是否继续？", more),
+            callback=lambda yes: self.resume_draft(draft) if yes else None,
+        )
+
+    # -- navigation (called by screens) --------------------------------------------------
+
+    @property
+    def ready(self) -> Services:
+        """The services, once signed in."""
+        assert self.services is not None and self.services.signed is not None
+        return self.services
+
+    def action_search(self) -> None:
+        """查找参保人."""
+        from counter_app.ui.screens.search import SearchScreen
+
+        self.push_screen(SearchScreen(self.ready))
+
+    def action_drafts(self) -> None:
+        """草稿."""
+        from counter_app.ui.screens.drafts import DraftsScreen
+
+        self.push_screen(DraftsScreen(self.ready))
+
+    def action_rules(self) -> None:
+        """规则查询."""
+        from counter_app.ui.screens.filing_rules import FilingRulesScreen
+
+        self.push_screen(FilingRulesScreen(self.ready.engine))
+
+    def action_new_person(self) -> None:
+        """登记参保人, then open the new record."""
+        from counter_app.ui.screens.person_form import PersonFormScreen
+
+        def saved(person_id: int | None) -> None:
+            if person_id is not None:
+                self.open_person(person_id)
+
+        self.push_screen(PersonFormScreen(self.ready), callback=saved)
+
+    def edit_person(self, person: Person) -> None:
+        """修改参保人信息."""
+        from counter_app.ui.screens.person_form import PersonFormScreen
+
+        self.push_screen(PersonFormScreen(self.ready, person))
+
+    def open_person(self, person_id: int) -> None:
+        """The person's page."""
+        from counter_app.ui.screens.person import PersonScreen
+
+        self.push_screen(PersonScreen(self.ready, person_id))
+
+    def start_filing(
+        self, person: Person, action: str, target: Filing | None, filings: list[Filing]
+    ) -> None:
+        """The filing wizard for new, change or cancel."""
+        state = WizardState.begin(self.ready, person, action, target, filings)
+        FilingWizard(self, self.ready, state).start()
+
+    def resume_draft(self, draft: Draft) -> None:
+        """Back into the wizard at the step the draft was saved at, with fresh filings."""
+        assert draft.id is not None
+        state = WizardState.from_draft(dict(draft.data), draft.id)
+        state.existing = as_existing(person_filings(self.ready.db, state.person_id))
+        FilingWizard(self, self.ready, state).start()
+
+    # -- idle lock -----------------------------------------------------------------------
+
+    def on_event(self, event: events.Event) -> None:  # type: ignore[override]
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.last_activity = time.monotonic()
+        return super().on_event(event)
+
+    def _check_idle(self) -> None:
+        idle = time.monotonic() - self.last_activity
+        if self.services and self.services.signed and idle > self.settings.idle_lock_minutes * 60:
+            self.action_lock()
+
+    def action_lock(self) -> None:
+        """Cover the screen until the clerk's password is typed again."""
+        from counter_app.ui.screens.sign_in import LockScreen
+
+        if self.services is None or self.services.signed is None:
+            return
+        if isinstance(self.screen, LockScreen):
+            return
+        self.last_activity = time.monotonic()
+        self.push_screen(LockScreen(self.services))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The command palette (Ctrl+P): the rarer actions by name."""
+        yield from super().get_system_commands(screen)
+        if self.services and self.services.signed:
+            yield SystemCommand(
+                "查找参保人", "按身份证号、姓名、拼音或备案编号查找", self.action_search
+            )
+            yield SystemCommand("登记参保人", "登记新的参保人", self.action_new_person)
+            yield SystemCommand("草稿", "继续未完成的办理", self.action_drafts)
+            yield SystemCommand("规则查询", "试算一笔备案的规则判断", self.action_rules)
+            yield SystemCommand("锁屏", "锁定屏幕", self.action_lock)
 
 
-def run_app(policy: str | None = None) -> None:
-    """Start the UI with the office's settings (``policy`` overrides them)."""
-    settings = Settings() if policy is None else Settings(policy=policy)
-    CounterApp(settings).run()
+def run_app(policy: str | None = None, demo: bool = False) -> None:
+    """Start the UI with the office's settings (``policy`` and ``demo`` override them)."""
+    overrides: dict[str, object] = {}
+    if policy:
+        overrides["policy"] = policy
+    if demo:
+        overrides["demo"] = True
+    CounterApp(Settings(**overrides)).run()  # type: ignore[arg-type]

@@ -22,9 +22,20 @@ FIELD_LABELS = {
 class Verdict(Static):
     """Shows a ``FilingResult`` (or the bad fields) with reasons and citations."""
 
-    def show_errors(self, errors: list[FieldError]) -> None:
-        """Bad input: each field named in Chinese with its problem."""
-        text = Text("请更正以下内容：\n", style="bold red")
+    def show_errors(self, errors: list[FieldError], pending: set[str] | None = None) -> None:
+        """Bad input: each field named in Chinese with its problem.
+
+        Fields in ``pending`` belong to steps still ahead: they are listed as to-do, not errors.
+        """
+        pending = pending or set()
+        todo = [e for e in errors if e.field in pending]
+        errors = [e for e in errors if e.field not in pending]
+        text = Text()
+        if todo:
+            text.append("待后续步骤填写：", style="bold cyan")
+            text.append("、".join(FIELD_LABELS.get(e.field, e.field) for e in todo) + "\n")
+        if errors:
+            text.append("请更正以下内容：\n", style="bold red")
         for error in errors:
             label = FIELD_LABELS.get(error.field, error.field)
             message = "请填写" if error.message == "应为非空字符串" else error.message
@@ -49,7 +60,7 @@ class Verdict(Static):
         if result.checklist:
             text.append("\n材料清单\n", style="bold")
             for item in result.checklist:
-                box = "[x]" if item.satisfied else "[ ]"
+                box = "[齐]" if item.satisfied else "[缺]"
                 options = " 或 ".join("＋".join(labels[m] for m in o) for o in item.any_of)
                 text.append(f" {box}{item.label}：{options}\n")
         if result.destination:

@@ -1,0 +1,1 @@
+"""Modal dialogs (confirmations, resume a draft)."""

@@ -1,0 +1,99 @@
+"""工作台: today's work, the queues that need attention, drafts and the sync backlog."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label
+
+from counter_app.storage.queues import Dashboard, QueueRow, dashboard
+from counter_app.ui.services import Services
+
+
+class DashboardScreen(Screen[None]):
+    """The clerk's home screen after sign-in."""
+
+    BINDINGS = [
+        Binding(
+            "slash,f2",
+            "app.search",
+            "查找参保人",
+            id="dashboard.search",
+            tooltip="按身份证号、姓名、拼音首字母或备案编号查找",
+        ),
+        Binding("d", "app.drafts", "草稿", id="dashboard.drafts", tooltip="继续未完成的办理"),
+        Binding(
+            "r", "app.rules", "规则查询", id="dashboard.rules", tooltip="试算一笔备案的规则判断"
+        ),
+        Binding("f5", "reload", "刷新", id="dashboard.reload", tooltip="重新读取队列"),
+    ]
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+
+    def compose(self) -> ComposeResult:
+        clerk = self.services.clerk
+        yield Header()
+        yield Label(
+            f"{clerk.office_name} · 经办人 {clerk.display_name} · {self.services.today}",
+            classes="title",
+        )
+        yield Label("", id="counts")
+        with Horizontal(id="queues"):
+            with Vertical():
+                yield Label("承诺书待补材料（到期日）", classes="section")
+                yield DataTable(id="followups", cursor_type="row", zebra_stripes=True)
+            with Vertical():
+                yield Label("临时备案即将到期", classes="section")
+                yield DataTable(id="expiring", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for table_id in ("#followups", "#expiring"):
+            self.query_one(table_id, DataTable).add_columns("到期", "姓名", "身份证号", "就医地")
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        """Read the queues again (in a worker)."""
+        self.load()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="dashboard",
+        description="读取工作台",
+    )
+    def load(self) -> None:
+        """Query the queues off the UI thread."""
+        services = self.services
+        data = dashboard(services.db, services.clerk.clerk_id, services.today)
+        self.app.call_from_thread(self._show, data)
+
+    def _show(self, data: Dashboard) -> None:
+        self.query_one("#counts", Label).update(
+            f"今日：新增 {data.today_new} · 变更 {data.today_change} · 取消 {data.today_cancel}"
+            f"    草稿 {data.drafts}    未同步事件 {data.pending_events}"
+        )
+        self._fill("#followups", data.followups)
+        self._fill("#expiring", data.expiring)
+
+    def _fill(self, table_id: str, rows: list[QueueRow]) -> None:
+        table = self.query_one(table_id, DataTable)
+        table.clear()
+        table.add_rows([(str(r.due), r.person_name, r.id_masked, r.destination_name) for r in rows])
+        self._rows = getattr(self, "_rows", {})
+        self._rows[table_id] = rows
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        rows: list[QueueRow] = self._rows.get(f"#{event.data_table.id}", [])
+        if 0 <= event.cursor_row < len(rows):
+            self.app.open_person(rows[event.cursor_row].person_id)  # type: ignore[attr-defined]

@@ -1,0 +1,195 @@
+"""参保人: the person's record, every filing, and the history of the one under the cursor."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, Static
+
+from counter_app.domain.idnumber import mask_id, mask_phone
+from counter_app.storage.filings import filing_history, person_filings
+from counter_app.storage.models import Filing, FilingHistory, Person
+from counter_app.storage.persons import open_person
+from counter_app.storage.records import audit
+from counter_app.ui.services import (
+    ACTION_LABELS,
+    INSURANCE_LABELS,
+    STATUS_LABELS,
+    Services,
+)
+
+
+class PersonScreen(Screen[None]):
+    """One person: details (masked), filings, history; the place to start a filing step."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "返回", id="person.back", tooltip="回到上一页"),
+        Binding("n", "new_filing", "新增备案", id="person.new", tooltip="为此人办理新增备案"),
+        Binding("c", "change_filing", "变更", id="person.change", tooltip="变更光标所在的备案"),
+        Binding("x", "cancel_filing", "取消备案", id="person.cancel", tooltip="取消光标所在的备案"),
+        Binding(
+            "v",
+            "reveal",
+            "显示证件号",
+            id="person.reveal",
+            tooltip="显示完整身份证号和电话（记入审计）",
+        ),
+        Binding("e", "edit", "修改信息", id="person.edit", tooltip="修改参保人信息"),
+    ]
+
+    def __init__(self, services: Services, person_id: int) -> None:
+        super().__init__()
+        self.services = services
+        self.person_id = person_id
+        self.person: Person | None = None
+        self.filings: list[Filing] = []
+        self.revealed = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("正在读取…", id="details")
+        with Vertical(id="filings_pane"):
+            yield Label("备案记录", classes="section")
+            yield DataTable(id="filings", cursor_type="row", zebra_stripes=True)
+            yield Label("办理历史", classes="section")
+            yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filings", DataTable).add_columns(
+            "备案编号", "人员类别", "就医地", "有效期", "状态"
+        )
+        self.query_one("#history", DataTable).add_columns("时间", "办理", "经办人", "说明")
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="person", description="读取参保人"
+    )
+    def load(self) -> None:
+        """Read the person (audited) and the filings."""
+        services = self.services
+        person = open_person(services.db, self.person_id, services.clerk.clerk_id)
+        filings = person_filings(services.db, self.person_id)
+        self.app.call_from_thread(self._show, person, filings)
+
+    def _show(self, person: Person | None, filings: list[Filing]) -> None:
+        if person is None:
+            self.notify("参保人不存在", severity="error")
+            self.app.pop_screen()
+            return
+        self.person, self.filings = person, filings
+        self._render_details()
+        table = self.query_one("#filings", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        table.add_rows(
+            [
+                (
+                    f.number,
+                    self.services.category_label(f.category),
+                    f.destination_name,
+                    f"{f.valid_from} 至 {f.valid_until or '长期'}",
+                    STATUS_LABELS.get(f.status, f.status),
+                )
+                for f in filings
+            ]
+        )
+        if filings:
+            table.move_cursor(row=min(cursor, len(filings) - 1))
+            self._load_history(filings[table.cursor_row].id)  # type: ignore[arg-type]
+        else:
+            self.query_one("#history", DataTable).clear()
+
+    def _render_details(self) -> None:
+        person = self.person
+        assert person is not None
+        id_text = person.id_number if self.revealed else mask_id(person.id_number)
+        phone = person.phone if self.revealed else mask_phone(person.phone)
+        flags = "、".join(
+            label
+            for label, on_ in (("有参保单位", person.has_employer), ("已退休", person.retired))
+            if on_
+        )
+        self.query_one("#details", Static).update(
+            f"[b]{person.name}[/b]  {person.sex}  出生 {person.birth_date or '—'}  "
+            f"{INSURANCE_LABELS.get(person.insurance, person.insurance)}  {flags}\n"
+            f"身份证号 {id_text}   电话 {phone or '—'}\n"
+            f"住址 {person.address or '—'}"
+        )
+
+    @on(DataTable.RowHighlighted, "#filings")
+    def _highlight(self, event: DataTable.RowHighlighted) -> None:
+        if 0 <= event.cursor_row < len(self.filings):
+            self._load_history(self.filings[event.cursor_row].id)  # type: ignore[arg-type]
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="history",
+        description="读取办理历史",
+    )
+    def _load_history(self, filing_id: int) -> None:
+        rows = filing_history(self.services.db, filing_id)
+        self.app.call_from_thread(self._show_history, rows)
+
+    def _show_history(self, rows: list[FilingHistory]) -> None:
+        table = self.query_one("#history", DataTable)
+        table.clear()
+        for entry in rows:
+            note = "；".join(r["message"] for r in entry.reasons if r.get("severity") != "error")
+            table.add_row(
+                entry.at.strftime("%Y-%m-%d %H:%M"),
+                ACTION_LABELS.get(entry.action, entry.action),
+                str(entry.clerk_id),
+                note[:60],
+            )
+
+    def _selected(self) -> Filing | None:
+        table = self.query_one("#filings", DataTable)
+        if not self.filings or not 0 <= table.cursor_row < len(self.filings):
+            self.notify("请先用方向键选中一条备案", severity="warning")
+            return None
+        return self.filings[table.cursor_row]
+
+    def action_new_filing(self) -> None:
+        """Start the wizard for a new filing."""
+        if self.person is not None:
+            self.app.start_filing(self.person, "new", None, self.filings)  # type: ignore[attr-defined]
+
+    def action_change_filing(self) -> None:
+        """Start the wizard to change the selected filing."""
+        filing = self._selected()
+        if filing is not None and self.person is not None:
+            self.app.start_filing(self.person, "change", filing, self.filings)  # type: ignore[attr-defined]
+
+    def action_cancel_filing(self) -> None:
+        """Start the wizard to cancel the selected filing."""
+        filing = self._selected()
+        if filing is not None and self.person is not None:
+            self.app.start_filing(self.person, "cancel", filing, self.filings)  # type: ignore[attr-defined]
+
+    def action_edit(self) -> None:
+        """Edit the person's details."""
+        if self.person is not None:
+            self.app.edit_person(self.person)  # type: ignore[attr-defined]
+
+    def action_reveal(self) -> None:
+        """Show the full numbers; the view is audited."""
+        if self.person is None:
+            return
+        self.revealed = not self.revealed
+        self._render_details()
+        if self.revealed:
+            self._audit_reveal()
+
+    @work(thread=True, exit_on_error=False, group="audit", description="记录审计")
+    def _audit_reveal(self) -> None:
+        with self.services.db.write() as session:
+            audit(session, self.services.clerk.clerk_id, "view_full", "person", self.person_id)

@@ -1,0 +1,121 @@
+"""登记/修改参保人: every bad field is named in Chinese and nothing typed is lost."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Checkbox, Footer, Header, Input, Label, Select
+
+from counter_app.storage.models import Person
+from counter_app.storage.persons import PersonError, save_person
+from counter_app.ui.services import INSURANCE_LABELS, Services
+
+
+def form_row(label: str, widget: Widget) -> ComposeResult:
+    """A label and its field on one line."""
+    with Horizontal(classes="row"):
+        yield Label(label, classes="field-label")
+        yield widget
+
+
+class PersonFormScreen(Screen[int | None]):
+    """Create or edit a person; dismisses with the person id once saved."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "返回", id="person_form.back", tooltip="不保存，回到上一页"),
+        Binding("f10,ctrl+s", "save", "保存", id="person_form.save", tooltip="保存参保人信息"),
+    ]
+
+    def __init__(self, services: Services, person: Person | None = None) -> None:
+        super().__init__()
+        self.services = services
+        self.person = person
+
+    def compose(self) -> ComposeResult:
+        p = self.person
+        yield Header()
+        with VerticalScroll(id="form"):
+            yield Label("修改参保人信息" if p else "登记参保人", classes="title")
+            yield from form_row("姓名", Input(p.name if p else "", id="name", compact=True))
+            yield from form_row(
+                "身份证号",
+                Input(p.id_number if p else "", id="id_number", compact=True, disabled=bool(p)),
+            )
+            yield from form_row("联系电话", Input(p.phone if p else "", id="phone", compact=True))
+            yield from form_row(
+                "家庭住址", Input(p.address if p else "", id="address", compact=True)
+            )
+            yield from form_row(
+                "险种",
+                Select(
+                    [(v, k) for k, v in INSURANCE_LABELS.items()],
+                    value=p.insurance if p else "employee",
+                    allow_blank=False,
+                    id="insurance",
+                    compact=True,
+                ),
+            )
+            yield from form_row(
+                "工作单位", Input(p.employer if p else "", id="employer", compact=True)
+            )
+            with Horizontal(classes="flags"):
+                yield Checkbox(
+                    "有参保单位", p.has_employer if p else False, id="has_employer", compact=True
+                )
+                yield Checkbox("已退休", p.retired if p else False, id="retired", compact=True)
+            yield Label("", id="message", classes="error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    @on(Input.Submitted)
+    def _next(self) -> None:
+        self.focus_next()
+
+    def action_cancel(self) -> None:
+        """Leave without saving."""
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        """Validate and save in a worker."""
+        values = {
+            "name": self.query_one("#name", Input).value,
+            "id_number": self.query_one("#id_number", Input).value,
+            "phone": self.query_one("#phone", Input).value,
+            "address": self.query_one("#address", Input).value,
+            "insurance": self.query_one("#insurance", Select).value,
+            "employer": self.query_one("#employer", Input).value,
+            "has_employer": self.query_one("#has_employer", Checkbox).value,
+            "retired": self.query_one("#retired", Checkbox).value,
+        }
+        self.save(values)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="person_form",
+        description="保存参保人",
+    )
+    def save(self, values: dict) -> None:
+        """Write the person; a bad field comes back as a message naming it."""
+        try:
+            person_id = save_person(
+                self.services.db,
+                self.services.clerk.clerk_id,
+                today=self.services.today,
+                **values,
+            )
+        except PersonError as exc:
+            self.app.call_from_thread(self._error, exc.field, str(exc))
+            return
+        self.app.call_from_thread(self.dismiss, person_id)
+
+    def _error(self, field: str, message: str) -> None:
+        self.query_one("#message", Label).update(message)
+        self.query_one(f"#{field}", Input).focus()

@@ -1,0 +1,104 @@
+"""查找参保人: by 身份证号 (exact or prefix), name, pinyin initials or filing number.
+
+A barcode/QR scanner types the number and Enter: with exactly one hit the record opens at once.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label
+
+from counter_app.storage.persons import PersonRow, classify, search_persons
+from counter_app.ui.services import INSURANCE_LABELS, Services
+
+KIND_LABELS = {
+    "id_exact": "身份证号",
+    "id_prefix": "身份证号前几位",
+    "name": "姓名",
+    "initials": "拼音首字母/拼音",
+    "pinyin": "拼音",
+    "filing_number": "备案编号",
+}
+
+
+class SearchScreen(Screen[None]):
+    """A search box over a result table."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "返回", id="search.back", tooltip="回到上一页"),
+        Binding("f3", "app.new_person", "新建参保人", id="search.new", tooltip="登记新的参保人"),
+        Binding("down", "focus_results", "结果", show=False, id="search.results"),
+    ]
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        self.rows: list[PersonRow] = []
+        self.open_when_single = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label("查找参保人：身份证号、姓名、拼音首字母（如 zs）或备案编号", classes="title")
+        yield Input(placeholder="输入或扫码后回车", id="query")
+        yield Label("", id="kind")
+        yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("姓名", "身份证号", "性别", "险种", "电话")
+        self.query_one("#query", Input).focus()
+
+    @on(Input.Changed, "#query")
+    def _changed(self, event: Input.Changed) -> None:
+        self.open_when_single = False
+        self.run_search(event.value)
+
+    @on(Input.Submitted, "#query")
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.open_when_single = True
+        self.run_search(event.value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="search", description="查找")
+    def run_search(self, query: str) -> None:
+        """Query the database off the UI thread; the latest query wins (exclusive)."""
+        rows = search_persons(self.services.db, query) if query.strip() else []
+        self.app.call_from_thread(self._show, query, rows)
+
+    def _show(self, query: str, rows: list[PersonRow]) -> None:
+        if query != self.query_one("#query", Input).value:
+            return  # a newer keystroke is on its way
+        self.rows = rows
+        table = self.query_one(DataTable)
+        table.clear()
+        table.add_rows(
+            [
+                (
+                    r.name,
+                    r.id_masked,
+                    r.sex,
+                    INSURANCE_LABELS.get(r.insurance, r.insurance),
+                    r.phone_masked,
+                )
+                for r in rows
+            ]
+        )
+        kind = KIND_LABELS[classify(query)] if query.strip() else ""
+        found = f"按{kind}查找：{len(rows)} 人" if query.strip() else ""
+        self.query_one("#kind", Label).update(found)
+        if self.open_when_single and len(rows) == 1:
+            self.open_when_single = False
+            self.app.open_person(rows[0].id)  # type: ignore[attr-defined]
+        elif self.open_when_single and rows:
+            table.focus()
+
+    def action_focus_results(self) -> None:
+        """Move from the box to the results."""
+        self.query_one(DataTable).focus()
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        if 0 <= event.cursor_row < len(self.rows):
+            self.app.open_person(self.rows[event.cursor_row].id)  # type: ignore[attr-defined]

@@ -1,0 +1,100 @@
+"""Sign-in, and the lock screen shown after the configured idle time."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Header, Input, Label
+
+from counter_app.storage.clerks import SignedIn, sign_in
+from counter_app.ui.services import Services
+
+
+class SignInScreen(Screen[SignedIn]):
+    """用户名和密码; dismisses with the clerk once the password is right."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="sign_in", classes="panel"):
+            yield Label("经办人登录", classes="title")
+            yield Input(placeholder="用户名", id="username")
+            yield Input(placeholder="密码", password=True, id="password")
+            yield Label("", id="message")
+            if self.services.settings.demo:
+                yield Label("演示账号：demo / demo1234", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#username", Input).focus()
+
+    @on(Input.Submitted, "#username")
+    def _to_password(self) -> None:
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
+    def _submit(self) -> None:
+        username = self.query_one("#username", Input).value.strip()
+        password = self.query_one("#password", Input).value
+        if not username:
+            self.query_one("#message", Label).update("请输入用户名")
+            self.query_one("#username", Input).focus()
+            return
+        self.query_one("#message", Label).update("正在验证…")
+        self.check(username, password)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sign_in", description="登录")
+    def check(self, username: str, password: str) -> None:
+        """Verify the password off the UI thread (argon2 is deliberately slow)."""
+        signed = sign_in(self.services.db, username, password)
+        self.app.call_from_thread(self._done, signed)
+
+    def _done(self, signed: SignedIn | None) -> None:
+        if signed is None:
+            self.query_one("#message", Label).update("用户名或密码不正确")
+            password = self.query_one("#password", Input)
+            password.value = ""
+            password.focus()
+            return
+        self.dismiss(signed)
+
+
+class LockScreen(ModalScreen[None]):
+    """Covers the work after idle time; only the same clerk's password unlocks it."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+
+    def compose(self) -> ComposeResult:
+        clerk = self.services.clerk
+        with Vertical(id="lock", classes="panel"):
+            yield Label("屏幕已锁定", classes="title")
+            yield Label(f"经办人：{clerk.display_name}（{clerk.username}）")
+            yield Input(placeholder="请输入密码解锁", password=True, id="password")
+            yield Label("", id="message")
+
+    def on_mount(self) -> None:
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        self.check(event.value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="unlock", description="解锁")
+    def check(self, password: str) -> None:
+        """Verify off the UI thread."""
+        signed = sign_in(self.services.db, self.services.clerk.username, password)
+        self.app.call_from_thread(self._done, signed is not None)
+
+    def _done(self, ok: bool) -> None:
+        if ok:
+            self.dismiss(None)
+            return
+        self.query_one("#message", Label).update("密码不正确")
+        self.query_one("#password", Input).value = ""

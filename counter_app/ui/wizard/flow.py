@@ -1,0 +1,90 @@
+"""The filing wizard: which steps an action has, and a draft saved between every two steps."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from counter_app.storage.drafts import save_draft
+from counter_app.ui.dialogs.confirm import ConfirmDialog
+from counter_app.ui.services import Services
+from counter_app.ui.wizard.state import DRAFT_KIND, DRAFT_LOCK, WizardState
+from counter_app.ui.wizard.steps import (
+    CategoryStep,
+    DatesStep,
+    DestinationStep,
+    MaterialsStep,
+    ReviewStep,
+    WizardStep,
+)
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+STEPS: dict[str, list[type[WizardStep]]] = {
+    "new": [CategoryStep, DestinationStep, MaterialsStep, DatesStep, ReviewStep],
+    "change": [CategoryStep, DestinationStep, MaterialsStep, DatesStep, ReviewStep],
+    "cancel": [MaterialsStep, ReviewStep],
+}
+
+
+class FilingWizard:
+    """Pushes one step screen at a time; Esc on the first step asks whether to leave."""
+
+    def __init__(self, app: App, services: Services, state: WizardState) -> None:
+        self.app = app
+        self.services = services
+        self.state = state
+        self.steps = STEPS[state.action]
+
+    def start(self) -> None:
+        """Show the step the state is at (0 for a new wizard, the saved one for a draft)."""
+        self.state.step = min(self.state.step, len(self.steps) - 1)
+        self._show()
+
+    def _show(self) -> None:
+        step = self.steps[self.state.step](
+            self.services, self.state, self.state.step, len(self.steps)
+        )
+        self.app.push_screen(step, callback=self._after)
+
+    def _after(self, outcome: str | None) -> None:
+        if outcome == "done":
+            return
+        if outcome == "next":
+            self.state.step += 1
+        elif outcome == "back" and self.state.step == 0:
+            self._save()
+            self.app.push_screen(
+                ConfirmDialog("退出办理？", "已填写的内容已保存为草稿，可在工作台按 D 继续。"),
+                callback=self._leave,
+            )
+            return
+        elif outcome == "back":
+            self.state.step -= 1
+        self._save()
+        self._show()
+
+    def _leave(self, leave: bool | None) -> None:
+        if not leave:
+            self._show()
+
+    def _save(self) -> None:
+        """Save the draft in a worker; the id comes back for the next save."""
+        state, services = self.state, self.services
+
+        def write() -> None:
+            with DRAFT_LOCK:
+                state.draft_id = save_draft(
+                    services.db,
+                    services.clerk.clerk_id,
+                    DRAFT_KIND,
+                    state.to_draft(),
+                    step=str(state.step),
+                    title=state.title,
+                    person_id=state.person_id,
+                    draft_id=state.draft_id,
+                )
+
+        self.app.run_worker(
+            write, thread=True, group="draft", description="保存草稿", exit_on_error=False
+        )

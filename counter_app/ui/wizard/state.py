@@ -1,0 +1,117 @@
+"""The filing wizard's state: the engine request being built, saved as a draft at every step."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from counter_app.domain.errors import FieldError, InvalidInput
+from counter_app.domain.results import FilingResult
+from counter_app.storage.filings import as_existing
+from counter_app.storage.models import Filing, Person
+from counter_app.ui.services import ACTION_LABELS, Services
+
+DRAFT_KIND = "filing"
+#: Draft saves and the commit run in worker threads; this keeps them in order, so a commit
+#: never races the save of the draft it deletes.
+DRAFT_LOCK = threading.Lock()
+
+
+@dataclass
+class WizardState:
+    """Everything typed so far; plain data so it round-trips through a JSON draft."""
+
+    action: str
+    person_id: int
+    person_name: str
+    person_id_number: str
+    values: dict[str, Any]
+    existing: list[dict[str, Any]]
+    target: str | None = None
+    target_version: int | None = None
+    step: int = 0
+    draft_id: int | None = field(default=None, compare=False)
+
+    @classmethod
+    def begin(
+        cls,
+        services: Services,
+        person: Person,
+        action: str,
+        target: Filing | None,
+        filings: list[Filing],
+    ) -> WizardState:
+        """A fresh wizard, prefilled from the person (and the filing changed or cancelled)."""
+        values: dict[str, Any] = {
+            "insurance": person.insurance,
+            "category": "long_term_resident",
+            "scope": "cross_province",
+            "destination": None,
+            "basis": "materials",
+            "materials": [],
+            "by_agent": False,
+            "multi_place": False,
+            "has_employer": person.has_employer,
+            "retired": person.retired,
+            "referral_one_stop": False,
+            "start_date": None,
+            "end_date": None,
+        }
+        if target is not None:
+            values.update(
+                insurance=target.insurance,
+                category=target.category,
+                scope=target.scope,
+                destination=target.destination_code,
+                basis=target.basis,
+                by_agent=target.by_agent,
+                multi_place=target.multi_place,
+            )
+        assert person.id is not None
+        return cls(
+            action=action,
+            person_id=person.id,
+            person_name=person.name,
+            person_id_number=person.id_number,
+            values=values,
+            existing=as_existing(filings),
+            target=target.number if target else None,
+            target_version=target.version if target else None,
+        )
+
+    @property
+    def title(self) -> str:
+        """How the draft is listed."""
+        return f"{ACTION_LABELS[self.action]}备案 · {self.person_name}"
+
+    def request(self, services: Services) -> dict[str, Any]:
+        """The engine request as it stands."""
+        request = {
+            "policy": services.engine.pack.pack.id,
+            "action": self.action,
+            "today": services.today.isoformat(),
+            "person": {"name": self.person_name, "id_number": self.person_id_number},
+            "existing": self.existing,
+            "target": self.target,
+            **{k: v for k, v in self.values.items() if v is not None},
+        }
+        return request
+
+    def evaluate(self, services: Services) -> FilingResult | list[FieldError]:
+        """The engine's verdict, or the bad fields."""
+        try:
+            return services.engine.filing(self.request(services))
+        except InvalidInput as exc:
+            return exc.errors
+
+    def to_draft(self) -> dict[str, Any]:
+        """JSON-ready data of the draft."""
+        data = asdict(self)
+        data.pop("draft_id")
+        return data
+
+    @classmethod
+    def from_draft(cls, data: dict[str, Any], draft_id: int) -> WizardState:
+        """Back from a draft."""
+        return cls(**data, draft_id=draft_id)

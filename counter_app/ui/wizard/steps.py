@@ -1,0 +1,429 @@
+"""The steps of the filing wizard, one Screen each; the engine's verdict stays in view.
+
+Each step edits ``WizardState.values`` and dismisses with ``"next"`` (F10) or ``"back"`` (Esc);
+``FilingWizard`` saves the draft between steps. The review step commits.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    Checkbox,
+    Footer,
+    Header,
+    Input,
+    Label,
+    OptionList,
+    Select,
+    SelectionList,
+)
+from textual.widgets.option_list import Option
+
+from counter_app.domain.requests import FilingRequest
+from counter_app.domain.results import FilingResult
+from counter_app.pinyin import pinyin_match
+from counter_app.storage.filings import Committed, FilingRefused, StaleFiling, commit_filing
+from counter_app.ui.screens.person_form import form_row
+from counter_app.ui.services import (
+    ACTION_LABELS,
+    BASIS_LABELS,
+    INSURANCE_LABELS,
+    SCOPE_LABELS,
+    Services,
+)
+from counter_app.ui.widgets.verdict import Verdict
+from counter_app.ui.wizard.state import DRAFT_LOCK, WizardState
+
+FLAGS = [
+    ("by_agent", "代办"),
+    ("multi_place", "多地备案"),
+    ("has_employer", "有参保单位"),
+    ("retired", "已退休"),
+    ("referral_one_stop", "医院一站式转诊"),
+]
+
+
+class WizardStep(Screen[str]):
+    """A step: its form on the left, the live verdict on the right."""
+
+    BINDINGS = [
+        Binding("escape", "back", "上一步", id="wizard.back", tooltip="回到上一步（已填内容保留）"),
+        Binding("f10", "next", "下一步", id="wizard.next", tooltip="保存草稿并进入下一步"),
+    ]
+    STEP_TITLE = ""
+    #: The request fields this step fills in, and the step classes that come after it.
+    FIELDS: frozenset[str] = frozenset()
+    LATER: tuple[type[WizardStep], ...] = ()
+
+    def __init__(self, services: Services, state: WizardState, index: int, total: int) -> None:
+        super().__init__()
+        self.services = services
+        self.state = state
+        self.index = index
+        self.total = total
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with VerticalScroll(id="form"):
+                yield Label(
+                    f"{ACTION_LABELS[self.state.action]}备案 · {self.state.person_name} · "
+                    f"第 {self.index + 1}/{self.total} 步：{self.STEP_TITLE}",
+                    classes="title",
+                )
+                yield from self.form()
+            with VerticalScroll(id="verdict_pane"):
+                yield Verdict(id="verdict")
+        yield Footer()
+
+    def form(self) -> ComposeResult:
+        """The step's own fields."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.refresh_verdict()
+        focusable = [w for w in self.query("#form *") if w.focusable]
+        if focusable:
+            focusable[0].focus()
+
+    def refresh_verdict(self) -> FilingResult | None:
+        """Ask the engine (pure, fast) and show its answer."""
+        verdict = self.query_one(Verdict)
+        outcome = self.state.evaluate(self.services)
+        if isinstance(outcome, list):
+            # Fields of later steps are not errors yet, only what is still to come.
+            later = set().union(*(s.FIELDS for s in self.LATER)) if self.LATER else set()
+            verdict.show_errors(outcome, pending=later)
+            return None
+        verdict.show_result(outcome, self.services.engine.pack.material_labels)
+        return outcome
+
+    def collect(self) -> None:
+        """Copy the form into ``state.values`` (steps override)."""
+
+    def action_next(self) -> None:
+        """Keep what was typed and go on."""
+        self.collect()
+        self.dismiss("next")
+
+    def action_back(self) -> None:
+        """Keep what was typed and go back."""
+        self.collect()
+        self.dismiss("back")
+
+    @on(Input.Submitted)
+    def _enter_moves_on(self) -> None:
+        self.focus_next()
+
+
+class CategoryStep(WizardStep):
+    """险种、人员类别、范围 and the circumstances that limit eligibility."""
+
+    STEP_TITLE = "人员类别"
+    FIELDS = frozenset({"insurance", "category", "scope"})
+
+    def form(self) -> ComposeResult:
+        values = self.state.values
+        categories = [
+            (rules.label, key) for key, rules in self.services.engine.pack.filing.categories.items()
+        ]
+        yield from form_row(
+            "险种",
+            Select(
+                [(v, k) for k, v in INSURANCE_LABELS.items()],
+                value=values["insurance"],
+                allow_blank=False,
+                id="insurance",
+                compact=True,
+            ),
+        )
+        yield from form_row(
+            "人员类别",
+            Select(
+                categories, value=values["category"], allow_blank=False, id="category", compact=True
+            ),
+        )
+        yield from form_row(
+            "范围",
+            Select(
+                [(v, k) for k, v in SCOPE_LABELS.items()],
+                value=values["scope"],
+                allow_blank=False,
+                id="scope",
+                compact=True,
+            ),
+        )
+        for flag, text in FLAGS:
+            yield Checkbox(text, bool(values.get(flag)), id=flag, compact=True)
+
+    def collect(self) -> None:
+        values = self.state.values
+        for name in ("insurance", "category", "scope"):
+            values[name] = self.query_one(f"#{name}", Select).value
+        for flag, _ in FLAGS:
+            values[flag] = self.query_one(f"#{flag}", Checkbox).value
+
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _changed(self) -> None:
+        self.collect()
+        self.refresh_verdict()
+
+
+class DestinationStep(WizardStep):
+    """就医地: type a name, code or pinyin; pick from the list with ↑↓ and Enter."""
+
+    STEP_TITLE = "就医地"
+    FIELDS = frozenset({"destination"})
+
+    def form(self) -> ComposeResult:
+        yield from form_row(
+            "就医地",
+            Input(
+                placeholder="名称、代码或拼音，如 海南 / 460100 / hn", id="dest_query", compact=True
+            ),
+        )
+        yield Label("", id="chosen")
+        yield OptionList(id="dest_options")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._show_chosen()
+
+    def _show_chosen(self) -> None:
+        code = self.state.values.get("destination")
+        region = self.services.engine.regions.get(code) if code else None
+        self.query_one("#chosen", Label).update(
+            f"已选：{region.full_name}（{region.code}）" if region else "尚未选择就医地"
+        )
+
+    @on(Input.Changed, "#dest_query")
+    def _search(self, event: Input.Changed) -> None:
+        text = event.value.strip()
+        regions = self.services.engine.regions
+        options = self.query_one(OptionList)
+        options.clear_options()
+        if not text:
+            return
+        if text.isdigit() and len(text) == 6:
+            try:
+                found = [regions.normalise(text)]
+            except ValueError as exc:
+                self.query_one("#chosen", Label).update(str(exc))
+                return
+        else:
+            found = regions.search(text) or [
+                r for r in regions.destinations() if pinyin_match(text, r.name)
+            ]
+        found = [r for r in found if r.is_destination][:30]
+        options.add_options([Option(f"{r.full_name}  {r.code}", id=r.code) for r in found])
+        if found:
+            options.highlighted = 0
+
+    @on(Input.Submitted, "#dest_query")
+    def _take_first(self) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            options.focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.state.values["destination"] = event.option.id
+        self._show_chosen()
+        self.refresh_verdict()
+
+
+class MaterialsStep(WizardStep):
+    """备案依据 and the checklist: space toggles a material; groups show the alternatives."""
+
+    STEP_TITLE = "材料"
+
+    def form(self) -> ComposeResult:
+        values = self.state.values
+        yield from form_row(
+            "备案依据",
+            Select(
+                [(v, k) for k, v in BASIS_LABELS.items()],
+                value=values["basis"],
+                allow_blank=False,
+                id="basis",
+                compact=True,
+            ),
+        )
+        yield Label("已收材料（空格勾选）", classes="section")
+        yield SelectionList[str](id="materials")
+
+    def on_mount(self) -> None:
+        self._fill()
+        super().on_mount()
+
+    def _fill(self) -> None:
+        """List the materials of the checklist the engine gives for the current choices."""
+        outcome = self.state.evaluate(self.services)
+        labels = self.services.engine.pack.material_labels
+        ids: list[str] = []
+        if not isinstance(outcome, list):
+            for item in outcome.checklist:
+                ids.extend(m for option in item.any_of for m in option if m not in ids)
+        chosen = set(self.state.values["materials"])
+        ids.extend(m for m in self.state.values["materials"] if m not in ids)
+        selection = self.query_one(SelectionList)
+        selection.clear_options()
+        selection.add_options([(labels.get(m, m), m, m in chosen) for m in ids])
+
+    def collect(self) -> None:
+        self.state.values["basis"] = self.query_one("#basis", Select).value
+        self.state.values["materials"] = list(self.query_one(SelectionList).selected)
+
+    @on(Select.Changed, "#basis")
+    def _basis(self) -> None:
+        self.collect()
+        self._fill()
+        self.refresh_verdict()
+
+    @on(SelectionList.SelectedChanged)
+    def _ticked(self) -> None:
+        self.collect()
+        self.refresh_verdict()
+
+
+class DatesStep(WizardStep):
+    """开始和结束日期 (the end only where the person may choose it)."""
+
+    STEP_TITLE = "日期"
+    FIELDS = frozenset({"start_date", "end_date"})
+
+    def form(self) -> ComposeResult:
+        values = self.state.values
+        yield from form_row(
+            "开始日期",
+            Input(
+                values.get("start_date") or "",
+                placeholder="YYYY-MM-DD，默认今天",
+                id="start_date",
+                compact=True,
+            ),
+        )
+        yield from form_row(
+            "结束日期",
+            Input(
+                values.get("end_date") or "",
+                placeholder="YYYY-MM-DD，按规定可空",
+                id="end_date",
+                compact=True,
+            ),
+        )
+        yield Label("", id="date_error", classes="error")
+
+    def collect(self) -> None:
+        error = ""
+        for name, label in (("start_date", "开始日期"), ("end_date", "结束日期")):
+            text = self.query_one(f"#{name}", Input).value.strip()
+            if not text:
+                self.state.values[name] = None
+                continue
+            try:
+                self.state.values[name] = date.fromisoformat(text).isoformat()
+            except ValueError:
+                error = f"{label}：“{text}”不是有效日期，应为 YYYY-MM-DD"
+        self.query_one("#date_error", Label).update(error)
+
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        self.collect()
+        self.refresh_verdict()
+
+    def action_next(self) -> None:
+        self.collect()
+        if self.query_one("#date_error", Label).render().plain:  # type: ignore[union-attr]
+            self.notify("请先更正日期", severity="error")
+            return
+        self.dismiss("next")
+
+
+class ReviewStep(WizardStep):
+    """核对并提交: the whole request and the verdict; F10 commits when the engine allows it."""
+
+    STEP_TITLE = "核对提交"
+    BINDINGS = [
+        Binding("escape", "back", "上一步", id="wizard.back", tooltip="回到上一步修改"),
+        Binding("f10", "next", "提交", id="wizard.commit", tooltip="提交办理（一次事务写入）"),
+    ]
+
+    def form(self) -> ComposeResult:
+        values = self.state.values
+        services = self.services
+        region = (
+            services.engine.regions.get(values["destination"])
+            if values.get("destination")
+            else None
+        )
+        lines = [
+            f"参保人：{self.state.person_name}",
+            f"办理：{ACTION_LABELS[self.state.action]}"
+            + (f"（原备案 {self.state.target}）" if self.state.target else ""),
+            f"险种：{INSURANCE_LABELS[values['insurance']]}",
+            f"人员类别：{services.category_label(values['category'])}",
+            f"范围：{SCOPE_LABELS[values['scope']]}",
+            f"就医地：{region.full_name if region else '—'}",
+            f"备案依据：{BASIS_LABELS[values['basis']]}",
+            f"开始日期：{values.get('start_date') or services.today}",
+        ]
+        for line in lines:
+            yield Label(line)
+        yield Label("", id="commit_message", classes="error")
+
+    def action_next(self) -> None:
+        """Commit if the engine allows it."""
+        result = self.refresh_verdict()
+        if result is None or not result.allowed:
+            self.query_one("#commit_message", Label).update(
+                "规则判断不允许办理，请按右侧提示返回修改"
+            )
+            return
+        self.query_one("#commit_message", Label).update("正在提交…")
+        self.commit(result)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="commit", description="提交备案")
+    def commit(self, result: FilingResult) -> None:
+        """Write the filing in one transaction off the UI thread."""
+        services = self.services
+        request = FilingRequest.model_validate(self.state.request(services))
+        try:
+            with DRAFT_LOCK:
+                committed = commit_filing(
+                    services.db,
+                    services.clerk,
+                    self.state.person_id,
+                    request,
+                    result,
+                    services.engine.pack.material_labels,
+                    expected_version=self.state.target_version,
+                    draft_id=self.state.draft_id,
+                )
+        except (StaleFiling, FilingRefused) as exc:
+            self.app.call_from_thread(self._refused, str(exc))
+            return
+        self.app.call_from_thread(self._committed, committed)
+
+    def _refused(self, message: str) -> None:
+        self.query_one("#commit_message", Label).update(message)
+
+    def _committed(self, committed: Committed) -> None:
+        self.notify(
+            f"已{ACTION_LABELS[self.state.action]}备案，编号 {committed.number}",
+            title="办理完成",
+            timeout=8,
+        )
+        self.dismiss("done")
+
+
+CategoryStep.LATER = (DestinationStep, DatesStep)
+DestinationStep.LATER = (DatesStep,)
+MaterialsStep.LATER = (DatesStep,)
