@@ -68,6 +68,10 @@ class WizardState:
                 by_agent=target.by_agent,
                 multi_place=target.multi_place,
             )
+            rules = services.engine.pack.filing.categories.get(target.category)  # type: ignore[call-overload]
+            if rules and rules.validity and rules.validity.kind == "chosen" and target.valid_until:
+                # The person chose the end date (京细则 第十条); keep it unless they change it.
+                values["end_date"] = target.valid_until.isoformat()
         assert person.id is not None
         return cls(
             action=action,

@@ -276,6 +276,8 @@ class MaterialsStep(WizardStep):
         selection = self.query_one(SelectionList)
         selection.clear_options()
         selection.add_options([(labels.get(m, m), m, m in chosen) for m in ids])
+        if ids:
+            selection.highlighted = 0  # so the first Space ticks the first item
 
     def collect(self) -> None:
         self.state.values["basis"] = self.query_one("#basis", Select).value

@@ -1,0 +1,84 @@
+"""Keyboard-only helpers for Pilot tests: sign in, find a person, walk the filing wizard."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from textual.widgets import SelectionList
+
+from counter_app.ui.wizard.steps import WizardStep
+
+
+async def settle(pilot: Pilot) -> None:
+    """Let workers finish and messages flow (instead of sleeping)."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    """Type text key by key (Chinese included)."""
+    await pilot.press(*text)
+
+
+async def sign_in(pilot: Pilot, username: str = "demo", password: str = "demo1234") -> None:
+    """Sign in from the sign-in screen."""
+    await settle(pilot)
+    await type_text(pilot, username)
+    await pilot.press("enter")
+    await type_text(pilot, password)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def open_person(pilot: Pilot, query: str) -> None:
+    """From the dashboard: search and open the single hit."""
+    await pilot.press("slash")
+    await settle(pilot)
+    await type_text(pilot, query)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def choose_destination(pilot: Pilot, query: str) -> None:
+    """On the destination step: type, then Enter twice (to the list, pick the first)."""
+    await type_text(pilot, query)
+    await settle(pilot)
+    await pilot.press("enter")
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def tick(pilot: Pilot, materials: list[str]) -> None:
+    """On the materials step: Tab to the checklist, move to each material and press space."""
+    screen = pilot.app.screen
+    assert isinstance(screen, WizardStep)
+    selection = screen.query_one(SelectionList)
+    if not selection.has_focus:
+        await pilot.press("tab")
+    for material in materials:
+        index = next(
+            i
+            for i in range(selection.option_count)
+            if selection.get_option_at_index(i).value == material
+        )
+        current = selection.highlighted or 0
+        key = "down" if index > current else "up"
+        for _ in range(abs(index - current)):
+            await pilot.press(key)
+        await pilot.press("space")
+        await pilot.pause()
+
+
+def missing_now(pilot: Pilot) -> list[str]:
+    """What the engine says is still missing on the current step."""
+    screen = pilot.app.screen
+    assert isinstance(screen, WizardStep)
+    outcome = screen.state.evaluate(screen.services)
+    assert not isinstance(outcome, list), outcome
+    return list(outcome.missing)
+
+
+async def next_step(pilot: Pilot) -> None:
+    """F10."""
+    await pilot.press("f10")
+    await settle(pilot)

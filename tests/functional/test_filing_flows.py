@@ -1,0 +1,232 @@
+"""New, change and cancel filings for every region, by keyboard, checked in the database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from counter_app.domain.requests import FilingRequest
+from counter_app.storage.clerks import sign_in as storage_sign_in
+from counter_app.storage.filings import as_existing, commit_filing, person_filings
+from counter_app.storage.models import AuditLog, Filing, FilingHistory, OutboxEvent
+from counter_app.storage.persons import save_person
+from counter_app.ui.screens.person import PersonScreen
+from counter_app.ui.wizard.steps import ReviewStep
+from tests.functional.conftest import TODAY, engine_for, open_db
+from tests.functional.driving import (
+    choose_destination,
+    missing_now,
+    next_step,
+    open_person,
+    settle,
+    sign_in,
+    tick,
+)
+
+POLICIES = ["jiangsu", "beijing", "wuhu", "hunan"]
+# A valid 身份证号 (check digit computed) that the demo data does not use.
+TEST_ID = "11010519491231002X"
+
+
+def _add_person(app, name: str = "测试甲") -> int:  # type: ignore[no-untyped-def]
+    db = open_db(app)
+    signed = storage_sign_in(db, "demo", "demo1234")
+    assert signed is not None
+    person_id = save_person(
+        db, signed.clerk_id, name=name, id_number=TEST_ID, insurance="employee", today=TODAY
+    )
+    db.close()
+    return person_id
+
+
+def _add_temporary(app, person_id: int, policy: str) -> str:  # type: ignore[no-untyped-def]
+    """A temporary filing made 30 days ago (no lock in any region), via the storage layer."""
+    db = open_db(app)
+    engine = engine_for(policy)
+    signed = storage_sign_in(db, "demo", "demo1234")
+    assert signed is not None
+    day = TODAY - timedelta(days=30)
+    request = {
+        "policy": policy,
+        "action": "new",
+        "today": day.isoformat(),
+        "person": {"name": "测试甲", "id_number": TEST_ID},
+        "insurance": "employee",
+        "category": "other_temporary",
+        "scope": "cross_province",
+        "destination": "460100",
+        "materials": ["id_card", "filing_form", "commitment_letter"],
+    }
+    if policy == "beijing":
+        request["end_date"] = (day + timedelta(days=200)).isoformat()
+    result = engine.filing(request)
+    assert result.allowed, result.reasons
+    committed = commit_filing(
+        db,
+        signed,
+        person_id,
+        FilingRequest.model_validate(request),
+        result,
+        engine.pack.material_labels,
+    )
+    db.close()
+    return committed.number
+
+
+async def _to_person(pilot, name: str = "测试甲") -> PersonScreen:  # type: ignore[no-untyped-def]
+    await sign_in(pilot)
+    await open_person(pilot, name)
+    screen = pilot.app.screen
+    assert isinstance(screen, PersonScreen), type(screen)
+    return screen
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+async def test_new_long_term_filing(make_app, policy: str) -> None:
+    app = make_app(policy)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        person_id = _add_person(app)
+        await _to_person(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await next_step(pilot)  # category: 异地长期居住人员, 职工, 跨省 (the defaults)
+        await choose_destination(pilot, "hainan")
+        await next_step(pilot)
+        await tick(pilot, missing_now(pilot))
+        assert missing_now(pilot) == []
+        await next_step(pilot)  # dates: defaults
+        await next_step(pilot)  # to review
+        assert isinstance(pilot.app.screen, ReviewStep)
+        await next_step(pilot)  # commit
+        assert isinstance(pilot.app.screen, PersonScreen)
+
+    db = open_db(app)
+    filings = person_filings(db, person_id)
+    assert len(filings) == 1
+    filing = filings[0]
+    assert (filing.category, filing.destination_code, filing.status) == (
+        "long_term_resident",
+        "460000",
+        "active",
+    )
+    assert filing.valid_until is None  # long-term (长期有效)
+    with db.read() as session:
+        history = session.exec(
+            select(FilingHistory).where(FilingHistory.filing_id == filing.id)
+        ).all()
+        events = session.exec(select(OutboxEvent).where(OutboxEvent.kind == "filing.new")).all()
+        audits = session.exec(
+            select(AuditLog).where(AuditLog.entity == "filing", AuditLog.entity_id == filing.number)
+        ).all()
+    assert [h.action for h in history] == ["new"]
+    assert any(e.payload["number"] == filing.number for e in events)
+    assert [a.action for a in audits] == ["new"]
+    # The full 身份证号 never lands in the audit log.
+    assert all(TEST_ID not in str(a.detail) for a in audits)
+    db.close()
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+async def test_change_destination_of_a_temporary_filing(make_app, policy: str) -> None:
+    app = make_app(policy)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        person_id = _add_person(app)
+        number = _add_temporary(app, person_id, policy)
+        await _to_person(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await next_step(pilot)
+        await choose_destination(pilot, "kunming")
+        await next_step(pilot)
+        await tick(pilot, missing_now(pilot))
+        await next_step(pilot)
+        await next_step(pilot)
+        await next_step(pilot)
+        assert isinstance(pilot.app.screen, PersonScreen)
+
+    db = open_db(app)
+    filings = {f.number: f for f in person_filings(db, person_id)}
+    if policy == "beijing":
+        # 京细则 第十条: a new destination is a new filing; the old one is void.
+        assert filings[number].status == "superseded"
+        (new,) = [f for f in filings.values() if f.number != number]
+        assert (new.destination_code, new.status) == ("530100", "active")
+    else:
+        assert len(filings) == 1
+        assert filings[number].destination_code == "530100"
+        assert filings[number].version == 2
+    db.close()
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+async def test_cancel_a_temporary_filing(make_app, policy: str) -> None:
+    app = make_app(policy)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        person_id = _add_person(app)
+        number = _add_temporary(app, person_id, policy)
+        await _to_person(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        await tick(pilot, missing_now(pilot))
+        await next_step(pilot)
+        await next_step(pilot)
+        assert isinstance(pilot.app.screen, PersonScreen)
+
+    db = open_db(app)
+    (filing,) = person_filings(db, person_id)
+    assert (filing.number, filing.status, filing.valid_until) == (number, "cancelled", TODAY)
+    db.close()
+
+
+async def test_a_locked_change_cannot_be_committed(make_app) -> None:
+    """芜规程 第十条: a long-term filing may change only 6 months after it took effect."""
+    app = make_app("wuhu")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        person_id = _add_person(app)
+        db = open_db(app)
+        engine = engine_for("wuhu")
+        signed = storage_sign_in(db, "demo", "demo1234")
+        request = {
+            "policy": "wuhu",
+            "action": "new",
+            "today": (TODAY - timedelta(days=10)).isoformat(),
+            "person": {"name": "测试甲", "id_number": TEST_ID},
+            "insurance": "employee",
+            "category": "long_term_resident",
+            "scope": "cross_province",
+            "destination": "460100",
+            "materials": ["id_card", "filing_form", "residence_proof"],
+            "existing": as_existing([]),
+        }
+        result = engine.filing(request)
+        commit_filing(
+            db,
+            signed,
+            person_id,
+            FilingRequest.model_validate(request),
+            result,
+            engine.pack.material_labels,
+        )
+        db.close()
+        await _to_person(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        await tick(pilot, missing_now(pilot))
+        await next_step(pilot)
+        assert isinstance(pilot.app.screen, ReviewStep)
+        await next_step(pilot)  # refused: still on the review step
+        assert isinstance(pilot.app.screen, ReviewStep)
+        assert "不允许办理" in str(pilot.app.screen.query_one("#commit_message").render())
+
+    db = open_db(app)
+    (filing,) = person_filings(db, person_id)
+    assert filing.status == "active"
+    with db.read() as session:
+        assert session.exec(select(Filing).where(Filing.status == "cancelled")).first() is None
+    db.close()
