@@ -13,45 +13,47 @@ from datetime import date, timedelta
 from sqlmodel import func, select
 
 from counter_app.domain.engine import RulesEngine
-from counter_app.domain.idnumber import check_digit
+from counter_app.domain.idnumber import check_digit, check_id_number
 from counter_app.domain.requests import FilingRequest
 from counter_app.storage.clerks import SignedIn, add_clerk, ensure_office, sign_in
 from counter_app.storage.db import Database
 from counter_app.storage.filings import commit_filing
-from counter_app.storage.models import Clerk, Person
+from counter_app.storage.models import Clerk
 from counter_app.storage.persons import save_person
 
 DEMO_USER, DEMO_PASSWORD = "demo", "demo1234"
 SUPERVISOR_USER, SUPERVISOR_PASSWORD = "admin", "admin1234"
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
-GIVEN = [
+GIVEN_MALE = [
     "伟",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "杰",
+    "涛",
+    "明",
+    "超",
+    "刚",
+    "建华",
+    "志强",
+    "国平",
+]
+GIVEN_FEMALE = [
     "芳",
     "娜",
     "秀英",
     "敏",
     "静",
     "丽",
-    "强",
-    "磊",
-    "军",
-    "洋",
-    "勇",
     "艳",
-    "杰",
     "娟",
-    "涛",
-    "明",
-    "超",
     "秀兰",
     "霞",
-    "平",
-    "刚",
     "桂英",
-    "建华",
     "玉兰",
-    "志强",
     "海燕",
 ]
 DESTINATIONS = [
@@ -78,6 +80,28 @@ class DemoFiling:
     basis: str
     days_ago: int
     materials: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _DemoPerson:
+    id: int
+    name: str
+    number: str
+    insurance: str
+    has_employer: bool
+    retired: bool
+
+
+def _fits(person: _DemoPerson, category: str) -> bool:
+    """Give each category a person it suits, so the demo shows no odd filings."""
+    employee = person.insurance == "employee"
+    if category == "retired_resettled":
+        return employee and person.retired
+    if category == "posted_worker":
+        return employee and person.has_employer
+    if category == "long_term_resident":
+        return not person.has_employer
+    return True
 
 
 def _id_number(county: str, birth: date, serial: int) -> str:
@@ -135,11 +159,21 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
         return signed
 
     rng = random.Random(20261123)
-    ids: list[tuple[int, str, str]] = []
+    people: list[_DemoPerson] = []
+    used: set[str] = set()
     for index in range(persons):
-        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
-        birth = date(rng.randint(1940, 2004), rng.randint(1, 12), rng.randint(1, 28))
-        number = _id_number(rng.choice(counties), birth, index * 2 + 1)
+        female = rng.random() < 0.5
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN_FEMALE if female else GIVEN_MALE)
+        while True:
+            birth = date(rng.randint(1940, 2004), rng.randint(1, 12), rng.randint(1, 28))
+            serial = rng.randint(0, 49) * 20 + rng.randrange(0 if female else 1, 10, 2)
+            number = _id_number(rng.choice(counties), birth, serial)
+            check = check_id_number(number, today=today)
+            # stdnum's region-by-year data misses many older codes (a warning, not an error);
+            # keep such numbers only for the elderly, who need them for the retiree filings.
+            if check.ok and (not check.warnings or birth.year < 1964) and number not in used:
+                break
+        used.add(number)
         retired = birth.year < 1964
         person_id = save_person(
             db,
@@ -147,26 +181,34 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
             name=name,
             id_number=number,
             phone=f"13{rng.randint(100000000, 999999999)}",
-            address=f"{office_name[:6]}人民路{rng.randint(1, 300)}号",
+            address=f"{pack.home_pool_name}{engine.regions.county_name(office_code) or ''}"
+            f"人民路{rng.randint(1, 300)}号",
             insurance="employee" if index % 3 else "resident",
             has_employer=not retired and index % 3 != 0,
             retired=retired,
             today=today,
         )
-        ids.append((person_id, name, number))
+        employee = index % 3 != 0
+        people.append(
+            _DemoPerson(
+                person_id,
+                name,
+                number,
+                "employee" if employee else "resident",
+                employee and not retired,
+                retired,
+            )
+        )
 
     plans = _plan(engine)
     labels = engine.pack.material_labels
-    for (person_id, name, number), plan in zip(ids, plans * 2, strict=False):
+    free = list(people)
+    for plan in plans * 2:
+        person = next((p for p in free if _fits(p, plan.category)), None)
+        if person is None:
+            continue
+        free.remove(person)
         day = today - timedelta(days=plan.days_ago)
-        with db.read() as session:
-            person = session.get(Person, person_id)
-        assert person is not None
-        insurance = (
-            "employee"
-            if plan.category in ("retired_resettled", "posted_worker")
-            else (person.insurance)
-        )
         destination = rng.choice(DESTINATIONS)
         in_province = engine.regions.same_province(destination, pack.home_pool_code)
         if in_province and not pack.in_province_filing:
@@ -177,15 +219,15 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
             "policy": pack.id,
             "action": "new",
             "today": day.isoformat(),
-            "person": {"name": name, "id_number": number},
-            "insurance": insurance,
+            "person": {"name": person.name, "id_number": person.number},
+            "insurance": person.insurance,
             "category": plan.category,
             "scope": scope,
             "destination": destination,
             "basis": plan.basis,
             "materials": ["id_card"],
-            "has_employer": plan.category == "posted_worker",
-            "retired": plan.category == "retired_resettled",
+            "has_employer": person.has_employer,
+            "retired": person.retired,
         }
         validity = engine.pack.filing.categories[plan.category].validity  # type: ignore[index]
         if validity is not None and validity.kind == "chosen":
@@ -194,6 +236,6 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
         result = engine.filing(request)
         if result.allowed:
             commit_filing(
-                db, signed, person_id, FilingRequest.model_validate(request), result, labels
+                db, signed, person.id, FilingRequest.model_validate(request), result, labels
             )
     return signed

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from counter_app.settings import Settings
-from counter_app.ui.app import CounterApp
 from counter_app.ui.screens.filing_rules import FilingRulesScreen
 from counter_app.ui.widgets.verdict import Verdict
+from tests.functional.driving import settle, sign_in
 
 
 async def _ready(pilot) -> FilingRulesScreen:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await sign_in(pilot)
+    await pilot.press("r")
+    await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, FilingRulesScreen)
     return screen
@@ -20,8 +20,8 @@ def _verdict_text(screen: FilingRulesScreen) -> str:
     return str(screen.query_one(Verdict).render())
 
 
-async def test_typing_a_person_and_destination_updates_the_verdict() -> None:
-    app = CounterApp(Settings(policy="wuhu"))
+async def test_typing_a_person_and_destination_updates_the_verdict(make_app) -> None:
+    app = make_app("wuhu")
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await _ready(pilot)
         assert "姓名：请填写" in _verdict_text(screen)
@@ -38,8 +38,8 @@ async def test_typing_a_person_and_destination_updates_the_verdict() -> None:
         assert "芜规程 第八条" in text
 
 
-async def test_ticking_every_material_makes_the_filing_allowed() -> None:
-    app = CounterApp(Settings(policy="wuhu"))
+async def test_ticking_every_material_makes_the_filing_allowed(make_app) -> None:
+    app = make_app("wuhu")
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await _ready(pilot)
         await pilot.press(*"李四", "tab", *"11010519491231002X")
