@@ -230,3 +230,45 @@ async def test_a_locked_change_cannot_be_committed(make_app) -> None:
     with db.read() as session:
         assert session.exec(select(Filing).where(Filing.status == "cancelled")).first() is None
     db.close()
+
+
+async def test_person_view_is_audited_and_numbers_masked(make_app) -> None:
+    app = make_app("hunan")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        person_id = _add_person(app, "隐私甲")
+        screen = await _to_person(pilot, "隐私甲")
+        details = str(screen.query_one("#details").render())
+        assert "110105********002X" in details and TEST_ID not in details
+        await pilot.press("v")  # reveal the full number: audited
+        await settle(pilot)
+        assert TEST_ID in str(screen.query_one("#details").render())
+
+    db = open_db(app)
+    with db.read() as session:
+        actions = [
+            a.action
+            for a in session.exec(
+                select(AuditLog).where(AuditLog.entity == "person", AuditLog.entity_id == str(person_id))
+            ).all()
+        ]
+    assert "view" in actions and "view_full" in actions
+    db.close()
+
+
+async def test_idle_time_locks_the_screen_until_the_password(make_app) -> None:
+    from counter_app.ui.screens.sign_in import LockScreen
+
+    app = make_app("jiangsu", idle_lock_minutes=1)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await sign_in(pilot)
+        app.last_activity -= 61  # a minute without a key
+        app._check_idle()
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        await pilot.press(*"wrong-pass", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        await pilot.press(*"demo1234", "enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, LockScreen)
