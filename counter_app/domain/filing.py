@@ -72,7 +72,7 @@ def _validate(request: FilingRequest, pack: PolicyPack, regions: RegionTable) ->
         errors.append(FieldError("end_date", "备案结束日期早于开始日期"))
     validity = category.validity
     if (
-        request.action == "new"
+        request.action != "cancel"  # a change re-states the validity too (京细则 第十条)
         and validity is not None
         and validity.end_required
         and request.end_date is None
@@ -421,7 +421,9 @@ def decide_filing(request: FilingRequest, pack: PolicyPack, regions: RegionTable
         locked_until, _ = _lock_until(pack, request.category, request.basis, valid_from)
         followup = rules.followup
         if commitment_open and followup and category.term == "long":
-            followup_due = term_end(valid_from, followup.months)
+            # counted from the day the 承诺书 is signed (芜细则 三（二）“承诺之日起”), not from a
+            # retroactive or later start date
+            followup_due = term_end(request.today, followup.months)
             decision.add(
                 "followup_due",
                 f"须于 {followup_due} 前补齐备案材料；{followup.consequence}",

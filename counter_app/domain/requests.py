@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from counter_app.domain.money import MoneyError, parse_money
 from counter_app.domain.policy import Category, Insurance, Scope, Treatment
@@ -25,6 +25,20 @@ ClaimCaseId = Literal[
     "filed_not_settled", "emergency_unfiled", "student_vacation", "maternity", "other"
 ]
 FilingStatus = Literal["active", "cancelled", "expired", "superseded"]
+
+#: The dates a request may carry. Outside this range the month and working-day arithmetic would
+#: leave ``datetime``'s range (year 1–9999); no real filing or claim is that far off.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+
+def _in_range(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"日期 {value} 超出合理范围（{EARLIEST_DATE} 至 {LATEST_DATE}）")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_in_range)]
 
 
 class _Request(BaseModel):
@@ -45,8 +59,8 @@ class ExistingFiling(_Request):
     category: Category
     basis: Basis = "materials"
     destination: str
-    valid_from: date
-    valid_until: date | None = None
+    valid_from: Day
+    valid_until: Day | None = None
     status: FilingStatus = "active"
     insurance: Insurance | None = None
 
@@ -56,7 +70,7 @@ class FilingRequest(_Request):
 
     policy: Policy
     action: Action
-    today: date
+    today: Day
     person: Person
     insurance: Insurance
     category: Category
@@ -65,8 +79,8 @@ class FilingRequest(_Request):
     basis: Basis = "materials"
     materials: list[str] = Field(default_factory=list)
     by_agent: bool = False
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     multi_place: bool = False
     has_employer: bool = False
     retired: bool = False
@@ -125,7 +139,7 @@ class ClaimRequest(_Request):
     """A manual reimbursement claim (零星报销) to check and compute."""
 
     policy: Policy
-    today: date
+    today: Day
     insurance: Insurance
     scope: Scope
     filing: FilingKind
@@ -136,9 +150,9 @@ class ClaimRequest(_Request):
     case: ClaimCaseId | None = None
     flags: ClaimFlags = Field(default_factory=ClaimFlags)
     materials: list[str] = Field(default_factory=list)
-    admission_date: date | None = None
-    discharge_date: date | None = None
-    visit_date: date | None = None
+    admission_date: Day | None = None
+    discharge_date: Day | None = None
+    visit_date: Day | None = None
     amounts: Amounts | None = None
     ytd: YearToDate = Field(default_factory=YearToDate)
     ytd_previous: YearToDate = Field(default_factory=YearToDate)

@@ -9,6 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Footer, Header, Input, Label, Select
+from textual.widgets.input import Selection
 
 from counter_app.storage.models import Person
 from counter_app.storage.persons import PersonError, save_person
@@ -40,14 +41,26 @@ class PersonFormScreen(Screen[int | None]):
         yield Header()
         with VerticalScroll(id="form"):
             yield Label("修改参保人信息" if p else "登记参保人", classes="title")
-            yield from form_row("姓名", Input(p.name if p else "", id="name", compact=True))
+            yield from form_row(
+                "姓名", Input(p.name if p else "", placeholder="必填", id="name", compact=True)
+            )
             yield from form_row(
                 "身份证号",
-                Input(p.id_number if p else "", id="id_number", compact=True, disabled=bool(p)),
+                Input(
+                    p.id_number if p else "",
+                    placeholder="18位，必填",
+                    id="id_number",
+                    compact=True,
+                    disabled=bool(p),
+                ),
             )
-            yield from form_row("联系电话", Input(p.phone if p else "", id="phone", compact=True))
             yield from form_row(
-                "家庭住址", Input(p.address if p else "", id="address", compact=True)
+                "联系电话",
+                Input(p.phone if p else "", placeholder="手机或固话", id="phone", compact=True),
+            )
+            yield from form_row(
+                "家庭住址",
+                Input(p.address if p else "", placeholder="可选", id="address", compact=True),
             )
             yield from form_row(
                 "险种",
@@ -60,7 +73,8 @@ class PersonFormScreen(Screen[int | None]):
                 ),
             )
             yield from form_row(
-                "工作单位", Input(p.employer if p else "", id="employer", compact=True)
+                "工作单位",
+                Input(p.employer if p else "", placeholder="可选", id="employer", compact=True),
             )
             with Horizontal(classes="flags"):
                 yield Checkbox(
@@ -118,4 +132,8 @@ class PersonFormScreen(Screen[int | None]):
 
     def _error(self, field: str, message: str) -> None:
         self.query_one("#message", Label).update(message)
-        self.query_one(f"#{field}", Input).focus()
+        widget = self.query_one(f"#{field}", Input)
+        # Keep what was typed: the cursor goes to the end instead of selecting it all.
+        widget.select_on_focus = False
+        widget.focus()
+        widget.selection = Selection.cursor(len(widget.value))
