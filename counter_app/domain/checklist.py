@@ -61,3 +61,25 @@ def evaluate(
             )
         )
     return items, missing
+
+
+def describe_missing(
+    checklist: Iterable[ChecklistItem], presented: Iterable[str], labels: Mapping[str, str]
+) -> str:
+    """The unsatisfied groups in words: a single material by name, alternatives as a choice.
+
+    ``医保电子凭证、有效身份证件、社会保障卡任选其一`` reads better at the window than
+    naming only the first alternative, which is what the machine-readable ``missing`` lists.
+    """
+    have = set(presented)
+    parts: list[str] = []
+    for item in checklist:
+        if item.satisfied:
+            continue
+        options = [[labels.get(m, m) for m in option if m not in have] for option in item.any_of]
+        if len(options) == 1:
+            parts.append("、".join(options[0]))
+        else:
+            choices = "、".join("＋".join(option) for option in options)
+            parts.append(f"{choices}任选其一")
+    return "；".join(parts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from counter_app.domain.checklist import applicable, evaluate
+from counter_app.domain.checklist import applicable, describe_missing, evaluate
 from counter_app.domain.conditions import matches
 from counter_app.domain.errors import FieldError, InvalidInput
 from counter_app.domain.money import fmt_money
@@ -185,7 +185,7 @@ def decide_claim(request: ClaimRequest, pack: PolicyPack, calendar: WorkCalendar
     if missing:
         add(
             "materials_missing",
-            "材料不全，请一次性告知补齐：" + "、".join(labels[m] for m in missing),
+            "材料不全，请一次性告知补齐：" + describe_missing(checklist, request.materials, labels),
             next(item.citation for item in checklist if not item.satisfied),
             "warning",
         )

@@ -45,7 +45,7 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 def _expected(ctx: dict[str, Any] | None) -> str:
     expected = str((ctx or {}).get("expected", ""))
-    return expected.replace("'", "").replace(" or ", "、")
+    return expected.replace("'", "").replace(" or ", "、").replace(", ", "、")
 
 
 def _message(error: dict[str, Any]) -> str:

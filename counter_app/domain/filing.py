@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from counter_app.domain.checklist import applicable, evaluate
+from counter_app.domain.checklist import applicable, describe_missing, evaluate
 from counter_app.domain.conditions import matches
 from counter_app.domain.dates import add_months, term_end
 from counter_app.domain.errors import FieldError, InvalidInput
@@ -479,7 +479,7 @@ def decide_filing(request: FilingRequest, pack: PolicyPack, regions: RegionTable
         cited = next(item.citation for item in checklist if not item.satisfied)
         decision.add(
             "materials_missing",
-            "材料不全，还需：" + "、".join(labels[m] for m in missing),
+            "材料不全，还需：" + describe_missing(checklist, request.materials, labels),
             cited,
         )
 

@@ -134,7 +134,9 @@ def _apply(filing: Filing, request: FilingRequest, result: FilingResult) -> None
     filing.followup_due = result.followup_due
 
 
-def _event_payload(filing: Filing, action: str, request: FilingRequest) -> dict[str, Any]:
+def _event_payload(
+    filing: Filing, action: str, request: FilingRequest, superseded: list[str]
+) -> dict[str, Any]:
     return {
         "action": action,
         "number": filing.number,
@@ -148,6 +150,8 @@ def _event_payload(filing: Filing, action: str, request: FilingRequest) -> dict[
         "valid_until": filing.valid_until.isoformat() if filing.valid_until else None,
         "status": filing.status,
         "version": filing.version,
+        # The provincial store must end the filings this one replaces too.
+        "supersedes": superseded,
     }
 
 
@@ -229,16 +233,23 @@ def commit_filing(
                 _apply(filing, request, result)
                 session.add(filing)
             action = request.action
+        superseded: list[str] = []
         for number in superseded_numbers:
             old = session.exec(select(Filing).where(Filing.number == number)).first()
-            if old is not None and old.status == "active":
-                _bump(
-                    session,
-                    old,
-                    expected_version if number == request.target else None,
-                    status="superseded",
-                )
-                audit(session, signed.clerk_id, "supersede", "filing", old.number, by=filing.number)
+            if number == request.target:
+                # The filing being refiled is checked like an amended one: the person's own, and
+                # still as the clerk saw it (a second refile of it must not make another filing).
+                if old is None or old.person_id != person_id:
+                    raise FilingRefused(f"备案 {number} 不属于该参保人")
+                if old.status != "active":
+                    raise StaleFiling(f"备案 {number} 已被其他经办人变更或注销，请重新打开后再办理")
+                _bump(session, old, expected_version, status="superseded")
+            elif old is not None and old.status == "active":
+                _bump(session, old, None, status="superseded")
+            else:
+                continue
+            superseded.append(old.number)
+            audit(session, signed.clerk_id, "supersede", "filing", old.number, by=filing.number)
         _record_step(session, filing, action, request, result, signed, labels)
         audit(
             session,
@@ -254,7 +265,7 @@ def commit_filing(
             signed.office_id,
             signed.clerk_id,
             f"filing.{action}",
-            _event_payload(filing, action, request),
+            _event_payload(filing, action, request, superseded),
         )
         if draft_id is not None:
             draft = session.get(Draft, draft_id)

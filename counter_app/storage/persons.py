@@ -101,6 +101,7 @@ def search_in(
             select(Person)
             .join(Filing, col(Filing.person_id) == col(Person.id))
             .where(_prefix(col(Filing.number), text.upper()))
+            .distinct()  # a person with several matching filings is listed once
         )
     elif kind is SearchKind.ID_EXACT:
         statement = statement.where(Person.id_number == text.upper())
@@ -161,7 +162,7 @@ def save_person(
         raise PersonError("name", "姓名：请填写")
     check = check_id_number(id_number, today=today)
     if check.errors:
-        raise PersonError("id_number", "身份证号：" + "；".join(check.errors))
+        raise PersonError("id_number", "；".join(check.errors))
     full, initials = pinyin_keys(name.strip())
     with db.write() as session:
         person = session.exec(select(Person).where(Person.id_number == check.normalised)).first()

@@ -245,13 +245,11 @@ async def test_person_view_is_audited_and_numbers_masked(make_app) -> None:
         assert TEST_ID in str(screen.query_one("#details").render())
 
     db = open_db(app)
+    query = select(AuditLog).where(
+        AuditLog.entity == "person", AuditLog.entity_id == str(person_id)
+    )
     with db.read() as session:
-        actions = [
-            a.action
-            for a in session.exec(
-                select(AuditLog).where(AuditLog.entity == "person", AuditLog.entity_id == str(person_id))
-            ).all()
-        ]
+        actions = [a.action for a in session.exec(query).all()]
     assert "view" in actions and "view_full" in actions
     db.close()
 
