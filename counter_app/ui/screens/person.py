@@ -60,7 +60,7 @@ class PersonScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filings", DataTable).add_columns(
-            "备案编号", "人员类别", "就医地", "有效期", "状态"
+            "备案编号", "人员类别", "就医地", "有效至", "状态"
         )
         self.query_one("#history", DataTable).add_columns("时间", "办理", "经办人", "说明")
         self.load()
@@ -94,7 +94,7 @@ class PersonScreen(Screen[None]):
                     f.number,
                     self.services.category_label(f.category),
                     f.destination_name,
-                    f"{f.valid_from} 至 {f.valid_until or '长期'}",
+                    str(f.valid_until or "长期"),
                     STATUS_LABELS.get(f.status, f.status),
                 )
                 for f in filings
