@@ -5,8 +5,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" dev
 cd "$ROOT"
 
-echo "== ruff format --check" && ruff format --check counter_app tests tools
-echo "== ruff check" && ruff check counter_app tests tools
+echo "== ruff format --check" && ruff format --check counter_app tests tools benchmarks
+echo "== ruff check" && ruff check counter_app tests tools benchmarks
 echo "== import contracts" && lint-imports
 echo "== pytest"
 set +e

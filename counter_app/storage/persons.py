@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import and_
 from sqlmodel import Session, col, select
@@ -75,8 +76,18 @@ def _prefix(column, text: str):  # type: ignore[no-untyped-def]
     return and_(column >= text, column < _upper_bound(text))
 
 
-def _row(person: Person) -> PersonRow:
-    assert person.id is not None
+#: Only the columns a hit shows: plain rows cost far less than ORM objects in the identity map.
+_HIT_COLUMNS = (
+    col(Person.id),
+    col(Person.name),
+    col(Person.id_number),
+    col(Person.sex),
+    col(Person.insurance),
+    col(Person.phone),
+)
+
+
+def _row(person: Any) -> PersonRow:
     return PersonRow(
         id=person.id,
         name=person.name,
@@ -95,10 +106,10 @@ def search_in(
     if not text:
         return []
     kind = kind or classify(text)
-    statement = select(Person)
+    statement = select(*_HIT_COLUMNS)
     if kind is SearchKind.FILING_NUMBER:
         statement = (
-            select(Person)
+            select(*_HIT_COLUMNS)
             .join(Filing, col(Filing.person_id) == col(Person.id))
             .where(_prefix(col(Filing.number), text.upper()))
             .distinct()  # a person with several matching filings is listed once
@@ -109,13 +120,13 @@ def search_in(
         statement = statement.where(_prefix(col(Person.id_number), text.upper()))
     elif kind is SearchKind.INITIALS:
         lowered = text.lower()
-        hits = session.exec(
-            statement.where(_prefix(col(Person.name_initials), lowered)).limit(limit)
-        ).all()
+        hits = list(
+            session.exec(statement.where(_prefix(col(Person.name_initials), lowered)).limit(limit))
+        )
         if len(hits) < limit:
             more = session.exec(
                 statement.where(_prefix(col(Person.name_pinyin), lowered)).limit(limit)
-            ).all()
+            )
             seen = {p.id for p in hits}
             hits = [*hits, *(p for p in more if p.id not in seen)][:limit]
         return [_row(p) for p in hits]
