@@ -29,8 +29,11 @@ fi
 spec="."
 [ -n "$EXTRAS" ] && spec=".[${EXTRAS}]"
 stamp="$VENV/.counter-app-installed"
-want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16) $spec"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+hash="$(sha256sum <"$ROOT/pyproject.toml" | cut -c1-16)"
+want="$hash $spec"
+have="$(cat "$stamp" 2>/dev/null || true)"
+# An environment with the dev extras also serves the plain app.
+if [ "$have" != "$want" ] && ! { [ -z "$EXTRAS" ] && [ "$have" = "$hash .[dev]" ]; }; then
   echo "安装依赖 ($spec) ..." >&2
   "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
   (cd "$ROOT" && "$VENV/bin/python" -m pip install --quiet -e "$spec" >&2)

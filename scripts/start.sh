@@ -2,5 +2,6 @@
 # 安装并启动终端界面 (set up and start the app). Extra arguments go to counter-app,
 # e.g.  bash scripts/start.sh --policy wuhu
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+# An explicit empty argument: `source` would otherwise hand this script's arguments to bootstrap.
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" ""
 exec counter-app "$@"

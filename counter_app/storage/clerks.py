@@ -111,3 +111,13 @@ def sign_in(db: Database, username: str, password: str) -> SignedIn | None:
             office_name=office.name,
             policy=office.policy,
         )
+
+
+def clerk_names(db: Database) -> dict[int, str]:
+    """Every clerk's display name by id (for history and report lines)."""
+    with db.read() as session:
+        return {
+            clerk_id: name
+            for clerk_id, name in session.exec(select(Clerk.id, Clerk.display_name)).all()
+            if clerk_id is not None
+        }

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from counter_app.domain.idnumber import mask_id, mask_phone
+from counter_app.storage.clerks import clerk_names
 from counter_app.storage.filings import filing_history, person_filings
 from counter_app.storage.models import Filing, FilingHistory, Person
 from counter_app.storage.persons import open_person
@@ -137,9 +138,10 @@ class PersonScreen(Screen[None]):
     )
     def _load_history(self, filing_id: int) -> None:
         rows = filing_history(self.services.db, filing_id)
-        self.app.call_from_thread(self._show_history, rows)
+        names = clerk_names(self.services.db)
+        self.app.call_from_thread(self._show_history, rows, names)
 
-    def _show_history(self, rows: list[FilingHistory]) -> None:
+    def _show_history(self, rows: list[FilingHistory], names: dict[int, str]) -> None:
         table = self.query_one("#history", DataTable)
         table.clear()
         for entry in rows:
@@ -147,7 +149,7 @@ class PersonScreen(Screen[None]):
             table.add_row(
                 entry.at.strftime("%Y-%m-%d %H:%M"),
                 ACTION_LABELS.get(entry.action, entry.action),
-                str(entry.clerk_id),
+                names.get(entry.clerk_id, str(entry.clerk_id)),
                 note[:60],
             )
 
