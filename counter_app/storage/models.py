@@ -225,7 +225,9 @@ class Claim(SQLModel, table=True):
     return_reason: str = ""
     request: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    ytd_override: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    ytd_override: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True))
+    )
     due_date: date | None = Field(default=None, index=True)
     calendar_version: str = ""
     materials_complete_on: date | None = None
