@@ -82,6 +82,21 @@ class ItemLine:
     amount: Decimal
     category: str
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ItemLine:
+        """Back from the draft form."""
+        return cls(
+            date.fromisoformat(data["day"]) if data.get("day") else None,
+            data["item"],
+            Decimal(data["amount"]),
+            data["category"],
+        )
+
+    @classmethod
+    def from_row(cls, row: ClaimLine) -> ItemLine:
+        """A stored line."""
+        return cls(row.day, row.item, row.amount, row.category)
+
     def as_json(self) -> dict[str, str | None]:
         """The draft form."""
         return {
