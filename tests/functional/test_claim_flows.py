@@ -1,0 +1,307 @@
+"""零星报销 by keyboard for every region: each case and kind of treatment through to settlement.
+
+Each claim is taken in on the person page (B), walked through the wizard, accepted, then found in
+the claims queue (L on the dashboard), reviewed (A) and settled (S, Y). The stored claim must hold
+exactly the engine's answer to the stored request: the same result, fund total, personal cash and
+due date. A second test saves an incomplete claim, shows the 一次性告知书, resumes it from the queue
+and accepts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from sqlmodel import select
+from textual.widgets import DataTable
+
+from counter_app.domain.results import ClaimResult
+from counter_app.storage.claims import claim_queue
+from counter_app.storage.clerks import sign_in as storage_sign_in
+from counter_app.storage.models import AuditLog, Claim, ClaimHistory, Draft, OutboxEvent
+from counter_app.storage.persons import save_person
+from counter_app.ui.claims.documents import DocumentScreen
+from counter_app.ui.claims.page import ClaimScreen
+from counter_app.ui.claims.queue import ClaimsQueueScreen
+from counter_app.ui.claims.steps import AmountsStep, ClaimMaterialsStep, ClaimReviewStep
+from counter_app.ui.screens.dashboard import DashboardScreen
+from counter_app.ui.screens.person import PersonScreen
+from tests.functional.conftest import TODAY, engine_for, open_db
+from tests.functional.driving import (
+    choose,
+    fill,
+    missing_now,
+    next_step,
+    open_person,
+    settle,
+    sign_in,
+    tick,
+    toggle,
+)
+
+POLICIES = ["jiangsu", "beijing", "wuhu", "hunan"]
+TEST_ID = "11010519491231002X"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One claim as the clerk takes it in."""
+
+    case: str  # the case the engine must find (chosen explicitly when ``state_case``)
+    filing: str
+    treatment: str
+    amounts: dict[str, str]
+    state_case: bool = False
+    flags: tuple[str, ...] = ()
+    level: int = 3
+    admission: str | None = "2026-10-08"
+    discharge: str | None = "2026-10-20"
+    visit: str | None = None
+    insurance: str = "employee"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+INPATIENT = {"total": "32000", "in_scope": "28000", "class_b_self": "1500",
+             "over_limit_self": "500", "self_pay": "2000"}  # fmt: skip
+OUTPATIENT = {"total": "860.5", "in_scope": "800.5", "self_pay": "60"}
+
+
+def scenarios(policy: str) -> list[Scenario]:
+    """Every case of the region's pack and every kind of treatment at least once."""
+    cases = {c.id for c in engine_for(policy).pack.claim.cases}
+    plan = [
+        Scenario("filed_not_settled", "long_term", "inpatient", INPATIENT),
+        Scenario(
+            "emergency_unfiled",
+            "none",
+            "emergency",
+            {"total": "5600", "in_scope": "5000", "self_pay": "600"},
+            flags=("rescue",),
+            level=2,
+            admission=None,
+            discharge=None,
+            visit="2026-11-02",
+        ),
+        Scenario(
+            "other",
+            "none",
+            "outpatient",
+            OUTPATIENT,
+            level=1,
+            admission=None,
+            discharge=None,
+            visit="2026-11-10",
+            insurance="resident",
+        ),
+        Scenario(
+            "maternity" if "maternity" in cases else "filed_not_settled",
+            "other_temporary",
+            "maternity",
+            {"total": "7800", "in_scope": "7000", "self_pay": "800"},
+            state_case="maternity" in cases,
+            admission="2026-09-28",
+            discharge="2026-10-03",
+        ),
+    ]
+    if "student_vacation" in cases:
+        plan.append(
+            Scenario(
+                "student_vacation",
+                "none",
+                "outpatient",
+                OUTPATIENT,
+                state_case=True,
+                admission=None,
+                discharge=None,
+                visit="2026-08-05",
+                insurance="resident",
+            )
+        )
+    assert {s.case for s in plan} == cases
+    return plan
+
+
+def _add_person(app) -> int:  # type: ignore[no-untyped-def]
+    db = open_db(app)
+    signed = storage_sign_in(db, "demo", "demo1234")
+    assert signed is not None
+    person_id = save_person(
+        db, signed.clerk_id, name="测试甲", id_number=TEST_ID, insurance="employee", today=TODAY
+    )
+    db.close()
+    return person_id
+
+
+async def take_in(pilot, scenario: Scenario, *, complete: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """From the person page: B, then every step of the wizard, to the review step."""
+    await pilot.press("b")
+    await settle(pilot)
+    # 情形
+    if scenario.state_case:
+        await choose(pilot, "case", scenario.case)
+    await choose(pilot, "insurance", scenario.insurance)
+    await choose(pilot, "filing", scenario.filing)
+    await next_step(pilot)
+    # 就医情况
+    await choose(pilot, "treatment", scenario.treatment)
+    await choose(pilot, "hospital_level", scenario.level)
+    for name, value in (
+        ("admission_date", scenario.admission),
+        ("discharge_date", scenario.discharge),
+        ("visit_date", scenario.visit),
+    ):
+        if value:
+            await fill(pilot, name, value)
+    await next_step(pilot)
+    # 特殊情况
+    for flag in scenario.flags:
+        await toggle(pilot, flag)
+    await next_step(pilot)
+    # 材料
+    assert isinstance(pilot.app.screen, ClaimMaterialsStep)
+    wanted = missing_now(pilot)
+    await tick(pilot, wanted if complete else wanted[:1])
+    await next_step(pilot)
+    # 金额
+    assert isinstance(pilot.app.screen, AmountsStep)
+    for name, value in scenario.amounts.items():
+        await fill(pilot, name, value)
+    await next_step(pilot)
+    assert isinstance(pilot.app.screen, ClaimReviewStep), type(pilot.app.screen)
+
+
+async def open_from_queue(pilot, number: str) -> ClaimScreen:  # type: ignore[no-untyped-def]
+    """(Dashboard → L →) the claim's row in the queue → Enter."""
+    while not isinstance(pilot.app.screen, ClaimsQueueScreen | DashboardScreen):
+        await pilot.press("escape")
+        await settle(pilot)
+    if isinstance(pilot.app.screen, DashboardScreen):
+        await pilot.press("l")
+        await settle(pilot)
+    queue = pilot.app.screen
+    assert isinstance(queue, ClaimsQueueScreen)
+    index = [r.number for r in queue.rows].index(number)
+    current = queue.query_one(DataTable).cursor_row
+    for _ in range(abs(index - current)):
+        await pilot.press("down" if index > current else "up")
+    await pilot.press("enter")
+    await settle(pilot)
+    page = pilot.app.screen
+    assert isinstance(page, ClaimScreen) and page.number == number
+    return page
+
+
+def assert_stored_is_the_engine_answer(app, claim: Claim) -> ClaimResult:  # type: ignore[no-untyped-def]
+    engine = engine_for(app.settings.policy)
+    result = engine.claim(claim.request)
+    assert claim.result == result.model_dump(mode="json")
+    assert result.payment is not None and result.due is not None
+    assert claim.total == Decimal(claim.request["amounts"]["total"])
+    assert (claim.fund_total, claim.personal_cash) == (
+        result.payment.fund_total,
+        result.payment.personal_cash,
+    )
+    assert claim.total == claim.fund_total + claim.personal_cash
+    assert claim.due_date == result.due.date
+    assert claim.cost_check_candidate == result.cost_check_candidate
+    return result
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+async def test_every_case_and_treatment_through_to_settlement(make_app, policy: str) -> None:
+    app = make_app(policy)
+    plan = scenarios(policy)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        person_id = _add_person(app)
+        await sign_in(pilot)
+        await open_person(pilot, "测试甲")
+        numbers = []
+        for scenario in plan:
+            assert isinstance(pilot.app.screen, PersonScreen)
+            await take_in(pilot, scenario)
+            await pilot.press("f10")  # 受理
+            await settle(pilot)
+            assert isinstance(pilot.app.screen, DocumentScreen), pilot.app.screen
+            assert pilot.app.screen.document["kind"] == "acceptance_receipt"
+            numbers.append(pilot.app.screen.document["number"])
+            await pilot.press("escape")  # back on the person page
+            await settle(pilot)
+        for number in numbers:
+            page = await open_from_queue(pilot, number)
+            await pilot.press("a")  # 审核
+            await settle(pilot)
+            await pilot.press("s", "y")  # 结算, confirmed
+            await settle(pilot)
+            assert page.view is not None and page.view.claim.status == "settled"
+
+    db = open_db(app)
+    with db.read() as session:
+        claims = session.exec(select(Claim).where(Claim.person_id == person_id)).all()
+        assert [c.status for c in claims] == ["settled"] * len(plan)
+        for claim, scenario in zip(claims, plan, strict=True):
+            result = assert_stored_is_the_engine_answer(app, claim)
+            assert (result.case, claim.treatment) == (scenario.case, scenario.treatment)
+            history = session.exec(
+                select(ClaimHistory.action).where(ClaimHistory.claim_id == claim.id)
+            ).all()
+            assert list(history) == ["accept", "review", "settle"]
+        kinds = session.exec(
+            select(OutboxEvent.kind).where(OutboxEvent.kind.startswith("claim."))
+        ).all()  # type: ignore[attr-defined]
+        assert sorted(kinds) == sorted(["claim.accept", "claim.review", "claim.settle"] * len(plan))
+        assert session.exec(select(Draft).where(Draft.kind == "claim")).all() == []
+    db.close()
+
+
+async def test_incomplete_notice_resume_accept(make_app) -> None:
+    app = make_app("jiangsu")
+    scenario = scenarios("jiangsu")[0]
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        _add_person(app)
+        await sign_in(pilot)
+        await open_person(pilot, "测试甲")
+        await take_in(pilot, scenario, complete=False)
+        await pilot.press("f10")  # refused: the materials are incomplete
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ClaimReviewStep)
+        await pilot.press("f9")  # 存为待补材料
+        await settle(pilot)
+        notice = pilot.app.screen
+        assert isinstance(notice, DocumentScreen)
+        assert notice.document["kind"] == "one_time_notice"
+        labels = [item["label"] for item in notice.document["items"]]
+        assert "住院费用清单" in labels and len(labels) >= 2
+        number = notice.document["number"]
+
+        page = await open_from_queue(pilot, number)
+        assert page.view is not None and page.view.claim.status == "pending_materials"
+        await pilot.press("m")  # 补材料: the wizard at the materials step
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ClaimMaterialsStep)
+        await tick(pilot, missing_now(pilot))
+        assert missing_now(pilot) == []
+        await next_step(pilot)
+        await next_step(pilot)  # amounts as stored
+        await pilot.press("f10")
+        await settle(pilot)
+        receipt = pilot.app.screen
+        assert isinstance(receipt, DocumentScreen)
+        assert receipt.document["kind"] == "acceptance_receipt"
+        assert receipt.document["number"] == number
+        assert receipt.document["due"]["working_days"] == 10
+
+    db = open_db(app)
+    [row] = claim_queue(db, TODAY)
+    assert (row.number, row.status, row.cost_check_candidate) == (number, "accepted", True)
+    with db.read() as session:
+        claim = session.exec(select(Claim)).one()
+        assert_stored_is_the_engine_answer(app, claim)
+        assert claim.accepted_on == TODAY and claim.version == 2
+        actions = session.exec(
+            select(AuditLog.action).where(AuditLog.entity == "claim", AuditLog.action != "view")
+        ).all()
+        assert list(actions) == ["save", "accept"]
+    db.close()
