@@ -35,7 +35,7 @@ def _missing_items(result: Mapping[str, Any], presented: set[str]) -> list[dict[
         text = (
             "、".join(options[0])
             if len(options) == 1
-            else "、".join("＋".join(o) for o in options) + "（任选其一）"
+            else " 或 ".join("＋".join(o) for o in options) + "（任选其一）"
         )
         items.append(
             {

@@ -180,7 +180,7 @@ def test_incomplete_is_saved_with_notice_then_resumed_and_accepted(
     assert view is not None and view.claim.due_date is None
     notice = one_time_notice(view.document_source())
     assert [item["label"] for item in notice["items"]] == ["住院费用清单", "诊断证明或出院小结"]
-    assert notice["items"][1]["text"] == "诊断证明、出院小结（任选其一）"
+    assert notice["items"][1]["text"] == "诊断证明 或 出院小结（任选其一）"
     assert all(item["citation"].startswith("苏规程 第二十七条") for item in notice["items"])
     assert notice["person"]["id_masked"] == "110105********002X"
     assert "320102 医保服务中心" in notice["come_back"]["where"]

@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from counter_app.domain.claim_documents import one_time_notice
 from counter_app.domain.results import ClaimResult
 from counter_app.storage.claims import (
     ACCEPTED,
@@ -60,8 +61,8 @@ class ClaimScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="claim_page"):
             yield Static("正在读取…", id="claim_details")
-            yield Static("", id="claim_payment")
             yield DataTable(id="claim_history", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="claim_payment")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -88,6 +89,7 @@ class ClaimScreen(Screen[None]):
             self.app.pop_screen()
             return
         self.view = view
+        self.refresh_bindings()
         claim, person = view.claim, view.person
         result = self.result
         assert result is not None
@@ -107,7 +109,8 @@ class ClaimScreen(Screen[None]):
             )
             text.append("（逾期）\n" if overdue else "\n", style="bold red")
         if claim.status == PENDING:
-            text.append("待补材料：" + "、".join(result.missing_labels) + "\n", style="yellow")
+            items = one_time_notice(view.document_source())["items"]
+            text.append("待补材料：" + "；".join(i["text"] for i in items) + "\n", style="yellow")
         if claim.return_reason:
             text.append(f"退回原因：{claim.return_reason}\n", style="red")
         if claim.cost_check_candidate:
@@ -136,6 +139,15 @@ class ClaimScreen(Screen[None]):
                 for h in view.history
             ]
         )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer only the transitions the claim's status allows (others are hidden)."""
+        status = self.view.claim.status if self.view else None
+        if action == "resume":
+            return status == PENDING
+        if action in TRANSITIONS:
+            return status in TRANSITIONS[action][0]
+        return True
 
     def _allowed(self, action: str) -> bool:
         sources, _ = TRANSITIONS[action]

@@ -105,7 +105,7 @@ class ClaimState:
     def title(self) -> str:
         """How the draft is listed and the steps are headed."""
         if self.claim_number:
-            return f"零星报销补材料 · {self.person_name}"
+            return f"补材料 · {self.person_name}"
         return f"零星报销 · {self.person_name}"
 
     def request(self, services: Services) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static
 
@@ -60,8 +61,9 @@ def error_id(field: str) -> str:
 
 def field_with_error(label: str, widget: Widget, field: str) -> ComposeResult:
     """A labelled field and, under it, the place for the engine's message about it."""
-    yield from form_row(label, widget)
-    yield Label("", id=error_id(field), classes="field-error")
+    with Vertical(classes="field"):
+        yield from form_row(label, widget)
+        yield Label("", id=error_id(field), classes="field-error")
 
 
 def _select(options: dict, value: object, widget_id: str) -> Select:
@@ -94,6 +96,8 @@ class ClaimStep(WizardStep):
         if isinstance(outcome, list):
             rest = [e for e in errors if error_id(e.field) not in shown]
             verdict.show_errors(rest, pending=self.pending_fields())
+            if shown and not rest:
+                verdict.update("请按左侧字段下方的提示更正")
             return None
         verdict.update(verdict_text(outcome))
         return outcome
@@ -118,7 +122,7 @@ class ClaimStep(WizardStep):
 class CaseStep(ClaimStep):
     """报销情形, 险种, 范围 and the filing the person has (prefilled from their filings)."""
 
-    STEP_TITLE = "报销情形"
+    STEP_TITLE = "情形"
     FIELDS = frozenset({"case", "insurance", "scope", "filing"})
 
     def form(self) -> ComposeResult:
@@ -150,7 +154,7 @@ class CaseStep(ClaimStep):
 class TreatmentStep(ClaimStep):
     """就医类别, 医院等级, 定点 and the dates of the treatment."""
 
-    STEP_TITLE = "就医情况"
+    STEP_TITLE = "就医"
     FIELDS = frozenset({"treatment", "hospital_level", "designated", "special", *DATE_FIELDS})
 
     def form(self) -> ComposeResult:
@@ -250,7 +254,7 @@ class ClaimMaterialsStep(ClaimStep):
 class AmountsStep(ClaimStep):
     """The slip categories (总费用 = the four parts, checked by the engine as typed) and YTD."""
 
-    STEP_TITLE = "费用金额"
+    STEP_TITLE = "金额"
     FIELDS = frozenset({"amounts", *(f"amounts.{name}" for name in AMOUNT_FIELDS)})
 
     def form(self) -> ComposeResult:
@@ -261,7 +265,7 @@ class AmountsStep(ClaimStep):
                 Input(amounts.get(name, ""), placeholder="元，两位小数", id=name, compact=True),
                 f"amounts.{name}",
             )
-        yield Label("本年度累计（本机构已结算报销；可按实际修改，记入审计）", classes="section")
+        yield Label("本年度累计（可修改，记入审计）", classes="section")
         ytd = self.state.ytd
         yield from field_with_error(
             "已付起付线",
@@ -340,7 +344,7 @@ class ClaimReviewStep(ClaimStep):
         dates = "～".join(
             values[name] for name in ("admission_date", "discharge_date") if values.get(name)
         ) or (values.get("visit_date") or "—")
-        for line in (
+        lines = (
             f"参保人：{self.state.person_name}"
             + (f"（补材料 {self.state.claim_number}）" if self.state.claim_number else ""),
             f"险种：{INSURANCE_LABELS[values['insurance']]}  {SCOPE_LABELS[values['scope']]}  "
@@ -349,13 +353,18 @@ class ClaimReviewStep(ClaimStep):
             f"{LEVEL_LABELS[int(values['hospital_level'])]}医院  "
             f"{'定点' if values['designated'] else '非定点'}  {dates}",
             f"特殊情况：{flags}",
-        ):
-            yield Label(line)
-        yield Static("", id="payment")
+        )
+        yield Static("\n".join(lines), id="review_request")
         yield Label("", id="commit_message", classes="error")
+        yield Static("", id="review_verdict")
+        yield Static("", id="payment")
 
     def refresh_verdict(self) -> ClaimResult | None:  # type: ignore[override]
         result = super().refresh_verdict()
+        # The review is read at full width: the verdict pane is hidden, its text shown here.
+        self.query_one("#review_verdict", Static).update(
+            verdict_text(result) if result is not None else "请返回上一步更正（见各字段提示）"
+        )
         payment = self.query_one("#payment", Static)
         if result is not None and result.payment is not None:
             payment.update(payment_text(result.payment))
