@@ -54,19 +54,19 @@ def payment_text(payment: Payment) -> Text:
     text = Text()
     text.append("待遇计算\n", style="bold")
     text.append(
-        f" 支付比例 {_percent(payment.ratio)}（{payment.adjustment}，"
+        f" 支付比例{_percent(payment.ratio)}（{payment.adjustment}，"
         f"{payment.adjustment_citation}）\n"
     )
     for line in payment.lines:
         text.append(f" {line.item}：")
-        text.append(f"{line.amount} 元", style="bold")
+        text.append(f"{line.amount}元", style="bold")
         text.append(f"（{line.citation}）\n", style="dim")
     text.append("基金支付\n", style="bold")
     for fund in payment.funds:
-        text.append(f" {fund.name}：{fund.amount} 元")
+        text.append(f" {fund.name}：{fund.amount}元")
         text.append(f"（{fund.citation}）\n", style="dim")
-    text.append(f" 基金支付合计：{payment.fund_total} 元\n", style="bold green")
-    text.append(f" 个人现金支付：{payment.personal_cash} 元\n", style="bold")
+    text.append(f" 基金支付合计：{payment.fund_total}元\n", style="bold green")
+    text.append(f" 个人现金支付：{payment.personal_cash}元\n", style="bold")
     if payment.segments:
         text.append("跨年度分段\n", style="bold")
         for seg in payment.segments:

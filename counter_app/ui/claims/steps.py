@@ -356,8 +356,8 @@ class ClaimReviewStep(ClaimStep):
         )
         yield Static("\n".join(lines), id="review_request")
         yield Label("", id="commit_message", classes="error")
-        yield Static("", id="review_verdict")
         yield Static("", id="payment")
+        yield Static("", id="review_verdict")
 
     def refresh_verdict(self) -> ClaimResult | None:  # type: ignore[override]
         result = super().refresh_verdict()
