@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 from sqlmodel import select
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input, Label
 
 from counter_app.domain.results import ClaimResult
 from counter_app.storage.claims import claim_queue
@@ -24,7 +24,13 @@ from counter_app.storage.persons import save_person
 from counter_app.ui.claims.documents import DocumentScreen
 from counter_app.ui.claims.page import ClaimScreen
 from counter_app.ui.claims.queue import ClaimsQueueScreen
-from counter_app.ui.claims.steps import AmountsStep, ClaimMaterialsStep, ClaimReviewStep
+from counter_app.ui.claims.steps import (
+    AmountsStep,
+    ClaimMaterialsStep,
+    ClaimReviewStep,
+    TreatmentStep,
+    error_id,
+)
 from counter_app.ui.screens.dashboard import DashboardScreen
 from counter_app.ui.screens.person import PersonScreen
 from tests.functional.conftest import TODAY, engine_for, open_db
@@ -247,9 +253,9 @@ async def test_every_case_and_treatment_through_to_settlement(make_app, policy: 
                 select(ClaimHistory.action).where(ClaimHistory.claim_id == claim.id)
             ).all()
             assert list(history) == ["accept", "review", "settle"]
-        kinds = session.exec(
-            select(OutboxEvent.kind).where(OutboxEvent.kind.startswith("claim."))
-        ).all()  # type: ignore[attr-defined]
+        ours = {c.number for c in claims}
+        events = session.exec(select(OutboxEvent)).all()
+        kinds = [e.kind for e in events if e.payload.get("number") in ours]
         assert sorted(kinds) == sorted(["claim.accept", "claim.review", "claim.settle"] * len(plan))
         assert session.exec(select(Draft).where(Draft.kind == "claim")).all() == []
     db.close()
@@ -260,7 +266,7 @@ async def test_incomplete_notice_resume_accept(make_app) -> None:
     scenario = scenarios("jiangsu")[0]
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
-        _add_person(app)
+        person_id = _add_person(app)
         await sign_in(pilot)
         await open_person(pilot, "测试甲")
         await take_in(pilot, scenario, complete=False)
@@ -294,14 +300,87 @@ async def test_incomplete_notice_resume_accept(make_app) -> None:
         assert receipt.document["due"]["working_days"] == 10
 
     db = open_db(app)
-    [row] = claim_queue(db, TODAY)
+    [row] = [r for r in claim_queue(db, TODAY) if r.person_id == person_id]
     assert (row.number, row.status, row.cost_check_candidate) == (number, "accepted", True)
     with db.read() as session:
-        claim = session.exec(select(Claim)).one()
+        claim = session.exec(select(Claim).where(Claim.person_id == person_id)).one()
         assert_stored_is_the_engine_answer(app, claim)
         assert claim.accepted_on == TODAY and claim.version == 2
         actions = session.exec(
-            select(AuditLog.action).where(AuditLog.entity == "claim", AuditLog.action != "view")
+            select(AuditLog.action).where(
+                AuditLog.entity == "claim",
+                AuditLog.entity_id == number,
+                AuditLog.action != "view",
+            )
         ).all()
         assert list(actions) == ["save", "accept"]
+    db.close()
+
+
+def _message(pilot, field: str) -> str:  # type: ignore[no-untyped-def]
+    label = pilot.app.screen.query_one(f"#{error_id(field)}", Label)
+    return str(label.render()) if label.display else ""
+
+
+async def test_bad_input_is_named_under_the_field_and_ytd_override_is_audited(make_app) -> None:
+    app = make_app("jiangsu")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        person_id = _add_person(app)
+        await sign_in(pilot)
+        await open_person(pilot, "测试甲")
+        await pilot.press("b")
+        await settle(pilot)
+        await next_step(pilot)
+        assert isinstance(pilot.app.screen, TreatmentStep)
+        await fill(pilot, "admission_date", "2026-10-20")
+        await fill(pilot, "discharge_date", "2026-10-08")
+        assert _message(pilot, "discharge_date") == "出院日期 2026-10-08 早于入院日期 2026-10-20"
+        await fill(pilot, "visit_date", "2026-12-01")
+        assert "晚于今天（2026-11-23），不能是将来的日期" in _message(pilot, "visit_date")
+        await next_step(pilot)  # refused: the step has bad fields
+        assert isinstance(pilot.app.screen, TreatmentStep)
+        await fill(pilot, "discharge_date", "2026-10-28")
+        await fill(pilot, "visit_date", "")
+        assert _message(pilot, "discharge_date") == _message(pilot, "visit_date") == ""
+        await next_step(pilot)
+        await next_step(pilot)
+        await tick(pilot, missing_now(pilot))
+        await next_step(pilot)
+        assert isinstance(pilot.app.screen, AmountsStep)
+        await fill(pilot, "total", "1.234")
+        await fill(pilot, "in_scope", "-5")
+        assert _message(pilot, "amounts.total") == "金额“1.234”最多保留两位小数"
+        assert _message(pilot, "amounts.in_scope") == "金额“-5”不能为负数"
+        await fill(pilot, "total", "100")
+        await fill(pilot, "in_scope", "90")
+        assert _message(pilot, "amounts.total").startswith(
+            "总费用 100.00 不等于统筹基金支付范围内费用、乙类先行自付、超限价自付、自费之和 90.00"
+        )
+        await next_step(pilot)  # refused
+        assert isinstance(pilot.app.screen, AmountsStep)
+        await fill(pilot, "self_pay", "10")
+        assert _message(pilot, "amounts.total") == ""
+        assert pilot.app.screen.query_one("#fund_paid", Input).value == "0.00"
+        await fill(pilot, "fund_paid", "5000")
+        await next_step(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, DocumentScreen)
+
+    db = open_db(app)
+    with db.read() as session:
+        claim = session.exec(select(Claim).where(Claim.person_id == person_id)).one()
+        assert claim.request["ytd"]["fund_paid"] == "5000.00"
+        assert claim.ytd_override == {
+            "entered": {
+                "deductible_paid": "0.00",
+                "fund_paid": "5000.00",
+                "above_cap_paid": "0.00",
+            },
+            "computed": {"deductible_paid": "0.00", "fund_paid": "0.00", "above_cap_paid": "0.00"},
+        }
+        audited = session.exec(select(AuditLog).where(AuditLog.action == "ytd_override")).one()
+        assert audited.entity_id == claim.number
+        assert_stored_is_the_engine_answer(app, claim)
     db.close()
