@@ -19,7 +19,14 @@ from textual.widgets import DataTable, Input, Label
 from counter_app.domain.results import ClaimResult
 from counter_app.storage.claims import claim_queue
 from counter_app.storage.clerks import sign_in as storage_sign_in
-from counter_app.storage.models import AuditLog, Claim, ClaimHistory, Draft, OutboxEvent
+from counter_app.storage.models import (
+    AuditLog,
+    Claim,
+    ClaimHistory,
+    ClaimLine,
+    Draft,
+    OutboxEvent,
+)
 from counter_app.storage.persons import save_person
 from counter_app.ui.claims.documents import DocumentScreen
 from counter_app.ui.claims.page import ClaimScreen
@@ -28,6 +35,7 @@ from counter_app.ui.claims.steps import (
     AmountsStep,
     ClaimMaterialsStep,
     ClaimReviewStep,
+    LinesStep,
     TreatmentStep,
     error_id,
 )
@@ -169,6 +177,7 @@ async def take_in(pilot, scenario: Scenario, *, complete: bool = True) -> None: 
     wanted = missing_now(pilot)
     await tick(pilot, wanted if complete else wanted[:1])
     await next_step(pilot)
+    await next_step(pilot)  # 明细: none
     # 金额
     assert isinstance(pilot.app.screen, AmountsStep)
     for name, value in scenario.amounts.items():
@@ -290,6 +299,7 @@ async def test_incomplete_notice_resume_accept(make_app) -> None:
         await tick(pilot, missing_now(pilot))
         assert missing_now(pilot) == []
         await next_step(pilot)
+        await next_step(pilot)  # no itemised lines
         await next_step(pilot)  # amounts as stored
         await pilot.press("f10")
         await settle(pilot)
@@ -347,6 +357,7 @@ async def test_bad_input_is_named_under_the_field_and_ytd_override_is_audited(ma
         await next_step(pilot)
         await tick(pilot, missing_now(pilot))
         await next_step(pilot)
+        await next_step(pilot)
         assert isinstance(pilot.app.screen, AmountsStep)
         await fill(pilot, "total", "1.234")
         await fill(pilot, "in_scope", "-5")
@@ -383,4 +394,66 @@ async def test_bad_input_is_named_under_the_field_and_ytd_override_is_audited(ma
         audited = session.exec(select(AuditLog).where(AuditLog.action == "ytd_override")).one()
         assert audited.entity_id == claim.number
         assert_stored_is_the_engine_answer(app, claim)
+    db.close()
+
+
+async def test_itemised_lines_sum_into_the_categories(make_app) -> None:
+    app = make_app("wuhu")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        person_id = _add_person(app)
+        await sign_in(pilot)
+        await open_person(pilot, "测试甲")
+        await pilot.press("b")
+        await settle(pilot)
+        await choose(pilot, "filing", "long_term")
+        await next_step(pilot)
+        await fill(pilot, "admission_date", "2026-10-08")
+        await fill(pilot, "discharge_date", "2026-10-20")
+        await next_step(pilot)
+        await next_step(pilot)
+        await tick(pilot, missing_now(pilot))
+        await next_step(pilot)
+        assert isinstance(pilot.app.screen, LinesStep)
+        await fill(pilot, "line_item", "床位费")
+        await fill(pilot, "line_amount", "12.345")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert _message(pilot, "line.amount") == "金额“12.345”最多保留两位小数"
+        for day, item, amount, category in (
+            ("2026-10-08", "床位费", "1200", "in_scope"),
+            ("2026-10-09", "手术费", "8800.50", "in_scope"),
+            ("", "进口耗材", "950", "over_limit_self"),
+            ("2026-10-12", "自费药品", "400", "self_pay"),
+        ):
+            await fill(pilot, "line_day", day)
+            await fill(pilot, "line_item", item)
+            await choose(pilot, "line_category", category)
+            await fill(pilot, "line_amount", amount)
+            await pilot.press("enter")
+            await settle(pilot)
+        await next_step(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, AmountsStep)
+        shown = {
+            n: screen.query_one(f"#{n}", Input).value for n in ("total", "in_scope", "self_pay")
+        }
+        assert shown == {"total": "11350.50", "in_scope": "10000.50", "self_pay": "400.00"}
+        await next_step(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, DocumentScreen)
+
+    db = open_db(app)
+    with db.read() as session:
+        claim = session.exec(select(Claim).where(Claim.person_id == person_id)).one()
+        assert claim.request["amounts"]["over_limit_self"] == "950.00"
+        assert_stored_is_the_engine_answer(app, claim)
+        lines = session.exec(select(ClaimLine).where(ClaimLine.claim_id == claim.id)).all()
+        assert [(str(x.day), x.item, str(x.amount), x.category) for x in lines] == [
+            ("2026-10-08", "床位费", "1200.00", "in_scope"),
+            ("2026-10-09", "手术费", "8800.50", "in_scope"),
+            ("None", "进口耗材", "950.00", "over_limit_self"),
+            ("2026-10-12", "自费药品", "400.00", "self_pay"),
+        ]
     db.close()

@@ -110,6 +110,7 @@ def test_claim_review(snap_compare, make_app) -> None:
         await next_step(pilot)
         await tick(pilot, missing_now(pilot))
         await next_step(pilot)
+        await next_step(pilot)  # no itemised lines
         for name, value in (("total", "12000"), ("in_scope", "10000"), ("self_pay", "2000")):
             await fill(pilot, name, value)
         await next_step(pilot)

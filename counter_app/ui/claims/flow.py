@@ -8,7 +8,7 @@ from counter_app.ui.wizard.flow import Wizard
 
 
 class ClaimWizard(Wizard):
-    """情形 → 就医 → 特殊情况 → 材料 → 金额 → 核对, a draft saved between steps."""
+    """情形 → 就医 → 特殊情况 → 材料 → 明细 → 金额 → 核对, a draft saved between steps."""
 
     draft_kind = DRAFT_KIND
 

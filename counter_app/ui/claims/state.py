@@ -7,6 +7,7 @@ the engine validates the request and names the bad field; the screens show its m
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from counter_app.domain.errors import FieldError, InvalidInput
@@ -125,6 +126,13 @@ class ClaimState:
         if self.ytd_previous:
             request["ytd_previous"] = self.ytd_previous
         return request
+
+    def line_sums(self) -> dict[str, str]:
+        """The slip categories as the itemised lines add up (总费用 is all of them)."""
+        sums = dict.fromkeys(AMOUNT_FIELDS[1:], Decimal("0.00"))
+        for line in self.lines:
+            sums[line["category"]] += Decimal(line["amount"])
+        return {"total": f"{sum(sums.values()):.2f}", **{k: f"{v:.2f}" for k, v in sums.items()}}
 
     def evaluate(self, services: Services) -> ClaimResult | list[FieldError]:
         """The engine's answer, or the bad fields."""

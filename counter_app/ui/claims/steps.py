@@ -1,20 +1,23 @@
 """The steps of the claim wizard, one Screen each, with the engine's verdict in view.
 
-情形 → 就医 → 特殊情况 → 材料 → 金额 → 核对. The screens only collect what the clerk types
-into ``ClaimState``; the engine validates it (a bad field's message appears under that field) and
-decides everything else. The review step saves as 待补材料 (F9) or accepts (F10).
+情形 → 就医 → 特殊情况 → 材料 → 明细（可选）→ 金额 → 核对. The screens only collect what the
+clerk types into ``ClaimState``; the engine validates it (a bad field's message appears under that
+field) and decides everything else. The review step saves as 待补材料 (F9) or accepts (F10).
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static
+from textual.widgets import Checkbox, DataTable, Input, Label, Select, SelectionList, Static
 
 from counter_app.domain.errors import FieldError
+from counter_app.domain.money import MoneyError, parse_money
 from counter_app.domain.requests import ClaimRequest
 from counter_app.domain.results import ClaimResult
 from counter_app.storage.claims import (
@@ -251,6 +254,95 @@ class ClaimMaterialsStep(ClaimStep):
         self.refresh_verdict()
 
 
+class LinesStep(ClaimStep):
+    """费用明细 (optional): lines of date, item, amount and category that sum into the slip."""
+
+    STEP_TITLE = "明细（可选）"
+    BINDINGS = [
+        Binding("f3", "add_line", "加入明细", id="claim.lines.add", tooltip="把填写的一行加入明细"),
+        Binding("delete", "remove_line", "删除明细", id="claim.lines.remove",
+                tooltip="删除光标所在的明细"),
+    ]  # fmt: skip
+
+    def form(self) -> ComposeResult:
+        yield Label("没有明细可直接 F10；有明细时各类金额按明细汇总", classes="hint")
+        yield from field_with_error(
+            "日期", Input(placeholder="YYYY-MM-DD，可空", id="line_day", compact=True), "line.day"
+        )
+        yield from field_with_error(
+            "项目", Input(placeholder="如 床位费", id="line_item", compact=True), "line.item"
+        )
+        yield from field_with_error(
+            "金额", Input(placeholder="元", id="line_amount", compact=True), "line.amount"
+        )
+        yield from form_row(
+            "类别", _select(dict(list(SHORT_LABELS.items())[1:]), "in_scope", "line_category")
+        )
+        yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("日期", "项目", "金额", "类别")
+        self._show_lines()
+        super().on_mount()
+
+    def _show_lines(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        table.add_rows(
+            (line["day"] or "—", line["item"], line["amount"], SHORT_LABELS[line["category"]])
+            for line in self.state.lines
+        )
+
+    def _problem(self, field: str, message: str) -> None:
+        label = self.query_one(f"#{error_id(field)}", Label)
+        label.update(message)
+        label.display = bool(message)
+
+    def action_add_line(self) -> None:
+        """Check the typed line (each bad field named) and add it."""
+        day = self.query_one("#line_day", Input).value.strip()
+        item = self.query_one("#line_item", Input).value.strip()
+        amount = self.query_one("#line_amount", Input).value.strip()
+        problems = {"line.day": "", "line.item": "", "line.amount": ""}
+        if day:
+            try:
+                date.fromisoformat(day)
+            except ValueError:
+                problems["line.day"] = f"日期“{day}”无效，应为 YYYY-MM-DD"
+        if not item:
+            problems["line.item"] = "请填写项目名称"
+        try:
+            value = parse_money(amount, allow_zero=False)
+        except MoneyError as exc:
+            problems["line.amount"] = str(exc)
+        for field, message in problems.items():
+            self._problem(field, message)
+        if any(problems.values()):
+            return
+        category = self.query_one("#line_category", Select).value
+        self.state.lines.append(
+            {"day": day or None, "item": item, "amount": f"{value:.2f}", "category": category}
+        )
+        for name in ("line_item", "line_amount"):
+            self.query_one(f"#{name}", Input).value = ""
+        self.query_one("#line_item", Input).focus()
+        self._show_lines()
+
+    def action_remove_line(self) -> None:
+        """Remove the line under the cursor."""
+        table = self.query_one(DataTable)
+        if self.state.lines and 0 <= table.cursor_row < len(self.state.lines):
+            del self.state.lines[table.cursor_row]
+            self._show_lines()
+
+    def errors_here(self) -> list[FieldError]:
+        return []  # the lines are checked as they are added
+
+    @on(Input.Submitted, "#line_amount")
+    def _enter_adds(self) -> None:
+        self.action_add_line()
+
+
 class AmountsStep(ClaimStep):
     """The slip categories (总费用 = the four parts, checked by the engine as typed) and YTD."""
 
@@ -279,6 +371,12 @@ class AmountsStep(ClaimStep):
         )
 
     def on_mount(self) -> None:
+        if self.state.lines:
+            # The slip is the sum of the itemised lines: shown, not typed.
+            for name, value in self.state.line_sums().items():
+                field = self.query_one(f"#{name}", Input)
+                field.value, field.disabled = value, True
+            self.collect()
         super().on_mount()
         self.load_ytd()
 
@@ -437,11 +535,13 @@ CaseStep.LATER = (TreatmentStep, AmountsStep)
 TreatmentStep.LATER = (AmountsStep,)
 FlagsStep.LATER = (AmountsStep,)
 ClaimMaterialsStep.LATER = (AmountsStep,)
+LinesStep.LATER = (AmountsStep,)
 STEPS: list[type[WizardStep]] = [
     CaseStep,
     TreatmentStep,
     FlagsStep,
     ClaimMaterialsStep,
+    LinesStep,
     AmountsStep,
     ClaimReviewStep,
 ]
