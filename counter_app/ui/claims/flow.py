@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from counter_app.ui.claims.state import DRAFT_KIND
+from textual.app import App
+
+from counter_app.ui.claims.state import DRAFT_KIND, ClaimState
 from counter_app.ui.claims.steps import STEPS
+from counter_app.ui.services import Services
 from counter_app.ui.wizard.flow import Wizard
 
 
@@ -12,5 +15,5 @@ class ClaimWizard(Wizard):
 
     draft_kind = DRAFT_KIND
 
-    def __init__(self, app, services, state) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(app, services, state, list(STEPS))
+    def __init__(self, app: App, services: Services, state: ClaimState) -> None:
+        super().__init__(app, services, state, list(STEPS))  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from counter_app.domain.claim_documents import one_time_notice
+from counter_app.domain.claim_documents import TREATMENT_LABELS, one_time_notice
 from counter_app.domain.results import ClaimResult
 from counter_app.storage.claims import (
     ACCEPTED,
@@ -30,7 +30,6 @@ from counter_app.storage.claims import (
 )
 from counter_app.ui.claims.render import (
     STATUS_LABELS,
-    TREATMENT_LABELS,
     history_label,
     payment_text,
 )

@@ -8,8 +8,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
+from counter_app.domain.claim_documents import TREATMENT_LABELS
 from counter_app.storage.claims import ClaimRow, claim_queue
-from counter_app.ui.claims.render import STATUS_LABELS, TREATMENT_LABELS
+from counter_app.ui.claims.render import STATUS_LABELS
 from counter_app.ui.services import Services
 
 

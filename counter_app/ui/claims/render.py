@@ -14,12 +14,6 @@ STATUS_LABELS = {
     "settled": "已结算",
     "returned": "退回",
 }
-TREATMENT_LABELS = {
-    "inpatient": "住院",
-    "outpatient": "门诊",
-    "emergency": "急诊",
-    "maternity": "生育",
-}
 FILING_LABELS = {
     "long_term": "异地长期居住（已备案）",
     "referral": "异地转诊（已备案）",

@@ -16,6 +16,7 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Checkbox, DataTable, Input, Label, Select, SelectionList, Static
 
+from counter_app.domain.claim_documents import TREATMENT_LABELS
 from counter_app.domain.errors import FieldError
 from counter_app.domain.money import MoneyError, parse_money
 from counter_app.domain.requests import ClaimRequest
@@ -33,7 +34,6 @@ from counter_app.ui.claims.render import (
     FILING_LABELS,
     FLAG_LABELS,
     LEVEL_LABELS,
-    TREATMENT_LABELS,
     payment_text,
     verdict_text,
 )
