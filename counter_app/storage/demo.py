@@ -1,4 +1,5 @@
-"""A realistic demo office: persons with valid 身份证号, filings of every category, two clerks.
+"""A realistic demo office: persons with valid 身份证号, filings of every category, two clerks,
+and 零星报销 claims in every status.
 
 Every demo filing goes through the rules engine and ``commit_filing`` like a real one, dated in
 the past where a queue needs it (承诺书 follow-ups due, temporary filings about to expire).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlmodel import func, select
 
@@ -238,4 +240,80 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
             commit_filing(
                 db, signed, person.id, FilingRequest.model_validate(request), result, labels
             )
+    _seed_claims(db, engine, signed, free, today)
     return signed
+
+
+@dataclass(frozen=True)
+class DemoClaim:
+    """One demo claim: taken in ``days_ago``, moved on by ``steps``, treated as ``fields``."""
+
+    days_ago: int
+    steps: tuple[str, ...]
+    fields: dict
+    complete: bool = True
+
+
+DEMO_CLAIMS = [
+    # 待补材料: the 诊断证明/出院小结 still to come.
+    DemoClaim(3, (), {"treatment": "inpatient", "total": "8650.40", "self_pay": "650.40"}, False),
+    # 受理, on time; and one long overdue.
+    DemoClaim(2, (), {"treatment": "outpatient", "total": "860.00", "self_pay": "60.00"}),
+    DemoClaim(30, (), {"treatment": "emergency", "total": "4200.00", "self_pay": "200.00"}),
+    # 受理, a stay of 30,000元 or more (费用协查 where the region has it).
+    DemoClaim(1, (), {"treatment": "inpatient", "total": "46800.00", "self_pay": "3800.00"}),
+    DemoClaim(6, ("review",), {"treatment": "maternity", "total": "7600.00", "self_pay": "600.00"}),
+    DemoClaim(
+        40,
+        ("review", "settle"),
+        {"treatment": "inpatient", "total": "15300.00", "self_pay": "1300.00"},
+    ),
+    DemoClaim(9, ("return",), {"treatment": "outpatient", "total": "420.00", "self_pay": "20.00"}),
+]
+
+
+def _seed_claims(
+    db: Database, engine: RulesEngine, signed: SignedIn, people: list[_DemoPerson], today: date
+) -> None:
+    """Claims in every status, each decided by the engine and written like a real one."""
+    from counter_app.domain.requests import ClaimRequest
+    from counter_app.storage.claims import advance_claim, take_claim
+
+    for plan, person in zip(DEMO_CLAIMS, people, strict=False):
+        day = today - timedelta(days=plan.days_ago)
+        fields = dict(plan.fields)
+        treatment = fields.pop("treatment")
+        total, self_pay = Decimal(fields.pop("total")), Decimal(fields.pop("self_pay"))
+        stay = treatment in ("inpatient", "maternity")
+        request: dict = {
+            "policy": engine.pack.pack.id,
+            "today": day.isoformat(),
+            "insurance": person.insurance,
+            "scope": "cross_province",
+            "filing": "none",  # the demo persons without a filing
+            "treatment": treatment,
+            "hospital_level": 3 if stay else 2,
+            "flags": {"rescue": treatment == "emergency"},
+            "materials": ["id_card"],
+            "amounts": {
+                "total": str(total),
+                "in_scope": str(total - self_pay),
+                "self_pay": str(self_pay),
+            },
+        }
+        if stay:
+            request["admission_date"] = (day - timedelta(days=20)).isoformat()
+            request["discharge_date"] = (day - timedelta(days=8)).isoformat()
+        else:
+            request["visit_date"] = (day - timedelta(days=5)).isoformat()
+        result = engine.claim(request)
+        for _ in range(4):
+            missing = result.missing[:-1] if not plan.complete else result.missing
+            if not missing:
+                break
+            request["materials"] = [*request["materials"], *missing]
+            result = engine.claim(request)
+        committed = take_claim(db, signed, person.id, ClaimRequest.model_validate(request), result)
+        for step in plan.steps:
+            reason = "票据为复印件，请提供原件" if step == "return" else ""
+            advance_claim(db, signed, committed.number, step, reason=reason)

@@ -8,10 +8,27 @@ Dates are ``date``; times are UTC ``datetime``; JSON columns hold plain dicts.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Dialect, Index, String, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+
+class Money(TypeDecorator[Decimal]):
+    """An amount in 元 kept exactly as its canonical text ("1234.50"), never as a float.
+
+    SQLite has no decimal type: ``Numeric`` would round-trip through a float.
+    """
+
+    impl = String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
+        return None if value is None else f"{Decimal(value):.2f}"
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
 
 
 def utcnow() -> datetime:
@@ -185,3 +202,73 @@ class OutboxEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = Field(default=None, index=True)
+
+
+class Claim(SQLModel, table=True):
+    """A manual reimbursement claim (零星报销) as it stands now; its steps are in ``ClaimHistory``.
+
+    ``request`` is the engine request as sent and ``result`` the engine's latest answer to it
+    (``ClaimResult`` as JSON); the columns beside them repeat what queues and sums need.
+    Amounts are ``Decimal`` stored exactly (``Money``: canonical text, never a float).
+    """
+
+    __tablename__ = "claim"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=40)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    office_id: int = Field(foreign_key="office.id")
+    policy: str
+    case: str | None = None
+    treatment: str
+    status: str = Field(default="pending_materials", index=True)
+    return_reason: str = ""
+    request: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    ytd_override: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True))
+    )
+    due_date: date | None = Field(default=None, index=True)
+    calendar_version: str = ""
+    materials_complete_on: date | None = None
+    accepted_on: date | None = None
+    settled_at: datetime | None = None
+    settlement_year: int | None = None
+    total: Decimal | None = Field(default=None, sa_column=Column(Money()))
+    fund_total: Decimal | None = Field(default=None, sa_column=Column(Money()))
+    personal_cash: Decimal | None = Field(default=None, sa_column=Column(Money()))
+    cost_check_candidate: bool = False
+    version: int = 1
+    created_by: int = Field(foreign_key="clerk.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ClaimHistory(SQLModel, table=True):
+    """One transition of a claim (save, update, accept, review, settle, return)."""
+
+    __tablename__ = "claim_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    action: str
+    from_status: str = ""
+    to_status: str
+    note: str = ""
+    missing: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    clerk_id: int = Field(foreign_key="clerk.id")
+    at: datetime = Field(default_factory=utcnow)
+
+
+class ClaimLine(SQLModel, table=True):
+    """An itemised line of a claim (date, item, amount, slip category); lines sum into amounts."""
+
+    __tablename__ = "claim_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    position: int
+    day: date | None = None
+    item: str
+    amount: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    category: str

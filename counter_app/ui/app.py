@@ -16,11 +16,14 @@ from counter_app.settings import Settings
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.drafts import list_drafts
 from counter_app.storage.filings import as_existing, person_filings
-from counter_app.storage.models import Draft, Filing, Person
+from counter_app.storage.models import Claim, Draft, Filing, Person
+from counter_app.ui.claims.flow import ClaimWizard
+from counter_app.ui.claims.state import DRAFT_KIND as CLAIM_DRAFT
+from counter_app.ui.claims.state import ClaimState
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import Services
 from counter_app.ui.wizard.flow import FilingWizard
-from counter_app.ui.wizard.state import DRAFT_KIND, WizardState
+from counter_app.ui.wizard.state import WizardState
 
 
 class CounterApp(App[None]):
@@ -102,7 +105,7 @@ class CounterApp(App[None]):
         """After a crash or power cut: offer the newest draft of this clerk."""
         services = self.services
         assert services is not None
-        drafts = list_drafts(services.db, services.clerk.clerk_id, DRAFT_KIND)
+        drafts = list_drafts(services.db, services.clerk.clerk_id)
         if drafts:
             self.call_from_thread(self._ask_resume, drafts[0], len(drafts))
 
@@ -171,9 +174,44 @@ class CounterApp(App[None]):
     def resume_draft(self, draft: Draft) -> None:
         """Back into the wizard at the step the draft was saved at, with fresh filings."""
         assert draft.id is not None
+        if draft.kind == CLAIM_DRAFT:
+            ClaimWizard(self, self.ready, ClaimState.from_draft(dict(draft.data), draft.id)).start()
+            return
         state = WizardState.from_draft(dict(draft.data), draft.id)
         state.existing = as_existing(person_filings(self.ready.db, state.person_id))
         FilingWizard(self, self.ready, state).start()
+
+    # -- claims (零星报销) -----------------------------------------------------------------
+
+    def start_claim(self, person: Person, filings: list[Filing]) -> None:
+        """The claim wizard for a person, prefilled from their filings."""
+        ClaimWizard(self, self.ready, ClaimState.begin(self.ready, person, filings)).start()
+
+    def resume_claim(self, person: Person, claim: Claim, lines: list[dict]) -> None:
+        """A 待补材料 claim taken up again at the materials step."""
+        from counter_app.ui.claims.steps import MATERIALS_STEP
+
+        assert claim.version is not None
+        state = ClaimState.resume(person, claim.number, claim.version, claim.request, lines)
+        state.step = MATERIALS_STEP
+        ClaimWizard(self, self.ready, state).start()
+
+    def open_claim(self, number: str) -> None:
+        """One claim's page."""
+        from counter_app.ui.claims.page import ClaimScreen
+
+        self.push_screen(ClaimScreen(self.ready, number))
+
+    def action_claims(self) -> None:
+        """报销队列."""
+        from counter_app.ui.claims.queue import ClaimsQueueScreen
+
+        self.push_screen(ClaimsQueueScreen(self.ready))
+
+    def action_new_claim(self) -> None:
+        """零星报销: find the person first; their page starts the claim (B)."""
+        self.action_search()
+        self.notify("找到参保人后，在其页面按 B 办理零星报销", timeout=6)
 
     # -- idle lock -----------------------------------------------------------------------
 
@@ -207,6 +245,12 @@ class CounterApp(App[None]):
             )
             yield SystemCommand("登记参保人", "登记新的参保人", self.action_new_person)
             yield SystemCommand("草稿", "继续未完成的办理", self.action_drafts)
+            yield SystemCommand(
+                "报销队列", "零星报销：待补材料、受理、审核、结算", self.action_claims
+            )
+            yield SystemCommand(
+                "零星报销", "为参保人办理零星报销（先查找参保人）", self.action_new_claim
+            )
             yield SystemCommand("规则查询", "试算一笔备案的规则判断", self.action_rules)
             yield SystemCommand("锁屏", "锁定屏幕", self.action_lock)
 

@@ -1,9 +1,9 @@
-"""Keyboard-only helpers for Pilot tests: sign in, find a person, walk the filing wizard."""
+"""Keyboard-only helpers for Pilot tests: sign in, find a person, walk the wizards, fill forms."""
 
 from __future__ import annotations
 
 from textual.pilot import Pilot
-from textual.widgets import SelectionList
+from textual.widgets import Input, Select, SelectionList
 
 from counter_app.ui.wizard.steps import WizardStep
 
@@ -82,3 +82,47 @@ async def next_step(pilot: Pilot) -> None:
     """F10."""
     await pilot.press("f10")
     await settle(pilot)
+
+
+async def focus(pilot: Pilot, widget_id: str, limit: int = 40) -> None:
+    """Tab until the widget ``widget_id`` has focus (as a clerk would)."""
+    for _ in range(limit):
+        focused = pilot.app.focused
+        if focused is not None and focused.id == widget_id:
+            return
+        await pilot.press("tab")
+    raise AssertionError(f"could not tab to #{widget_id}")
+
+
+async def choose(pilot: Pilot, widget_id: str, value: object) -> None:
+    """Pick ``value`` in a Select: Tab to it, Enter opens the list, arrows, Enter."""
+    await focus(pilot, widget_id)
+    select = pilot.app.screen.query_one(f"#{widget_id}", Select)
+    if select.value == value:
+        return
+    values = [v for _, v in select._options]
+    current, target = values.index(select.value), values.index(value)
+    await pilot.press("enter")
+    await pilot.pause()
+    key = "down" if target > current else "up"
+    for _ in range(abs(target - current)):
+        await pilot.press(key)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert select.value == value, (widget_id, select.value, value)
+
+
+async def toggle(pilot: Pilot, widget_id: str) -> None:
+    """Tab to a checkbox and press space."""
+    await focus(pilot, widget_id)
+    await pilot.press("space")
+    await pilot.pause()
+
+
+async def fill(pilot: Pilot, widget_id: str, text: str) -> None:
+    """Tab to an input, clear it with backspace, type ``text``."""
+    await focus(pilot, widget_id)
+    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
+    await pilot.press("end", *["backspace"] * len(field.value))
+    await type_text(pilot, text)
+    await pilot.pause()

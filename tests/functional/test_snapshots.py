@@ -9,7 +9,16 @@ from __future__ import annotations
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tests.functional.driving import choose_destination, next_step, open_person, settle, sign_in
+from tests.functional.driving import (
+    choose_destination,
+    fill,
+    missing_now,
+    next_step,
+    open_person,
+    settle,
+    sign_in,
+    tick,
+)
 
 
 async def _steady(pilot: Pilot) -> None:
@@ -75,3 +84,36 @@ def test_wizard_materials_step(snap_compare, make_app) -> None:
         await _steady(pilot)
 
     assert snap_compare(make_app("beijing"), terminal_size=(80, 24), run_before=before)
+
+
+def test_claims_queue(snap_compare, make_app) -> None:
+    async def before(pilot: Pilot) -> None:
+        await sign_in(pilot)
+        await pilot.press("l")
+        await _steady(pilot)
+
+    assert snap_compare(make_app("jiangsu"), terminal_size=(80, 24), run_before=before)
+
+
+def test_claim_review(snap_compare, make_app) -> None:
+    """The review step of a demo person's claim: the engine's payment line by line."""
+
+    async def before(pilot: Pilot) -> None:
+        await sign_in(pilot)
+        await open_person(pilot, "曾磊")
+        await pilot.press("b")
+        await settle(pilot)
+        await next_step(pilot)
+        await fill(pilot, "admission_date", "2026-10-08")
+        await fill(pilot, "discharge_date", "2026-10-20")
+        await next_step(pilot)
+        await next_step(pilot)
+        await tick(pilot, missing_now(pilot))
+        await next_step(pilot)
+        await next_step(pilot)  # no itemised lines
+        for name, value in (("total", "12000"), ("in_scope", "10000"), ("self_pay", "2000")):
+            await fill(pilot, name, value)
+        await next_step(pilot)
+        await _steady(pilot)
+
+    assert snap_compare(make_app("hunan"), terminal_size=(80, 24), run_before=before)

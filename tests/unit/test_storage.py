@@ -628,7 +628,10 @@ def test_seed_demo_files_every_category_and_fills_queues(db: Database, policy: s
     assert categories == needing
     filings = scalar(db, "SELECT count(*) FROM filing")
     assert scalar(db, "SELECT count(DISTINCT filing_id) FROM filing_history") == filings
-    assert scalar(db, "SELECT count(*) FROM outbox_event") == filings
+    transitions = scalar(db, "SELECT count(*) FROM claim_history")  # demo claims (零星报销)
+    assert scalar(db, "SELECT count(*) FROM outbox_event") == filings + transitions
+    statuses = {row[0] for row in rows(db, "SELECT DISTINCT status FROM claim")}
+    assert statuses == {"pending_materials", "accepted", "reviewing", "settled", "returned"}
 
     board = dashboard(db, signed.clerk_id, today)
     assert board.expiring, "temporary filings about to expire"
@@ -641,7 +644,7 @@ def test_seed_demo_files_every_category_and_fills_queues(db: Database, policy: s
         assert all(
             row.category in needing and MASKED.match(row.id_masked) for row in board.followups
         )
-    assert board.pending_events == filings
+    assert board.pending_events == filings + transitions
 
     assert seed_demo(db, engine, today) == signed  # a second run adds nothing
     assert scalar(db, "SELECT count(*) FROM filing") == filings

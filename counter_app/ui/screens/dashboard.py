@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
+from counter_app.storage.claims import claim_counts
 from counter_app.storage.queues import Dashboard, QueueRow, dashboard
 from counter_app.ui.services import Services
 
@@ -29,6 +30,20 @@ class DashboardScreen(Screen[None]):
             "r", "app.rules", "规则查询", id="dashboard.rules", tooltip="试算一笔备案的规则判断"
         ),
         Binding("f5", "reload", "刷新", id="dashboard.reload", tooltip="重新读取队列"),
+        Binding(
+            "l",
+            "app.claims",
+            "报销队列",
+            id="dashboard.claims",
+            tooltip="零星报销：待补、受理、审核",
+        ),
+        Binding(
+            "b",
+            "app.new_claim",
+            "零星报销",
+            id="dashboard.new_claim",
+            tooltip="查找参保人后办理报销",
+        ),
     ]
 
     def __init__(self, services: Services) -> None:
@@ -75,12 +90,15 @@ class DashboardScreen(Screen[None]):
         """Query the queues off the UI thread."""
         services = self.services
         data = dashboard(services.db, services.clerk.clerk_id, services.today)
-        self.app.call_from_thread(self._show, data)
+        claims = claim_counts(services.db, services.today)
+        self.app.call_from_thread(self._show, data, claims)
 
-    def _show(self, data: Dashboard) -> None:
+    def _show(self, data: Dashboard, claims: dict[str, int]) -> None:
         self.query_one("#counts", Label).update(
             f"今日：新增 {data.today_new} · 变更 {data.today_change} · 取消 {data.today_cancel}"
-            f"    草稿 {data.drafts}    未同步事件 {data.pending_events}"
+            f"    草稿 {data.drafts}    未同步事件 {data.pending_events}\n"
+            f"报销：待补材料 {claims['pending_materials']} · 受理 {claims['accepted']} · "
+            f"审核 {claims['reviewing']} · 逾期 {claims['overdue']}"
         )
         self._fill("#followups", data.followups)
         self._fill("#expiring", data.expiring)

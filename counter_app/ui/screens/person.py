@@ -39,6 +39,7 @@ class PersonScreen(Screen[None]):
             tooltip="显示完整身份证号和电话（记入审计）",
         ),
         Binding("e", "edit", "修改信息", id="person.edit", tooltip="修改参保人信息"),
+        Binding("b", "new_claim", "报销", id="person.claim", tooltip="为此人办理零星报销"),
     ]
 
     def __init__(self, services: Services, person_id: int) -> None:
@@ -176,6 +177,11 @@ class PersonScreen(Screen[None]):
         filing = self._selected()
         if filing is not None and self.person is not None:
             self.app.start_filing(self.person, "cancel", filing, self.filings)  # type: ignore[attr-defined]
+
+    def action_new_claim(self) -> None:
+        """Start the claim wizard (零星报销)."""
+        if self.person is not None:
+            self.app.start_claim(self.person, self.filings)  # type: ignore[attr-defined]
 
     def action_edit(self) -> None:
         """Edit the person's details."""

@@ -16,6 +16,20 @@ FIELD_LABELS = {
     "start_date": "开始日期",
     "end_date": "结束日期",
     "home_pool": "参保统筹区",
+    # claims (零星报销)
+    "case": "报销情形",
+    "admission_date": "入院日期",
+    "discharge_date": "出院日期",
+    "visit_date": "就诊日期",
+    "amounts": "费用金额",
+    "amounts.total": "总费用",
+    "amounts.in_scope": "统筹基金支付范围内费用",
+    "amounts.class_b_self": "乙类先行自付",
+    "amounts.over_limit_self": "超限价自付",
+    "amounts.self_pay": "自费",
+    "ytd.deductible_paid": "本年度已付起付线",
+    "ytd.fund_paid": "本年度统筹基金已支付",
+    "cross_year": "跨年度结算方式",
 }
 
 

@@ -1,8 +1,13 @@
-"""The filing wizard: which steps an action has, and a draft saved between every two steps."""
+"""Wizards: one step screen at a time, and a draft saved between every two steps.
+
+``Wizard`` is shared by the filing wizard and the claim wizard (``counter_app.ui.claims``): a
+state object that round-trips through a JSON draft, and a list of step screens that dismiss with
+``"next"``, ``"back"`` or ``"done"``.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from counter_app.storage.drafts import save_draft
 from counter_app.ui.dialogs.confirm import ConfirmDialog
@@ -19,6 +24,7 @@ from counter_app.ui.wizard.steps import (
 
 if TYPE_CHECKING:
     from textual.app import App
+    from textual.screen import Screen
 
 STEPS: dict[str, list[type[WizardStep]]] = {
     "new": [CategoryStep, DestinationStep, MaterialsStep, DatesStep, ReviewStep],
@@ -27,14 +33,35 @@ STEPS: dict[str, list[type[WizardStep]]] = {
 }
 
 
-class FilingWizard:
+class DraftState(Protocol):
+    """What a wizard needs of its state to show steps and save drafts."""
+
+    step: int
+    draft_id: int | None
+    person_id: int
+
+    @property
+    def title(self) -> str: ...
+
+    def to_draft(self) -> dict[str, Any]: ...
+
+
+class Wizard:
     """Pushes one step screen at a time; Esc on the first step asks whether to leave."""
 
-    def __init__(self, app: App, services: Services, state: WizardState) -> None:
+    draft_kind = ""
+
+    def __init__(
+        self,
+        app: App,
+        services: Services,
+        state: DraftState,
+        steps: list[type[Screen[str]]],
+    ) -> None:
         self.app = app
         self.services = services
         self.state = state
-        self.steps = STEPS[state.action]
+        self.steps = steps
 
     def start(self) -> None:
         """Show the step the state is at (0 for a new wizard, the saved one for a draft)."""
@@ -43,7 +70,10 @@ class FilingWizard:
 
     def _show(self) -> None:
         step = self.steps[self.state.step](
-            self.services, self.state, self.state.step, len(self.steps)
+            self.services,  # type: ignore[call-arg]
+            self.state,
+            self.state.step,
+            len(self.steps),
         )
         self.app.push_screen(step, callback=self._after)
 
@@ -70,14 +100,14 @@ class FilingWizard:
 
     def _save(self) -> None:
         """Save the draft in a worker; the id comes back for the next save."""
-        state, services = self.state, self.services
+        state, services, kind = self.state, self.services, self.draft_kind
 
         def write() -> None:
             with DRAFT_LOCK:
                 state.draft_id = save_draft(
                     services.db,
                     services.clerk.clerk_id,
-                    DRAFT_KIND,
+                    kind,
                     state.to_draft(),
                     step=str(state.step),
                     title=state.title,
@@ -88,3 +118,12 @@ class FilingWizard:
         self.app.run_worker(
             write, thread=True, group="draft", description="保存草稿", exit_on_error=False
         )
+
+
+class FilingWizard(Wizard):
+    """新增、变更、取消备案: the steps depend on the action."""
+
+    draft_kind = DRAFT_KIND
+
+    def __init__(self, app: App, services: Services, state: WizardState) -> None:
+        super().__init__(app, services, state, list(STEPS[state.action]))

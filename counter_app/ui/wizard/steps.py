@@ -26,7 +26,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from counter_app.domain.requests import FilingRequest
-from counter_app.domain.results import FilingResult
+from counter_app.domain.results import ChecklistItem, FilingResult
 from counter_app.pinyin import pinyin_match
 from counter_app.storage.filings import Committed, FilingRefused, StaleFiling, commit_filing
 from counter_app.ui.screens.person_form import form_row
@@ -47,6 +47,23 @@ FLAGS = [
     ("retired", "已退休"),
     ("referral_one_stop", "医院一站式转诊"),
 ]
+
+
+def fill_checklist(
+    selection: SelectionList[str],
+    checklist: list[ChecklistItem],
+    chosen: list[str],
+    labels: dict[str, str],
+) -> None:
+    """Every material of the engine's checklist (alternatives included), ticked if presented."""
+    ids: list[str] = []
+    for item in checklist:
+        ids.extend(m for option in item.any_of for m in option if m not in ids)
+    ids.extend(m for m in chosen if m not in ids)
+    selection.clear_options()
+    selection.add_options([(labels.get(m, m), m, m in chosen) for m in ids])
+    if ids:
+        selection.highlighted = 0  # so the first Space ticks the first item
 
 
 class WizardStep(Screen[str]):
@@ -73,8 +90,7 @@ class WizardStep(Screen[str]):
         with Horizontal():
             with VerticalScroll(id="form"):
                 yield Label(
-                    f"{ACTION_LABELS[self.state.action]}备案 · {self.state.person_name} · "
-                    f"第 {self.index + 1}/{self.total} 步：{self.STEP_TITLE}",
+                    f"{self.state.title} · 第 {self.index + 1}/{self.total} 步：{self.STEP_TITLE}",
                     classes="title",
                 )
                 yield from self.form()
@@ -98,11 +114,14 @@ class WizardStep(Screen[str]):
         outcome = self.state.evaluate(self.services)
         if isinstance(outcome, list):
             # Fields of later steps are not errors yet, only what is still to come.
-            later = set().union(*(s.FIELDS for s in self.LATER)) if self.LATER else set()
-            verdict.show_errors(outcome, pending=later)
+            verdict.show_errors(outcome, pending=self.pending_fields())
             return None
         verdict.show_result(outcome, self.services.engine.pack.material_labels)
         return outcome
+
+    def pending_fields(self) -> set[str]:
+        """The request fields that steps after this one fill in."""
+        return set().union(*(s.FIELDS for s in self.LATER)) if self.LATER else set()
 
     def collect(self) -> None:
         """Copy the form into ``state.values`` (steps override)."""
@@ -266,18 +285,12 @@ class MaterialsStep(WizardStep):
     def _fill(self) -> None:
         """List the materials of the checklist the engine gives for the current choices."""
         outcome = self.state.evaluate(self.services)
-        labels = self.services.engine.pack.material_labels
-        ids: list[str] = []
-        if not isinstance(outcome, list):
-            for item in outcome.checklist:
-                ids.extend(m for option in item.any_of for m in option if m not in ids)
-        chosen = set(self.state.values["materials"])
-        ids.extend(m for m in self.state.values["materials"] if m not in ids)
-        selection = self.query_one(SelectionList)
-        selection.clear_options()
-        selection.add_options([(labels.get(m, m), m, m in chosen) for m in ids])
-        if ids:
-            selection.highlighted = 0  # so the first Space ticks the first item
+        fill_checklist(
+            self.query_one(SelectionList),
+            [] if isinstance(outcome, list) else outcome.checklist,
+            self.state.values["materials"],
+            self.services.engine.pack.material_labels,
+        )
 
     def collect(self) -> None:
         self.state.values["basis"] = self.query_one("#basis", Select).value

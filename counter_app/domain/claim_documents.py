@@ -1,0 +1,153 @@
+"""The content of the claim documents: 一次性告知书 (every missing item at once) and 受理回执.
+
+Pure functions over the stored claim as plain data (keys ``number``, ``status``, ``person`` with
+the masked 身份证号, ``request``, ``result`` — the engine's ``ClaimResult`` as JSON —,
+``accepted_on``, ``due_date``, ``office``); they return the content as plain data, so the screen,
+the PDF and the receipt printer show the same words. Nothing here decides a rule: the missing
+items, the due date and its citation are the engine's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+NOTICE_TITLE = "零星报销材料一次性告知书"
+RECEIPT_TITLE = "零星报销受理回执"
+TREATMENT_LABELS = {
+    "inpatient": "住院",
+    "outpatient": "门诊",
+    "emergency": "急诊",
+    "maternity": "生育",
+}
+
+
+def _missing_items(result: Mapping[str, Any], presented: set[str]) -> list[dict[str, Any]]:
+    """Every unsatisfied checklist group: its label, what would satisfy it, and its article."""
+    items: list[dict[str, Any]] = []
+    for group in result.get("checklist", []):
+        if group["satisfied"]:
+            continue
+        labels = group.get("labels", {})
+        options = [
+            [labels.get(m, m) for m in option if m not in presented] for option in group["any_of"]
+        ]
+        text = (
+            "、".join(options[0])
+            if len(options) == 1
+            else " 或 ".join("＋".join(o) for o in options) + "（任选其一）"
+        )
+        items.append(
+            {
+                "label": group["label"],
+                "options": options,
+                "text": text,
+                "citation": group["citation"],
+            }
+        )
+    return items
+
+
+def _office(source: Mapping[str, Any]) -> dict[str, str]:
+    office = source["office"]
+    return {"name": office["name"], "code": office["code"], "phone": office.get("phone", "")}
+
+
+def _header(source: Mapping[str, Any]) -> dict[str, Any]:
+    request, result = source["request"], source["result"]
+    return {
+        "number": source["number"],
+        "person": {"name": source["person"]["name"], "id_masked": source["person"]["id_masked"]},
+        "case": result.get("case_label") or "",
+        "treatment": TREATMENT_LABELS.get(request["treatment"], request["treatment"]),
+        "office": _office(source),
+        "date": request["today"],
+    }
+
+
+def labels_of(result: Mapping[str, Any], material: str) -> str:
+    """A material's label as the checklist of ``result`` names it."""
+    for group in result.get("checklist", []):
+        label = group.get("labels", {}).get(material)
+        if label:
+            return label
+    return material
+
+
+def one_time_notice(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The 一次性告知书 of a claim saved as 待补材料: every missing item, where and when to come."""
+    result = source["result"]
+    office = _office(source)
+    presented = set(source["request"].get("materials", []))
+    where = office["name"] + (f"（电话 {office['phone']}）" if office["phone"] else "")
+    return {
+        "kind": "one_time_notice",
+        "title": NOTICE_TITLE,
+        **_header(source),
+        "items": _missing_items(result, presented),
+        "come_back": {
+            "where": f"{where}零星报销窗口",
+            "when": "材料补齐后任一工作日，携带本告知书和所补材料到窗口办理；"
+            "自材料补齐之日起计算办结时限",
+        },
+        "notes": [r["message"] for r in result.get("reasons", []) if r["severity"] == "info"],
+    }
+
+
+def acceptance_receipt(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The 受理回执 of an accepted claim: number, due date in working days and its article."""
+    result = source["result"]
+    due = result.get("due") or {}
+    payment = result.get("payment") or {}
+    request = source["request"]
+    amounts = request.get("amounts") or {}
+    return {
+        "kind": "acceptance_receipt",
+        "title": RECEIPT_TITLE,
+        **_header(source),
+        "accepted_on": source.get("accepted_on"),
+        "due": {
+            "date": source.get("due_date") or due.get("date"),
+            "working_days": due.get("working_days"),
+            "provisional": bool(due.get("provisional")),
+            "calendar_version": due.get("calendar_version"),
+            "citation": due.get("citation"),
+        },
+        "materials": [labels_of(result, m) for m in dict.fromkeys(request.get("materials", []))],
+        "total": amounts.get("total"),
+        "fund_total": payment.get("fund_total"),
+        "cost_check_candidate": bool(result.get("cost_check_candidate")),
+    }
+
+
+def as_text(document: Mapping[str, Any]) -> str:
+    """The document as plain lines (for the screen until the printed forms exist)."""
+    person, office = document["person"], document["office"]
+    lines = [
+        document["title"],
+        f"编号：{document['number']}    日期：{document['date']}",
+        f"参保人：{person['name']}（{person['id_masked']}）",
+        f"情形：{document['case']}    类别：{document['treatment']}",
+    ]
+    if document["kind"] == "one_time_notice":
+        lines.append("请补齐以下材料（一次性告知）：")
+        lines += [
+            f"{i}. {item['text']}（{item['citation']}）"
+            for i, item in enumerate(document["items"], 1)
+        ]
+        lines += [f"办理地点：{document['come_back']['where']}", document["come_back"]["when"]]
+    else:
+        due = document["due"]
+        mark = "（暂定，节假日数据待更新）" if due["provisional"] else ""
+        lines += [
+            f"受理日期：{document['accepted_on']}",
+            f"办结时限：{due['date']}（材料齐全之日起 {due['working_days']} 个工作日，"
+            f"{due['citation']}）{mark}",
+            "已收材料：" + "、".join(document["materials"]),
+        ]
+        if document["total"]:
+            lines.append(f"申报总费用：{document['total']} 元")
+    lines.append(
+        f"经办机构：{office['name']}" + (f"  电话 {office['phone']}" if office["phone"] else "")
+    )
+    return "\n".join(lines)

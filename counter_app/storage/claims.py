@@ -1,0 +1,517 @@
+"""Manual reimbursement claims (零星报销) in the office database: intake, transitions, queue.
+
+A claim moves 待补材料 (pending_materials) → 受理 (accepted) → 审核 (reviewing) → 已结算 (settled),
+or to 退回 (returned) with a reason. Every transition is one write transaction: the claim row, its
+history entry, the itemised lines, the audit entry, the outbox event ``claim.<action>`` and the
+draft it came from — all or nothing. The engine's answer (``ClaimResult``) is stored as it was
+given, never re-derived: the due date, the payment and the 费用协查 flag are copied from it. A claim
+the engine does not find eligible is refused. Transitions carry the version the clerk saw; if
+another clerk moved the claim meanwhile, ``StaleClaim`` is raised and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, delete, select, update
+
+from counter_app.domain.idnumber import mask_id
+from counter_app.domain.money import ZERO
+from counter_app.domain.requests import ClaimRequest
+from counter_app.domain.results import ClaimResult
+from counter_app.storage.clerks import SignedIn
+from counter_app.storage.db import Database
+from counter_app.storage.models import (
+    Claim,
+    ClaimHistory,
+    ClaimLine,
+    Draft,
+    Office,
+    Person,
+    utcnow,
+)
+from counter_app.storage.records import audit, emit, next_number
+
+CLAIM_PREFIX = "BX"
+PENDING, ACCEPTED, REVIEWING, SETTLED, RETURNED = (
+    "pending_materials",
+    "accepted",
+    "reviewing",
+    "settled",
+    "returned",
+)
+#: The order the queue lists statuses in (work still to do first).
+STATUS_ORDER = (PENDING, ACCEPTED, REVIEWING, RETURNED, SETTLED)
+#: action → (the statuses it may start from, the status it leads to).
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "review": (frozenset({ACCEPTED}), REVIEWING),
+    "settle": (frozenset({REVIEWING}), SETTLED),
+    "return": (frozenset({PENDING, ACCEPTED, REVIEWING}), RETURNED),
+}
+ACTION_LABELS = {
+    "save": "存为待补材料",
+    "update": "补充材料",
+    "accept": "受理",
+    "review": "审核",
+    "settle": "结算",
+    "return": "退回",
+}
+#: Statuses whose due date is still a promise to keep (overdue is marked in the queue).
+OPEN_STATUSES = frozenset({ACCEPTED, REVIEWING})
+
+
+class ClaimRefused(ValueError):
+    """The engine or the claim's status does not allow this step; nothing was written."""
+
+
+class StaleClaim(RuntimeError):
+    """Another clerk changed the claim after it was opened; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    """An itemised line as the clerk typed it (the category is an ``Amounts`` field name)."""
+
+    day: date | None
+    item: str
+    amount: Decimal
+    category: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ItemLine:
+        """Back from the draft form."""
+        return cls(
+            date.fromisoformat(data["day"]) if data.get("day") else None,
+            data["item"],
+            Decimal(data["amount"]),
+            data["category"],
+        )
+
+    @classmethod
+    def from_row(cls, row: ClaimLine) -> ItemLine:
+        """A stored line."""
+        return cls(row.day, row.item, row.amount, row.category)
+
+    def as_json(self) -> dict[str, str | None]:
+        """The draft form."""
+        return {
+            "day": self.day.isoformat() if self.day else None,
+            "item": self.item,
+            "amount": f"{self.amount:.2f}",
+            "category": self.category,
+        }
+
+
+@dataclass(frozen=True)
+class ClaimCommitted:
+    """What a transition produced."""
+
+    number: str
+    claim_id: int
+    status: str
+    version: int
+    event_id: str
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """A claim in the queue, with its person (masked)."""
+
+    number: str
+    person_id: int
+    person_name: str
+    id_masked: str
+    status: str
+    treatment: str
+    due_date: date | None
+    total: Decimal | None
+    fund_total: Decimal | None
+    cost_check_candidate: bool
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    """A whole claim for its page: the row, the person, the office, lines and history."""
+
+    claim: Claim
+    person: Person
+    office: Office
+    lines: list[ClaimLine]
+    history: list[ClaimHistory] = field(default_factory=list)
+
+    def document_source(self) -> dict[str, Any]:
+        """What the 一次性告知书 and the 受理回执 are rendered from (personal numbers masked)."""
+        claim, person, office = self.claim, self.person, self.office
+        return {
+            "number": claim.number,
+            "status": claim.status,
+            "person": {"name": person.name, "id_masked": mask_id(person.id_number)},
+            "request": claim.request,
+            "result": claim.result,
+            "accepted_on": claim.accepted_on.isoformat() if claim.accepted_on else None,
+            "due_date": claim.due_date.isoformat() if claim.due_date else None,
+            "office": {"code": office.code, "name": office.name, "phone": office.phone},
+            "return_reason": claim.return_reason,
+        }
+
+
+def _figures(claim: Claim, request: ClaimRequest, result: ClaimResult) -> None:
+    """Copy the engine's figures onto the row (the queue and the YTD sums read them)."""
+    claim.total = request.amounts.total if request.amounts else None
+    payment = result.payment
+    claim.fund_total = payment.fund_total if payment else None
+    claim.personal_cash = payment.personal_cash if payment else None
+    claim.settlement_year = payment.settlement_year if payment else None
+    claim.cost_check_candidate = result.cost_check_candidate
+    claim.case = result.case
+    claim.treatment = request.treatment
+
+
+def _event_payload(claim: Claim, person: Person, action: str) -> dict[str, Any]:
+    payment = claim.result.get("payment") or {}
+    return {
+        "action": action,
+        "number": claim.number,
+        "status": claim.status,
+        "person": {"name": person.name, "id_number": person.id_number},
+        "case": claim.case,
+        "treatment": claim.treatment,
+        "accepted_on": claim.accepted_on.isoformat() if claim.accepted_on else None,
+        "due_date": claim.due_date.isoformat() if claim.due_date else None,
+        "total": f"{claim.total:.2f}" if claim.total is not None else None,
+        "fund_total": f"{claim.fund_total:.2f}" if claim.fund_total is not None else None,
+        "personal_cash": f"{claim.personal_cash:.2f}" if claim.personal_cash is not None else None,
+        "funds": payment.get("funds", []),
+        "missing": claim.result.get("missing", []),
+        "return_reason": claim.return_reason,
+        "version": claim.version,
+    }
+
+
+def _record(
+    session: Session,
+    claim: Claim,
+    person: Person,
+    signed: SignedIn,
+    action: str,
+    from_status: str,
+    note: str = "",
+) -> str:
+    """History, audit and outbox of one transition; returns the event id."""
+    assert claim.id is not None
+    session.add(
+        ClaimHistory(
+            claim_id=claim.id,
+            action=action,
+            from_status=from_status,
+            to_status=claim.status,
+            note=note,
+            missing=list(claim.result.get("missing", [])),
+            clerk_id=signed.clerk_id,
+        )
+    )
+    audit(
+        session,
+        signed.clerk_id,
+        action,
+        "claim",
+        claim.number,
+        person_id=person.id,
+        id_masked=mask_id(person.id_number),
+        status=claim.status,
+        **({"note": note} if note else {}),
+    )
+    return emit(
+        session,
+        signed.office_id,
+        signed.clerk_id,
+        f"claim.{action}",
+        _event_payload(claim, person, action),
+    )
+
+
+def _bump(session: Session, claim: Claim, expected_version: int | None, **values: Any) -> None:
+    """Optimistic update: only if nobody changed the claim since the clerk opened it."""
+    version = claim.version if expected_version is None else expected_version
+    outcome = session.execute(
+        update(Claim)
+        .where(col(Claim.id) == claim.id, col(Claim.version) == version)
+        .values(version=version + 1, updated_at=utcnow(), **values)
+    )
+    if outcome.rowcount != 1:
+        raise StaleClaim(f"报销 {claim.number} 已被其他经办人办理，请重新打开后再办理")
+    session.refresh(claim)
+
+
+def _replace_lines(session: Session, claim_id: int, lines: Sequence[ItemLine]) -> None:
+    session.execute(delete(ClaimLine).where(col(ClaimLine.claim_id) == claim_id))
+    for position, line in enumerate(lines):
+        session.add(
+            ClaimLine(
+                claim_id=claim_id,
+                position=position,
+                day=line.day,
+                item=line.item,
+                amount=line.amount,
+                category=line.category,
+            )
+        )
+
+
+def take_claim(
+    db: Database,
+    signed: SignedIn,
+    person_id: int,
+    request: ClaimRequest,
+    result: ClaimResult,
+    *,
+    lines: Sequence[ItemLine] = (),
+    ytd_computed: dict[str, str] | None = None,
+    number: str | None = None,
+    expected_version: int | None = None,
+    draft_id: int | None = None,
+) -> ClaimCommitted:
+    """Save a claim as 待补材料 or accept it (complete materials), in one transaction.
+
+    With ``number`` the claim already exists as 待补材料 and is resumed: still incomplete, it is
+    updated; complete, it is accepted. ``ytd_computed`` is what the office's settled claims gave
+    for the year-to-date accumulators: when the request's ``ytd`` differs, the clerk overrode it
+    and the override is stored on the claim and audited.
+    """
+    if not result.eligible:
+        raise ClaimRefused(
+            "规则判断不予报销，未保存："
+            + "；".join(r.message for r in result.reasons if r.severity == "error")
+        )
+    complete = result.complete and result.due is not None
+    with db.write() as session:
+        person = session.get(Person, person_id)
+        office = session.get(Office, signed.office_id)
+        assert person is not None and office is not None
+        request_json = request.model_dump(mode="json")
+        result_json = result.model_dump(mode="json")
+        if number is None:
+            claim = Claim(
+                number=next_number(session, office, "claim", request.today, CLAIM_PREFIX),
+                person_id=person_id,
+                office_id=signed.office_id,
+                policy=request.policy,
+                treatment=request.treatment,
+                request=request_json,
+                result=result_json,
+                created_by=signed.clerk_id,
+            )
+            from_status = ""
+            session.add(claim)
+            session.flush()
+        else:
+            claim = session.exec(select(Claim).where(Claim.number == number)).one()
+            if claim.person_id != person_id:
+                raise ClaimRefused(f"报销 {number} 不属于该参保人")
+            if claim.status != PENDING:
+                raise StaleClaim(f"报销 {number} 已不是待补材料状态，请重新打开后再办理")
+            from_status = claim.status
+            _bump(session, claim, expected_version)
+        claim.request, claim.result = request_json, result_json
+        _figures(claim, request, result)
+        if complete:
+            assert result.due is not None
+            claim.status = ACCEPTED
+            claim.materials_complete_on = claim.accepted_on = request.today
+            claim.due_date, claim.calendar_version = result.due.date, result.due.calendar_version
+            action = "accept"
+        else:
+            claim.status = PENDING
+            action = "save" if number is None else "update"
+        override = request.ytd.model_dump(mode="json")
+        if ytd_computed is not None and override != ytd_computed:
+            claim.ytd_override = {"entered": override, "computed": ytd_computed}
+            audit(
+                session,
+                signed.clerk_id,
+                "ytd_override",
+                "claim",
+                claim.number,
+                person_id=person_id,
+                entered=override,
+                computed=ytd_computed,
+            )
+        else:
+            claim.ytd_override = None
+        session.add(claim)
+        session.flush()
+        assert claim.id is not None
+        _replace_lines(session, claim.id, lines)
+        event_id = _record(session, claim, person, signed, action, from_status)
+        if draft_id is not None:
+            draft = session.get(Draft, draft_id)
+            if draft is not None:
+                session.delete(draft)
+        return ClaimCommitted(claim.number, claim.id, claim.status, claim.version, event_id)
+
+
+def advance_claim(
+    db: Database,
+    signed: SignedIn,
+    number: str,
+    action: str,
+    *,
+    expected_version: int | None = None,
+    reason: str = "",
+) -> ClaimCommitted:
+    """审核 (review), 结算 (settle: the stored payment is confirmed) or 退回 (return: reason)."""
+    sources, target = TRANSITIONS[action]
+    reason = reason.strip()
+    if action == "return" and not reason:
+        raise ClaimRefused("退回原因：请填写退回的原因")
+    with db.write() as session:
+        claim = session.exec(select(Claim).where(Claim.number == number)).first()
+        if claim is None:
+            raise ClaimRefused(f"没有编号为 {number} 的报销")
+        if claim.status not in sources:
+            raise StaleClaim(
+                f"报销 {number} 当前状态不能{ACTION_LABELS[action]}，请重新打开后再办理"
+            )
+        if action == "settle" and not claim.result.get("payment"):
+            raise ClaimRefused(f"报销 {number} 没有规则计算的支付结果，不能结算")
+        values: dict[str, Any] = {"status": target}
+        if action == "settle":
+            values["settled_at"] = utcnow()
+        if action == "return":
+            values["return_reason"] = reason
+        from_status = claim.status
+        _bump(session, claim, expected_version, **values)
+        person = session.get(Person, claim.person_id)
+        assert person is not None and claim.id is not None
+        event_id = _record(session, claim, person, signed, action, from_status, reason)
+        return ClaimCommitted(claim.number, claim.id, claim.status, claim.version, event_id)
+
+
+def year_to_date(
+    db: Database, office_id: int, person_id: int, year: int, basic_funds: Iterable[str]
+) -> dict[str, str]:
+    """The accumulators of ``year`` from this office's settled claims of the person.
+
+    Sums the deductible and the fund amounts as the engine stored them (per calendar-year segment
+    where a stay was split): ``basic_funds`` are the funds the annual cap applies to; the others
+    count as paid above the cap. Returns the ``YearToDate`` request form (amounts as text).
+    """
+    basic = set(basic_funds)
+    deductible = fund = above = ZERO
+    with db.read() as session:
+        results = session.exec(
+            select(Claim.result).where(
+                Claim.office_id == office_id,
+                Claim.person_id == person_id,
+                Claim.status == SETTLED,
+                col(Claim.settlement_year).in_([year, year + 1]),
+            )
+        ).all()
+    for result in results:
+        payment = result.get("payment") or {}
+        parts = payment.get("segments") or [
+            {
+                "year": payment.get("settlement_year"),
+                "deductible": payment.get("deductible", "0"),
+                "funds": payment.get("funds", []),
+            }
+        ]
+        for part in parts:
+            if part["year"] != year:
+                continue
+            deductible += Decimal(part["deductible"])
+            for line in part["funds"]:
+                if line["name"] in basic:
+                    fund += Decimal(line["amount"])
+                else:
+                    above += Decimal(line["amount"])
+    return {
+        "deductible_paid": f"{deductible:.2f}",
+        "fund_paid": f"{fund:.2f}",
+        "above_cap_paid": f"{above:.2f}",
+    }
+
+
+def _overdue(claim: Claim, today: date) -> bool:
+    return claim.status in OPEN_STATUSES and claim.due_date is not None and claim.due_date < today
+
+
+def claim_queue(
+    db: Database, today: date, statuses: Iterable[str] = STATUS_ORDER, limit: int = 500
+) -> list[ClaimRow]:
+    """Claims by status (work to do first) and due date, with overdue ones marked."""
+    wanted = list(statuses)
+    with db.read() as session:
+        statement = (
+            select(Claim, Person)
+            .join(Person, col(Person.id) == col(Claim.person_id))
+            .where(col(Claim.status).in_(wanted))
+            .order_by(col(Claim.due_date).is_(None), col(Claim.due_date), col(Claim.id))
+            .limit(limit)
+        )
+        pairs = session.exec(statement).all()
+    rows = [
+        ClaimRow(
+            number=c.number,
+            person_id=p.id,  # type: ignore[arg-type]
+            person_name=p.name,
+            id_masked=mask_id(p.id_number),
+            status=c.status,
+            treatment=c.treatment,
+            due_date=c.due_date,
+            total=c.total,
+            fund_total=c.fund_total,
+            cost_check_candidate=c.cost_check_candidate,
+            overdue=_overdue(c, today),
+        )
+        for c, p in pairs
+    ]
+    return sorted(rows, key=lambda r: STATUS_ORDER.index(r.status))
+
+
+def claim_counts(db: Database, today: date) -> dict[str, int]:
+    """How many claims are in each status, and how many open ones are overdue."""
+    with db.read() as session:
+        counts = dict(session.exec(select(Claim.status, func.count()).group_by(Claim.status)).all())
+        overdue = session.exec(
+            select(func.count())
+            .select_from(Claim)
+            .where(col(Claim.status).in_(list(OPEN_STATUSES)), col(Claim.due_date) < today)
+        ).one()
+    return {**{s: counts.get(s, 0) for s in STATUS_ORDER}, "overdue": overdue}
+
+
+def person_claims(db: Database, person_id: int) -> list[Claim]:
+    """A person's claims, newest first."""
+    with db.read() as session:
+        statement = select(Claim).where(Claim.person_id == person_id).order_by(col(Claim.id).desc())
+        return list(session.exec(statement).all())
+
+
+def open_claim(db: Database, number: str, clerk_id: int) -> ClaimView | None:
+    """A claim with everything its page shows; the view is audited."""
+    with db.write() as session:
+        claim = session.exec(select(Claim).where(Claim.number == number)).first()
+        if claim is None:
+            return None
+        person = session.get(Person, claim.person_id)
+        office = session.get(Office, claim.office_id)
+        assert person is not None and office is not None
+        lines = session.exec(
+            select(ClaimLine)
+            .where(ClaimLine.claim_id == claim.id)
+            .order_by(col(ClaimLine.position))
+        ).all()
+        history = session.exec(
+            select(ClaimHistory)
+            .where(ClaimHistory.claim_id == claim.id)
+            .order_by(col(ClaimHistory.id))
+        ).all()
+        audit(session, clerk_id, "view", "claim", number, person_id=person.id)
+        return ClaimView(claim, person, office, list(lines), list(history))

@@ -1,0 +1,153 @@
+"""The claim wizard's state: the engine's ``ClaimRequest`` being built, saved as a draft.
+
+What the clerk typed is kept as typed (dates and amounts as text), so a bad value is never lost:
+the engine validates the request and names the bad field; the screens show its message there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from counter_app.domain.errors import FieldError, InvalidInput
+from counter_app.domain.results import ClaimResult
+from counter_app.storage.models import Filing, Person
+from counter_app.ui.services import Services
+
+DRAFT_KIND = "claim"
+AMOUNT_FIELDS = ("total", "in_scope", "class_b_self", "over_limit_self", "self_pay")
+FLAG_FIELDS = ("rescue", "died", "injury_no_third_party", "dual_channel", "outside_drugs")
+DATE_FIELDS = ("admission_date", "discharge_date", "visit_date")
+YTD_FIELDS = ("deductible_paid", "fund_paid")
+
+
+def filing_kind(services: Services, filing: Filing | None) -> str:
+    """The claim request's ``filing`` for the person's filing (``none`` without one)."""
+    if filing is None:
+        return "none"
+    rules = services.engine.pack.filing.categories.get(filing.category)  # type: ignore[call-overload]
+    if rules is not None and rules.term == "long":
+        return "long_term"
+    if filing.category in ("referral", "emergency"):
+        return filing.category
+    return "other_temporary"
+
+
+@dataclass
+class ClaimState:
+    """Everything typed so far; plain data so it round-trips through a JSON draft."""
+
+    person_id: int
+    person_name: str
+    person_id_number: str
+    values: dict[str, Any]
+    amounts: dict[str, str] = field(default_factory=dict)
+    ytd: dict[str, str] = field(default_factory=dict)
+    ytd_computed: dict[str, str] | None = None
+    ytd_previous: dict[str, str] | None = None
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    claim_number: str | None = None
+    claim_version: int | None = None
+    step: int = 0
+    draft_id: int | None = field(default=None, compare=False)
+
+    @classmethod
+    def begin(cls, services: Services, person: Person, filings: list[Filing]) -> ClaimState:
+        """A fresh claim, prefilled from the person and their newest active filing."""
+        active = next((f for f in filings if f.status == "active"), None)
+        values: dict[str, Any] = {
+            "insurance": active.insurance if active else person.insurance,
+            "scope": active.scope if active else "cross_province",
+            "filing": filing_kind(services, active),
+            "case": None,
+            "treatment": "inpatient",
+            "hospital_level": 3,
+            "designated": True,
+            "special": False,
+            "flags": dict.fromkeys(FLAG_FIELDS, False),
+            "materials": [],
+            "cross_year": None,
+            **dict.fromkeys(DATE_FIELDS),
+        }
+        assert person.id is not None
+        return cls(
+            person_id=person.id,
+            person_name=person.name,
+            person_id_number=person.id_number,
+            values=values,
+        )
+
+    @classmethod
+    def resume(
+        cls, person: Person, number: str, version: int, request: dict[str, Any], lines: list
+    ) -> ClaimState:
+        """A 待补材料 claim taken up again, from its stored request."""
+        values = {
+            k: v
+            for k, v in request.items()
+            if k not in ("policy", "today", "amounts", "ytd", "ytd_previous")
+        }
+        amounts = {k: v for k, v in (request.get("amounts") or {}).items() if v is not None}
+        assert person.id is not None
+        return cls(
+            person_id=person.id,
+            person_name=person.name,
+            person_id_number=person.id_number,
+            values=values,
+            amounts=amounts,
+            ytd={k: request["ytd"][k] for k in YTD_FIELDS},
+            lines=lines,
+            claim_number=number,
+            claim_version=version,
+        )
+
+    @property
+    def title(self) -> str:
+        """How the draft is listed and the steps are headed."""
+        if self.claim_number:
+            return f"补材料 · {self.person_name}"
+        return f"零星报销 · {self.person_name}"
+
+    def request(self, services: Services) -> dict[str, Any]:
+        """The engine request as it stands (amounts as typed; the engine checks them)."""
+        request: dict[str, Any] = {
+            "policy": services.engine.pack.pack.id,
+            "today": services.today.isoformat(),
+            **{k: v for k, v in self.values.items() if v is not None},
+        }
+        amounts = {k: v for k, v in self.amounts.items() if v.strip()}
+        if amounts:
+            request["amounts"] = amounts
+        ytd = {k: v for k, v in self.ytd.items() if v.strip()}
+        if self.ytd_computed:
+            ytd = {**self.ytd_computed, **ytd}
+        request["ytd"] = ytd
+        if self.ytd_previous:
+            request["ytd_previous"] = self.ytd_previous
+        return request
+
+    def line_sums(self) -> dict[str, str]:
+        """The slip categories as the itemised lines add up (总费用 is all of them)."""
+        sums = dict.fromkeys(AMOUNT_FIELDS[1:], Decimal("0.00"))
+        for line in self.lines:
+            sums[line["category"]] += Decimal(line["amount"])
+        return {"total": f"{sum(sums.values()):.2f}", **{k: f"{v:.2f}" for k, v in sums.items()}}
+
+    def evaluate(self, services: Services) -> ClaimResult | list[FieldError]:
+        """The engine's answer, or the bad fields."""
+        try:
+            return services.engine.claim(self.request(services))
+        except InvalidInput as exc:
+            return exc.errors
+
+    def to_draft(self) -> dict[str, Any]:
+        """JSON-ready data of the draft."""
+        data = asdict(self)
+        data.pop("draft_id")
+        return data
+
+    @classmethod
+    def from_draft(cls, data: dict[str, Any], draft_id: int) -> ClaimState:
+        """Back from a draft."""
+        return cls(**data, draft_id=draft_id)
