@@ -224,8 +224,9 @@ def render_pdf(document: Document) -> Rendered:
     for copy in range(document.copies):
         if copy:
             story.append(PageBreak())
-        if copy < len(document.copy_labels):
-            story.append(_para(document.copy_labels[copy], styles["copy"]))
+        if document.copy_labels:
+            label = document.copy_labels[copy % len(document.copy_labels)]
+            story.append(_para(label, styles["copy"]))
         story += _story(document, template.width, styles, font)
     template.build(story)
     warnings = glyph_warnings(document)
