@@ -38,6 +38,13 @@ class PersonScreen(Screen[None]):
             tooltip="显示完整身份证号和电话（记入审计）",
         ),
         Binding("e", "edit", "修改信息", id="person.edit", tooltip="修改参保人信息"),
+        Binding(
+            "f8",
+            "print",
+            "打印",
+            id="person.print",
+            tooltip="打印光标所在备案的备案表、承诺书或备案回执",
+        ),
     ]
 
     def __init__(self, services: Services, person_id: int) -> None:
@@ -179,6 +186,14 @@ class PersonScreen(Screen[None]):
         """Edit the person's details."""
         if self.person is not None:
             self.app.edit_person(self.person)  # type: ignore[attr-defined]
+
+    def action_print(self) -> None:
+        """Print the selected filing's documents."""
+        from counter_app.printing.forms import FILING_KINDS
+
+        filing = self._selected()
+        if filing is not None and self.person is not None:
+            self.app.open_print(filing.number, list(FILING_KINDS), self.person.name)  # type: ignore[attr-defined]
 
     def action_reveal(self) -> None:
         """Show the full numbers; the view is audited."""
