@@ -73,7 +73,12 @@ def _styles(font: str) -> dict[str, Any]:
 
 
 def markup(text: str) -> str:
-    """Escaped Paragraph markup of a plain string, runs the CJK font lacks in the Latin font."""
+    """Escaped Paragraph markup of a plain string, runs the CJK font lacks in the Latin font.
+
+    Ideographic spaces (the blanks left for a signature or a date) would collapse like any
+    whitespace; they become non-breaking spaces, which a Paragraph keeps.
+    """
+    text = text.replace("\u3000", "\xa0\xa0\xa0")
     return "".join(
         escape(part) if font == CJK_FONT else f'<font face="{font}">{escape(part)}</font>'
         for font, part in runs(text)
