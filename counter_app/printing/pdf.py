@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -166,17 +167,39 @@ def _table(block: Table, width: float, styles: dict[str, Any], font: str) -> Any
     return table
 
 
-def _qr(payload: str) -> Any:
-    from reportlab.graphics.barcode.qr import QrCodeWidget
-    from reportlab.graphics.shapes import Drawing
+@lru_cache(maxsize=64)
+def qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
+    """The QR modules (error correction M, 2-module quiet zone), encoded once per payload."""
+    import qrcode
 
-    widget = QrCodeWidget(payload, barLevel="M")
-    x0, y0, x1, y1 = widget.getBounds()
-    side = 62.0
-    drawing = Drawing(side, side, transform=[side / (x1 - x0), 0, 0, side / (y1 - y0), 0, 0])
-    drawing.add(widget)
-    drawing.hAlign = "RIGHT"
-    return drawing
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    code.add_data(payload)
+    code.make(fit=True)
+    return tuple(tuple(row) for row in code.get_matrix())
+
+
+def _qr(payload: str, side: float = 64.0) -> Any:
+    """The QR code as one vector path of dark modules, right-aligned."""
+    from reportlab.platypus import Flowable
+
+    matrix = qr_matrix(payload)
+    module = side / len(matrix)
+
+    class QrFlowable(Flowable):  # type: ignore[misc]
+        def wrap(self, _avail_width: float, _avail_height: float) -> tuple[float, float]:
+            return side, side
+
+        def draw(self) -> None:
+            path = self.canv.beginPath()
+            for r, row in enumerate(matrix):
+                for c, dark in enumerate(row):
+                    if dark:
+                        path.rect(c * module, side - (r + 1) * module, module, module)
+            self.canv.drawPath(path, stroke=0, fill=1)
+
+    flowable = QrFlowable()
+    flowable.hAlign = "RIGHT"
+    return flowable
 
 
 def _story(document: Document, width: float, styles: dict[str, Any], font: str) -> list[Any]:
