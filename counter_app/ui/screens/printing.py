@@ -172,6 +172,15 @@ class PrintQueueScreen(Screen[None]):
         if jobs:
             table.move_cursor(row=min(max(cursor, 0), len(jobs) - 1))
 
+    @on(DataTable.RowHighlighted, "#jobs")
+    def _highlight(self, event: DataTable.RowHighlighted) -> None:
+        """The whole reason of a waiting job (the column shows only its start)."""
+        if 0 <= event.cursor_row < len(self.jobs):
+            job = self.jobs[event.cursor_row]
+            status = self.query_one("#queue_status", Label)
+            status.update(f"任务 {job.id}：{job.error}" if job.error else "")
+            status.set_class(bool(job.error), "error")
+
     def _selected(self) -> PrintJob | None:
         table = self.query_one("#jobs", DataTable)
         if not self.jobs or not 0 <= table.cursor_row < len(self.jobs):
@@ -204,7 +213,9 @@ class PrintQueueScreen(Screen[None]):
         self.app.call_from_thread(self._done, outcome)
 
     def _done(self, outcome: Outcome) -> None:
-        self.query_one("#queue_status", Label).update(outcome.message)
+        status = self.query_one("#queue_status", Label)
+        status.update(outcome.message)
+        status.set_class(not outcome.ok, "error")
         severity = "information" if outcome.ok else "error"
         self.notify(outcome.message, title="打印", severity=severity, timeout=8)
         self.load()
