@@ -43,6 +43,9 @@ class PrinterConfig(BaseModel):
     qr: Literal["native", "image"] = "native"
     """小票二维码：native（打印机自带二维码指令）或 image（按图像打印）。"""
 
+    check_paper: bool = False
+    """打印前询问网口小票机的纸张状态（DLE EOT 4）：缺纸时不发送，任务留在队列（须打印机支持）。"""
+
     timeout: float = Field(default=3.0, gt=0, le=60)
     """连接与发送的超时秒数；打印机关机或断网时在此时间内报错，不会卡住窗口。"""
 

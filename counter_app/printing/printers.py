@@ -17,6 +17,20 @@ class PrinterError(RuntimeError):
     """The printer could not take the job; the message is for the clerk."""
 
 
+PAPER_STATUS = b"\x10\x04\x04"  # DLE EOT 4: transmit the paper roll sensor status
+PAPER_END = 0x60  # bits 5 and 6: the roll sensor says the paper has run out
+
+
+def _check_paper(printer: PrinterConfig, conn: socket.socket) -> None:
+    """Ask an ESC/POS printer for its paper sensors before sending; refuse when it is out."""
+    conn.sendall(PAPER_STATUS)
+    status = conn.recv(1)
+    if not status:
+        raise PrinterError(f"打印机“{printer.name}”没有回答纸张状态：请检查打印机")
+    if status[0] & PAPER_END:
+        raise PrinterError(f"打印机“{printer.name}”缺纸：请装纸后在打印队列中重试")
+
+
 def _network(printer: PrinterConfig, data: bytes) -> None:
     host, _, port = printer.address.rpartition(":")
     if not host or not port.isdigit():
@@ -24,6 +38,8 @@ def _network(printer: PrinterConfig, data: bytes) -> None:
     try:
         with socket.create_connection((host, int(port)), timeout=printer.timeout) as conn:
             conn.settimeout(printer.timeout)
+            if printer.check_paper and printer.paper != "a4":
+                _check_paper(printer, conn)
             conn.sendall(data)
     except ConnectionRefusedError:
         raise PrinterError(

@@ -170,3 +170,42 @@ def test_unknown_number_or_printer_stays_queued_with_a_message(tmp_path: Path, o
     assert not nowhere.ok and "没有名为“不存在的打印机”的打印机" in nowhere.message
     with pytest.raises(ValueError, match="份数"):
         submit(db, settings, signed, "保存为文件", "filing_form", "BA000", copies=0)
+
+
+class StatusPrinter(Listener):
+    """A printer that answers DLE EOT 4 with a paper status byte before taking the job."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        super().__init__()
+
+    def _serve(self) -> None:
+        conn, _ = self.server.accept()
+        with conn:
+            query = conn.recv(3)
+            if query == b"\x10\x04\x04":
+                conn.sendall(bytes([self.status]))
+            while chunk := conn.recv(65536):
+                self.received += chunk
+        self.done.set()
+
+
+def test_paper_status_is_asked_and_an_empty_roll_keeps_the_job(tmp_path: Path, office) -> None:
+    db, signed, number = office
+    out_of_paper, loaded = StatusPrinter(0x72), StatusPrinter(0x12)
+    try:
+        empty = PrinterConfig(
+            name="缺纸", kind="network", address=f"127.0.0.1:{out_of_paper.port}", check_paper=True
+        )
+        full = PrinterConfig(
+            name="有纸", kind="network", address=f"127.0.0.1:{loaded.port}", check_paper=True
+        )
+        settings = _settings(tmp_path, empty, full)
+        outcome = submit(db, settings, signed, "缺纸", "filing_receipt", number)
+        assert not outcome.ok and "缺纸" in outcome.message
+        assert out_of_paper.done.wait(5) and out_of_paper.received == b""  # nothing was sent
+        assert retry(db, settings, outcome.job_id, "有纸").ok
+        assert loaded.done.wait(5) and HANZI_RECEIPT_TITLE in loaded.received
+    finally:
+        out_of_paper.close()
+        loaded.close()
