@@ -9,11 +9,10 @@ printed form carries personal data); the UI runs these in a worker.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
 
 from sqlmodel import col, select
 
-from counter_app.printing.forms import DOCUMENT_KINDS
+from counter_app.printing.forms import DOCUMENT_KINDS, FormError
 from counter_app.printing.pdf import Rendered, render_pdf
 from counter_app.printing.printers import PrinterError, send
 from counter_app.printing.receipt import render_receipt
@@ -73,7 +72,7 @@ def _attempt(db: Database, settings: Settings, job: PrintJob, printer_name: str)
         suffix = "pdf" if printer.paper == "a4" else "bin"
         where = send(printer, rendered.data, f"{job.kind}-{job.number}-{job.id}.{suffix}")
         status, error, message = DONE, "", f"已发送到“{printer.name}”（{where}）"
-    except (PrinterError, NotFound) as exc:
+    except (PrinterError, NotFound, FormError) as exc:
         status, error, message = QUEUED, str(exc), f"未打印，已留在打印队列：{exc}"
     with db.write() as session:
         row = session.get(PrintJob, job.id)
@@ -161,10 +160,8 @@ def reprint(
     )
 
 
-def list_jobs(db: Database, limit: int = 200, since: date | None = None) -> list[PrintJob]:
+def list_jobs(db: Database, limit: int = 200) -> list[PrintJob]:
     """The newest jobs first (queued ones are the ones to retry)."""
     with db.read() as session:
         statement = select(PrintJob).order_by(col(PrintJob.id).desc()).limit(limit)
-        if since is not None:
-            statement = statement.where(col(PrintJob.created_at) >= since)
         return list(session.exec(statement).all())
