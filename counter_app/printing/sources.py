@@ -21,7 +21,16 @@ from counter_app.printing.document import Document
 from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS
 from counter_app.printing.qr import office_key, sign
 from counter_app.storage.db import Database
-from counter_app.storage.models import Clerk, Filing, FilingHistory, Office, Person
+from counter_app.storage.models import (
+    Clerk,
+    Filing,
+    FilingHistory,
+    FilingMaterial,
+    Office,
+    Person,
+)
+
+COMMITMENT_MATERIAL = "commitment_letter"
 
 Loader = Callable[[Database, str], Mapping[str, Any] | None]
 """(database, number) → the record mapping, or ``None`` when there is no such record."""
@@ -100,6 +109,24 @@ def load_filing(db: Database, number: str, today: date | None = None) -> dict[st
         "handled_on": (step.at if step else filing.created_at).date(),
         "today": today or date.today(),
     }
+
+
+def filing_documents(db: Database, number: str) -> list[str]:
+    """The documents a filing has: the form and the receipt, and the 承诺书 when one was signed
+    for it (the filing rests on it, or it is among the materials presented)."""
+    with db.read() as session:
+        filing = session.exec(select(Filing).where(Filing.number == number)).first()
+        signed = filing is not None and (
+            filing.basis == "commitment"
+            or session.exec(
+                select(FilingMaterial.id).where(
+                    FilingMaterial.filing_id == filing.id,
+                    FilingMaterial.material_id == COMMITMENT_MATERIAL,
+                )
+            ).first()
+            is not None
+        )
+    return [kind for kind in FILING_KINDS if kind != "commitment" or signed]
 
 
 _LOADERS: dict[str, Loader] = {kind: load_filing for kind in FILING_KINDS}

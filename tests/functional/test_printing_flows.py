@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from counter_app.printing.qr import office_key, sign
+from counter_app.printing.sources import filing_documents
 from counter_app.settings import PrinterConfig
 from counter_app.storage.models import AuditLog, Filing, Office, Person, PrintJob
 from counter_app.ui.screens.person import PersonScreen
@@ -60,6 +61,9 @@ async def test_print_from_the_person_page_and_work_the_queue(make_app, tmp_path:
         await settle(pilot)
         assert isinstance(app.screen, PrintScreen)
         assert number in str(app.screen.query_one(".title").render())
+        db = open_db(app)
+        assert app.screen.kinds == filing_documents(db, number)
+        db.close()
 
         await pilot.press("f8")  # the first printer is off: fails fast, the window keeps going
         await settle(pilot)

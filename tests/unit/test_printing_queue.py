@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 
 from counter_app.printing.jobs import list_jobs, reprint, retry, submit
 from counter_app.settings import PrinterConfig, Settings
@@ -209,3 +210,25 @@ def test_paper_status_is_asked_and_an_empty_roll_keeps_the_job(tmp_path: Path, o
     finally:
         out_of_paper.close()
         loaded.close()
+
+
+def test_the_commitment_letter_is_offered_only_where_one_was_signed(tmp_path: Path) -> None:
+    from counter_app.printing.sources import filing_documents
+    from counter_app.storage.models import Filing, FilingMaterial
+
+    db, _, _ = seeded(tmp_path, "jiangsu")
+    with db.read() as session:
+        filings = session.exec(select(Filing)).all()
+        signed = {
+            m.filing_id
+            for m in session.exec(select(FilingMaterial)).all()
+            if m.material_id == "commitment_letter"
+        }
+    assert {f.basis for f in filings} == {"commitment", "materials"}
+    for filing in filings:
+        with_letter = filing.basis == "commitment" or filing.id in signed
+        expected = ["filing_form", "commitment", "filing_receipt"]
+        if not with_letter:
+            expected.remove("commitment")
+        assert filing_documents(db, filing.number) == expected
+    assert any(filing_documents(db, f.number) == ["filing_form", "filing_receipt"] for f in filings)

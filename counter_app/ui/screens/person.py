@@ -189,11 +189,16 @@ class PersonScreen(Screen[None]):
 
     def action_print(self) -> None:
         """Print the selected filing's documents."""
-        from counter_app.printing.forms import FILING_KINDS
-
         filing = self._selected()
         if filing is not None and self.person is not None:
-            self.app.open_print(filing.number, list(FILING_KINDS), self.person.name)  # type: ignore[attr-defined]
+            self._open_print(filing.number, self.person.name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="print", description="读取文书")
+    def _open_print(self, number: str, name: str) -> None:
+        from counter_app.printing.sources import filing_documents
+
+        kinds = filing_documents(self.services.db, number)
+        self.app.call_from_thread(self.app.open_print, number, kinds, name)  # type: ignore[attr-defined]
 
     def action_reveal(self) -> None:
         """Show the full numbers; the view is audited."""
