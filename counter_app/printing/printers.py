@@ -59,13 +59,18 @@ def _usb(printer: PrinterConfig, data: bytes) -> None:
 
     vendor, _, product = printer.address.partition(":")
     try:
-        device = Usb(int(vendor, 16), int(product, 16), timeout=int(printer.timeout * 1000))
-        device._raw(data)
-        device.close()
+        ids = int(vendor, 16), int(product, 16)
     except ValueError:
         raise PrinterError(f"打印机“{printer.name}”的地址应为 厂商ID:产品ID（十六进制）") from None
+    try:
+        device = Usb(*ids, timeout=int(printer.timeout * 1000))
+        device._raw(data)
+        device.close()
     except Exception as exc:  # pyusb raises many kinds; all mean "not printed"
-        raise PrinterError(f"USB 打印机“{printer.name}”不可用：{exc}") from None
+        raise PrinterError(
+            f"USB 打印机“{printer.name}”（{printer.address}）不可用：{exc}"
+            "（请检查连接、libusb 和设备访问权限）"
+        ) from None
 
 
 def _serial(printer: PrinterConfig, data: bytes) -> None:

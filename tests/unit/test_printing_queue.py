@@ -232,3 +232,53 @@ def test_the_commitment_letter_is_offered_only_where_one_was_signed(tmp_path: Pa
             expected.remove("commitment")
         assert filing_documents(db, filing.number) == expected
     assert any(filing_documents(db, f.number) == ["filing_form", "filing_receipt"] for f in filings)
+
+
+def test_serial_printer_on_a_pseudo_terminal_receives_the_receipt(tmp_path: Path, office) -> None:
+    import os
+    import tty
+
+    db, signed, number = office
+    master, slave = os.openpty()
+    tty.setraw(master)
+    try:
+        printer = PrinterConfig(
+            name="串口小票机", kind="serial", address=os.ttyname(slave), paper="58", timeout=1
+        )
+        outcome = submit(
+            db, _settings(tmp_path, printer), signed, "串口小票机", "filing_receipt", number
+        )
+        assert outcome.ok, outcome.message
+        os.set_blocking(master, False)
+        received = bytearray()
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except BlockingIOError:
+                break
+            received += chunk
+        assert received.startswith(b"\x1b@") and HANZI_RECEIPT_TITLE in received
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_serial_and_usb_printers_that_are_absent_fail_with_a_message(
+    tmp_path: Path, office
+) -> None:
+    db, signed, number = office
+    serial = PrinterConfig(
+        name="串口", kind="serial", address=str(tmp_path / "ttyNONE"), paper="58"
+    )
+    usb = PrinterConfig(name="USB", kind="usb", address="0416:5011", paper="80")
+    bad_usb = PrinterConfig(name="USB2", kind="usb", address="printer", paper="80")
+    settings = _settings(tmp_path, serial, usb, bad_usb)
+    assert (
+        "串口打印机“串口”" in submit(db, settings, signed, "串口", "filing_receipt", number).message
+    )
+    assert (
+        "USB 打印机“USB”" in submit(db, settings, signed, "USB", "filing_receipt", number).message
+    )
+    message = submit(db, settings, signed, "USB2", "filing_receipt", number).message
+    assert "厂商ID:产品ID" in message
+    assert [job.status for job in list_jobs(db)] == ["queued"] * 3
