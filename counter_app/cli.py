@@ -217,3 +217,85 @@ def main_callback(
 def main() -> None:
     """Entry point of the ``counter-app`` script."""
     app()
+
+
+# -- printing (issue 5) ------------------------------------------------------------------------
+
+
+@app.command("print")
+def print_document(
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="文书：filing_form 备案表、commitment 承诺书、filing_receipt 备案回执、"
+            "settlement_slip 结算单、missing_notice 一次性告知书、claim_receipt 受理回执、"
+            "injury_commitment 外伤承诺书"
+        ),
+    ],
+    number: Annotated[str, typer.Argument(help="备案编号或报销编号")],
+    out: Annotated[
+        Path, typer.Option("--out", help="输出文件：.pdf（A4）、.png（小票预览）、.bin（小票字节）")
+    ],
+    from_json: Annotated[
+        Path | None, typer.Option("--from-json", help="报销文书：从 JSON 文件读取报销记录")
+    ] = None,
+    paper: Annotated[str, typer.Option("--paper", help="小票纸宽：58 或 80")] = "80",
+    hanzi: Annotated[
+        str, typer.Option("--hanzi", help="小票中文：gb18030、gbk 或 image")
+    ] = "gb18030",
+    qr: Annotated[str, typer.Option("--qr", help="小票二维码：native 或 image")] = "native",
+) -> None:
+    """把一份文书输出为 PDF、小票预览 PNG 或小票字节（供脚本使用）。"""
+    from counter_app.printing.forms import DOCUMENT_KINDS, FormError
+    from counter_app.printing.pdf import render_pdf
+    from counter_app.printing.receipt import render_preview, render_receipt
+    from counter_app.printing.sources import NotFound, PrintContext, build, load_record
+    from counter_app.settings import Settings
+
+    suffix = out.suffix.lower()
+    if suffix not in (".pdf", ".png", ".bin"):
+        _fail("--out", "输出文件的扩展名应为 .pdf、.png 或 .bin")
+    if kind not in DOCUMENT_KINDS:
+        _fail("KIND", f"文书种类无效，应为 {'、'.join(DOCUMENT_KINDS)} 之一")
+    if paper not in ("58", "80") or hanzi not in ("gb18030", "gbk", "image"):
+        _fail("--paper/--hanzi", "纸宽应为 58 或 80，中文方式应为 gb18030、gbk 或 image")
+    if qr not in ("native", "image"):
+        _fail("--qr", "二维码方式应为 native 或 image")
+    settings = Settings()
+    db = _database()
+    key = settings.qr_key.get_secret_value() if settings.qr_key else None
+    context = PrintContext(db, settings.current_date(), key, settings.forms_dir)
+    try:
+        if from_json is not None:
+            record = json.loads(from_json.read_text(encoding="utf-8"))
+            record.setdefault("number", number)
+        else:
+            record = load_record(db, kind, number)
+        document = build(kind, record, context)
+    except (NotFound, FormError) as exc:
+        _fail("NUMBER", str(exc))
+    except (OSError, ValueError, KeyError) as exc:
+        _fail("--from-json", f"无法读取报销记录：{exc}")
+    if suffix == ".pdf":
+        rendered = render_pdf(document)
+    elif suffix == ".png":
+        rendered = render_preview(document, paper)  # type: ignore[arg-type]
+    else:
+        rendered = render_receipt(document, paper, hanzi, qr)  # type: ignore[arg-type]
+    out.write_bytes(rendered.data)
+    for warning in rendered.warnings:
+        typer.echo(f"注意：{warning}", err=True)
+    typer.echo(f"{document.name} {document.number} → {out}（{len(rendered.data)} 字节）")
+
+
+@app.command("verify")
+def verify(payload: Annotated[str, typer.Argument(help="扫描得到的二维码内容")]) -> None:
+    """核验文书二维码：真实有效时退出码 0，伪造或被改动时 2。"""
+    from counter_app.printing.verify import verify_payload
+    from counter_app.settings import Settings
+
+    settings = Settings()
+    key = settings.qr_key.get_secret_value() if settings.qr_key else None
+    result = verify_payload(_database(), payload, key)
+    typer.echo(result.message)
+    raise typer.Exit(0 if result.genuine else EXIT_INVALID)

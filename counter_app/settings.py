@@ -9,15 +9,45 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_config_dir
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+
+class PrinterConfig(BaseModel):
+    """One printer of the office (a list ``[[printers]]`` in the settings file)."""
+
+    name: str
+    """打印机名称（界面中显示，如“1号窗口小票机”）。"""
+
+    kind: Literal["network", "usb", "serial", "file"]
+    """连接方式：network（网口，address 为 主机:端口）、usb（address 为 厂商ID:产品ID，十六进制）、
+    serial（address 为串口设备，如 /dev/ttyUSB0）、file（address 为文件或目录）。"""
+
+    address: str
+    """地址，含义见 kind。"""
+
+    paper: Literal["58", "80", "a4"] = "80"
+    """纸张：58 或 80（毫米小票，ESC/POS），a4（A4 打印机，发送 PDF）。"""
+
+    hanzi: Literal["gb18030", "gbk", "image"] = "gb18030"
+    """小票中文的打印方式：gb18030 或 gbk（打印机汉字模式），image（整张按图像打印）。"""
+
+    qr: Literal["native", "image"] = "native"
+    """小票二维码：native（打印机自带二维码指令）或 image（按图像打印）。"""
+
+    check_paper: bool = False
+    """打印前询问网口小票机的纸张状态（DLE EOT 4）：缺纸时不发送，任务留在队列（须打印机支持）。"""
+
+    timeout: float = Field(default=3.0, gt=0, le=60)
+    """连接与发送的超时秒数；打印机关机或断网时在此时间内报错，不会卡住窗口。"""
 
 
 def config_file() -> Path:
@@ -53,6 +83,22 @@ class Settings(BaseSettings):
 
     today: date | None = None
     """固定“今天”的日期（仅用于测试和培训）；不设置时取系统日期。"""
+
+    printers: list[PrinterConfig] = Field(default_factory=list)
+    """本机构的打印机；未配置时只有“保存为文件”（PDF 存入用户数据目录下的 prints 文件夹）。"""
+
+    forms_dir: Path | None = None
+    """本机构的文书措辞目录：放与 forms/ 同名的 TOML 文件，只写要改的键（措辞、电话、机构名称）。"""
+
+    qr_key: SecretStr | None = None
+    """文书二维码签名密钥；不设置时每个经办机构首次打印时生成一个，保存在本机构数据库中。"""
+
+    def printer_list(self) -> list[PrinterConfig]:
+        """The configured printers, or the file printer that saves PDFs when none is set."""
+        if self.printers:
+            return self.printers
+        prints = self.database_path().parent / "prints"
+        return [PrinterConfig(name="保存为文件", kind="file", address=str(prints), paper="a4")]
 
     def database_path(self) -> Path:
         """The database this run uses (the demo has its own file per region)."""

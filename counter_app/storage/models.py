@@ -244,6 +244,30 @@ class Claim(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class PrintJob(SQLModel, table=True):
+    """A print job in the queue: which document, how many copies, where, by whom, and how it went.
+
+    ``status``: queued (waiting or failed, can be retried, see ``error``), done. A reprint is a
+    new job pointing at the one it repeats.
+    """
+
+    __tablename__ = "print_job"
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: int = Field(foreign_key="office.id")
+    kind: str
+    number: str = Field(index=True, max_length=40)
+    copies: int = 1
+    printer: str
+    clerk_id: int = Field(foreign_key="clerk.id")
+    status: str = Field(default="queued", index=True)
+    attempts: int = 0
+    error: str = ""
+    reprint_of: int | None = Field(default=None, foreign_key="print_job.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class ClaimHistory(SQLModel, table=True):
     """One transition of a claim (save, update, accept, review, settle, return)."""
 
@@ -272,3 +296,13 @@ class ClaimLine(SQLModel, table=True):
     item: str
     amount: Decimal = Field(sa_column=Column(Money(), nullable=False))
     category: str
+
+
+class OfficeKey(SQLModel, table=True):
+    """The office's secret for signing the QR codes on its documents (generated once)."""
+
+    __tablename__ = "office_key"
+
+    office_id: int = Field(foreign_key="office.id", primary_key=True)
+    key_hex: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -34,6 +34,16 @@ class CounterApp(App[None]):
     BINDINGS = [
         Binding("ctrl+l", "lock", "锁屏", id="app.lock", tooltip="离开窗口时锁定屏幕"),
         Binding("ctrl+q", "quit", "退出", id="app.quit", tooltip="退出程序"),
+        # Hidden here (the footers of the snapshotted screens stay as they are); shown on the
+        # print screens, and in the command palette.
+        Binding(
+            "f9",
+            "print_queue",
+            "打印队列",
+            id="app.print_queue",
+            tooltip="查看打印队列",
+            show=False,
+        ),
     ]
 
     def __init__(self, settings: Settings) -> None:
@@ -213,6 +223,19 @@ class CounterApp(App[None]):
         self.action_search()
         self.notify("找到参保人后，在其页面按 B 办理零星报销", timeout=6)
 
+    def action_print_queue(self) -> None:
+        """打印队列 (once signed in)."""
+        from counter_app.ui.screens.printing import PrintQueueScreen
+
+        if self.services is not None and self.services.signed is not None:
+            self.push_screen(PrintQueueScreen(self.ready))
+
+    def open_print(self, number: str, kinds: list[str], subject: str = "") -> None:
+        """The print screen for one record's documents (filing kinds now; claim kinds later)."""
+        from counter_app.ui.screens.printing import PrintScreen
+
+        self.push_screen(PrintScreen(self.ready, number, kinds, subject))
+
     # -- idle lock -----------------------------------------------------------------------
 
     def on_event(self, event: events.Event) -> None:  # type: ignore[override]
@@ -253,6 +276,7 @@ class CounterApp(App[None]):
             )
             yield SystemCommand("规则查询", "试算一笔备案的规则判断", self.action_rules)
             yield SystemCommand("锁屏", "锁定屏幕", self.action_lock)
+            yield SystemCommand("打印队列", "重试、重印、换打印机", self.action_print_queue)
 
 
 def run_app(policy: str | None = None, demo: bool = False) -> None:

@@ -40,6 +40,13 @@ class PersonScreen(Screen[None]):
         ),
         Binding("e", "edit", "修改信息", id="person.edit", tooltip="修改参保人信息"),
         Binding("b", "new_claim", "报销", id="person.claim", tooltip="为此人办理零星报销"),
+        Binding(
+            "f8",
+            "print",
+            "打印",
+            id="person.print",
+            tooltip="打印光标所在备案的备案表、承诺书或备案回执",
+        ),
     ]
 
     def __init__(self, services: Services, person_id: int) -> None:
@@ -187,6 +194,19 @@ class PersonScreen(Screen[None]):
         """Edit the person's details."""
         if self.person is not None:
             self.app.edit_person(self.person)  # type: ignore[attr-defined]
+
+    def action_print(self) -> None:
+        """Print the selected filing's documents."""
+        filing = self._selected()
+        if filing is not None and self.person is not None:
+            self._open_print(filing.number, self.person.name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="print", description="读取文书")
+    def _open_print(self, number: str, name: str) -> None:
+        from counter_app.printing.sources import filing_documents
+
+        kinds = filing_documents(self.services.db, number)
+        self.app.call_from_thread(self.app.open_print, number, kinds, name)  # type: ignore[attr-defined]
 
     def action_reveal(self) -> None:
         """Show the full numbers; the view is audited."""

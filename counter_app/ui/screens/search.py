@@ -11,6 +11,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label
 
+from counter_app.printing.qr import looks_like_payload
+from counter_app.printing.verify import Verification, verify_payload
 from counter_app.storage.persons import PersonRow, classify, search_persons
 from counter_app.ui.services import INSURANCE_LABELS, Services
 
@@ -54,12 +56,37 @@ class SearchScreen(Screen[None]):
     @on(Input.Changed, "#query")
     def _changed(self, event: Input.Changed) -> None:
         self.open_when_single = False
-        self.run_search(event.value)
+        if not looks_like_payload(event.value):
+            self.run_search(event.value)
 
     @on(Input.Submitted, "#query")
     def _submitted(self, event: Input.Submitted) -> None:
+        if looks_like_payload(event.value):
+            self.verify_scan(event.value)
+            return
         self.open_when_single = True
         self.run_search(event.value)
+
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="search", description="核验二维码"
+    )
+    def verify_scan(self, payload: str) -> None:
+        """A scanned document QR code: check its signature, then open the person it names."""
+        settings = self.services.settings
+        key = settings.qr_key.get_secret_value() if settings.qr_key else None
+        result = verify_payload(self.services.db, payload, key)
+        self.app.call_from_thread(self._verified, result)
+
+    def _verified(self, result: Verification) -> None:
+        self.query_one("#kind", Label).update(result.message)
+        self.notify(
+            result.message,
+            title="二维码核验：" + ("真实有效" if result.genuine else "不通过"),
+            severity="information" if result.genuine else "error",
+            timeout=12,
+        )
+        if result.genuine and result.person_id is not None:
+            self.app.open_person(result.person_id)  # type: ignore[attr-defined]
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search", description="查找")
     def run_search(self, query: str) -> None:

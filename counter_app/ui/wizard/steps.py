@@ -432,7 +432,8 @@ class ReviewStep(WizardStep):
 
     def _committed(self, committed: Committed) -> None:
         self.notify(
-            f"已{ACTION_LABELS[self.state.action]}备案，编号 {committed.number}",
+            f"已{ACTION_LABELS[self.state.action]}备案，编号 {committed.number}。"
+            "在参保人页面选中该备案按 F8 打印备案表和回执",
             title="办理完成",
             timeout=8,
         )

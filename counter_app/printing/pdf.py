@@ -1,0 +1,263 @@
+"""The one PDF renderer: a ``Document`` on A4 with the bundled CJK font embedded as a subset.
+
+Every string is escaped before it reaches a ``Paragraph`` (user text is never markup) and wraps
+the CJK way inside its cell; checkboxes are vector squares (the font has no ☐☑); the QR code is
+drawn as vectors too. Characters the font lacks are returned as warnings, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from xml.sax.saxutils import escape
+
+from counter_app.printing.document import (
+    Choice,
+    Document,
+    Line,
+    Note,
+    Paragraphs,
+    Signature,
+    Table,
+    Title,
+)
+from counter_app.printing.fonts import CJK_FONT, missing_glyphs, register, runs
+
+log = logging.getLogger(__name__)
+
+BODY_SIZE = 10
+BOX = 8  # side of a checkbox in points
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The rendered bytes and what could not be drawn."""
+
+    data: bytes
+    warnings: list[str] = field(default_factory=list)
+
+
+def glyph_warnings(document: Document) -> list[str]:
+    """A warning naming the characters the bundled font lacks (empty when all are there)."""
+    missing = missing_glyphs(document.strings())
+    if not missing:
+        return []
+    codes = "、".join(f"U+{ord(c):04X}" for c in missing)
+    return [f"字体缺少以下字符，打印时会显示为空白：{codes}，请核对后手写补全"]
+
+
+def _styles(font: str) -> dict[str, Any]:
+    from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+    from reportlab.lib.styles import ParagraphStyle
+
+    base = ParagraphStyle(
+        "body", fontName=font, fontSize=BODY_SIZE, leading=BODY_SIZE * 1.45, wordWrap="CJK"
+    )
+    return {
+        "body": base,
+        "cell": ParagraphStyle("cell", base, fontSize=9.5, leading=13),
+        "label": ParagraphStyle("label", base, fontSize=9.5, leading=13, alignment=TA_CENTER),
+        "title": ParagraphStyle(
+            "title", base, fontSize=17, leading=24, alignment=TA_CENTER, spaceAfter=8
+        ),
+        "left": ParagraphStyle("left", base, alignment=TA_LEFT, spaceBefore=4, spaceAfter=4),
+        "center": ParagraphStyle("center", base, alignment=TA_CENTER),
+        "right": ParagraphStyle("right", base, alignment=TA_RIGHT, spaceBefore=4, spaceAfter=4),
+        "heading": ParagraphStyle("heading", base, fontSize=10.5, spaceBefore=6, spaceAfter=2),
+        "item": ParagraphStyle("item", base, firstLineIndent=2 * BODY_SIZE, spaceAfter=1),
+        "note": ParagraphStyle("note", base, fontSize=8.5, leading=12, spaceBefore=6),
+        "copy": ParagraphStyle("copy", base, fontSize=8, alignment=TA_RIGHT),
+    }
+
+
+def markup(text: str) -> str:
+    """Escaped Paragraph markup of a plain string, runs the CJK font lacks in the Latin font.
+
+    Ideographic spaces (the blanks left for a signature or a date) would collapse like any
+    whitespace; they become non-breaking spaces, which a Paragraph keeps.
+    """
+    text = text.replace("\u3000", "\xa0\xa0\xa0")
+    return "".join(
+        escape(part) if font == CJK_FONT else f'<font face="{font}">{escape(part)}</font>'
+        for font, part in runs(text)
+    ).replace("\n", "<br/>")
+
+
+def _para(text: str, style: Any) -> Any:
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(markup(text), style)
+
+
+def _choice_flowable(choice: Choice, font: str) -> Any:
+    """Options laid out left to right, wrapping; each a vector box, ticked with a check mark."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.platypus import Flowable
+
+    size, gap, line_height = 9.5, 10.0, 13.0
+
+    class ChoiceBoxes(Flowable):  # type: ignore[misc]
+        def wrap(self, avail_width: float, _avail_height: float) -> tuple[float, float]:
+            self._places: list[tuple[float, float, str, bool]] = []
+            x, y = 0.0, 0.0
+            for label, ticked in choice.options:
+                width = BOX + 3 + sum(stringWidth(p, f, size) for f, p in runs(label))
+                if x > 0 and x + width > avail_width:
+                    x, y = 0.0, y + line_height
+                self._places.append((x, y, label, ticked))
+                x += width + gap
+            self._height = y + line_height
+            return avail_width, self._height
+
+        def draw(self) -> None:
+            canvas = self.canv
+            canvas.setLineWidth(0.7)
+            for x, y, label, ticked in self._places:
+                base = self._height - y - line_height + 3
+                canvas.rect(x, base - 0.5, BOX, BOX)
+                if ticked:
+                    path = canvas.beginPath()
+                    path.moveTo(x + 1.5, base + 3.5)
+                    path.lineTo(x + 3.5, base + 1.2)
+                    path.lineTo(x + BOX - 1.2, base + BOX - 1.2)
+                    canvas.drawPath(path, stroke=1, fill=0)
+                text = canvas.beginText(x + BOX + 3, base)
+                for run_font, part in runs(label):
+                    text.setFont(run_font, size)
+                    text.textOut(part)
+                canvas.drawText(text)
+
+    return ChoiceBoxes()
+
+
+def _table(block: Table, width: float, styles: dict[str, Any], font: str) -> Any:
+    from reportlab.lib import colors
+    from reportlab.platypus import Table as RLTable
+    from reportlab.platypus import TableStyle
+
+    columns = len(block.widths)
+    unit = width / sum(block.widths)
+    data: list[list[Any]] = []
+    commands: list[tuple[Any, ...]] = [
+        ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 4),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+    ]
+    for r, row in enumerate(block.rows):
+        cells: list[Any] = []
+        for c, cell in enumerate(row):
+            if isinstance(cell, Choice):
+                cells.append(_choice_flowable(cell, font))
+            else:
+                cells.append(_para(cell, styles["label" if c % 2 == 0 else "cell"]))
+        if len(row) < columns:
+            commands.append(("SPAN", (len(row) - 1, r), (columns - 1, r)))
+            cells += [""] * (columns - len(row))
+        data.append(cells)
+    table = RLTable(
+        data, colWidths=[w * unit for w in block.widths], minRowHeights=[24] * len(data)
+    )
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+@lru_cache(maxsize=64)
+def qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
+    """The QR modules (error correction M, 2-module quiet zone), encoded once per payload."""
+    import qrcode
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    code.add_data(payload)
+    code.make(fit=True)
+    return tuple(tuple(row) for row in code.get_matrix())
+
+
+def _qr(payload: str, side: float = 64.0) -> Any:
+    """The QR code as one vector path of dark modules, right-aligned."""
+    from reportlab.platypus import Flowable
+
+    matrix = qr_matrix(payload)
+    module = side / len(matrix)
+
+    class QrFlowable(Flowable):  # type: ignore[misc]
+        def wrap(self, _avail_width: float, _avail_height: float) -> tuple[float, float]:
+            return side, side
+
+        def draw(self) -> None:
+            path = self.canv.beginPath()
+            for r, row in enumerate(matrix):
+                for c, dark in enumerate(row):
+                    if dark:
+                        path.rect(c * module, side - (r + 1) * module, module, module)
+            self.canv.drawPath(path, stroke=0, fill=1)
+
+    flowable = QrFlowable()
+    flowable.hAlign = "RIGHT"
+    return flowable
+
+
+def _story(document: Document, width: float, styles: dict[str, Any], font: str) -> list[Any]:
+    from reportlab.platypus import KeepTogether, Spacer
+
+    story: list[Any] = []
+    for block in document.blocks:
+        if isinstance(block, Title):
+            story.append(_para(block.text, styles["title"]))
+        elif isinstance(block, Line):
+            story.append(_para(block.text, styles.get(block.align, styles["left"])))
+        elif isinstance(block, Table):
+            story.append(_table(block, width, styles, font))
+        elif isinstance(block, Paragraphs):
+            if block.heading:
+                story.append(_para(block.heading, styles["heading"]))
+            for index, item in enumerate(block.items, 1):
+                text = f"{index}. {item}" if block.numbered else item
+                story.append(_para(text, styles["item"]))
+        elif isinstance(block, Signature):
+            story += [Spacer(1, 18), _para(block.text, styles["right"])]
+        elif isinstance(block, Note):
+            story.append(_para(block.text, styles["note"]))
+    story += [Spacer(1, 6), KeepTogether([_qr(document.qr_payload)])]
+    story.append(_para(f"扫码核验：{document.qr_payload}", styles["copy"]))
+    return story
+
+
+def render_pdf(document: Document) -> Rendered:
+    """The document on A4, ``copies`` times (each copy from a new page, labelled)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import PageBreak, SimpleDocTemplate
+
+    font = register()
+    styles = _styles(font)
+    buffer = io.BytesIO()
+    template = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=f"{document.name} {document.number}",
+        author="counter_app",
+        invariant=1,
+    )
+    story: list[Any] = []
+    for copy in range(document.copies):
+        if copy:
+            story.append(PageBreak())
+        if document.copy_labels:
+            label = document.copy_labels[copy % len(document.copy_labels)]
+            story.append(_para(label, styles["copy"]))
+        story += _story(document, template.width, styles, font)
+    template.build(story)
+    warnings = glyph_warnings(document)
+    for warning in warnings:
+        log.warning("%s %s: %s", document.kind, document.number, warning)
+    return Rendered(buffer.getvalue(), warnings)

@@ -1,0 +1,114 @@
+"""Sending rendered bytes to a printer from the settings: network, USB, serial or a file.
+
+A printer that is off must not stop the window: connections time out after the printer's
+``timeout`` and every failure becomes ``PrinterError`` with a Chinese message saying what to do.
+A4 printers get the PDF (network printers on port 9100 take it raw); receipt printers ESC/POS.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from counter_app.settings import PrinterConfig
+
+
+class PrinterError(RuntimeError):
+    """The printer could not take the job; the message is for the clerk."""
+
+
+PAPER_STATUS = b"\x10\x04\x04"  # DLE EOT 4: transmit the paper roll sensor status
+PAPER_END = 0x60  # bits 5 and 6: the roll sensor says the paper has run out
+
+
+def _check_paper(printer: PrinterConfig, conn: socket.socket) -> None:
+    """Ask an ESC/POS printer for its paper sensors before sending; refuse when it is out."""
+    conn.sendall(PAPER_STATUS)
+    status = conn.recv(1)
+    if not status:
+        raise PrinterError(f"打印机“{printer.name}”没有回答纸张状态：请检查打印机")
+    if status[0] & PAPER_END:
+        raise PrinterError(f"打印机“{printer.name}”缺纸：请装纸后在打印队列中重试")
+
+
+def _network(printer: PrinterConfig, data: bytes) -> None:
+    host, _, port = printer.address.rpartition(":")
+    if not host or not port.isdigit():
+        raise PrinterError(f"打印机“{printer.name}”的地址 {printer.address} 应为 主机:端口")
+    try:
+        with socket.create_connection((host, int(port)), timeout=printer.timeout) as conn:
+            conn.settimeout(printer.timeout)
+            if printer.check_paper and printer.paper != "a4":
+                _check_paper(printer, conn)
+            conn.sendall(data)
+    except ConnectionRefusedError:
+        raise PrinterError(
+            f"打印机“{printer.name}”（{printer.address}）拒绝连接：请检查打印机是否开机、网线是否插好"
+        ) from None
+    except TimeoutError:
+        raise PrinterError(
+            f"打印机“{printer.name}”（{printer.address}）{printer.timeout:g} 秒内没有响应："
+            "请检查打印机电源、网络和纸张"
+        ) from None
+    except OSError as exc:
+        raise PrinterError(f"打印机“{printer.name}”（{printer.address}）连接失败：{exc}") from None
+
+
+def _usb(printer: PrinterConfig, data: bytes) -> None:
+    from escpos.printer import Usb
+
+    vendor, _, product = printer.address.partition(":")
+    try:
+        ids = int(vendor, 16), int(product, 16)
+    except ValueError:
+        raise PrinterError(f"打印机“{printer.name}”的地址应为 厂商ID:产品ID（十六进制）") from None
+    try:
+        device = Usb(*ids, timeout=int(printer.timeout * 1000))
+        device._raw(data)
+        device.close()
+    except Exception as exc:  # pyusb raises many kinds; all mean "not printed"
+        raise PrinterError(
+            f"USB 打印机“{printer.name}”（{printer.address}）不可用：{exc}"
+            "（请检查连接、libusb 和设备访问权限）"
+        ) from None
+
+
+def _serial(printer: PrinterConfig, data: bytes) -> None:
+    from escpos.printer import Serial
+
+    try:
+        device = Serial(devfile=printer.address, timeout=printer.timeout)
+        device._raw(data)
+        device.close()
+    except Exception as exc:  # pyserial raises many kinds; all mean "not printed"
+        raise PrinterError(
+            f"串口打印机“{printer.name}”（{printer.address}）不可用：{exc}"
+        ) from None
+
+
+def _file(printer: PrinterConfig, data: bytes, filename: str) -> Path:
+    target = Path(printer.address)
+    try:
+        if target.is_dir() or not target.suffix:
+            target.mkdir(parents=True, exist_ok=True)
+            target = target / filename
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    except OSError as exc:
+        raise PrinterError(f"无法写入文件 {target}：{exc.strerror or exc}") from None
+    return target
+
+
+def send(printer: PrinterConfig, data: bytes, filename: str) -> str:
+    """Deliver ``data``; returns where it went (for the queue). Raises ``PrinterError``."""
+    if printer.kind == "network":
+        _network(printer, data)
+        return printer.address
+    if printer.kind == "usb":
+        _usb(printer, data)
+        return f"USB {printer.address}"
+    if printer.kind == "serial":
+        _serial(printer, data)
+        return printer.address
+    return str(_file(printer, data, filename))

@@ -1,0 +1,172 @@
+"""Where a document's data comes from, by kind: the loaders the print queue and the CLI use.
+
+Filing documents read the stored filing (with its person, office and the clerk of the last
+step). Claim documents need stored claims, which this branch does not have: register a loader
+with ``register_loader`` once claims are stored; until then the CLI renders them from a JSON
+file of the stored-claim mapping (``--from-json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+
+from counter_app.printing.build import claim_document, filing_document
+from counter_app.printing.document import Document
+from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS
+from counter_app.printing.qr import office_key, sign
+from counter_app.storage.db import Database
+from counter_app.storage.models import (
+    Clerk,
+    Filing,
+    FilingHistory,
+    FilingMaterial,
+    Office,
+    Person,
+)
+
+COMMITMENT_MATERIAL = "commitment_letter"
+
+Loader = Callable[[Database, str], Mapping[str, Any] | None]
+"""(database, number) → the record mapping, or ``None`` when there is no such record."""
+
+
+class NotFound(LookupError):
+    """No record with that number (or no loader for that kind yet)."""
+
+
+@dataclass(frozen=True)
+class PrintContext:
+    """What building a document needs besides the record."""
+
+    db: Database
+    today: date
+    qr_key: str | None = None
+    forms_dir: Path | None = None
+
+
+def load_filing(db: Database, number: str, today: date | None = None) -> dict[str, Any] | None:
+    """A stored filing as the mapping the filing documents are built from."""
+    from counter_app.packs import shipped_pack
+    from counter_app.regions_data import load_region_table
+
+    with db.read() as session:
+        filing = session.exec(select(Filing).where(Filing.number == number)).first()
+        if filing is None:
+            return None
+        person = session.get(Person, filing.person_id)
+        office = session.get(Office, filing.office_id)
+        step = session.exec(
+            select(FilingHistory)
+            .where(FilingHistory.filing_id == filing.id)
+            .order_by(col(FilingHistory.id).desc())
+        ).first()
+        clerk = session.get(Clerk, step.clerk_id if step else filing.created_by)
+    assert person is not None and office is not None
+    pack = shipped_pack(filing.policy)
+    category = pack.filing.categories.get(filing.category)  # type: ignore[call-overload]
+    regions = load_region_table()
+    province, city = "", filing.destination_name
+    if filing.destination_code in regions:
+        destination = regions.normalise(filing.destination_code)
+        province = destination.province_name
+        city = destination.name if destination.level == "city" else destination.province_name
+    snapshot = step.snapshot if step else {}
+    action = step.action if step else "new"
+    if filing.status == "cancelled":
+        action = "cancel"
+    elif step and snapshot.get("action") == "change":
+        action = "change"
+    return {
+        "number": filing.number,
+        "policy": filing.policy,
+        "status": filing.status,
+        "action": action,
+        "category": filing.category,
+        "category_label": category.label if category else filing.category,
+        "insurance": filing.insurance,
+        "scope": filing.scope,
+        "destination_name": filing.destination_name,
+        "dest_province": province,
+        "dest_city": city,
+        "valid_from": filing.valid_from,
+        "valid_until": filing.valid_until,
+        "home_pool": pack.pack.home_pool_name,
+        "person": {
+            "name": person.name,
+            "sex": person.sex,
+            "id_number": person.id_number,
+            "phone": person.phone,
+            "address": person.address,
+        },
+        "office": {"code": office.code, "name": office.name, "phone": office.phone},
+        "clerk_name": clerk.display_name if clerk else "",
+        "handled_on": (step.at if step else filing.created_at).date(),
+        "today": today or date.today(),
+    }
+
+
+def filing_documents(db: Database, number: str) -> list[str]:
+    """The documents a filing has: the form and the receipt, and the 承诺书 when one was signed
+    for it (the filing rests on it, or it is among the materials presented)."""
+    with db.read() as session:
+        filing = session.exec(select(Filing).where(Filing.number == number)).first()
+        signed = filing is not None and (
+            filing.basis == "commitment"
+            or session.exec(
+                select(FilingMaterial.id).where(
+                    FilingMaterial.filing_id == filing.id,
+                    FilingMaterial.material_id == COMMITMENT_MATERIAL,
+                )
+            ).first()
+            is not None
+        )
+    return [kind for kind in FILING_KINDS if kind != "commitment" or signed]
+
+
+_LOADERS: dict[str, Loader] = {kind: load_filing for kind in FILING_KINDS}
+
+
+def register_loader(kinds: tuple[str, ...], loader: Loader) -> None:
+    """Let the print queue and the CLI read ``kinds`` from storage (e.g. the claim kinds)."""
+    for kind in kinds:
+        _LOADERS[kind] = loader
+
+
+def load_record(db: Database, kind: str, number: str) -> Mapping[str, Any]:
+    """The record a document of ``kind`` is built from; ``NotFound`` with a Chinese message."""
+    if kind not in DOCUMENT_KINDS:
+        raise NotFound(f"没有这种文书：{kind}（可选：{'、'.join(DOCUMENT_KINDS)}）")
+    loader = _LOADERS.get(kind)
+    if loader is None:
+        raise NotFound(f"{DOCUMENT_KINDS[kind]}需要已保存的报销记录；报销记录尚未接入打印")
+    record = loader(db, number)
+    if record is None:
+        what = "备案" if kind in FILING_KINDS else "报销"
+        raise NotFound(f"没有编号为 {number} 的{what}记录")
+    return record
+
+
+def build(kind: str, record: Mapping[str, Any], context: PrintContext) -> Document:
+    """The document of ``kind`` for a record, signed with the record's office key."""
+
+    def signer(doc_kind: str, number: str, office_code: str) -> str:
+        key = office_key(context.db, office_code, context.qr_key)
+        if key is None:
+            raise NotFound(f"本数据库中没有经办机构 {office_code}，无法签发二维码")
+        return sign(key, doc_kind, number, office_code)
+
+    if kind in CLAIM_KINDS:
+        claim = dict(record)
+        if "home_pool" not in claim:
+            from counter_app.packs import shipped_pack
+
+            claim["home_pool"] = shipped_pack(claim["request"]["policy"]).pack.home_pool_name
+        claim.setdefault("request", {}).setdefault("today", context.today.isoformat())
+        return claim_document(kind, claim, signer, context.forms_dir)
+    return filing_document(kind, {**record, "today": context.today}, signer, context.forms_dir)

@@ -1,0 +1,63 @@
+"""Checking a scanned QR payload: is it genuine, and what record does it refer to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from counter_app.printing.forms import DOCUMENT_KINDS, FILING_KINDS
+from counter_app.printing.qr import genuine, office_key, parse
+from counter_app.storage.db import Database
+from counter_app.storage.models import Filing, Person
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The answer for the clerk; ``person_id`` opens the record when it is known here."""
+
+    genuine: bool
+    message: str
+    kind: str = ""
+    number: str = ""
+    person_id: int | None = None
+
+
+def verify_payload(db: Database, text: str, configured_key: str | None = None) -> Verification:
+    """Check the signature with the issuing office's key and find the record it names."""
+    payload = parse(text)
+    if payload is None:
+        return Verification(False, "二维码内容格式不对，不是本系统打印的文书（可能被篡改）")
+    key = office_key(db, payload.office_code, configured_key)
+    if key is None:
+        return Verification(
+            False, f"二维码由经办机构 {payload.office_code} 签发，本机构数据库无法核验"
+        )
+    name = DOCUMENT_KINDS[payload.kind]
+    if not genuine(key, payload):
+        return Verification(
+            False,
+            f"签名不符：此{name}（编号 {payload.number}）的二维码是伪造的或被改动过",
+            payload.kind,
+            payload.number,
+        )
+    person_id = None
+    detail = "本机构数据库中未找到该记录"
+    if payload.kind in FILING_KINDS:
+        with db.read() as session:
+            row = session.exec(
+                select(Filing, Person)
+                .join(Person, Person.id == Filing.person_id)  # type: ignore[arg-type]
+                .where(Filing.number == payload.number)
+            ).first()
+        if row is not None:
+            filing, person = row
+            person_id = person.id
+            detail = f"参保人 {person.name}，备案就医地 {filing.destination_name}"
+    return Verification(
+        True,
+        f"真实有效：{name}，编号 {payload.number}，经办机构 {payload.office_code}；{detail}",
+        payload.kind,
+        payload.number,
+        person_id,
+    )

@@ -1,0 +1,125 @@
+"""Printing from the counter by keyboard: F8 on a filing, a printer that is off, the queue
+(retry on another printer, reprint), and a scanned QR code in the search field."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from sqlmodel import select
+
+from counter_app.printing.qr import office_key, sign
+from counter_app.printing.sources import filing_documents
+from counter_app.settings import PrinterConfig
+from counter_app.storage.models import AuditLog, Filing, Office, Person, PrintJob
+from counter_app.ui.screens.person import PersonScreen
+from counter_app.ui.screens.printing import PrintQueueScreen, PrintScreen
+from counter_app.ui.screens.search import SearchScreen
+from tests.functional.conftest import open_db
+from tests.functional.driving import open_person, settle, sign_in, type_text
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _printers(tmp_path: Path) -> list[PrinterConfig]:
+    return [
+        PrinterConfig(name="窗口小票机", kind="network", address=f"127.0.0.1:{_free_port()}"),
+        PrinterConfig(name="存档PDF", kind="file", address=str(tmp_path / "prints"), paper="a4"),
+    ]
+
+
+def _a_filing(app) -> tuple[str, str, int]:  # type: ignore[no-untyped-def]
+    db = open_db(app)
+    with db.read() as session:
+        filing, person = session.exec(
+            select(Filing, Person).join(Person, Person.id == Filing.person_id)  # type: ignore[arg-type]
+        ).first()  # type: ignore[misc]
+    db.close()
+    return filing.number, person.id_number, person.id
+
+
+def _jobs(app) -> list[PrintJob]:  # type: ignore[no-untyped-def]
+    db = open_db(app)
+    with db.read() as session:
+        jobs = list(session.exec(select(PrintJob).order_by(PrintJob.id)).all())  # type: ignore[arg-type]
+    db.close()
+    return jobs
+
+
+async def test_print_from_the_person_page_and_work_the_queue(make_app, tmp_path: Path) -> None:
+    app = make_app("jiangsu", printers=_printers(tmp_path))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await sign_in(pilot)
+        number, id_number, _ = _a_filing(app)
+        await open_person(pilot, id_number)
+        assert isinstance(app.screen, PersonScreen)
+        await pilot.press("f8")
+        await settle(pilot)
+        assert isinstance(app.screen, PrintScreen)
+        assert number in str(app.screen.query_one(".title").render())
+        db = open_db(app)
+        assert app.screen.kinds == filing_documents(db, number)
+        db.close()
+
+        await pilot.press("f8")  # the first printer is off: fails fast, the window keeps going
+        await settle(pilot)
+        status = str(app.screen.query_one("#print_status").render())
+        assert "拒绝连接" in status and "打印队列" in status
+        assert [(j.status, j.printer) for j in _jobs(app)] == [("queued", "窗口小票机")]
+
+        await pilot.press("f9")
+        await settle(pilot)
+        assert isinstance(app.screen, PrintQueueScreen)
+        await pilot.press("shift+tab", "enter", "down", "enter")  # choose the other printer
+        await pilot.press("tab")
+        await pilot.press("r")
+        await settle(pilot)
+        jobs = _jobs(app)
+        assert [(j.status, j.printer, j.attempts) for j in jobs] == [("done", "存档PDF", 2)]
+        assert list((tmp_path / "prints").glob(f"filing_form-{number}-*.pdf"))
+
+        await pilot.press("p")
+        await settle(pilot)
+        jobs = _jobs(app)
+        assert len(jobs) == 2 and jobs[1].reprint_of == jobs[0].id and jobs[1].status == "done"
+        db = open_db(app)
+        with db.read() as session:
+            actions = [a.action for a in session.exec(select(AuditLog)).all()]
+        db.close()
+        assert "reprint" in actions and "print_failed" in actions
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        assert isinstance(app.screen, PersonScreen)
+
+
+async def test_scanned_qr_opens_the_person_or_is_refused(make_app, tmp_path: Path) -> None:
+    app = make_app("beijing", printers=_printers(tmp_path))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await sign_in(pilot)
+        number, _, person_id = _a_filing(app)
+        db = open_db(app)
+        with db.read() as session:
+            code = session.exec(select(Office)).one().code
+        key = office_key(db, code)
+        db.close()
+        assert key is not None
+        genuine = sign(key, "filing_form", number, code)
+
+        await pilot.press("slash")
+        await settle(pilot)
+        forged = genuine[:-2] + ("AA" if not genuine.endswith("AA") else "BB")
+        await type_text(pilot, forged)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SearchScreen)
+        assert "伪造" in str(app.screen.query_one("#kind").render())
+
+        app.screen.query_one("#query").value = ""  # type: ignore[attr-defined]
+        await type_text(pilot, genuine)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PersonScreen) and app.screen.person_id == person_id
