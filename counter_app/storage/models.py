@@ -185,3 +185,8 @@ class OutboxEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = Field(default=None, index=True)
+
+
+# The sync tables live in their own module; importing it here registers them with the metadata
+# wherever the models are loaded (migrations, tests).
+from counter_app.storage import sync_models as _sync_models  # noqa: E402, F401

@@ -1,0 +1,617 @@
+"""The reference provincial store: SQLAlchemy Core over SQLite (default) or PostgreSQL.
+
+Each pushed batch is one transaction with a savepoint per event, so a bad event is rolled back
+alone and answered ``rejected`` while the rest of the batch goes on. The event id is the primary
+key of ``province_event``: an event is applied at most once, and a repeat is answered from what is
+stored (``duplicate``, or ``payload_mismatch`` when its hash differs). Filings of the same person
+by two offices are serialised (a transaction-scoped advisory lock on PostgreSQL; SQLite has one
+writer at a time), so "an active filing elsewhere" is decided on committed data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from counter_app.domain.idnumber import mask_id
+from counter_app.sync import protocol
+from counter_app.sync.protocol import ACCEPTED, DUPLICATE, REJECTED, rejection
+
+metadata = MetaData()
+
+offices = Table(
+    "province_office",
+    metadata,
+    Column("code", String(12), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("pool_code", String(6), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("file_key", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+events = Table(
+    "province_event",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("office", String(12), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("clerk", String(40), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("office", "seq", name="uq_province_event_office_seq"),
+)
+filings = Table(
+    "province_filing",
+    metadata,
+    Column("number", String(40), primary_key=True),
+    Column("office", String(12), nullable=False, index=True),
+    Column("id_number", String(18), nullable=False, index=True),
+    Column("name", String(50), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("category", String(30), nullable=False),
+    Column("destination", String(6), nullable=False),
+    Column("valid_from", String(10), nullable=False),
+    Column("valid_until", String(10)),
+    Column("event_id", String(36), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+applications = Table(
+    "province_application",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("office", String(12), nullable=False, index=True),
+    Column("data", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("reviewed_at", DateTime(timezone=True)),
+)
+feed = Table(
+    "province_feed",
+    metadata,
+    Column("cursor", Integer, primary_key=True, autoincrement=True),
+    # Addressed to one office, to every office of a pool, or (both empty) to everyone.
+    Column("office", String(12), index=True),
+    Column("pool_code", String(6), index=True),
+    Column("type", String(30), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+packages = Table(
+    "province_package",
+    metadata,
+    Column("kind", String(30), primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+PACKAGE_KINDS = {"policy_pack": "策略包", "holiday_calendar": "节假日日历", "registry": "参保登记"}
+_RETRIES = 5
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def token_hash(token: str) -> str:
+    """What the store keeps of a token: its SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class StoreError(ValueError):
+    """An operator's request the store refuses; the message is Chinese."""
+
+
+@dataclass(frozen=True)
+class OfficeInfo:
+    """An office as the store knows it."""
+
+    code: str
+    name: str
+    pool_code: str
+    file_key: bytes
+
+
+class ProvinceStore:
+    """The provincial store's data: offices and tokens, events, filings, the pull feed."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            from counter_app.storage.db import BUSY_TIMEOUT_MS, configure_sqlite
+
+            self.engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
+            )
+            configure_sqlite(self.engine, immediate=True)
+        else:
+            self.engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+        self.postgres = self.engine.dialect.name == "postgresql"
+        #: Test hook: called inside a push transaction after each event (see server faults).
+        self.after_event: Callable[[int], None] | None = None
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    # -- offices and tokens ---------------------------------------------------------------
+
+    def add_office(self, code: str, name: str, pool_code: str) -> str:
+        """Register an office; returns its new token (shown once, stored only as a hash)."""
+        token = secrets.token_urlsafe(32)
+        with self._tx() as conn:
+            if conn.execute(select(offices.c.code).where(offices.c.code == code)).first():
+                raise StoreError(f"经办机构 {code} 已登记；要换令牌请用 token 命令")
+            conn.execute(
+                insert(offices).values(
+                    code=code,
+                    name=name,
+                    pool_code=pool_code,
+                    token_hash=token_hash(token),
+                    file_key=protocol.file_key(token).hex(),
+                    created_at=_now(),
+                )
+            )
+        return token
+
+    def new_token(self, code: str) -> str:
+        """Replace an office's token (the old one stops working at once)."""
+        token = secrets.token_urlsafe(32)
+        with self._tx() as conn:
+            done = conn.execute(
+                update(offices)
+                .where(offices.c.code == code)
+                .values(token_hash=token_hash(token), file_key=protocol.file_key(token).hex())
+            )
+            if done.rowcount != 1:
+                raise StoreError(f"经办机构 {code} 未登记")
+        return token
+
+    def office_by_token(self, token: str) -> OfficeInfo | None:
+        """The office a bearer token belongs to."""
+        return self._office(offices.c.token_hash == token_hash(token))
+
+    def office(self, code: str) -> OfficeInfo | None:
+        """The office with this code."""
+        return self._office(offices.c.code == code)
+
+    def _office(self, where: Any) -> OfficeInfo | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(offices).where(where)).first()
+        if row is None:
+            return None
+        return OfficeInfo(row.code, row.name, row.pool_code, bytes.fromhex(row.file_key))
+
+    # -- push -----------------------------------------------------------------------------
+
+    def apply_batch(
+        self, office: OfficeInfo, batch: list[Any], batch_id: str
+    ) -> list[dict[str, Any]]:
+        """Apply a batch in one transaction, each event at most once; one answer per event."""
+        for attempt in range(_RETRIES):
+            try:
+                with self._tx() as conn:
+                    answers = []
+                    for index, event in enumerate(batch):
+                        answers.append(self._apply_saved(conn, office, event, batch_id))
+                        if self.after_event:
+                            self.after_event(index)
+                    return answers
+            except DBAPIError as exc:
+                # A deadlock between two offices' batches (PostgreSQL picks a victim): the whole
+                # batch was rolled back, so running it again is safe.
+                if attempt == _RETRIES - 1 or not _retryable(exc):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _apply_saved(
+        self, conn: Connection, office: OfficeInfo, event: Any, batch_id: str
+    ) -> dict[str, Any]:
+        savepoint = conn.begin_nested()
+        try:
+            answer = self._apply_one(conn, office, event, batch_id)
+        except IntegrityError:
+            # Another request stored this id (or seq) between our look-up and our insert.
+            savepoint.rollback()
+            return self._answer_existing(conn, office, event) or rejection("seq_conflict")
+        except Exception:
+            savepoint.rollback()
+            raise
+        if answer["status"] == REJECTED:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+        return answer
+
+    def _answer_existing(
+        self, conn: Connection, office: OfficeInfo, event: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        row = conn.execute(
+            select(events.c.hash, events.c.office).where(events.c.id == event["id"])
+        ).first()
+        if row is None:
+            return None
+        if row.hash == protocol.event_hash(event):
+            return {"status": DUPLICATE}
+        return rejection("payload_mismatch")
+
+    def _apply_one(
+        self, conn: Connection, office: OfficeInfo, event: Any, batch_id: str
+    ) -> dict[str, Any]:
+        problem = _malformed(event)
+        if problem:
+            return rejection("bad_event", problem)
+        if event["office"] != office.code:
+            return rejection("wrong_office", f"事件属于 {event['office']}")
+        existing = self._answer_existing(conn, office, event)
+        if existing:
+            return existing
+        taken = conn.execute(
+            select(events.c.id).where(events.c.office == office.code, events.c.seq == event["seq"])
+        ).first()
+        if taken:
+            return rejection("seq_conflict", f"序号 {event['seq']}")
+        kind = event["kind"]
+        if not protocol.known_kind(kind):
+            return rejection("unknown_kind", kind)
+        if kind in protocol.FILING_KINDS:
+            refused = self._apply_filing(conn, office, event)
+        elif kind == protocol.REVIEW_KIND:
+            refused = self._apply_review(conn, office, event)
+        else:
+            refused = None  # claim.* events are kept as they come
+        if refused:
+            return refused
+        conn.execute(
+            insert(events).values(
+                id=event["id"],
+                office=office.code,
+                seq=event["seq"],
+                clerk=str(event["clerk"]),
+                kind=kind,
+                hash=protocol.event_hash(event),
+                payload=protocol.canonical(event["payload"]),
+                batch_id=batch_id,
+                received_at=_now(),
+            )
+        )
+        return {"status": ACCEPTED}
+
+    def _lock_person(self, conn: Connection, id_number: str) -> None:
+        if self.postgres:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": id_number})
+
+    def _active_elsewhere(
+        self, conn: Connection, office: OfficeInfo, id_number: str
+    ) -> dict[str, Any] | None:
+        row = conn.execute(
+            select(filings.c.number, offices.c.name)
+            .join(offices, offices.c.code == filings.c.office)
+            .where(
+                filings.c.id_number == id_number,
+                filings.c.status == "active",
+                filings.c.office != office.code,
+            )
+        ).first()
+        if row is None:
+            return None
+        return rejection(
+            "active_filing_elsewhere", f"{mask_id(id_number)} 有备案 {row.number}（{row.name}）"
+        )
+
+    def _apply_filing(
+        self, conn: Connection, office: OfficeInfo, event: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        payload = event["payload"]
+        number = payload.get("number")
+        person = payload.get("person") or {}
+        id_number = person.get("id_number")
+        if not isinstance(number, str) or not isinstance(id_number, str):
+            return rejection("bad_event", "缺少备案编号或身份证号")
+        self._lock_person(conn, id_number)
+        row = conn.execute(select(filings).where(filings.c.number == number)).first()
+        values = {
+            "status": payload.get("status", "active"),
+            "category": payload.get("category", ""),
+            "destination": payload.get("destination", ""),
+            "valid_from": payload.get("valid_from", ""),
+            "valid_until": payload.get("valid_until"),
+            "event_id": event["id"],
+            "updated_at": _now(),
+        }
+        if event["kind"] == "filing.new":
+            if row is not None and row.office != office.code:
+                return rejection("not_your_filing", number)
+            for old in payload.get("supersedes") or []:
+                conn.execute(
+                    update(filings)
+                    .where(filings.c.number == old, filings.c.office == office.code)
+                    .values(status="superseded", updated_at=_now())
+                )
+            conflict = self._active_elsewhere(conn, office, id_number)
+            if conflict and values["status"] == "active":
+                return conflict
+            if row is None:
+                conn.execute(
+                    insert(filings).values(
+                        number=number,
+                        office=office.code,
+                        id_number=id_number,
+                        name=person.get("name", ""),
+                        **values,
+                    )
+                )
+            else:
+                conn.execute(update(filings).where(filings.c.number == number).values(**values))
+            self._tell_other_offices(conn, office, id_number, number, person, values)
+            return None
+        if row is None:
+            return rejection("unknown_filing", number)
+        if row.office != office.code:
+            return rejection("not_your_filing", number)
+        conn.execute(update(filings).where(filings.c.number == number).values(**values))
+        return None
+
+    def _tell_other_offices(
+        self,
+        conn: Connection,
+        office: OfficeInfo,
+        id_number: str,
+        number: str,
+        person: dict[str, Any],
+        values: dict[str, Any],
+    ) -> None:
+        """Feed the filing to every other office that has filed for this person."""
+        others = conn.execute(
+            select(filings.c.office)
+            .where(filings.c.id_number == id_number, filings.c.office != office.code)
+            .distinct()
+        ).all()
+        data = {
+            "number": number,
+            "office": office.code,
+            "office_name": office.name,
+            "person": {"name": person.get("name", ""), "id_number": id_number},
+            "status": values["status"],
+            "category": values["category"],
+            "destination": values["destination"],
+            "valid_from": values["valid_from"],
+            "valid_until": values["valid_until"],
+        }
+        for (other,) in others:
+            self._feed(conn, "filing_elsewhere", data, office=other)
+
+    def _apply_review(
+        self, conn: Connection, office: OfficeInfo, event: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        payload = event["payload"]
+        app_id = payload.get("application_id")
+        decision = payload.get("decision")
+        if decision not in ("approved", "rejected"):
+            return rejection("bad_event", "审核结论应为 approved 或 rejected")
+        row = conn.execute(
+            select(applications).where(
+                applications.c.id == app_id, applications.c.office == office.code
+            )
+        ).first()
+        if row is None:
+            return rejection("unknown_application", str(app_id))
+        if row.status != "pending":
+            return rejection("application_reviewed", str(app_id))
+        if decision == "approved":
+            data = json.loads(row.data)
+            person = data.get("person") or {}
+            id_number = str(person.get("id_number", ""))
+            self._lock_person(conn, id_number)
+            conflict = self._active_elsewhere(conn, office, id_number)
+            if conflict:
+                return conflict
+            conn.execute(
+                insert(filings).values(
+                    number=app_id,
+                    office=office.code,
+                    id_number=id_number,
+                    name=person.get("name", ""),
+                    status="active",
+                    category=data.get("category", ""),
+                    destination=data.get("destination", ""),
+                    valid_from=payload.get("valid_from") or data.get("submitted_on", ""),
+                    valid_until=payload.get("valid_until"),
+                    event_id=event["id"],
+                    updated_at=_now(),
+                )
+            )
+        conn.execute(
+            update(applications)
+            .where(applications.c.id == app_id)
+            .values(status=decision, reason=payload.get("reason", ""), reviewed_at=_now())
+        )
+        return None
+
+    # -- reconcile ------------------------------------------------------------------------
+
+    def digests(self, office: OfficeInfo) -> dict[int, dict[str, Any]]:
+        """The office's stored events per reconcile block: count and hash."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(events.c.seq, events.c.id, events.c.hash).where(
+                    events.c.office == office.code
+                )
+            ).all()
+        return protocol.block_digests((r.seq, r.id, r.hash) for r in rows)
+
+    def block_events(self, office: OfficeInfo, block: int) -> list[dict[str, Any]]:
+        """The events of one block (sequence, id, hash), to find a difference."""
+        low, high = block * protocol.BATCH_MAX + 1, (block + 1) * protocol.BATCH_MAX
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(events.c.seq, events.c.id, events.c.hash)
+                .where(events.c.office == office.code, events.c.seq.between(low, high))
+                .order_by(events.c.seq)
+            ).all()
+        return [{"seq": r.seq, "id": r.id, "hash": r.hash} for r in rows]
+
+    # -- pull feed ------------------------------------------------------------------------
+
+    def _feed(
+        self,
+        conn: Connection,
+        type_: str,
+        data: dict[str, Any],
+        *,
+        office: str | None = None,
+        pool_code: str | None = None,
+    ) -> None:
+        conn.execute(
+            insert(feed).values(
+                office=office,
+                pool_code=pool_code,
+                type=type_,
+                data=protocol.canonical(data),
+                created_at=_now(),
+            )
+        )
+
+    def pull(self, office: OfficeInfo, cursor: int, limit: int) -> list[dict[str, Any]]:
+        """What was published for this office after ``cursor``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(feed)
+                .where(
+                    feed.c.cursor > cursor,
+                    or_(
+                        feed.c.office == office.code,
+                        feed.c.pool_code == office.pool_code,
+                        (feed.c.office.is_(None) & feed.c.pool_code.is_(None)),
+                    ),
+                )
+                .order_by(feed.c.cursor)
+                .limit(limit)
+            ).all()
+        return [{"cursor": r.cursor, "type": r.type, "data": json.loads(r.data)} for r in rows]
+
+    def add_application(self, office_code: str, data: dict[str, Any]) -> str:
+        """An online application (不见面备案) assigned to an office for review."""
+        with self._tx() as conn:
+            if not conn.execute(
+                select(offices.c.code).where(offices.c.code == office_code)
+            ).first():
+                raise StoreError(f"经办机构 {office_code} 未登记")
+            app_id = data.get("id") or f"WS{office_code}{secrets.token_hex(5).upper()}"
+            data = {**data, "id": app_id}
+            conn.execute(
+                insert(applications).values(
+                    id=app_id,
+                    office=office_code,
+                    data=protocol.canonical(data),
+                    status="pending",
+                    reason="",
+                    created_at=_now(),
+                )
+            )
+            self._feed(conn, "online_application", data, office=office_code)
+        return app_id
+
+    def add_registry_update(self, pool_code: str, data: dict[str, Any]) -> None:
+        """An update of the insured registry, for every office of the pool."""
+        with self._tx() as conn:
+            self._feed(conn, "registry_update", data, pool_code=pool_code)
+
+    def add_package(self, kind: str, number: int, content: dict[str, Any]) -> None:
+        """Publish a numbered package to every office; numbers only go up."""
+        if kind not in PACKAGE_KINDS:
+            raise StoreError(f"包类型应为 {'、'.join(PACKAGE_KINDS)} 之一")
+        with self._tx() as conn:
+            last = conn.execute(
+                select(func.max(packages.c.number)).where(packages.c.kind == kind)
+            ).scalar()
+            if last is not None and number <= last:
+                raise StoreError(
+                    f"{PACKAGE_KINDS[kind]}第 {number} 号不晚于已发布的第 {last} 号，未发布"
+                )
+            conn.execute(
+                insert(packages).values(
+                    kind=kind, number=number, content=protocol.canonical(content), created_at=_now()
+                )
+            )
+            self._feed(conn, "package", {"kind": kind, "number": number, "content": content})
+
+    # -- reading --------------------------------------------------------------------------
+
+    def office_filings(self, office_code: str | None = None) -> list[dict[str, Any]]:
+        """Filings as stored (all, or one office's), newest first."""
+        query = select(filings).order_by(filings.c.updated_at.desc())
+        if office_code:
+            query = query.where(filings.c.office == office_code)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query).all()]
+
+    def counts(self) -> dict[str, int]:
+        """Events per office."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(events.c.office, func.count()).group_by(events.c.office)
+            ).all()
+        return {office: count for office, count in rows}
+
+
+def _malformed(event: Any) -> str:
+    if not isinstance(event, dict):
+        return "事件应为 JSON 对象"
+    if not isinstance(event.get("id"), str) or not 1 <= len(event["id"]) <= 36:
+        return "id"
+    if not isinstance(event.get("seq"), int) or event["seq"] < 1:
+        return "seq"
+    for key in ("office", "kind"):
+        if not isinstance(event.get(key), str):
+            return key
+    if not isinstance(event.get("payload"), dict):
+        return "payload"
+    return ""
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None)
+    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
+
+
+def default_url() -> str:
+    """``COUNTER_PROVINCE_DB`` or a SQLite file in the working directory."""
+    return os.environ.get("COUNTER_PROVINCE_DB", "sqlite:///province.db")
