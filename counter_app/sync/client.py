@@ -213,3 +213,20 @@ def run_sync(
         if own_client and client is not None:
             client.close()
     return report
+
+
+def probe(config: ClientConfig, timeout: float = 3.0) -> bool:
+    """Whether the provincial store answers with this token now (one try, short timeout)."""
+    import httpx
+
+    if not config.url or not config.token:
+        return False
+    try:
+        response = httpx.get(
+            config.url.rstrip("/") + protocol.PREFIX + "/hello",
+            headers={"Authorization": f"Bearer {config.token}"},
+            timeout=timeout,
+        )
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200

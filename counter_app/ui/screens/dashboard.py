@@ -29,6 +29,9 @@ class DashboardScreen(Screen[None]):
             "r", "app.rules", "规则查询", id="dashboard.rules", tooltip="试算一笔备案的规则判断"
         ),
         Binding("f5", "reload", "刷新", id="dashboard.reload", tooltip="重新读取队列"),
+        Binding("s", "app.sync", "同步", id="dashboard.sync", tooltip="与省平台日终同步"),
+        Binding("o", "app.applications", "线上申请", id="dashboard.applications", tooltip="审核"),
+        Binding("j", "app.day_close", "日结", id="dashboard.day_close", tooltip="日结报表与签署"),
     ]
 
     def __init__(self, services: Services) -> None:
