@@ -152,13 +152,16 @@ def province_serve(
     db: ProvinceDb = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8700,
+    workers: Annotated[
+        int, typer.Option("--workers", help="工作进程数（PostgreSQL 时可多于 1）", min=1)
+    ] = 1,
 ) -> None:
     """启动省平台 HTTP 服务（协议 /v1）。"""
     from counter_app.sync.server import serve
     from counter_app.sync.store import default_url
 
     typer.echo(f"省平台服务 http://{host}:{port}/v1 （数据库 {db or default_url()}）")
-    serve(db or default_url(), host, port)
+    serve(db or default_url(), host, port, workers)
 
 
 @province_app.command("office-add")

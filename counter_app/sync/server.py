@@ -142,9 +142,27 @@ def create_app(store: ProvinceStore, faults: Faults | None = None) -> FastAPI:
     return app
 
 
-def serve(url: str, host: str, port: int) -> None:
-    """Run the server in the foreground until interrupted."""
+def app_from_env() -> FastAPI:
+    """The application over ``COUNTER_PROVINCE_DB`` (what each uvicorn worker process builds)."""
+    from counter_app.sync.store import default_url
+
+    return create_app(ProvinceStore(default_url()))
+
+
+def serve(url: str, host: str, port: int, workers: int = 1) -> None:
+    """Run the server in the foreground until interrupted (``workers`` processes)."""
     import uvicorn
 
-    store = ProvinceStore(url)
-    uvicorn.run(create_app(store), host=host, port=port, log_level="warning", access_log=False)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+    }
+    if workers > 1:
+        # Worker processes import the app themselves; they find the database in the environment.
+        os.environ["COUNTER_PROVINCE_DB"] = url
+        ProvinceStore(url).close()  # create the tables once, before the workers race to
+        uvicorn.run(f"{__name__}:app_from_env", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(ProvinceStore(url)), **options)

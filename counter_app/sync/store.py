@@ -1,11 +1,13 @@
 """The reference provincial store: SQLAlchemy Core over SQLite (default) or PostgreSQL.
 
-Each pushed batch is one transaction with a savepoint per event, so a bad event is rolled back
-alone and answered ``rejected`` while the rest of the batch goes on. The event id is the primary
-key of ``province_event``: an event is applied at most once, and a repeat is answered from what is
-stored (``duplicate``, or ``payload_mismatch`` when its hash differs). Filings of the same person
-by two offices are serialised (a transaction-scoped advisory lock on PostgreSQL; SQLite has one
-writer at a time), so "an active filing elsewhere" is decided on committed data.
+Each pushed batch is one transaction. Every event is checked before anything of it is written, so
+a bad event is answered ``rejected`` and writes nothing while the rest of the batch goes on. The
+event id is the primary key of ``province_event``: an event is applied at most once, and a repeat
+is answered from what is stored (``duplicate``, or ``payload_mismatch`` when its hash differs); if
+a concurrent request stores one of the ids first, the batch is rolled back and run again, and is
+then answered from the committed data. Filings of the same person by two offices are serialised
+(transaction-scoped advisory locks taken in sorted order on PostgreSQL; SQLite has one writer at a
+time), so "an active filing elsewhere" is decided on committed data.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from counter_app.domain.idnumber import mask_id
 from counter_app.sync import protocol
-from counter_app.sync.protocol import ACCEPTED, DUPLICATE, REJECTED, rejection
+from counter_app.sync.protocol import ACCEPTED, DUPLICATE, rejection
 
 metadata = MetaData()
 
@@ -228,65 +230,86 @@ class ProvinceStore:
         for attempt in range(_RETRIES):
             try:
                 with self._tx() as conn:
-                    answers = []
-                    for index, event in enumerate(batch):
-                        answers.append(self._apply_saved(conn, office, event, batch_id))
-                        if self.after_event:
-                            self.after_event(index)
-                    return answers
+                    return self._apply_all(conn, office, batch, batch_id)
             except DBAPIError as exc:
-                # A deadlock between two offices' batches (PostgreSQL picks a victim): the whole
-                # batch was rolled back, so running it again is safe.
-                if attempt == _RETRIES - 1 or not _retryable(exc):
+                # Another request stored some of these events first (a unique key), or two
+                # offices' batches deadlocked: the whole batch was rolled back, so running it
+                # again is safe, and it is then answered from what is committed.
+                retry = isinstance(exc, IntegrityError) or _retryable(exc)
+                if attempt == _RETRIES - 1 or not retry:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _apply_saved(
-        self, conn: Connection, office: OfficeInfo, event: Any, batch_id: str
-    ) -> dict[str, Any]:
-        savepoint = conn.begin_nested()
-        try:
-            answer = self._apply_one(conn, office, event, batch_id)
-        except IntegrityError:
-            # Another request stored this id (or seq) between our look-up and our insert.
-            savepoint.rollback()
-            return self._answer_existing(conn, office, event) or rejection("seq_conflict")
-        except Exception:
-            savepoint.rollback()
-            raise
-        if answer["status"] == REJECTED:
-            savepoint.rollback()
-        else:
-            savepoint.commit()
-        return answer
-
-    def _answer_existing(
-        self, conn: Connection, office: OfficeInfo, event: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        row = conn.execute(
-            select(events.c.hash, events.c.office).where(events.c.id == event["id"])
-        ).first()
-        if row is None:
-            return None
-        if row.hash == protocol.event_hash(event):
-            return {"status": DUPLICATE}
-        return rejection("payload_mismatch")
+    def _apply_all(
+        self, conn: Connection, office: OfficeInfo, batch: list[Any], batch_id: str
+    ) -> list[dict[str, Any]]:
+        # Rejections never write, so a batch needs no savepoints: what is known is read in two
+        # queries, the accepted events are inserted together at the end.
+        good = [e for e in batch if not _malformed(e) and e["office"] == office.code]
+        known: dict[str, str] = {}
+        taken: dict[int, str] = {}
+        if good:
+            # Locks first: a batch racing with this one for the same persons then reads what
+            # that one committed.
+            self._lock_people(conn, good)
+            known = dict(
+                conn.execute(
+                    select(events.c.id, events.c.hash).where(
+                        events.c.id.in_({e["id"] for e in good})
+                    )
+                ).all()
+            )
+            taken = dict(
+                conn.execute(
+                    select(events.c.seq, events.c.id).where(
+                        events.c.office == office.code,
+                        events.c.seq.in_({e["seq"] for e in good}),
+                    )
+                ).all()
+            )
+        rows: list[dict[str, Any]] = []
+        answers = []
+        for index, event in enumerate(batch):
+            answers.append(self._apply_one(conn, office, event, known, taken))
+            if answers[-1]["status"] == ACCEPTED:
+                rows.append(
+                    {
+                        "id": event["id"],
+                        "office": office.code,
+                        "seq": event["seq"],
+                        "clerk": str(event["clerk"]),
+                        "kind": event["kind"],
+                        "hash": known[event["id"]],
+                        "payload": protocol.canonical(event["payload"]),
+                        "batch_id": batch_id,
+                        "received_at": _now(),
+                    }
+                )
+            if self.after_event:
+                self.after_event(index)
+        if rows:
+            conn.execute(insert(events), rows)
+        return answers
 
     def _apply_one(
-        self, conn: Connection, office: OfficeInfo, event: Any, batch_id: str
+        self,
+        conn: Connection,
+        office: OfficeInfo,
+        event: Any,
+        known: dict[str, str],
+        taken: dict[int, str],
     ) -> dict[str, Any]:
         problem = _malformed(event)
         if problem:
             return rejection("bad_event", problem)
         if event["office"] != office.code:
             return rejection("wrong_office", f"事件属于 {event['office']}")
-        existing = self._answer_existing(conn, office, event)
-        if existing:
-            return existing
-        taken = conn.execute(
-            select(events.c.id).where(events.c.office == office.code, events.c.seq == event["seq"])
-        ).first()
-        if taken:
+        digest = protocol.event_hash(event)
+        if event["id"] in known:
+            if known[event["id"]] == digest:
+                return {"status": DUPLICATE}
+            return rejection("payload_mismatch")
+        if event["seq"] in taken:
             return rejection("seq_conflict", f"序号 {event['seq']}")
         kind = event["kind"]
         if not protocol.known_kind(kind):
@@ -299,42 +322,50 @@ class ProvinceStore:
             refused = None  # claim.* events are kept as they come
         if refused:
             return refused
-        conn.execute(
-            insert(events).values(
-                id=event["id"],
-                office=office.code,
-                seq=event["seq"],
-                clerk=str(event["clerk"]),
-                kind=kind,
-                hash=protocol.event_hash(event),
-                payload=protocol.canonical(event["payload"]),
-                batch_id=batch_id,
-                received_at=_now(),
-            )
-        )
+        # Later events of the same batch see this one (a repeat inside one batch is a duplicate).
+        known[event["id"]], taken[event["seq"]] = digest, event["id"]
         return {"status": ACCEPTED}
+
+    def _lock_people(self, conn: Connection, batch: list[dict[str, Any]]) -> None:
+        """Serialise filings of the same persons across concurrent batches (PostgreSQL)."""
+        keys = sorted(
+            {
+                str((e["payload"].get("person") or {}).get("id_number"))
+                for e in batch
+                if e["kind"] in protocol.FILING_KINDS and isinstance(e["payload"], dict)
+            }
+        )
+        if self.postgres and keys:
+            # One statement, the keys in sorted order, so two batches never wait on each other
+            # crosswise (and if they ever do, PostgreSQL aborts one and the batch is retried).
+            conn.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) k"
+                ),
+                {"keys": keys},
+            )
 
     def _lock_person(self, conn: Connection, id_number: str) -> None:
         if self.postgres:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": id_number})
 
-    def _active_elsewhere(
+    def _elsewhere(
         self, conn: Connection, office: OfficeInfo, id_number: str
-    ) -> dict[str, Any] | None:
-        row = conn.execute(
-            select(filings.c.number, offices.c.name)
+    ) -> tuple[dict[str, Any] | None, set[str]]:
+        """The refusal if another office has an active filing; the offices that filed at all."""
+        rows = conn.execute(
+            select(filings.c.number, filings.c.office, filings.c.status, offices.c.name)
             .join(offices, offices.c.code == filings.c.office)
-            .where(
-                filings.c.id_number == id_number,
-                filings.c.status == "active",
-                filings.c.office != office.code,
+            .where(filings.c.id_number == id_number, filings.c.office != office.code)
+        ).all()
+        active = next((r for r in rows if r.status == "active"), None)
+        refusal = None
+        if active is not None:
+            refusal = rejection(
+                "active_filing_elsewhere",
+                f"{mask_id(id_number)} 有备案 {active.number}（{active.name}）",
             )
-        ).first()
-        if row is None:
-            return None
-        return rejection(
-            "active_filing_elsewhere", f"{mask_id(id_number)} 有备案 {row.number}（{row.name}）"
-        )
+        return refusal, {r.office for r in rows}
 
     def _apply_filing(
         self, conn: Connection, office: OfficeInfo, event: dict[str, Any]
@@ -345,8 +376,7 @@ class ProvinceStore:
         id_number = person.get("id_number")
         if not isinstance(number, str) or not isinstance(id_number, str):
             return rejection("bad_event", "缺少备案编号或身份证号")
-        self._lock_person(conn, id_number)
-        row = conn.execute(select(filings).where(filings.c.number == number)).first()
+        row = conn.execute(select(filings.c.office).where(filings.c.number == number)).first()
         values = {
             "status": payload.get("status", "active"),
             "category": payload.get("category", ""),
@@ -356,67 +386,47 @@ class ProvinceStore:
             "event_id": event["id"],
             "updated_at": _now(),
         }
-        if event["kind"] == "filing.new":
-            if row is not None and row.office != office.code:
-                return rejection("not_your_filing", number)
-            for old in payload.get("supersedes") or []:
-                conn.execute(
-                    update(filings)
-                    .where(filings.c.number == old, filings.c.office == office.code)
-                    .values(status="superseded", updated_at=_now())
-                )
-            conflict = self._active_elsewhere(conn, office, id_number)
-            if conflict and values["status"] == "active":
-                return conflict
+        if event["kind"] != "filing.new":
             if row is None:
-                conn.execute(
-                    insert(filings).values(
-                        number=number,
-                        office=office.code,
-                        id_number=id_number,
-                        name=person.get("name", ""),
-                        **values,
-                    )
-                )
-            else:
-                conn.execute(update(filings).where(filings.c.number == number).values(**values))
-            self._tell_other_offices(conn, office, id_number, number, person, values)
+                return rejection("unknown_filing", number)
+            if row.office != office.code:
+                return rejection("not_your_filing", number)
+            conn.execute(update(filings).where(filings.c.number == number).values(**values))
             return None
-        if row is None:
-            return rejection("unknown_filing", number)
-        if row.office != office.code:
+        if row is not None and row.office != office.code:
             return rejection("not_your_filing", number)
-        conn.execute(update(filings).where(filings.c.number == number).values(**values))
-        return None
-
-    def _tell_other_offices(
-        self,
-        conn: Connection,
-        office: OfficeInfo,
-        id_number: str,
-        number: str,
-        person: dict[str, Any],
-        values: dict[str, Any],
-    ) -> None:
-        """Feed the filing to every other office that has filed for this person."""
-        others = conn.execute(
-            select(filings.c.office)
-            .where(filings.c.id_number == id_number, filings.c.office != office.code)
-            .distinct()
-        ).all()
+        conflict, others = self._elsewhere(conn, office, id_number)
+        if conflict and values["status"] == "active":
+            return conflict
+        for old in payload.get("supersedes") or []:
+            conn.execute(
+                update(filings)
+                .where(filings.c.number == old, filings.c.office == office.code)
+                .values(status="superseded", updated_at=_now())
+            )
+        if row is None:
+            conn.execute(
+                insert(filings).values(
+                    number=number,
+                    office=office.code,
+                    id_number=id_number,
+                    name=person.get("name", ""),
+                    **values,
+                )
+            )
+        else:
+            conn.execute(update(filings).where(filings.c.number == number).values(**values))
         data = {
             "number": number,
             "office": office.code,
             "office_name": office.name,
             "person": {"name": person.get("name", ""), "id_number": id_number},
-            "status": values["status"],
-            "category": values["category"],
-            "destination": values["destination"],
-            "valid_from": values["valid_from"],
+            **{k: values[k] for k in ("status", "category", "destination", "valid_from")},
             "valid_until": values["valid_until"],
         }
-        for (other,) in others:
+        for other in sorted(others):  # other offices that filed for this person hear of it
             self._feed(conn, "filing_elsewhere", data, office=other)
+        return None
 
     def _apply_review(
         self, conn: Connection, office: OfficeInfo, event: dict[str, Any]
@@ -440,7 +450,7 @@ class ProvinceStore:
             person = data.get("person") or {}
             id_number = str(person.get("id_number", ""))
             self._lock_person(conn, id_number)
-            conflict = self._active_elsewhere(conn, office, id_number)
+            conflict, _ = self._elsewhere(conn, office, id_number)
             if conflict:
                 return conflict
             conn.execute(

@@ -34,8 +34,9 @@ SERVE = (sys.executable, "-m", "counter_app", "province", "serve")
 class ServerProcess:
     """``counter-app province serve`` in a subprocess."""
 
-    def __init__(self, url: str, log_dir: Path) -> None:
+    def __init__(self, url: str, log_dir: Path, *extra: str) -> None:
         self.url = url
+        self.extra = extra
         self.port = free_port()
         self.log_dir = log_dir
         self.process: subprocess.Popen[bytes] | None = None
@@ -52,7 +53,7 @@ class ServerProcess:
         env = {**os.environ, "COUNTER_PROVINCE_FAULTS": faults}
         log = (self.log_dir / f"server-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            [*SERVE, "--db", self.url, "--port", str(self.port)],
+            [*SERVE, "--db", self.url, "--port", str(self.port), *self.extra],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

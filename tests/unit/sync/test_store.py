@@ -7,6 +7,7 @@ checked on their own first.
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -197,3 +198,26 @@ def test_offline_transfer_round_trip_and_tampering(
     assert sent == ids
     assert export_batch(db, token, tmp_path / "next.json") == 0
     assert outbox.status(db).last_ok_at is not None
+
+
+def test_the_same_batch_pushed_twice_at_the_same_moment(store: ProvinceStore) -> None:
+    """Two requests race with the same events: each is stored once, the loser hears duplicate."""
+    store.add_office("340202", "镜湖区", "340200")
+    office = store.office("340202")
+    assert office is not None
+    batch = [_event("340202", i, filing_payload("340202", i)) for i in range(1, 301)]
+    gate = threading.Barrier(2)
+    answers: list[list[dict]] = []
+
+    def push() -> None:
+        gate.wait()
+        answers.append(store.apply_batch(office, batch, "race"))
+
+    threads = [threading.Thread(target=push) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted({a["status"] for a in answer} for answer in answers)
+    assert statuses == [{"accepted"}, {"duplicate"}]
+    assert store.counts() == {"340202": 300}
