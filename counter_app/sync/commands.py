@@ -270,3 +270,14 @@ def province_package_add(
     except StoreError as exc:
         _refuse(str(exc))
     typer.echo(f"已发布 {kind} 第 {number} 号")
+
+
+@province_app.command("registry-add")
+def province_registry_add(
+    pool: Annotated[str, typer.Option("--pool", help="统筹区代码（发给该统筹区所有经办机构）")],
+    file: Annotated[Path, typer.Argument(help="参保登记变更（JSON）")],
+    db: ProvinceDb = None,
+) -> None:
+    """发布一条参保登记变更，供该统筹区的经办机构下载。"""
+    _store(db).add_registry_update(pool, _json_file(file))
+    typer.echo(f"已发布给统筹区 {pool}")

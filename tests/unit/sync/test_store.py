@@ -75,6 +75,7 @@ def test_conflict_with_another_office_is_rejected_alone(store: ProvinceStore) ->
             _event("340202", 4, filing_payload("340203", 3)),
             _event("340203", 5, {"number": "BA9"}, kind="filing.cancel"),
             _event("340203", 6, {}, kind="stock.take"),
+            _event("340203", 9, {"number": "LX3402032026112300001"}, kind="claim.settle"),
         ],
         "b1",
     )
@@ -86,6 +87,7 @@ def test_conflict_with_another_office_is_rejected_alone(store: ProvinceStore) ->
         "wrong_office",
         "bad_event",
         "unknown_kind",
+        "accepted",  # claim events are kept as they come
     ]
     assert "340202********0001" in answers[0]["message"] and "镜湖区" in answers[0]["message"]
     # Once 镜湖区 cancels, 弋江区's filing goes through, and 镜湖区 hears of it.
@@ -99,6 +101,11 @@ def test_conflict_with_another_office_is_rejected_alone(store: ProvinceStore) ->
         ("filing_elsewhere", "BA340203202611230001")
     ]
     assert store.pull(b, 0, 10) == []  # nothing was addressed to 弋江区
+    store.add_office("320102", "玄武区", "320100")
+    store.add_registry_update("340200", {"id_number": "340202198001010001", "status": "停保"})
+    other = store.office("320102")
+    assert other is not None and store.pull(other, 0, 10) == []  # another pool's office
+    assert [i["type"] for i in store.pull(b, 0, 10)] == ["registry_update"]
     # Only the filing's own office may change it.
     change = _event("340203", 8, {**person, "action": "change"}, "filing.change")
     assert store.apply_batch(b, [change], "b3")[0]["code"] == "not_your_filing"
