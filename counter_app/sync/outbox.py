@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, delete, func, select, update
 
 from counter_app.storage.db import Database
 from counter_app.storage.models import Office, OutboxEvent, utcnow
@@ -112,31 +113,35 @@ def record_answers(db: Database, answers: list[tuple[str, dict[str, Any]]]) -> T
     """Mark a batch's answers in one transaction."""
     tally = Tally()
     now = utcnow()
+    taken = [i for i, a in answers if a.get("status") in (protocol.ACCEPTED, protocol.DUPLICATE)]
+    tally.duplicate = sum(1 for _, a in answers if a.get("status") == protocol.DUPLICATE)
+    refused = [(i, a) for i, a in answers if a.get("status") == protocol.REJECTED]
     with db.write() as session:
-        for event_id, answer in answers:
-            event = session.get(OutboxEvent, event_id)
-            if event is None:
+        for chunk in _chunks(taken):
+            session.execute(
+                update(OutboxEvent)
+                .where(col(OutboxEvent.id).in_(chunk), col(OutboxEvent.sent_at).is_(None))
+                .values(sent_at=now)
+            )
+            session.execute(delete(SyncEventState).where(col(SyncEventState.event_id).in_(chunk)))
+        for event_id, answer in refused:
+            if session.get(OutboxEvent, event_id) is None:
                 continue  # an answer file for another database: nothing of ours to mark
-            state = session.get(SyncEventState, event_id)
-            status = answer.get("status")
-            if status in (protocol.ACCEPTED, protocol.DUPLICATE):
-                if event.sent_at is None:
-                    event.sent_at = now
-                    session.add(event)
-                if state is not None:
-                    session.delete(state)
-                if status == protocol.ACCEPTED:
-                    tally.accepted += 1
-                else:
-                    tally.duplicate += 1
-            else:
-                state = state or SyncEventState(event_id=event_id, code="", message="")
-                state.status, state.answered_at = "rejected", now
-                state.code = str(answer.get("code", "rejected"))
-                state.message = str(answer.get("message", ""))
-                session.add(state)
-                tally.rejected += 1
+            state = session.get(SyncEventState, event_id) or SyncEventState(
+                event_id=event_id, code="", message=""
+            )
+            state.status, state.answered_at = "rejected", now
+            state.code = str(answer.get("code", "rejected"))
+            state.message = str(answer.get("message", ""))
+            session.add(state)
+            tally.rejected += 1
+    tally.accepted = len(taken) - tally.duplicate
     return tally
+
+
+def _chunks(ids: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def problems(db: Database) -> list[Problem]:
