@@ -204,3 +204,18 @@ def review(
             REVIEW_KIND,
             {"application_id": app_id, "decision": decision, "reason": app.reason, **extra},
         )
+
+
+INBOX_LABELS = {
+    "registry_update": "参保登记变更",
+    "filing_elsewhere": "其他机构为本机构参保人办理的备案",
+}
+
+
+def inbox_counts(db: Database) -> dict[str, int]:
+    """How many pulled items of each kind the office holds."""
+    with db.read() as session:
+        rows = session.exec(
+            select(SyncInboxItem.type, func.count()).group_by(SyncInboxItem.type)
+        ).all()
+    return dict(rows)

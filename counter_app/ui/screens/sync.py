@@ -11,6 +11,7 @@ from textual.worker import get_current_worker
 
 from counter_app.sync import outbox
 from counter_app.sync.client import SyncReport
+from counter_app.sync.pulled import INBOX_LABELS, inbox_counts
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import Services
 from counter_app.ui.sync_header import since_text
@@ -61,16 +62,21 @@ class SyncScreen(Screen[None]):
     def load(self) -> None:
         """Read the sync state and the refused events."""
         db = self.services.db
-        state, problems = outbox.status(db), outbox.problems(db)
-        self.app.call_from_thread(self._show, state, problems)
+        state, problems, inbox = outbox.status(db), outbox.problems(db), inbox_counts(db)
+        self.app.call_from_thread(self._show, state, problems, inbox)
 
-    def _show(self, state: outbox.SyncStatus, problems: list[outbox.Problem]) -> None:
+    def _show(
+        self, state: outbox.SyncStatus, problems: list[outbox.Problem], inbox: dict[str, int]
+    ) -> None:
         url = self.services.settings.sync.url or "（未配置省平台地址）"
         last = since_text(state.last_ok_at)
         error = f"\n上次同步未完成：{state.last_error}" if state.last_error else ""
+        pulled = "、".join(
+            f"{label} {inbox[k]} 条" for k, label in INBOX_LABELS.items() if k in inbox
+        )
         self.query_one("#summary", Label).update(
             f"上次成功同步：{last}    待上传 {state.pending}    待处理退回 {state.problems}"
-            f"\n省平台：{url}{error}"
+            f"\n省平台：{url}{error}" + (f"\n已下载：{pulled}" if pulled else "")
         )
         self.problems = problems
         table = self.query_one(DataTable)

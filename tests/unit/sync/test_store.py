@@ -18,7 +18,7 @@ from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.sync import outbox, protocol
 from counter_app.sync.protocol import SignatureError
-from counter_app.sync.pulled import store_page
+from counter_app.sync.pulled import inbox_counts, store_page
 from counter_app.sync.store import ProvinceStore, StoreError
 from counter_app.sync.transfer import export_batch, import_answer, import_batch
 from tests.support.province import add_events, filing_payload, local_state, make_office
@@ -228,3 +228,17 @@ def test_the_same_batch_pushed_twice_at_the_same_moment(store: ProvinceStore) ->
     statuses = sorted({a["status"] for a in answer} for answer in answers)
     assert statuses == [{"accepted"}, {"duplicate"}]
     assert store.counts() == {"340202": 300}
+
+
+def test_pulled_registry_updates_and_filings_elsewhere_are_kept_once(tmp_path: Path) -> None:
+    db, signed = make_office(tmp_path / "office.db")
+    items = [
+        {"cursor": 3, "type": "registry_update", "data": {"id_number": "x", "status": "停保"}},
+        {"cursor": 5, "type": "filing_elsewhere", "data": {"number": "BA1"}},
+    ]
+    engine = build_engine("wuhu")
+    assert store_page(db, engine, signed.office_id, items, 5, TODAY).inbox == 2
+    assert store_page(db, engine, signed.office_id, items, 5, TODAY).inbox == 0  # replayed
+    assert inbox_counts(db) == {"registry_update": 1, "filing_elsewhere": 1}
+    with db.read() as session:
+        assert outbox.get_cursor(session).value == 5
