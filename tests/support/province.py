@@ -159,3 +159,76 @@ def assert_exactly_once(db: Database, url: str, office: str, expected: int) -> N
     assert sent == ids, f"{len(ids - sent)} events not marked sent"
     assert len(held) == len(set(held)) == expected
     assert set(held) == ids
+
+
+class CuttingProxy:
+    """A TCP proxy on loopback that drops the connection in the middle of chosen answers.
+
+    It forwards bytes both ways; for the ``cut``-th push (``POST /v1/events``, counted over all
+    connections) it passes on only the first bytes of the server's answer and then closes both
+    sides: the server has committed, the client never hears the answer.
+    """
+
+    def __init__(self, target_port: int, cut: int) -> None:
+        import socket
+        import threading
+
+        self.target_port, self.cut = target_port, cut
+        self.pushes = 0
+        self.lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def base_url(self) -> str:
+        """Where the client is pointed instead of the server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            pending: list[bool] = []  # per request in flight on this connection: cut its answer?
+            threading.Thread(target=self._up, args=(client, upstream, pending), daemon=True).start()
+            threading.Thread(
+                target=self._down, args=(client, upstream, pending), daemon=True
+            ).start()
+
+    def _up(self, client: Any, upstream: Any, pending: list[bool]) -> None:
+        try:
+            while data := client.recv(65536):
+                if data.startswith(b"POST /v1/events"):
+                    with self.lock:
+                        self.pushes += 1
+                        pending.append(self.pushes == self.cut)
+                upstream.sendall(data)
+        except OSError:
+            pass
+        finally:
+            upstream.close()
+
+    def _down(self, client: Any, upstream: Any, pending: list[bool]) -> None:
+        try:
+            while data := upstream.recv(65536):
+                if pending and pending[0]:
+                    client.sendall(data[:20])  # the status line, part of it: then silence
+                    break
+                if pending:
+                    pending.pop(0)
+                client.sendall(data)
+        except OSError:
+            pass
+        finally:
+            client.close()
+            upstream.close()
+
+    def close(self) -> None:
+        """Stop accepting."""
+        self.listener.close()

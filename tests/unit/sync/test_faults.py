@@ -20,7 +20,13 @@ from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.sync import outbox
 from counter_app.sync.client import ProvinceClient, SyncError, run_sync
-from tests.support.province import ServerProcess, add_events, assert_exactly_once, local_state
+from tests.support.province import (
+    CuttingProxy,
+    ServerProcess,
+    add_events,
+    assert_exactly_once,
+    local_state,
+)
 from tests.unit.sync.conftest import config
 
 TODAY = date(2026, 11, 23)
@@ -181,3 +187,21 @@ def test_same_batch_twice_and_changed_payload(
     client.close()
     outbox.record_answers(db, [(r["id"], r) for r in again])
     assert_exactly_once(db, province_url, signed.office_code, 30)
+
+
+def test_connection_cut_mid_answer_by_a_proxy(
+    server: ServerProcess, office: Office, token: str, province_url: str
+) -> None:
+    """The server stays up and commits; the client's connection dies while the answer arrives."""
+    db, signed = office
+    add_events(db, signed, 200)
+    server.start()
+    proxy = CuttingProxy(server.port, cut=2)
+    try:
+        report = run_sync(db, ENGINE, config(server, token, url=proxy.base_url), TODAY)
+    finally:
+        proxy.close()
+    assert proxy.pushes == 5  # four batches, the cut one sent again
+    assert (report.tally.accepted, report.tally.duplicate) == (150, 50)
+    assert report.reconciled
+    assert_exactly_once(db, province_url, signed.office_code, 200)
