@@ -67,6 +67,9 @@ def one_office(url: str, folder: Path, events: int, batch: int, *extra: str) -> 
         started = time.perf_counter()
         report = run_sync(db, ENGINE, _config(server, token, batch), TODAY)
         elapsed = time.perf_counter() - started
+    except Exception:
+        print(server.log()[-4000:], file=sys.stderr)
+        raise
     finally:
         server.kill()
     assert report.tally.accepted == events and report.reconciled
@@ -108,6 +111,7 @@ def many_offices(
     elapsed = time.perf_counter() - started
     server.kill()
     if errors:
+        print(server.log()[-4000:], file=sys.stderr)
         raise errors[0]
     for code in codes:
         assert len(set(server_ids(url, code))) == per_office

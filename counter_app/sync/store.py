@@ -386,6 +386,12 @@ class ProvinceStore:
             "event_id": event["id"],
             "updated_at": _now(),
         }
+        misfit = _misfit(
+            filings,
+            {**values, "number": number, "id_number": id_number, "name": person.get("name", "")},
+        )
+        if misfit:
+            return rejection("bad_event", misfit)
         if event["kind"] != "filing.new":
             if row is None:
                 return rejection("unknown_filing", number)
@@ -436,6 +442,8 @@ class ProvinceStore:
         decision = payload.get("decision")
         if decision not in ("approved", "rejected"):
             return rejection("bad_event", "审核结论应为 approved 或 rejected")
+        if not isinstance(app_id, str) or len(app_id) > 40:
+            return rejection("bad_event", "application_id")
         row = conn.execute(
             select(applications).where(
                 applications.c.id == app_id, applications.c.office == office.code
@@ -453,25 +461,27 @@ class ProvinceStore:
             conflict, _ = self._elsewhere(conn, office, id_number)
             if conflict:
                 return conflict
-            conn.execute(
-                insert(filings).values(
-                    number=app_id,
-                    office=office.code,
-                    id_number=id_number,
-                    name=person.get("name", ""),
-                    status="active",
-                    category=data.get("category", ""),
-                    destination=data.get("destination", ""),
-                    valid_from=payload.get("valid_from") or data.get("submitted_on", ""),
-                    valid_until=payload.get("valid_until"),
-                    event_id=event["id"],
-                    updated_at=_now(),
-                )
-            )
+            values = {
+                "number": app_id,
+                "office": office.code,
+                "id_number": id_number,
+                "name": person.get("name", ""),
+                "status": "active",
+                "category": data.get("category", ""),
+                "destination": data.get("destination", ""),
+                "valid_from": payload.get("valid_from") or data.get("submitted_on", ""),
+                "valid_until": payload.get("valid_until"),
+                "event_id": event["id"],
+                "updated_at": _now(),
+            }
+            misfit = _misfit(filings, values)
+            if misfit:
+                return rejection("bad_event", misfit)
+            conn.execute(insert(filings).values(**values))
         conn.execute(
             update(applications)
             .where(applications.c.id == app_id)
-            .values(status=decision, reason=payload.get("reason", ""), reviewed_at=_now())
+            .values(status=decision, reason=str(payload.get("reason", "")), reviewed_at=_now())
         )
         return None
 
@@ -602,6 +612,21 @@ class ProvinceStore:
         return {office: count for office, count in rows}
 
 
+def _misfit(table: Table, values: dict[str, Any]) -> str:
+    """Which value does not fit its column (type or length): one bad event must not fail a batch."""
+    for key, value in values.items():
+        column = table.c[key]
+        if not isinstance(column.type, String):
+            continue
+        if value is None and column.nullable:
+            continue
+        if not isinstance(value, str):
+            return f"{key} 应为文字"
+        if column.type.length and len(value) > column.type.length:
+            return f"{key} 超过 {column.type.length} 个字符"
+    return ""
+
+
 def _malformed(event: Any) -> str:
     if not isinstance(event, dict):
         return "事件应为 JSON 对象"
@@ -612,6 +637,8 @@ def _malformed(event: Any) -> str:
     for key in ("office", "kind"):
         if not isinstance(event.get(key), str):
             return key
+    if len(event["kind"]) > 40 or len(str(event.get("clerk"))) > 40:
+        return "kind 或 clerk 过长"
     if not isinstance(event.get("payload"), dict):
         return "payload"
     return ""

@@ -102,7 +102,7 @@ def filing_payload(code: str, index: int, **extra: Any) -> dict[str, Any]:
     return {
         "action": "new",
         "number": f"BA{code}20261123{index:04d}",
-        "person": {"name": "测试", "id_number": f"{code}19800101{index:04d}"},
+        "person": {"name": "测试", "id_number": f"{code}19{index:010d}"},
         "category": "long_term_resident",
         "scope": "cross_province",
         "insurance": "employee",

@@ -76,6 +76,8 @@ def test_conflict_with_another_office_is_rejected_alone(store: ProvinceStore) ->
             _event("340203", 5, {"number": "BA9"}, kind="filing.cancel"),
             _event("340203", 6, {}, kind="stock.take"),
             _event("340203", 9, {"number": "LX3402032026112300001"}, kind="claim.settle"),
+            _event("340203", 10, {**filing_payload("340203", 4), "destination": "4601001"}),
+            _event("340203", 11, {**filing_payload("340203", 5), "status": 1}),
         ],
         "b1",
     )
@@ -88,7 +90,10 @@ def test_conflict_with_another_office_is_rejected_alone(store: ProvinceStore) ->
         "bad_event",
         "unknown_kind",
         "accepted",  # claim events are kept as they come
+        "bad_event",  # too long for its column: refused alone, not a failed batch
+        "bad_event",
     ]
+    assert answers[-2]["message"].endswith("destination 超过 6 个字符")
     assert "340202********0001" in answers[0]["message"] and "镜湖区" in answers[0]["message"]
     # Once 镜湖区 cancels, 弋江区's filing goes through, and 镜湖区 hears of it.
     cancel = {**person, "action": "cancel", "status": "cancelled"}
