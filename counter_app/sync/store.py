@@ -6,7 +6,7 @@ event id is the primary key of ``province_event``: an event is applied at most o
 is answered from what is stored (``duplicate``, or ``payload_mismatch`` when its hash differs); if
 a concurrent request stores one of the ids first, the batch is rolled back and run again, and is
 then answered from the committed data. Filings of the same person by two offices are serialised
-(transaction-scoped advisory locks taken in sorted order on PostgreSQL; SQLite has one writer at a
+(row locks on the persons' rows, taken in sorted order, on PostgreSQL; SQLite has one writer at a
 time), so "an active filing elsewhere" is decided on committed data.
 """
 
@@ -37,7 +37,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -108,6 +107,12 @@ feed = Table(
     Column("type", String(30), nullable=False),
     Column("data", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+# One row per person the store has seen: its row lock serialises filings of that person.
+people = Table(
+    "province_person",
+    metadata,
+    Column("id_number", String(18), primary_key=True),
 )
 packages = Table(
     "province_package",
@@ -328,26 +333,34 @@ class ProvinceStore:
 
     def _lock_people(self, conn: Connection, batch: list[dict[str, Any]]) -> None:
         """Serialise filings of the same persons across concurrent batches (PostgreSQL)."""
-        keys = sorted(
-            {
-                str((e["payload"].get("person") or {}).get("id_number"))
-                for e in batch
-                if e["kind"] in protocol.FILING_KINDS and isinstance(e["payload"], dict)
-            }
-        )
-        if self.postgres and keys:
-            # One statement, the keys in sorted order, so two batches never wait on each other
-            # crosswise (and if they ever do, PostgreSQL aborts one and the batch is retried).
-            conn.execute(
-                text(
-                    "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) k"
-                ),
-                {"keys": keys},
-            )
+        keys = {
+            (e["payload"].get("person") or {}).get("id_number")
+            for e in batch
+            if e["kind"] in protocol.FILING_KINDS and isinstance(e["payload"], dict)
+        }
+        self._lock_keys(conn, sorted(k for k in keys if isinstance(k, str) and len(k) <= 18))
 
     def _lock_person(self, conn: Connection, id_number: str) -> None:
-        if self.postgres:
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": id_number})
+        self._lock_keys(conn, [id_number] if len(id_number) <= 18 else [])
+
+    def _lock_keys(self, conn: Connection, keys: list[str]) -> None:
+        # Row locks on the persons' rows, taken in sorted order so that two batches never wait
+        # on each other crosswise (if they ever do, PostgreSQL aborts one and it is retried).
+        # Row locks live in the rows, so a batch of 500 persons does not fill the lock table.
+        # SQLite needs none: it has one writer at a time.
+        if not self.postgres or not keys:
+            return
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(
+            pg_insert(people).values([{"id_number": k} for k in keys]).on_conflict_do_nothing()
+        )
+        conn.execute(
+            select(people.c.id_number)
+            .where(people.c.id_number.in_(keys))
+            .order_by(people.c.id_number)
+            .with_for_update()
+        )
 
     def _elsewhere(
         self, conn: Connection, office: OfficeInfo, id_number: str

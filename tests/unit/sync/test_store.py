@@ -247,3 +247,33 @@ def test_pulled_registry_updates_and_filings_elsewhere_are_kept_once(tmp_path: P
     assert inbox_counts(db) == {"registry_update": 1, "filing_elsewhere": 1}
     with db.read() as session:
         assert outbox.get_cursor(session).value == 5
+
+
+def test_two_offices_filing_the_same_person_at_once(store: ProvinceStore) -> None:
+    """Serialised per person: one office gets the filing, the other is told of the conflict."""
+    store.add_office("340202", "镜湖区", "340200")
+    store.add_office("340203", "弋江区", "340200")
+    gate = threading.Barrier(2)
+    answers: dict[str, list[dict]] = {}
+
+    def push(code: str) -> None:
+        office = store.office(code)
+        assert office is not None
+        # The same 30 persons (keys from 340202's numbering), each office its own numbers.
+        batch = [
+            _event(code, i, {**filing_payload("340202", i), "number": f"BA{code}{i:04d}"})
+            for i in range(1, 31)
+        ]
+        gate.wait()
+        answers[code] = store.apply_batch(office, batch, code)
+
+    threads = [threading.Thread(target=push, args=(c,)) for c in ("340202", "340203")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i in range(30):
+        pair = sorted(answers[code][i].get("code", answers[code][i]["status"]) for code in answers)
+        assert pair == ["accepted", "active_filing_elsewhere"]
+    active = [f for f in store.office_filings() if f["status"] == "active"]
+    assert len(active) == 30 and len({f["id_number"] for f in active}) == 30
