@@ -197,6 +197,17 @@ def clerk_add(
     typer.echo(f"已添加经办人 {username}（{name}）")
 
 
+def _add_sync_commands() -> None:
+    """``counter-app sync …`` and ``counter-app province …`` (see counter_app/sync/commands.py)."""
+    from counter_app.sync.commands import province_app, sync_app
+
+    app.add_typer(sync_app, name="sync")
+    app.add_typer(province_app, name="province")
+
+
+_add_sync_commands()
+
+
 @app.callback(invoke_without_command=True)
 def main_callback(
     ctx: typer.Context,

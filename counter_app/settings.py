@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from platformdirs import user_config_dir
 from pydantic import BaseModel, Field, SecretStr
@@ -19,6 +19,9 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+if TYPE_CHECKING:
+    from counter_app.sync.client import ClientConfig
 
 
 class PrinterConfig(BaseModel):
@@ -56,6 +59,44 @@ def config_file() -> Path:
     if override:
         return Path(override)
     return Path(user_config_dir("counter-app", appauthor=False)) / "config.toml"
+
+
+class SyncSettings(BaseModel):
+    """The end-of-day sync with the provincial store (environment: ``COUNTER_SYNC__URL`` etc.)."""
+
+    url: str = ""
+    """省平台地址，例如 http://127.0.0.1:8700（不含 /v1）。"""
+
+    token: str = ""
+    """本机构令牌（省平台 office-add 或 token 命令给出）；也用于签名离线传输文件。"""
+
+    terminal: str = ""
+    """本终端编号（显示在标题栏，记入同步记录），例如 窗口1。"""
+
+    warn_days: int = Field(default=1, ge=1, le=30)
+    """超过多少天没有成功同步时，每个界面都显示警告。"""
+
+    timeout_s: float = Field(default=15.0, gt=0, le=300)
+    """每个请求的超时（秒）；超时和 5xx 按指数退避重试。"""
+
+    attempts: int = Field(default=6, ge=1, le=20)
+    """每个请求最多尝试几次。"""
+
+    batch_size: int = Field(default=200, ge=1, le=500)
+    """每批上传多少个事件（不超过 500）。"""
+
+    def client_config(self) -> ClientConfig:
+        """The client's view of these settings."""
+        from counter_app.sync.client import ClientConfig
+
+        return ClientConfig(
+            url=self.url,
+            token=self.token,
+            terminal=self.terminal,
+            timeout=self.timeout_s,
+            batch_size=self.batch_size,
+            attempts=self.attempts,
+        )
 
 
 class Settings(BaseSettings):
@@ -99,6 +140,9 @@ class Settings(BaseSettings):
             return self.printers
         prints = self.database_path().parent / "prints"
         return [PrinterConfig(name="保存为文件", kind="file", address=str(prints), paper="a4")]
+
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    """与省平台的日终同步（[sync] 一节）。"""
 
     def database_path(self) -> Path:
         """The database this run uses (the demo has its own file per region)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -20,7 +21,7 @@ from counter_app.domain.policy import Material, PolicyPack
 from counter_app.domain.regions import RegionTable
 from counter_app.domain.requests import ClaimRequest, FilingRequest
 from counter_app.domain.results import ClaimResult, FilingResult
-from counter_app.domain.workdays import WorkCalendar
+from counter_app.domain.workdays import DueDate, WorkCalendar
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -66,3 +67,13 @@ class RulesEngine:
     def materials(self) -> list[Material]:
         """The material ids and the labels this region prints."""
         return list(self.pack.materials)
+
+    def online_review_due(self, received: date) -> tuple[DueDate, str]:
+        """When an online application (不见面备案) received that day must be reviewed by.
+
+        The number of working days is the region's (苏规程 第九条: 1; 芜规程 第九条 and 湘办法
+        第十条: 2); returns the deadline and the citation.
+        """
+        rules = self.pack.filing
+        due = self.calendar.add_working_days(received, rules.online_review_working_days)
+        return due, rules.online_review.citation

@@ -35,6 +35,12 @@ def _make_engine(path: Path, *, immediate: bool) -> Engine:
         f"sqlite:///{path}",
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
     )
+    configure_sqlite(engine, immediate=immediate)
+    return engine
+
+
+def configure_sqlite(engine: Engine, *, immediate: bool) -> None:
+    """Apply the safe per-connection settings and the BEGIN (IMMEDIATE) recipe to an engine."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -51,8 +57,6 @@ def _make_engine(path: Path, *, immediate: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
 
 
 @dataclass

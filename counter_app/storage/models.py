@@ -306,3 +306,8 @@ class OfficeKey(SQLModel, table=True):
     office_id: int = Field(foreign_key="office.id", primary_key=True)
     key_hex: str = Field(max_length=128)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# The sync tables live in their own module; importing it here registers them with the metadata
+# wherever the models are loaded (migrations, tests).
+from counter_app.storage import sync_models as _sync_models  # noqa: E402, F401

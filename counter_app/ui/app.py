@@ -103,6 +103,8 @@ class CounterApp(App[None]):
         self.sub_title = f"{signed.office_name} · {signed.display_name}"
         # The sign-in screen is still being dismissed; open the dashboard once it is gone.
         self.call_after_refresh(self._show_dashboard)
+        self.refresh_sync_header()
+        self.set_interval(60, self.refresh_sync_header)
 
     def _show_dashboard(self) -> None:
         from counter_app.ui.screens.dashboard import DashboardScreen
@@ -236,6 +238,65 @@ class CounterApp(App[None]):
 
         self.push_screen(PrintScreen(self.ready, number, kinds, subject))
 
+    def action_sync(self) -> None:
+        """同步."""
+        from counter_app.ui.screens.sync import SyncScreen
+
+        self.push_screen(SyncScreen(self.ready))
+
+    def action_applications(self) -> None:
+        """线上申请."""
+        from counter_app.ui.screens.applications import ApplicationsScreen
+
+        self.push_screen(ApplicationsScreen(self.ready))
+
+    def action_day_close(self) -> None:
+        """日结."""
+        from counter_app.ui.screens.day_close import DayCloseScreen
+
+        self.push_screen(DayCloseScreen(self.ready))
+
+    # -- sync state in the header ----------------------------------------------------------
+
+    def refresh_sync_header(self) -> None:
+        """Read the sync state and probe the provincial store (in a worker)."""
+        if self.services and self.services.signed:
+            self._read_sync_state()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="sync_header",
+        description="读取同步状态",
+    )
+    def _read_sync_state(self) -> None:
+        from counter_app.sync import outbox
+        from counter_app.sync.client import probe
+        from counter_app.ui.sync_header import header_text, overdue_days
+
+        services = self.ready
+        config = services.settings.sync
+        online = probe(config.client_config()) if config.url else None
+        last_ok = outbox.status(services.db).last_ok_at
+        text = header_text(config.terminal, online, last_ok, config.warn_days)
+        overdue = overdue_days(last_ok, config.warn_days) if config.url else 0
+        never = last_ok is None
+        self.call_from_thread(self._show_sync_state, text, overdue, never)
+
+    def _show_sync_state(self, text: str, overdue: int, never: bool) -> None:
+        self.title, self.sub_title = self.ready.clerk.office_name, text
+        warned = getattr(self, "_sync_warned", False)
+        if overdue and not warned:
+            self._sync_warned = True
+            late = "还没有与省平台同步过" if never else f"已 {overdue} 天没有与省平台成功同步"
+            self.notify(
+                f"{late}，请尽快同步（工作台按 S，同步界面按 F9）",
+                title="同步提醒",
+                severity="warning",
+                timeout=15,
+            )
+
     # -- idle lock -----------------------------------------------------------------------
 
     def on_event(self, event: events.Event) -> None:  # type: ignore[override]
@@ -275,6 +336,9 @@ class CounterApp(App[None]):
                 "零星报销", "为参保人办理零星报销（先查找参保人）", self.action_new_claim
             )
             yield SystemCommand("规则查询", "试算一笔备案的规则判断", self.action_rules)
+            yield SystemCommand("同步", "与省平台日终同步", self.action_sync)
+            yield SystemCommand("线上申请", "审核不见面备案申请", self.action_applications)
+            yield SystemCommand("日结", "日结报表与科长签署", self.action_day_close)
             yield SystemCommand("锁屏", "锁定屏幕", self.action_lock)
             yield SystemCommand("打印队列", "重试、重印、换打印机", self.action_print_queue)
 

@@ -44,6 +44,9 @@ class DashboardScreen(Screen[None]):
             id="dashboard.new_claim",
             tooltip="查找参保人后办理报销",
         ),
+        Binding("s", "app.sync", "同步", id="dashboard.sync", tooltip="与省平台日终同步"),
+        Binding("o", "app.applications", "线上申请", id="dashboard.applications", tooltip="审核"),
+        Binding("j", "app.day_close", "日结", id="dashboard.day_close", tooltip="日结报表与签署"),
     ]
 
     def __init__(self, services: Services) -> None:

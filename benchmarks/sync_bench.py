@@ -1,0 +1,157 @@
+"""End-of-day sync throughput: events per second pushed to the reference provincial server.
+
+    python benchmarks/sync_bench.py [--events 10000] [--offices 50] [--per-office 1000]
+                                    [--workers 2] [--pg-url URL] [--batch 500]
+
+1. One office sends ``--events`` outbox events (written by the real ``emit``) with the real
+   client (``run_sync``: push in batches, pull, reconcile) to the server on SQLite and on
+   PostgreSQL; prints events/s of the whole run.
+2. ``--offices`` offices, each with its own office database and ``--per-office`` events, sync at
+   the same moment (one thread each) to the PostgreSQL-backed server; prints the overall events/s
+   and the slowest office's time.
+
+The server runs as a real process on loopback (``counter-app province serve``, ``--workers``
+uvicorn processes for PostgreSQL). PostgreSQL is ``--pg-url`` or a throwaway cluster made with
+initdb/pg_ctl (fsync on). Each run checks that the server holds every event exactly once.
+Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from counter_app.rules_engine import build_engine
+from counter_app.storage.db import Database
+from counter_app.sync.client import ClientConfig, run_sync
+from counter_app.sync.store import ProvinceStore
+from tests.support.postgres import Cluster, start_cluster
+from tests.support.province import (
+    ServerProcess,
+    add_events,
+    make_office,
+    server_ids,
+)
+
+TODAY = date(2026, 11, 23)
+ENGINE = build_engine("wuhu")
+CHUNK = 2000
+
+
+def _office(folder: Path, code: str, events: int) -> Database:
+    db, signed = make_office(folder / f"office-{code}.db", code=code)
+    for start in range(1, events + 1, CHUNK):
+        add_events(db, signed, min(CHUNK, events - start + 1), start=start)
+    return db
+
+
+def _config(server: ServerProcess, token: str, batch: int) -> ClientConfig:
+    return ClientConfig(url=server.base_url, token=token, batch_size=batch, timeout=120.0)
+
+
+def one_office(url: str, folder: Path, events: int, batch: int, *extra: str) -> float:
+    """Events/s of one office sending ``events``."""
+    store = ProvinceStore(url)
+    token = store.add_office("340202", "镜湖区", "340200")
+    store.close()
+    db = _office(folder, "340202", events)
+    server = ServerProcess(url, folder, *extra).start()
+    try:
+        started = time.perf_counter()
+        report = run_sync(db, ENGINE, _config(server, token, batch), TODAY)
+        elapsed = time.perf_counter() - started
+    except Exception:
+        print(server.log()[-4000:], file=sys.stderr)
+        raise
+    finally:
+        server.kill()
+    assert report.tally.accepted == events and report.reconciled
+    assert len(set(server_ids(url, "340202"))) == events
+    return events / elapsed
+
+
+def many_offices(
+    url: str, folder: Path, offices: int, per_office: int, batch: int, *extra: str
+) -> tuple[float, float]:
+    """Overall events/s and the slowest office's seconds, all offices syncing at once."""
+    store = ProvinceStore(url)
+    codes = [f"34{i:04d}" for i in range(1, offices + 1)]
+    tokens = {code: store.add_office(code, f"经办机构{code}", "340200") for code in codes}
+    store.close()
+    dbs = {code: _office(folder, code, per_office) for code in codes}
+    server = ServerProcess(url, folder, *extra).start()
+    times: dict[str, float] = {}
+    errors: list[BaseException] = []
+    gate = threading.Barrier(offices + 1)
+
+    def sync(code: str) -> None:
+        gate.wait()
+        started = time.perf_counter()
+        try:
+            report = run_sync(dbs[code], ENGINE, _config(server, tokens[code], batch), TODAY)
+            assert report.tally.accepted == per_office and report.reconciled
+        except BaseException as exc:  # reported below; the other offices go on
+            errors.append(exc)
+        times[code] = time.perf_counter() - started
+
+    threads = [threading.Thread(target=sync, args=(code,)) for code in codes]
+    for thread in threads:
+        thread.start()
+    gate.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    server.kill()
+    if errors:
+        print(server.log()[-4000:], file=sys.stderr)
+        raise errors[0]
+    for code in codes:
+        assert len(set(server_ids(url, code))) == per_office
+    return offices * per_office / elapsed, max(times.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--offices", type=int, default=50)
+    parser.add_argument("--per-office", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2, help="server processes on PostgreSQL")
+    parser.add_argument("--pg-url", help="SQLAlchemy URL of a PostgreSQL server to use")
+    args = parser.parse_args()
+    cluster = Cluster(args.pg_url) if args.pg_url else start_cluster(fsync=True)
+    workers = ("--workers", str(args.workers))
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = Path(scratch)
+            (folder / "a").mkdir()
+            rate = one_office(f"sqlite:///{folder / 'p.db'}", folder / "a", args.events, args.batch)
+            print(f"one office, {args.events} events, SQLite server:      {rate:8.0f} events/s")
+            (folder / "b").mkdir()
+            pg = cluster.new_database()
+            rate = one_office(pg, folder / "b", args.events, args.batch, *workers)
+            print(f"one office, {args.events} events, PostgreSQL server:  {rate:8.0f} events/s")
+            (folder / "c").mkdir()
+            pg_many = cluster.new_database()
+            total = args.offices * args.per_office
+            rate, slowest = many_offices(
+                pg_many, folder / "c", args.offices, args.per_office, args.batch, *workers
+            )
+            print(
+                f"{args.offices} offices at once, {total} events, PostgreSQL server: "
+                f"{rate:8.0f} events/s (slowest office {slowest:.1f} s)"
+            )
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()

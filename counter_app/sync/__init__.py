@@ -1,0 +1,1 @@
+"""End-of-day sync with the provincial store: client, offline files, reference server."""

@@ -1,0 +1,195 @@
+"""日结: the office's day report and its sign-off by a supervisor.
+
+The report is built from sections, each a small query over the office database: filings by kind
+(the business date of each step), online applications reviewed, and claims by status with the
+amounts settled when the claims table exists (it comes with the claims feature; the section reads
+whatever status and amount columns it has). Add a section by appending a function to ``SECTIONS``.
+The sign-off is one transaction (the day-close row and its audit entry); a day closes once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from counter_app.storage.clerks import SignedIn
+from counter_app.storage.db import Database
+from counter_app.storage.models import Filing, FilingHistory
+from counter_app.storage.records import audit
+from counter_app.storage.sync_models import DayClose, OnlineApplication
+from counter_app.sync import outbox
+
+ACTION_LABELS = {"new": "新增", "change": "变更", "cancel": "取消"}
+REVIEW_LABELS = {"approved": "通过", "rejected": "不通过"}
+#: Columns of the claims table the report sums as the amount settled, first found wins.
+CLAIM_AMOUNT_COLUMNS = ("fund_paid", "fund_total", "settled_amount", "amount_settled")
+CLAIM_DAY_COLUMNS = ("settled_on", "received_on", "day")
+
+
+class DayCloseRefused(ValueError):
+    """A day close that cannot be signed; the message is Chinese."""
+
+
+@dataclass
+class Section:
+    """One part of the report: a title and rows of (label, count, amount or None)."""
+
+    title: str
+    rows: list[tuple[str, int, Decimal | None]] = field(default_factory=list)
+
+
+@dataclass
+class DayReport:
+    """The day's figures and the sync state at the time of the report."""
+
+    office_code: str
+    office_name: str
+    day: date
+    sections: list[Section]
+    pending_events: int
+    problems: int
+
+    def lines(self) -> list[str]:
+        """The report as printable lines."""
+        out = [f"{self.office_name}（{self.office_code}）日结报表 {self.day.isoformat()}"]
+        for section in self.sections:
+            out.append(f"【{section.title}】")
+            if not section.rows:
+                out.append("  无")
+            for label, count, amount in section.rows:
+                money = f"  金额 ￥{amount:,.2f}" if amount is not None else ""
+                out.append(f"  {label}：{count} 笔{money}")
+        out.append(f"未上传事件：{self.pending_events}    待处理退回：{self.problems}")
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as stored with the sign-off."""
+        return {
+            "day": self.day.isoformat(),
+            "sections": [
+                {
+                    "title": s.title,
+                    "rows": [
+                        [label, n, str(a) if a is not None else None] for label, n, a in s.rows
+                    ],
+                }
+                for s in self.sections
+            ],
+            "pending_events": self.pending_events,
+            "problems": self.problems,
+        }
+
+
+def _filings(session: Session, office_id: int, day: date) -> Section:
+    business_day = FilingHistory.snapshot["today"].as_string()  # type: ignore[index]
+    rows = session.exec(
+        select(FilingHistory.action, func.count())
+        .join(Filing, col(Filing.id) == FilingHistory.filing_id)
+        .where(Filing.office_id == office_id, business_day == day.isoformat())
+        .group_by(FilingHistory.action)
+    ).all()
+    counts = dict(rows)
+    return Section(
+        "备案",
+        [(label, counts[key], None) for key, label in ACTION_LABELS.items() if key in counts],
+    )
+
+
+def _reviews(session: Session, office_id: int, day: date) -> Section:
+    rows = session.exec(
+        select(OnlineApplication.status, func.count())
+        .where(
+            OnlineApplication.office_id == office_id,
+            func.date(OnlineApplication.reviewed_at) == day.isoformat(),
+        )
+        .group_by(OnlineApplication.status)
+    ).all()
+    counts = dict(rows)
+    return Section(
+        "线上申请审核",
+        [(label, counts[key], None) for key, label in REVIEW_LABELS.items() if key in counts],
+    )
+
+
+def _claims(session: Session, office_id: int, day: date) -> Section:
+    """Claims by status, if this installation has the claims table."""
+    section = Section("零星报销")
+    inspector = inspect(session.connection())
+    if not inspector.has_table("claim"):
+        return section
+    columns = {c["name"] for c in inspector.get_columns("claim")}
+    if "status" not in columns:
+        return section
+    amount = next((c for c in CLAIM_AMOUNT_COLUMNS if c in columns), None)
+    day_column = next((c for c in CLAIM_DAY_COLUMNS if c in columns), None)
+    where = ["office_id = :office"] if "office_id" in columns else ["1 = 1"]
+    if day_column:
+        where.append(f"{day_column} = :day")
+    total = f"SUM({amount})" if amount else "NULL"
+    rows = session.connection().execute(
+        text(
+            f"SELECT status, COUNT(*), {total} FROM claim WHERE {' AND '.join(where)} "
+            "GROUP BY status ORDER BY status"
+        ),
+        {"office": office_id, "day": day.isoformat()},
+    )
+    section.rows = [
+        (str(s), int(n), Decimal(str(a)).quantize(Decimal("0.01")) if a is not None else None)
+        for s, n, a in rows
+    ]
+    return section
+
+
+SECTIONS: list[Callable[[Session, int, date], Section]] = [_filings, _reviews, _claims]
+
+
+def day_report(db: Database, day: date) -> DayReport:
+    """The office's report of ``day``."""
+    office = outbox.office_of(db)
+    assert office.id is not None
+    with db.read() as session:
+        sections = [make(session, office.id, day) for make in SECTIONS]
+    state = outbox.status(db)
+    return DayReport(office.code, office.name, day, sections, state.pending, state.problems)
+
+
+def closed(db: Database, day: date) -> DayClose | None:
+    """The sign-off of ``day``, if the day is closed."""
+    office = outbox.office_of(db)
+    with db.read() as session:
+        return session.get(DayClose, (office.id, day))
+
+
+def close_day(db: Database, supervisor: SignedIn, report: DayReport) -> None:
+    """Sign the day off (supervisors only; once per day)."""
+    if supervisor.role != "supervisor":
+        raise DayCloseRefused(f"{supervisor.display_name} 不是科长（supervisor），不能签署日结")
+    try:
+        with db.write() as session:
+            session.add(
+                DayClose(
+                    office_id=supervisor.office_id,
+                    day=report.day,
+                    closed_by=supervisor.clerk_id,
+                    pending_events=report.pending_events,
+                    report=report.as_json(),
+                )
+            )
+            audit(
+                session,
+                supervisor.clerk_id,
+                "day_close",
+                "office",
+                supervisor.office_code,
+                day=report.day.isoformat(),
+                pending_events=report.pending_events,
+            )
+    except IntegrityError:
+        raise DayCloseRefused(f"{report.day.isoformat()} 已经日结过") from None

@@ -1,0 +1,292 @@
+"""The office side of the sync, in the office database: what to send, what came back.
+
+Pending events are outbox rows with no ``sent_at`` and no unresolved refusal. Answers are recorded
+in one transaction per batch: accepted or duplicate sets ``sent_at``; rejected keeps the event
+unsent with the store's code and message until a clerk resolves it (retry after the conflict was
+cleared elsewhere, or dismiss). A lease row keeps two processes from sending at the same time; a
+holder that died on this machine is taken over at once, one elsewhere when its lease expires.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, delete, func, select, update
+
+from counter_app.storage.db import Database
+from counter_app.storage.models import Office, OutboxEvent, utcnow
+from counter_app.storage.records import audit
+from counter_app.storage.sync_models import SyncCursor, SyncEventState, SyncLease, SyncRun
+from counter_app.sync import protocol
+
+LEASE = "push"
+LEASE_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A refused event for a clerk to resolve."""
+
+    event_id: str
+    seq: int
+    kind: str
+    code: str
+    message: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the sync screen and the header show."""
+
+    pending: int
+    problems: int
+    last_ok_at: datetime | None
+    last_error: str
+
+
+@dataclass
+class Tally:
+    """Answers counted over a run."""
+
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+
+    def add(self, other: Tally) -> None:
+        """Add another batch's counts."""
+        self.accepted += other.accepted
+        self.duplicate += other.duplicate
+        self.rejected += other.rejected
+
+
+def _unresolved() -> Any:
+    # Refused (waiting for a clerk) or dismissed: either way not to be sent by itself.
+    return select(SyncEventState.event_id)
+
+
+def wire(event: OutboxEvent, office_code: str) -> dict[str, Any]:
+    """An outbox row as it travels (protocol v1)."""
+    return {
+        "id": event.id,
+        "office": office_code,
+        "seq": event.seq,
+        "clerk": str(event.clerk_id),
+        "kind": event.kind,
+        "payload": event.payload,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+def office_of(db: Database) -> Office:
+    """The office whose database this is (the first registered)."""
+    with db.read() as session:
+        office = session.exec(select(Office).order_by(col(Office.id))).first()
+    if office is None:
+        raise LookupError("本数据库还没有登记经办机构")
+    return office
+
+
+def pending_batch(db: Database, office: Office, limit: int) -> list[dict[str, Any]]:
+    """The next events to send, in sequence order."""
+    with db.read() as session:
+        rows = session.exec(
+            select(OutboxEvent)
+            .where(
+                col(OutboxEvent.sent_at).is_(None),
+                OutboxEvent.office_id == office.id,
+                col(OutboxEvent.id).not_in(_unresolved()),
+            )
+            .order_by(col(OutboxEvent.seq))
+            .limit(limit)
+        ).all()
+    return [wire(e, office.code) for e in rows]
+
+
+def record_answers(db: Database, answers: list[tuple[str, dict[str, Any]]]) -> Tally:
+    """Mark a batch's answers in one transaction."""
+    tally = Tally()
+    now = utcnow()
+    taken = [i for i, a in answers if a.get("status") in (protocol.ACCEPTED, protocol.DUPLICATE)]
+    tally.duplicate = sum(1 for _, a in answers if a.get("status") == protocol.DUPLICATE)
+    refused = [(i, a) for i, a in answers if a.get("status") == protocol.REJECTED]
+    with db.write() as session:
+        for chunk in _chunks(taken):
+            session.execute(
+                update(OutboxEvent)
+                .where(col(OutboxEvent.id).in_(chunk), col(OutboxEvent.sent_at).is_(None))
+                .values(sent_at=now)
+            )
+            session.execute(delete(SyncEventState).where(col(SyncEventState.event_id).in_(chunk)))
+        for event_id, answer in refused:
+            if session.get(OutboxEvent, event_id) is None:
+                continue  # an answer file for another database: nothing of ours to mark
+            state = session.get(SyncEventState, event_id) or SyncEventState(
+                event_id=event_id, code="", message=""
+            )
+            state.status, state.answered_at = "rejected", now
+            state.code = str(answer.get("code", "rejected"))
+            state.message = str(answer.get("message", ""))
+            session.add(state)
+            tally.rejected += 1
+    tally.accepted = len(taken) - tally.duplicate
+    return tally
+
+
+def _chunks(ids: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def problems(db: Database) -> list[Problem]:
+    """Refused events waiting for a clerk, oldest first."""
+    with db.read() as session:
+        rows = session.exec(
+            select(SyncEventState, OutboxEvent)
+            .join(OutboxEvent, col(OutboxEvent.id) == SyncEventState.event_id)
+            .where(SyncEventState.status == "rejected")
+            .order_by(col(OutboxEvent.seq))
+        ).all()
+    return [
+        Problem(e.id, e.seq, e.kind, s.code, s.message, str(e.payload.get("number", "")))
+        for s, e in rows
+    ]
+
+
+def resolve(db: Database, clerk_id: int, event_id: str, action: str, note: str = "") -> None:
+    """``retry``: send it again at the next sync; ``dismiss``: settled another way, never sent."""
+    if action not in ("retry", "dismiss"):
+        raise ValueError("处理方式应为 retry 或 dismiss")
+    with db.write() as session:
+        state = session.get(SyncEventState, event_id)
+        if state is None or state.status != "rejected":
+            raise LookupError("该事件没有待处理的退回")
+        if action == "retry":
+            session.delete(state)
+        else:
+            state.status, state.note = "dismissed", note
+            state.resolved_at, state.resolved_by = utcnow(), clerk_id
+            session.add(state)
+        audit(session, clerk_id, f"sync_{action}", "outbox_event", event_id, code=state.code)
+
+
+def status(db: Database) -> SyncStatus:
+    """Pending and refused counts, and the last successful online or file sync."""
+    with db.read() as session:
+        pending = session.exec(
+            select(func.count())
+            .select_from(OutboxEvent)
+            .where(col(OutboxEvent.sent_at).is_(None), col(OutboxEvent.id).not_in(_unresolved()))
+        ).one()
+        refused = session.exec(
+            select(func.count())
+            .select_from(SyncEventState)
+            .where(SyncEventState.status == "rejected")
+        ).one()
+        last_ok = session.exec(
+            select(func.max(SyncRun.finished_at)).where(col(SyncRun.ok).is_(True))
+        ).one()
+        last = session.exec(select(SyncRun).order_by(col(SyncRun.id).desc())).first()
+    error = last.error if last is not None and not last.ok else ""
+    return SyncStatus(pending, refused, last_ok, error)
+
+
+def local_digests(db: Database, office: Office) -> dict[int, dict[str, Any]]:
+    """Per reconcile block: the count and hash of the events the store has accepted."""
+    with db.read() as session:
+        rows = session.exec(
+            select(OutboxEvent).where(
+                col(OutboxEvent.sent_at).is_not(None), OutboxEvent.office_id == office.id
+            )
+        ).all()
+    return protocol.block_digests(
+        (e.seq, e.id, protocol.event_hash(wire(e, office.code))) for e in rows
+    )
+
+
+# -- runs, lease and cursor -------------------------------------------------------------------
+
+
+def start_run(db: Database, mode: str, terminal: str) -> int:
+    """A new run row; returns its id."""
+    with db.write() as session:
+        run = SyncRun(mode=mode, terminal=terminal)
+        session.add(run)
+        session.flush()
+        assert run.id is not None
+        return run.id
+
+
+def finish_run(db: Database, run_id: int, tally: Tally, pulled: int, error: str = "") -> None:
+    """Close a run with its figures; ``ok`` when it ended without error."""
+    with db.write() as session:
+        run = session.get(SyncRun, run_id)
+        assert run is not None
+        run.finished_at, run.ok, run.error = utcnow(), not error, error
+        run.accepted, run.duplicate, run.rejected, run.pulled = (
+            tally.accepted,
+            tally.duplicate,
+            tally.rejected,
+            pulled,
+        )
+        session.add(run)
+
+
+def new_holder() -> str:
+    """This process's lease identity: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _holder_dead(holder: str) -> bool:
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def acquire_lease(db: Database, holder: str, seconds: int = LEASE_SECONDS) -> bool:
+    """Take (or renew) the sending lease; False while another live process holds it."""
+    now = utcnow()
+    with db.write() as session:
+        lease = session.get(SyncLease, LEASE) or SyncLease(name=LEASE)
+        expires = lease.expires_at
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=now.tzinfo)  # SQLite returns naive UTC
+        free = (
+            not lease.holder
+            or lease.holder == holder
+            or expires is None
+            or expires < now
+            or _holder_dead(lease.holder)
+        )
+        if free:
+            lease.holder, lease.expires_at = holder, now + timedelta(seconds=seconds)
+            session.add(lease)
+        return free
+
+
+def release_lease(db: Database, holder: str) -> None:
+    """Give the lease back (only if still ours)."""
+    with db.write() as session:
+        lease = session.get(SyncLease, LEASE)
+        if lease is not None and lease.holder == holder:
+            lease.holder, lease.expires_at = "", None
+            session.add(lease)
+
+
+def get_cursor(session: Session, name: str = "pull") -> SyncCursor:
+    """The pull cursor row (created at 0)."""
+    return session.get(SyncCursor, name) or SyncCursor(name=name, value=0)

@@ -1,0 +1,119 @@
+"""The sync protocol v1 shared by the client and the reference provincial server (no IO).
+
+Canonical JSON, the event hash that makes "same id, different payload" detectable, the per-block
+digests the reconcile call compares, the answer codes with their Chinese messages, and the HMAC
+signature of the offline transfer files. ``docs/sync-protocol.md`` describes the wire format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from typing import Any
+
+VERSION = "v1"
+PREFIX = f"/{VERSION}"
+
+#: A push carries at most this many events; reconcile compares blocks of this many sequence numbers.
+BATCH_MAX = 500
+
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+
+#: Event kinds the server applies; ``claim.*`` is a family (claim events are kept as they come).
+FILING_KINDS = ("filing.new", "filing.change", "filing.cancel")
+REVIEW_KIND = "application.review"
+KIND_FAMILIES = ("claim.",)
+
+#: Machine codes of rejected events, and the Chinese message a clerk reads.
+REASONS: dict[str, str] = {
+    "payload_mismatch": "同一事件编号已以不同内容上传过，本次内容被拒绝（请联系省平台核查）",
+    "seq_conflict": "本机构的事件序号已被另一事件占用",
+    "wrong_office": "事件不属于本机构的令牌，不能代其他经办机构上传",
+    "unknown_kind": "省平台不认识的事件类型",
+    "bad_event": "事件格式不完整",
+    "active_filing_elsewhere": "参保人在其他经办机构已有有效备案，须先由该机构变更或取消",
+    "unknown_filing": "省平台没有该备案，无法变更或取消",
+    "not_your_filing": "该备案由其他经办机构办理，本机构不能变更或取消",
+    "unknown_application": "省平台没有这笔线上申请，或它不是派给本机构审核的",
+    "application_reviewed": "这笔线上申请已审核过",
+}
+
+#: File formats of the offline transfer (USB stick).
+BATCH_FILE = "counter-sync-batch/1"
+ANSWER_FILE = "counter-sync-answer/1"
+FILE_KEY_LABEL = b"counter-app file signing v1"
+
+
+def canonical(value: Any) -> str:
+    """JSON with sorted keys and no spaces: the same text on both sides for the same data."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def event_hash(event: dict[str, Any]) -> str:
+    """SHA-256 over what makes an event itself: id, office, seq, clerk, kind and payload."""
+    core = {k: event.get(k) for k in ("id", "office", "seq", "clerk", "kind", "payload")}
+    return hashlib.sha256(canonical(core).encode()).hexdigest()
+
+
+def known_kind(kind: str) -> bool:
+    """Whether the server applies events of this kind."""
+    return kind in (*FILING_KINDS, REVIEW_KIND) or any(
+        kind.startswith(family) and len(kind) > len(family) for family in KIND_FAMILIES
+    )
+
+
+def rejection(code: str, detail: str = "") -> dict[str, str]:
+    """A rejected answer: machine code and Chinese message (with the case's detail)."""
+    message = REASONS[code]
+    return {
+        "status": REJECTED,
+        "code": code,
+        "message": f"{message}：{detail}" if detail else message,
+    }
+
+
+def block_of(seq: int) -> int:
+    """The reconcile block a sequence number falls in (blocks of ``BATCH_MAX``)."""
+    return (seq - 1) // BATCH_MAX
+
+
+def block_digests(rows: Iterable[tuple[int, str, str]]) -> dict[int, dict[str, Any]]:
+    """Per block: the count and a SHA-256 over ``seq:id:hash`` lines in sequence order."""
+    grouped: dict[int, list[tuple[int, str, str]]] = {}
+    for seq, event_id, digest in rows:
+        grouped.setdefault(block_of(seq), []).append((seq, event_id, digest))
+    out: dict[int, dict[str, Any]] = {}
+    for block, items in sorted(grouped.items()):
+        lines = "\n".join(f"{s}:{i}:{h}" for s, i, h in sorted(items))
+        out[block] = {"count": len(items), "hash": hashlib.sha256(lines.encode()).hexdigest()}
+    return out
+
+
+def file_key(token: str) -> bytes:
+    """The key that signs transfer files, derived from the office token (never the token)."""
+    return hmac.new(token.encode(), FILE_KEY_LABEL, hashlib.sha256).digest()
+
+
+def sign(body: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """A signed transfer document: the body and its HMAC-SHA256."""
+    mac = hmac.new(key, canonical(body).encode(), hashlib.sha256).hexdigest()
+    return {"body": body, "signature": mac}
+
+
+class SignatureError(ValueError):
+    """A transfer file that is not intact or not for this office; the message is Chinese."""
+
+
+def verify(document: Any, key: bytes, expected_format: str) -> dict[str, Any]:
+    """The body of a signed document, or ``SignatureError`` if it was altered or is foreign."""
+    if not isinstance(document, dict) or not isinstance(document.get("body"), dict):
+        raise SignatureError("不是同步传输文件（缺少 body 与 signature）")
+    body, signature = document["body"], document.get("signature")
+    mac = hmac.new(key, canonical(body).encode(), hashlib.sha256).hexdigest()
+    if not isinstance(signature, str) or not hmac.compare_digest(mac, signature):
+        raise SignatureError("文件签名不符：文件被修改过，或不是本机构（本令牌）的文件，已拒绝导入")
+    if body.get("format") != expected_format:
+        raise SignatureError(f"文件类型不对：应为 {expected_format}，实为 {body.get('format')}")
+    return body

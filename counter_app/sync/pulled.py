@@ -1,0 +1,221 @@
+"""What the office pulls from the provincial store, and the review of online applications.
+
+A pulled page is stored with the new cursor in one transaction, so an interrupted pull resumes
+where it stopped and nothing is taken twice. Online applications (不见面备案) get the engine's
+working-day review deadline; numbered packages are refused when stale or repeated. A review is one
+transaction: the application's status, the audit entry and the ``application.review`` outbox event
+that carries the answer back to the provincial store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlmodel import col, func, select
+
+from counter_app.domain.engine import RulesEngine
+from counter_app.domain.errors import InvalidInput
+from counter_app.domain.idnumber import mask_id
+from counter_app.domain.workdays import CalendarError
+from counter_app.storage.clerks import SignedIn
+from counter_app.storage.db import Database
+from counter_app.storage.models import utcnow
+from counter_app.storage.records import audit, emit
+from counter_app.storage.sync_models import OnlineApplication, SyncInboxItem, SyncPackage
+from counter_app.sync.outbox import get_cursor
+from counter_app.sync.protocol import REVIEW_KIND
+
+PACKAGE_LABELS = {"policy_pack": "策略包", "holiday_calendar": "节假日日历", "registry": "参保登记"}
+
+
+class ReviewRefused(ValueError):
+    """A review that cannot be recorded; the message is Chinese."""
+
+
+@dataclass
+class PullOutcome:
+    """What a pull brought in."""
+
+    applications: int = 0
+    inbox: int = 0
+    packages: int = 0
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Items taken in."""
+        return self.applications + self.inbox + self.packages
+
+
+def store_page(
+    db: Database,
+    engine: RulesEngine,
+    office_id: int,
+    items: list[dict[str, Any]],
+    cursor: int,
+    today: date,
+) -> PullOutcome:
+    """Keep a pulled page and advance the cursor, all in one transaction."""
+    outcome = PullOutcome()
+    with db.write() as session:
+        for item in items:
+            kind, data = item.get("type"), item.get("data") or {}
+            if kind == "online_application":
+                if session.get(OnlineApplication, data["id"]) is None:
+                    due, citation = engine.online_review_due(today)
+                    session.add(
+                        OnlineApplication(
+                            id=data["id"],
+                            office_id=office_id,
+                            received_on=today,
+                            due_date=due.date,
+                            due_provisional=due.provisional,
+                            calendar_version=due.calendar_version,
+                            citation=citation,
+                            data=data,
+                        )
+                    )
+                    outcome.applications += 1
+            elif kind == "package":
+                refusal = _take_package(session, data)
+                if refusal:
+                    outcome.refused.append(refusal)
+                else:
+                    outcome.packages += 1
+            elif session.get(SyncInboxItem, item["cursor"]) is None:
+                session.add(SyncInboxItem(cursor=item["cursor"], type=str(kind), data=data))
+                outcome.inbox += 1
+        row = get_cursor(session)
+        row.value = max(row.value, cursor)
+        session.add(row)
+    return outcome
+
+
+def _take_package(session: Any, data: dict[str, Any]) -> str:
+    """Keep a numbered package; the Chinese refusal if stale, repeated or broken."""
+    kind, number = str(data.get("kind")), data.get("number")
+    label = PACKAGE_LABELS.get(kind, kind)
+    if not isinstance(number, int):
+        return f"{label}缺少编号，已拒收"
+    last = session.exec(select(func.max(SyncPackage.number)).where(SyncPackage.kind == kind)).one()
+    if last is not None and number == last:
+        return f"{label}第 {number} 号已经导入过，重复的包已拒收"
+    if last is not None and number < last:
+        return f"{label}第 {number} 号早于已导入的第 {last} 号（过期），已拒收"
+    content = data.get("content") or {}
+    if kind == "holiday_calendar":
+        from counter_app.calendar_data import base_calendar
+
+        try:
+            base_calendar().merge(content)
+        except CalendarError as exc:
+            return f"{label}第 {number} 号内容有误，已拒收：{exc}"
+    session.add(SyncPackage(kind=kind, number=number, content=content))
+    return ""
+
+
+def applications(db: Database, status: str | None = "pending") -> list[OnlineApplication]:
+    """Online applications by deadline (all of them when ``status`` is None)."""
+    with db.read() as session:
+        query = select(OnlineApplication).order_by(
+            col(OnlineApplication.due_date), col(OnlineApplication.received_at)
+        )
+        if status:
+            query = query.where(OnlineApplication.status == status)
+        return list(session.exec(query).all())
+
+
+def application_request(engine: RulesEngine, app: OnlineApplication, today: date) -> dict[str, Any]:
+    """The application as a filing request for the engine."""
+    data = app.data
+    return {
+        "policy": engine.pack.pack.id,
+        "action": "new",
+        "today": today.isoformat(),
+        "person": data.get("person") or {},
+        "insurance": data.get("insurance"),
+        "category": data.get("category"),
+        "scope": data.get("scope"),
+        "destination": data.get("destination"),
+        "basis": data.get("basis", "commitment"),
+        "materials": data.get("materials") or [],
+        **({"end_date": data["end_date"]} if data.get("end_date") else {}),
+    }
+
+
+def review(
+    db: Database,
+    engine: RulesEngine,
+    signed: SignedIn,
+    app_id: str,
+    decision: str,
+    reason: str,
+    today: date,
+) -> str:
+    """Record a review and queue the answer; approval needs the engine's consent."""
+    if decision not in ("approved", "rejected"):
+        raise ReviewRefused("审核结论应为 通过 或 不通过")
+    if decision == "rejected" and not reason.strip():
+        raise ReviewRefused("不通过原因：请填写（将告知申请人）")
+    with db.read() as session:
+        app = session.get(OnlineApplication, app_id)
+    if app is None:
+        raise ReviewRefused(f"没有线上申请 {app_id}")
+    extra: dict[str, Any] = {}
+    if decision == "approved":
+        try:
+            verdict = engine.filing(application_request(engine, app, today))
+        except InvalidInput as exc:
+            raise ReviewRefused(
+                "申请内容不完整，不能通过：" + "；".join(e.message for e in exc.errors)
+            ) from None
+        if not verdict.allowed:
+            raise ReviewRefused(
+                "规则判断不允许，不能通过："
+                + "；".join(r.message for r in verdict.reasons if r.severity == "error")
+            )
+        extra = {
+            "valid_from": verdict.valid_from.isoformat() if verdict.valid_from else None,
+            "valid_until": verdict.valid_until.isoformat() if verdict.valid_until else None,
+        }
+    with db.write() as session:
+        app = session.get(OnlineApplication, app_id)
+        assert app is not None
+        if app.status != "pending":
+            raise ReviewRefused(f"线上申请 {app_id} 已审核过")
+        app.status, app.reason = decision, reason.strip()
+        app.reviewed_by, app.reviewed_at = signed.clerk_id, utcnow()
+        session.add(app)
+        person = app.data.get("person") or {}
+        audit(
+            session,
+            signed.clerk_id,
+            f"review_{decision}",
+            "online_application",
+            app_id,
+            id_masked=mask_id(str(person.get("id_number", ""))),
+        )
+        return emit(
+            session,
+            signed.office_id,
+            signed.clerk_id,
+            REVIEW_KIND,
+            {"application_id": app_id, "decision": decision, "reason": app.reason, **extra},
+        )
+
+
+INBOX_LABELS = {
+    "registry_update": "参保登记变更",
+    "filing_elsewhere": "其他机构为本机构参保人办理的备案",
+}
+
+
+def inbox_counts(db: Database) -> dict[str, int]:
+    """How many pulled items of each kind the office holds."""
+    with db.read() as session:
+        rows = session.exec(
+            select(SyncInboxItem.type, func.count()).group_by(SyncInboxItem.type)
+        ).all()
+    return dict(rows)

@@ -1,0 +1,69 @@
+"""A one-line answer the clerk types (a reason), or a supervisor's user name and password."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+
+class ReasonDialog(ModalScreen[str | None]):
+    """Asks for a reason; Enter gives it (never empty), Esc cancels with None."""
+
+    BINDINGS = [Binding("escape", "cancel", "取消", id="reason.cancel", tooltip="不填写，返回")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.question, id="question")
+            yield Input(placeholder="原因（回车确认，Esc 取消）", id="reason")
+            yield Label("", id="detail")
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.query_one("#detail", Label).update("原因：请填写（将告知申请人）")
+            return
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        """Close without an answer."""
+        self.dismiss(None)
+
+
+class SupervisorDialog(ModalScreen[tuple[str, str] | None]):
+    """A supervisor's user name and password, for a sign-off."""
+
+    BINDINGS = [Binding("escape", "cancel", "取消", id="supervisor.cancel", tooltip="不签署，返回")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.question, id="question")
+            yield Input(placeholder="科长用户名", id="username")
+            yield Input(placeholder="密码", password=True, id="password")
+
+    @on(Input.Submitted, "#username")
+    def _next(self) -> None:
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
+    def _submit(self) -> None:
+        username = self.query_one("#username", Input).value.strip()
+        if not username:
+            self.query_one("#username", Input).focus()
+            return
+        self.dismiss((username, self.query_one("#password", Input).value))
+
+    def action_cancel(self) -> None:
+        """Close without signing."""
+        self.dismiss(None)

@@ -1,0 +1,138 @@
+"""线上申请: online applications (不见面备案) to review, by working-day deadline."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label
+
+from counter_app.domain.idnumber import mask_id
+from counter_app.domain.regions import RegionError
+from counter_app.storage.sync_models import OnlineApplication
+from counter_app.sync.pulled import ReviewRefused, applications, review
+from counter_app.ui.dialogs.confirm import ConfirmDialog
+from counter_app.ui.dialogs.text_input import ReasonDialog
+from counter_app.ui.services import Services
+
+
+class ApplicationsScreen(Screen[None]):
+    """Pending online applications; Y approves (if the rules allow), N refuses with a reason."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "返回", id="applications.back", tooltip="回到上一界面"),
+        Binding(
+            "y", "approve", "通过", id="applications.approve", tooltip="审核通过（规则须允许）"
+        ),
+        Binding("n", "refuse", "不通过", id="applications.refuse", tooltip="填写原因，不予通过"),
+        Binding("f5", "reload", "刷新", id="applications.reload", tooltip="重新读取"),
+    ]
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        self.rows: list[OnlineApplication] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label("线上申请（不见面备案）待审核", classes="title")
+        yield Label("", id="rule")
+        yield DataTable(id="applications", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("审核期限", "姓名", "身份证号", "人员类别", "就医地")
+        self.query_one(DataTable).focus()
+        rules = self.services.engine.pack.filing
+        days, citation = rules.online_review_working_days, rules.online_review.citation
+        self.query_one("#rule", Label).update(f"审核时限：{days} 个工作日（{citation}）")
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        """Read the queue again."""
+        self.load()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="applications",
+        description="读取线上申请",
+    )
+    def load(self) -> None:
+        """Query the pending applications off the UI thread."""
+        rows = applications(self.services.db)
+        self.app.call_from_thread(self._show, rows)
+
+    def _show(self, rows: list[OnlineApplication]) -> None:
+        self.rows = rows
+        today = self.services.today
+        regions = self.services.engine.regions
+        table = self.query_one(DataTable)
+        table.clear()
+        for app in rows:
+            person = app.data.get("person") or {}
+            due = app.due_date.isoformat() + ("（暂定）" if app.due_provisional else "")
+            if app.due_date < today:
+                due += " 已超期"
+            destination = str(app.data.get("destination", ""))
+            try:
+                place = regions.normalise(destination).full_name
+            except RegionError:
+                place = destination
+            table.add_row(
+                due,
+                str(person.get("name", "")),
+                mask_id(str(person.get("id_number", ""))),
+                self.services.category_label(str(app.data.get("category", ""))),
+                place,
+            )
+
+    def _selected(self) -> OnlineApplication | None:
+        row = self.query_one(DataTable).cursor_row
+        return self.rows[row] if 0 <= row < len(self.rows) else None
+
+    def action_approve(self) -> None:
+        """Ask, then approve the application under the cursor."""
+        app = self._selected()
+        if app is None:
+            return
+        name = (app.data.get("person") or {}).get("name", "")
+        self.app.push_screen(
+            ConfirmDialog(f"通过 {name} 的线上备案申请？", "通过前按规则重新判断"),
+            callback=lambda yes: self.decide(app.id, "approved", "") if yes else None,
+        )
+
+    def action_refuse(self) -> None:
+        """Refuse the application under the cursor, with a reason told to the applicant."""
+        app = self._selected()
+        if app is None:
+            return
+        self.app.push_screen(
+            ReasonDialog("不通过的原因（将告知申请人）"),
+            callback=lambda reason: self.decide(app.id, "rejected", reason) if reason else None,
+        )
+
+    @work(thread=True, exit_on_error=False, group="review", description="审核")
+    def decide(self, app_id: str, decision: str, reason: str) -> None:
+        """Record the review and queue the answer for the provincial store."""
+        services = self.services
+        try:
+            review(
+                services.db,
+                services.engine,
+                services.clerk,
+                app_id,
+                decision,
+                reason,
+                services.today,
+            )
+        except ReviewRefused as exc:
+            self.app.call_from_thread(
+                self.notify, str(exc), title="未审核", severity="error", timeout=10
+            )
+            return
+        done = "已通过" if decision == "approved" else "已不予通过"
+        self.app.call_from_thread(self.notify, f"{done}，下次同步时告知省平台", title="审核")
+        self.app.call_from_thread(self.load)

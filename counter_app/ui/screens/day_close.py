@@ -1,0 +1,124 @@
+"""日结: the day report, a warning while events are unsent, and the supervisor's sign-off."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, Static
+
+from counter_app.storage.clerks import sign_in
+from counter_app.storage.sync_models import DayClose
+from counter_app.sync.day_close import DayCloseRefused, DayReport, close_day, closed, day_report
+from counter_app.ui.dialogs.confirm import ConfirmDialog
+from counter_app.ui.dialogs.text_input import SupervisorDialog
+from counter_app.ui.services import Services
+
+
+class DayCloseScreen(Screen[None]):
+    """Today's report; F10 asks a supervisor to sign it off."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "返回", id="day_close.back", tooltip="回到上一界面"),
+        Binding("f10", "sign", "科长签署日结", id="day_close.sign", tooltip="科长输入密码签署"),
+        Binding("s", "app.sync", "同步", id="day_close.sync", tooltip="先上传未上传的事件"),
+        Binding("f5", "reload", "刷新", id="day_close.reload", tooltip="重新统计"),
+    ]
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        self.report: DayReport | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label(f"日结 {self.services.today.isoformat()}", classes="title")
+        yield Label("", id="warning")
+        with VerticalScroll():
+            yield Static("正在统计…", id="report")
+        yield Label("", id="signed")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        """Build the report again."""
+        self.load()
+
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="day_close", description="日结统计"
+    )
+    def load(self) -> None:
+        """Build the report off the UI thread."""
+        db, today = self.services.db, self.services.today
+        report, sign_off = day_report(db, today), closed(db, today)
+        self.app.call_from_thread(self._show, report, sign_off)
+
+    def _show(self, report: DayReport, sign_off: DayClose | None) -> None:
+        self.report = report
+        warning = self.query_one("#warning", Label)
+        if report.pending_events or report.problems:
+            warning.update(
+                f"⚠ 还有 {report.pending_events} 个事件未上传、{report.problems} 个退回未处理："
+                "按 S 先同步"
+            )
+            warning.add_class("warning")
+        else:
+            warning.update("全部事件已上传省平台")
+            warning.remove_class("warning")
+        self.query_one("#report", Static).update("\n".join(report.lines()))
+        self.query_one("#signed", Label).update(
+            f"已日结：{sign_off.closed_at:%Y-%m-%d %H:%M} 由科长签署" if sign_off else "尚未日结"
+        )
+
+    def action_sign(self) -> None:
+        """Warn while events are unsent, then ask for a supervisor's password."""
+        report = self.report
+        if report is None:
+            return
+
+        def ask_supervisor(go_on: bool | None = True) -> None:
+            if go_on:
+                self.app.push_screen(
+                    SupervisorDialog("科长签署日结：输入科长用户名和密码"),
+                    callback=lambda answer: self.sign(report, *answer) if answer else None,
+                )
+
+        if report.pending_events:
+            self.app.push_screen(
+                ConfirmDialog(
+                    f"还有 {report.pending_events} 个事件未上传，仍要日结？",
+                    "日结后这些事件仍会在下次同步时上传",
+                ),
+                callback=ask_supervisor,
+            )
+        else:
+            ask_supervisor()
+
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="day_sign", description="签署日结"
+    )
+    def sign(self, report: DayReport, username: str, password: str) -> None:
+        """Check the supervisor (audited) and record the sign-off."""
+        supervisor = sign_in(self.services.db, username, password)
+        if supervisor is None:
+            message = "用户名或密码不正确"
+        else:
+            try:
+                close_day(self.services.db, supervisor, report)
+                message = ""
+            except DayCloseRefused as exc:
+                message = str(exc)
+        if message:
+            self.app.call_from_thread(
+                self.notify, message, title="未日结", severity="error", timeout=10
+            )
+        else:
+            self.app.call_from_thread(self.notify, "日结已签署", title="日结")
+        self.app.call_from_thread(self.load)

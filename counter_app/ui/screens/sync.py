@@ -1,0 +1,180 @@
+"""同步: the last sync, the pending events, a run with a progress bar, refused events to resolve."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, ProgressBar
+from textual.worker import get_current_worker
+
+from counter_app.sync import outbox
+from counter_app.sync.client import SyncReport
+from counter_app.sync.pulled import INBOX_LABELS, inbox_counts
+from counter_app.ui.dialogs.confirm import ConfirmDialog
+from counter_app.ui.services import Services
+from counter_app.ui.sync_header import since_text
+
+
+class SyncScreen(Screen[None]):
+    """The office's sync with the provincial store; the run happens in a worker."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "返回", id="sync.back", tooltip="回到上一界面"),
+        Binding("f9", "run", "开始同步", id="sync.run", tooltip="上传待上传事件、下载线上申请"),
+        Binding("r", "retry", "重新上传", id="sync.retry", tooltip="冲突已解决，下次同步重新上传"),
+        Binding("x", "dismiss_problem", "不再上传", id="sync.dismiss", tooltip="已另行处理"),
+        Binding("o", "app.applications", "线上申请", id="sync.applications", tooltip="待审核"),
+        Binding("j", "app.day_close", "日结", id="sync.day_close", tooltip="日结报表与签署"),
+    ]
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        self.problems: list[outbox.Problem] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label("日终同步（省平台）", classes="title")
+        yield Label("", id="summary")
+        yield ProgressBar(id="progress", show_eta=False)
+        yield Label("", id="stage")
+        yield Label("被省平台退回、需要处理的事件", classes="section")
+        yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("序号", "类型", "编号", "原因")
+        self.query_one(DataTable).focus()
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="sync_view",
+        description="读取同步状态",
+    )
+    def load(self) -> None:
+        """Read the sync state and the refused events."""
+        db = self.services.db
+        state, problems, inbox = outbox.status(db), outbox.problems(db), inbox_counts(db)
+        self.app.call_from_thread(self._show, state, problems, inbox)
+
+    def _show(
+        self, state: outbox.SyncStatus, problems: list[outbox.Problem], inbox: dict[str, int]
+    ) -> None:
+        url = self.services.settings.sync.url or "（未配置省平台地址）"
+        last = since_text(state.last_ok_at)
+        error = f"\n上次同步未完成：{state.last_error}" if state.last_error else ""
+        pulled = "、".join(
+            f"{label} {inbox[k]} 条" for k, label in INBOX_LABELS.items() if k in inbox
+        )
+        self.query_one("#summary", Label).update(
+            f"上次成功同步：{last}    待上传 {state.pending}    待处理退回 {state.problems}"
+            f"\n省平台：{url}{error}" + (f"\n已下载：{pulled}" if pulled else "")
+        )
+        self.problems = problems
+        table = self.query_one(DataTable)
+        table.clear()
+        table.add_rows([(str(p.seq), p.kind, p.summary, p.message) for p in problems])
+
+    def action_run(self) -> None:
+        """Start a sync (one at a time)."""
+        self.query_one("#stage", Label).update("正在连接省平台…")
+        self.query_one(ProgressBar).update(total=None, progress=0)
+        self.run_sync()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sync_run", description="同步")
+    def run_sync(self) -> None:
+        """Push, pull and reconcile off the UI thread; progress comes back by call_from_thread."""
+        from counter_app.sync.client import SyncError, run_sync
+
+        services = self.services
+        worker = get_current_worker()
+
+        def progress(done: int, total: int, stage: str) -> None:
+            self.app.call_from_thread(self._progress, done, total, stage)
+
+        try:
+            report = run_sync(
+                services.db,
+                services.engine,
+                services.settings.sync.client_config(),
+                services.today,
+                progress,
+                lambda: worker.is_cancelled,
+            )
+        except SyncError as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._done, report)
+
+    def _progress(self, done: int, total: int, stage: str) -> None:
+        bar = self.query_one(ProgressBar)
+        if total:
+            bar.update(total=total, progress=done)
+            self.query_one("#stage", Label).update(f"{stage}：{done}/{total}")
+        else:
+            self.query_one("#stage", Label).update(f"{stage}…")
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#stage", Label).update(f"同步未完成：{message}")
+        self.notify(message, title="同步未完成", severity="error", timeout=10)
+        self._after_run()
+
+    def _done(self, report: SyncReport) -> None:
+        tally, pulled = report.tally, report.pulled
+        self.query_one(ProgressBar).update(total=1, progress=1)
+        text = (
+            f"完成：上传接收 {tally.accepted}，已有 {tally.duplicate}，退回 {tally.rejected}；"
+            f"线上申请 {pulled.applications}，其他 {pulled.inbox}，更新包 {pulled.packages}；"
+            + ("对账一致" if report.reconciled else "对账不符，请联系省平台")
+        )
+        for refusal in pulled.refused:
+            self.notify(refusal, title="更新包未导入", severity="warning", timeout=10)
+        self.query_one("#stage", Label).update(text)
+        self._after_run()
+
+    def _after_run(self) -> None:
+        self.load()
+        refresh = getattr(self.app, "refresh_sync_header", None)
+        if refresh:
+            refresh()
+
+    def _selected(self) -> outbox.Problem | None:
+        row = self.query_one(DataTable).cursor_row
+        return self.problems[row] if 0 <= row < len(self.problems) else None
+
+    def action_retry(self) -> None:
+        """The conflict was cleared (e.g. the other office cancelled): send it again next time."""
+        problem = self._selected()
+        if problem:
+            self.resolve(problem.event_id, "retry")
+
+    def action_dismiss_problem(self) -> None:
+        """Settled another way: never send this event (asks first)."""
+        problem = self._selected()
+        if problem is None:
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.resolve(problem.event_id, "dismiss")
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"事件 {problem.seq}（{problem.summary}）不再上传？", "只在已另行处理时这样做"
+            ),
+            callback=answer,
+        )
+
+    @work(thread=True, exit_on_error=False, group="sync_resolve", description="处理退回")
+    def resolve(self, event_id: str, action: str) -> None:
+        """Record the clerk's decision (audited)."""
+        outbox.resolve(self.services.db, self.services.clerk.clerk_id, event_id, action)
+        self.app.call_from_thread(self.load)

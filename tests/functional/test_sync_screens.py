@@ -1,0 +1,148 @@
+"""The sync screens driven by keys against a real provincial server on loopback.
+
+A demo office (芜湖 镜湖区 340202) syncs its day from the sync screen (F9, progress in a worker),
+reviews the online application it pulled (Y), sends the answer, and a supervisor signs the day
+close (F10) after a clerk was refused; the header shows the terminal, online and the last sync.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+from textual.widgets import DataTable, Label
+
+from counter_app.storage.db import Database
+from counter_app.storage.models import Filing, Person
+from counter_app.sync.store import ProvinceStore
+from tests.functional.conftest import TODAY
+from tests.functional.driving import settle, sign_in
+from tests.support.province import ServerProcess
+
+OFFICE = "340202"
+APPLICATION = {
+    "person": {"name": "韩宝驹", "id_number": "110105194912310038"},
+    "insurance": "employee",
+    "category": "long_term_resident",
+    "scope": "cross_province",
+    "destination": "460105",
+    "basis": "commitment",
+    "materials": ["id_card", "filing_form", "commitment_letter"],
+    "submitted_on": TODAY.isoformat(),
+}
+
+
+@pytest.fixture
+def province(tmp_path: Path) -> Iterator[tuple[ServerProcess, str, str]]:
+    """A running server with the demo office registered and one application for it."""
+    url = f"sqlite:///{tmp_path / 'province.db'}"
+    store = ProvinceStore(url)
+    token = store.add_office(OFFICE, "镜湖区", "340200")
+    store.add_office("340203", "弋江区", "340200")
+    app_id = store.add_application(OFFICE, APPLICATION)
+    store.close()
+    server = ServerProcess(url, tmp_path).start()
+    yield server, token, app_id
+    server.kill()
+
+
+def _filed_elsewhere_first(server: ServerProcess, db: Database) -> str:
+    """弋江区 files, before 镜湖区 syncs, for a person 镜湖区 filed for: returns the number."""
+    with db.read() as session:
+        filing, person = session.exec(
+            select(Filing, Person).join(Person, col(Person.id) == Filing.person_id)
+        ).first()
+    store = ProvinceStore(server.url)
+    other = store.office("340203")
+    assert other is not None
+    payload = {
+        "number": "BA340203202611230001",
+        "status": "active",
+        "person": {"name": person.name, "id_number": person.id_number},
+    }
+    event = {
+        "id": "other-1",
+        "office": "340203",
+        "seq": 1,
+        "clerk": "9",
+        "kind": "filing.new",
+        "payload": payload,
+    }
+    assert store.apply_batch(other, [event], "other")[0]["status"] == "accepted"
+    store.close()
+    return filing.number
+
+
+def _text(pilot, selector: str) -> str:  # type: ignore[no-untyped-def]
+    return str(pilot.app.screen.query_one(selector, Label).render())
+
+
+async def test_sync_review_and_day_close(province, make_app) -> None:  # type: ignore[no-untyped-def]
+    server, token, app_id = province
+    sync = {"url": server.base_url, "token": token, "terminal": "窗口1"}
+    app = make_app("wuhu", sync=sync)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        assert app.services.clerk.office_code == OFFICE
+        assert app.sub_title == "窗口1 · 在线 · ⚠从未同步"  # warned: never synced
+
+        refused = _filed_elsewhere_first(server, app.services.db)
+
+        await pilot.press("s")
+        await settle(pilot)
+        assert "待上传 20" in _text(pilot, "#summary")
+        await pilot.press("f9")
+        await settle(pilot)
+        stage = _text(pilot, "#stage")
+        assert "上传接收 19" in stage and "退回 1" in stage and "线上申请 1" in stage
+        assert "对账一致" in stage
+        assert "待上传 0    待处理退回 1" in _text(pilot, "#summary")
+        assert app.sub_title == "窗口1 · 在线 · 0 分钟前同步"
+        problems = app.screen.query_one(DataTable)
+        (number, reason) = problems.get_row_at(0)[2:]
+        assert number == refused and "在其他经办机构已有有效备案" in reason and "弋江区" in reason
+        await pilot.press("x", "y")  # settled with the other office: not to be sent
+        await settle(pilot)
+        assert app.screen.query_one(DataTable).row_count == 0
+
+        await pilot.press("o")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 1
+        row = table.get_row_at(0)
+        assert row[0] == "2026-11-25" and row[1] == "韩宝驹" and row[2] == "110105********0038"
+        await pilot.press("y")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen.query_one(DataTable).row_count == 0
+
+        await pilot.press("escape")
+        await pilot.press("f9")
+        await settle(pilot)
+        assert "上传接收 1" in _text(pilot, "#stage")
+
+        await pilot.press("j")
+        await settle(pilot)
+        assert _text(pilot, "#warning") == "全部事件已上传省平台"
+        for user, password in (("demo", "demo1234"), ("admin", "admin1234")):
+            await pilot.press("f10")
+            await settle(pilot)
+            await pilot.press(*user, "enter", *password, "enter")
+            await settle(pilot)
+        assert _text(pilot, "#signed").startswith("已日结")
+
+    served = {f["number"]: f for f in _filings(server, token)}
+    assert served[app_id]["status"] == "active" and len(served) == 20 and refused not in served
+
+
+def _filings(server: ServerProcess, token: str) -> list[dict]:
+    import httpx
+
+    answer = httpx.get(
+        f"{server.base_url}/v1/filings", headers={"Authorization": f"Bearer {token}"}
+    )
+    return json.loads(answer.text)["filings"]

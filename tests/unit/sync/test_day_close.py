@@ -1,0 +1,98 @@
+"""The day report (filings by kind, reviews, claims by status with amounts) and its sign-off."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from counter_app.rules_engine import build_engine
+from counter_app.storage.clerks import sign_in
+from counter_app.storage.db import Database
+from counter_app.storage.demo import seed_demo
+from counter_app.sync.day_close import DayCloseRefused, close_day, closed, day_report
+from counter_app.ui.sync_header import header_text, overdue_days, since_text
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    db = Database.open(tmp_path_factory.mktemp("demo") / "demo.db")
+    seed_demo(db, build_engine("wuhu"), TODAY)
+    return db
+
+
+def test_report_counts_the_business_day_and_claims_when_the_table_exists(demo: Database) -> None:
+    day = TODAY - timedelta(days=20)  # the demo's recent filings are dated 20 days back
+    report = day_report(demo, day)
+    (filings, reviews, claims) = report.sections
+    assert filings.title == "备案" and filings.rows == [("新增", 10, None)]
+    assert reviews.rows == [] and claims.rows == []
+    assert report.pending_events == 20
+    assert "未上传事件：20" in report.lines()[-1]
+
+    with demo.write() as session:  # the claims feature's table, as far as the report reads it
+        session.execute(
+            text(
+                "CREATE TABLE claim "
+                "(office_id INT, status TEXT, fund_paid NUMERIC, settled_on TEXT)"
+            )
+        )
+        for status, amount in (("settled", "1200.50"), ("settled", "99.50"), ("received", "0")):
+            session.execute(
+                text("INSERT INTO claim VALUES (1, :s, :a, :d)"),
+                {"s": status, "a": amount, "d": day.isoformat()},
+            )
+    claims = day_report(demo, day).sections[2]
+    assert claims.rows == [
+        ("received", 1, Decimal("0.00")),
+        ("settled", 2, Decimal("1300.00")),
+    ]
+    assert "  settled：2 笔  金额 ￥1,300.00" in day_report(demo, day).lines()
+
+
+def test_only_a_supervisor_signs_and_only_once(demo: Database) -> None:
+    report = day_report(demo, TODAY)
+    clerk = sign_in(demo, "demo", "demo1234")
+    supervisor = sign_in(demo, "admin", "admin1234")
+    assert clerk is not None and supervisor is not None
+    with pytest.raises(DayCloseRefused, match="不是科长"):
+        close_day(demo, clerk, report)
+    assert closed(demo, TODAY) is None
+    close_day(demo, supervisor, report)
+    sign_off = closed(demo, TODAY)
+    assert sign_off is not None and sign_off.pending_events == 20
+    with pytest.raises(DayCloseRefused, match="已经日结过"):
+        close_day(demo, supervisor, report)
+
+
+def test_header_shows_terminal_state_and_warns_past_the_days() -> None:
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    assert since_text(None) == "从未同步"
+    assert since_text(now - timedelta(minutes=5), now) == "5 分钟前"
+    assert since_text(now - timedelta(hours=3), now) == "3 小时前"
+    assert since_text((now - timedelta(days=2)).replace(tzinfo=None), now) == "2 天前"
+    assert overdue_days(now - timedelta(days=2), 3, now) == 0
+    assert overdue_days(now - timedelta(days=3), 3, now) == 3
+    assert header_text("窗口1", None, None, 1) == "窗口1 · 未配置省平台 · 从未同步"
+    assert header_text("", False, None, 1) == "本终端 · 离线 · ⚠从未同步"
+
+
+def test_settings_read_the_sync_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from counter_app.settings import Settings
+
+    config = tmp_path / "config.toml"
+    config.write_text('[sync]\nurl = "http://127.0.0.1:9"\nwarn_days = 3\n', encoding="utf-8")
+    monkeypatch.setenv("COUNTER_CONFIG", str(config))
+    monkeypatch.setenv("COUNTER_SYNC__TOKEN", "secret")
+    settings = Settings()
+    client = settings.sync.client_config()
+    assert (client.url, client.token, settings.sync.warn_days) == (
+        "http://127.0.0.1:9",
+        "secret",
+        3,
+    )
