@@ -27,8 +27,18 @@ def _config() -> Config:
 
 
 def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the database to ``revision`` in one transaction."""
+    """Bring the database to ``revision`` in one transaction.
+
+    A database already at the latest revision is only read: every clerk process opens the
+    database, and taking the write lock for nothing would queue the start behind another clerk's
+    write transaction.
+    """
     config = _config()
+    if revision == "head":
+        from alembic.script import ScriptDirectory
+
+        if current_revision(database) == ScriptDirectory.from_config(config).get_current_head():
+            return
     with database.writer.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
