@@ -45,9 +45,9 @@ class ClaimsQueueScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.add_columns("状态", "期限", "姓名", "类别", "总费用", "标记", "编号")
         table.focus()
-        self.action_reload()
 
     def on_screen_resume(self) -> None:
+        # Also sent when the screen is first shown (so no load on mount).
         self.action_reload()
 
     def action_reload(self) -> None:
