@@ -293,7 +293,19 @@ async def test_incomplete_notice_resume_accept(make_app) -> None:
         assert "住院费用清单" in labels and len(labels) >= 2
         number = notice.document["number"]
 
-        page = await open_from_queue(pilot, number)
+        # The person comes back: found again, B offers the claim waiting for materials.
+        while not isinstance(pilot.app.screen, DashboardScreen):
+            await pilot.press("escape")
+            await settle(pilot)
+        await open_person(pilot, "测试甲")
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        assert number in pilot.app.screen.question
+        await pilot.press("y")
+        await settle(pilot)
+        page = pilot.app.screen
+        assert isinstance(page, ClaimScreen)
         assert page.view is not None and page.view.claim.status == "pending_materials"
         await pilot.press("m")  # 补材料: the wizard at the materials step
         await settle(pilot)

@@ -10,10 +10,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from counter_app.domain.idnumber import mask_id, mask_phone
+from counter_app.storage.claims import PENDING, person_claims
 from counter_app.storage.filings import filing_history, person_filings
 from counter_app.storage.models import Filing, FilingHistory, Person
 from counter_app.storage.persons import open_person
 from counter_app.storage.records import audit
+from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import (
     ACTION_LABELS,
     INSURANCE_LABELS,
@@ -47,6 +49,7 @@ class PersonScreen(Screen[None]):
         self.person_id = person_id
         self.person: Person | None = None
         self.filings: list[Filing] = []
+        self.pending_claims: list[str] = []
         self.revealed = False
 
     def compose(self) -> ComposeResult:
@@ -77,14 +80,17 @@ class PersonScreen(Screen[None]):
         services = self.services
         person = open_person(services.db, self.person_id, services.clerk.clerk_id)
         filings = person_filings(services.db, self.person_id)
-        self.app.call_from_thread(self._show, person, filings)
+        pending = [
+            c.number for c in person_claims(services.db, self.person_id) if c.status == PENDING
+        ]
+        self.app.call_from_thread(self._show, person, filings, pending)
 
-    def _show(self, person: Person | None, filings: list[Filing]) -> None:
+    def _show(self, person: Person | None, filings: list[Filing], pending: list[str]) -> None:
         if person is None:
             self.notify("参保人不存在", severity="error")
             self.app.pop_screen()
             return
-        self.person, self.filings = person, filings
+        self.person, self.filings, self.pending_claims = person, filings, pending
         self._render_details()
         table = self.query_one("#filings", DataTable)
         cursor = table.cursor_row
@@ -177,9 +183,28 @@ class PersonScreen(Screen[None]):
             self.app.start_filing(self.person, "cancel", filing, self.filings)  # type: ignore[attr-defined]
 
     def action_new_claim(self) -> None:
-        """Start the claim wizard (零星报销)."""
-        if self.person is not None:
-            self.app.start_claim(self.person, self.filings)  # type: ignore[attr-defined]
+        """Start the claim wizard (零星报销); a claim waiting for materials is offered first."""
+        person = self.person
+        if person is None:
+            return
+        if not self.pending_claims:
+            self.app.start_claim(person, self.filings)  # type: ignore[attr-defined]
+            return
+        number = self.pending_claims[0]
+
+        def answer(open_it: bool | None) -> None:
+            if open_it:
+                self.app.open_claim(number)  # type: ignore[attr-defined]
+            else:
+                self.app.start_claim(person, self.filings)  # type: ignore[attr-defined]
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"此人有待补材料的报销 {number}，是否打开补材料？",
+                "Y 打开该报销（再按 M 补材料）；N 办理一笔新的报销。",
+            ),
+            callback=answer,
+        )
 
     def action_edit(self) -> None:
         """Edit the person's details."""
