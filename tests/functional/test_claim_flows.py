@@ -301,7 +301,7 @@ async def test_incomplete_notice_resume_accept(make_app) -> None:
         await pilot.press("b")
         await settle(pilot)
         assert isinstance(pilot.app.screen, ConfirmDialog)
-        assert number in pilot.app.screen.question
+        assert number in pilot.app.screen.detail
         await pilot.press("y")
         await settle(pilot)
         page = pilot.app.screen

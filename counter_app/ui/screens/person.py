@@ -30,6 +30,8 @@ class PersonScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "返回", id="person.back", tooltip="回到上一页"),
         Binding("n", "new_filing", "新增备案", id="person.new", tooltip="为此人办理新增备案"),
+        # Right after N so that it stays in view in an 80-column footer.
+        Binding("b", "new_claim", "报销", id="person.claim", tooltip="为此人办理零星报销"),
         Binding("c", "change_filing", "变更", id="person.change", tooltip="变更光标所在的备案"),
         Binding("x", "cancel_filing", "取消备案", id="person.cancel", tooltip="取消光标所在的备案"),
         Binding(
@@ -40,7 +42,6 @@ class PersonScreen(Screen[None]):
             tooltip="显示完整身份证号和电话（记入审计）",
         ),
         Binding("e", "edit", "修改信息", id="person.edit", tooltip="修改参保人信息"),
-        Binding("b", "new_claim", "报销", id="person.claim", tooltip="为此人办理零星报销"),
     ]
 
     def __init__(self, services: Services, person_id: int) -> None:
@@ -200,8 +201,8 @@ class PersonScreen(Screen[None]):
 
         self.app.push_screen(
             ConfirmDialog(
-                f"此人有待补材料的报销 {number}，是否打开补材料？",
-                "Y 打开该报销（再按 M 补材料）；N 办理一笔新的报销。",
+                "此人有一笔待补材料的报销，是否打开？",
+                f"{number}：Y 打开（再按 M 补材料）；N 办理新的报销。",
             ),
             callback=answer,
         )
