@@ -35,10 +35,12 @@ from counter_app.ui.claims.steps import (
     AmountsStep,
     ClaimMaterialsStep,
     ClaimReviewStep,
+    FlagsStep,
     LinesStep,
     TreatmentStep,
     error_id,
 )
+from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.screens.dashboard import DashboardScreen
 from counter_app.ui.screens.person import PersonScreen
 from tests.functional.conftest import TODAY, engine_for, open_db
@@ -291,7 +293,19 @@ async def test_incomplete_notice_resume_accept(make_app) -> None:
         assert "住院费用清单" in labels and len(labels) >= 2
         number = notice.document["number"]
 
-        page = await open_from_queue(pilot, number)
+        # The person comes back: found again, B offers the claim waiting for materials.
+        while not isinstance(pilot.app.screen, DashboardScreen):
+            await pilot.press("escape")
+            await settle(pilot)
+        await open_person(pilot, "测试甲")
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        assert number in pilot.app.screen.detail
+        await pilot.press("y")
+        await settle(pilot)
+        page = pilot.app.screen
+        assert isinstance(page, ClaimScreen)
         assert page.view is not None and page.view.claim.status == "pending_materials"
         await pilot.press("m")  # 补材料: the wizard at the materials step
         await settle(pilot)
@@ -456,4 +470,51 @@ async def test_itemised_lines_sum_into_the_categories(make_app) -> None:
             ("None", "进口耗材", "950.00", "over_limit_self"),
             ("2026-10-12", "自费药品", "400.00", "self_pay"),
         ]
+    db.close()
+
+
+async def test_claim_draft_is_offered_after_a_restart_and_completes(make_app) -> None:
+    first = make_app("hunan")
+    async with first.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        person_id = _add_person(first)
+        await sign_in(pilot)
+        await open_person(pilot, "测试甲")
+        await pilot.press("b")
+        await settle(pilot)
+        await choose(pilot, "filing", "referral")
+        await next_step(pilot)
+        await fill(pilot, "admission_date", "2026-10-08")
+        await fill(pilot, "discharge_date", "2026-10-20")
+        await next_step(pilot)  # the draft is saved on the way to 特殊情况
+        assert isinstance(pilot.app.screen, FlagsStep)
+    # The window is closed without finishing (as after a power cut, the draft is all there is).
+
+    again = make_app("hunan")
+    async with again.run_test(size=(100, 40)) as pilot:
+        await sign_in(pilot)
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        assert "零星报销 · 测试甲" in pilot.app.screen.question
+        await pilot.press("y")
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, FlagsStep)
+        assert screen.state.values["filing"] == "referral"
+        assert screen.state.values["discharge_date"] == "2026-10-20"
+        await next_step(pilot)
+        await tick(pilot, missing_now(pilot))
+        await next_step(pilot)
+        await next_step(pilot)
+        for name, value in (("total", "9000"), ("in_scope", "9000")):
+            await fill(pilot, name, value)
+        await next_step(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, DocumentScreen)
+
+    db = open_db(again)
+    with db.read() as session:
+        claim = session.exec(select(Claim).where(Claim.person_id == person_id)).one()
+        assert claim.status == "accepted" and claim.request["filing"] == "referral"
+        assert session.exec(select(Draft).where(Draft.kind == "claim")).all() == []
     db.close()

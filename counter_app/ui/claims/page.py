@@ -66,9 +66,9 @@ class ClaimScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("时间", "办理", "状态", "说明")
-        self.load()
 
     def on_screen_resume(self) -> None:
+        # Also sent when the screen is first shown: one load (and one audited view) per showing.
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="claim", description="读取报销")

@@ -1,4 +1,7 @@
-"""报销队列: claims by status and due date; overdue marked, ≥30,000元 stays flagged 费用协查."""
+"""报销队列: claims by status and due date; overdue marked, ≥30,000元 stays flagged 费用协查.
+
+Opens on the claims still to be worked (待补材料, 受理, 审核); F shows all, or one status.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
 from counter_app.domain.claim_documents import TREATMENT_LABELS
-from counter_app.storage.claims import ClaimRow, claim_queue
+from counter_app.storage.claims import (
+    ACCEPTED,
+    PENDING,
+    REVIEWING,
+    STATUS_ORDER,
+    ClaimRow,
+    claim_queue,
+)
 from counter_app.ui.claims.render import STATUS_LABELS
 from counter_app.ui.services import Services
 
@@ -21,11 +31,20 @@ def marks(row: ClaimRow) -> str:
     )
 
 
+#: The views F cycles through: (name, statuses). Work still to do comes first.
+VIEWS: list[tuple[str, tuple[str, ...]]] = [
+    ("待办", (PENDING, ACCEPTED, REVIEWING)),
+    ("全部", STATUS_ORDER),
+    *((STATUS_LABELS[s], (s,)) for s in STATUS_ORDER),
+]
+
+
 class ClaimsQueueScreen(Screen[None]):
-    """All claims of the office, work to do first; Enter opens one."""
+    """The office's claims, work to do first; F switches the view, Enter opens one."""
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "返回", id="claims_queue.back", tooltip="回到工作台"),
+        Binding("f", "next_view", "筛选", id="claims_queue.view", tooltip="待办、全部或某一状态"),
         Binding("f5", "reload", "刷新", id="claims_queue.reload", tooltip="重新读取报销队列"),
     ]
 
@@ -33,6 +52,12 @@ class ClaimsQueueScreen(Screen[None]):
         super().__init__()
         self.services = services
         self.rows: list[ClaimRow] = []
+        self.view_index = 0
+
+    def action_next_view(self) -> None:
+        """Show the next view (待办 → 全部 → each status)."""
+        self.view_index = (self.view_index + 1) % len(VIEWS)
+        self.action_reload()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -45,9 +70,9 @@ class ClaimsQueueScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.add_columns("状态", "期限", "姓名", "类别", "总费用", "标记", "编号")
         table.focus()
-        self.action_reload()
 
     def on_screen_resume(self) -> None:
+        # Also sent when the screen is first shown (so no load on mount).
         self.action_reload()
 
     def action_reload(self) -> None:
@@ -59,7 +84,7 @@ class ClaimsQueueScreen(Screen[None]):
     )
     def load(self) -> None:
         """Query the claims off the UI thread."""
-        rows = claim_queue(self.services.db, self.services.today)
+        rows = claim_queue(self.services.db, self.services.today, VIEWS[self.view_index][1])
         self.app.call_from_thread(self._show, rows)
 
     def _show(self, rows: list[ClaimRow]) -> None:
@@ -85,7 +110,7 @@ class ClaimsQueueScreen(Screen[None]):
             table.move_cursor(row=min(cursor, len(rows) - 1))
         overdue = sum(r.overdue for r in rows)
         self.query_one("#claims_summary", Label).update(
-            f"共 {len(rows)} 件，逾期 {overdue} 件" if rows else "暂无报销"
+            f"{VIEWS[self.view_index][0]}：{len(rows)} 件，逾期 {overdue} 件（F 切换）"
         )
 
     @on(DataTable.RowSelected)

@@ -257,7 +257,7 @@ class ClaimMaterialsStep(ClaimStep):
 class LinesStep(ClaimStep):
     """费用明细 (optional): lines of date, item, amount and category that sum into the slip."""
 
-    STEP_TITLE = "明细（可选）"
+    STEP_TITLE = "明细"
     BINDINGS = [
         Binding("f3", "add_line", "加入明细", id="claim.lines.add", tooltip="把填写的一行加入明细"),
         Binding("delete", "remove_line", "删除明细", id="claim.lines.remove",
@@ -265,7 +265,7 @@ class LinesStep(ClaimStep):
     ]  # fmt: skip
 
     def form(self) -> ComposeResult:
-        yield Label("没有明细可直接 F10；有明细时各类金额按明细汇总", classes="hint")
+        yield Label("可选；有明细时金额按明细汇总", classes="hint")
         yield from field_with_error(
             "日期", Input(placeholder="YYYY-MM-DD，可空", id="line_day", compact=True), "line.day"
         )

@@ -73,9 +73,10 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         for table_id in ("#followups", "#expiring"):
             self.query_one(table_id, DataTable).add_columns("到期", "姓名", "身份证号", "就医地")
-        self.action_reload()
 
     def on_screen_resume(self) -> None:
+        # Also sent when the screen is first shown: loading on mount as well would start a
+        # second exclusive worker that cancels the first.
         self.action_reload()
 
     def action_reload(self) -> None:

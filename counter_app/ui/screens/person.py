@@ -10,11 +10,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from counter_app.domain.idnumber import mask_id, mask_phone
+from counter_app.storage.claims import PENDING, person_claims
 from counter_app.storage.clerks import clerk_names
 from counter_app.storage.filings import filing_history, person_filings
 from counter_app.storage.models import Filing, FilingHistory, Person
 from counter_app.storage.persons import open_person
 from counter_app.storage.records import audit
+from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import (
     ACTION_LABELS,
     INSURANCE_LABELS,
@@ -29,6 +31,8 @@ class PersonScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "返回", id="person.back", tooltip="回到上一页"),
         Binding("n", "new_filing", "新增备案", id="person.new", tooltip="为此人办理新增备案"),
+        # Right after N so that it stays in view in an 80-column footer.
+        Binding("b", "new_claim", "报销", id="person.claim", tooltip="为此人办理零星报销"),
         Binding("c", "change_filing", "变更", id="person.change", tooltip="变更光标所在的备案"),
         Binding("x", "cancel_filing", "取消备案", id="person.cancel", tooltip="取消光标所在的备案"),
         Binding(
@@ -39,7 +43,6 @@ class PersonScreen(Screen[None]):
             tooltip="显示完整身份证号和电话（记入审计）",
         ),
         Binding("e", "edit", "修改信息", id="person.edit", tooltip="修改参保人信息"),
-        Binding("b", "new_claim", "报销", id="person.claim", tooltip="为此人办理零星报销"),
         Binding(
             "f8",
             "print",
@@ -55,6 +58,7 @@ class PersonScreen(Screen[None]):
         self.person_id = person_id
         self.person: Person | None = None
         self.filings: list[Filing] = []
+        self.pending_claims: list[str] = []
         self.revealed = False
 
     def compose(self) -> ComposeResult:
@@ -72,9 +76,10 @@ class PersonScreen(Screen[None]):
             "备案编号", "人员类别", "就医地", "有效至", "状态"
         )
         self.query_one("#history", DataTable).add_columns("时间", "办理", "经办人", "说明")
-        self.load()
 
     def on_screen_resume(self) -> None:
+        # Also sent when the screen is first shown; loading on mount as well would audit the
+        # view twice and start a second exclusive worker that cancels the first.
         self.load()
 
     @work(
@@ -85,14 +90,17 @@ class PersonScreen(Screen[None]):
         services = self.services
         person = open_person(services.db, self.person_id, services.clerk.clerk_id)
         filings = person_filings(services.db, self.person_id)
-        self.app.call_from_thread(self._show, person, filings)
+        pending = [
+            c.number for c in person_claims(services.db, self.person_id) if c.status == PENDING
+        ]
+        self.app.call_from_thread(self._show, person, filings, pending)
 
-    def _show(self, person: Person | None, filings: list[Filing]) -> None:
+    def _show(self, person: Person | None, filings: list[Filing], pending: list[str]) -> None:
         if person is None:
             self.notify("参保人不存在", severity="error")
             self.app.pop_screen()
             return
-        self.person, self.filings = person, filings
+        self.person, self.filings, self.pending_claims = person, filings, pending
         self._render_details()
         table = self.query_one("#filings", DataTable)
         cursor = table.cursor_row
@@ -186,9 +194,28 @@ class PersonScreen(Screen[None]):
             self.app.start_filing(self.person, "cancel", filing, self.filings)  # type: ignore[attr-defined]
 
     def action_new_claim(self) -> None:
-        """Start the claim wizard (零星报销)."""
-        if self.person is not None:
-            self.app.start_claim(self.person, self.filings)  # type: ignore[attr-defined]
+        """Start the claim wizard (零星报销); a claim waiting for materials is offered first."""
+        person = self.person
+        if person is None:
+            return
+        if not self.pending_claims:
+            self.app.start_claim(person, self.filings)  # type: ignore[attr-defined]
+            return
+        number = self.pending_claims[0]
+
+        def answer(open_it: bool | None) -> None:
+            if open_it:
+                self.app.open_claim(number)  # type: ignore[attr-defined]
+            else:
+                self.app.start_claim(person, self.filings)  # type: ignore[attr-defined]
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "此人有一笔待补材料的报销，是否打开？",
+                f"{number}：Y 打开（再按 M 补材料）；N 办理新的报销。",
+            ),
+            callback=answer,
+        )
 
     def action_edit(self) -> None:
         """Edit the person's details."""
