@@ -85,6 +85,9 @@ class SyncScreen(Screen[None]):
 
     def action_run(self) -> None:
         """Start a sync (one at a time)."""
+        if any(w.group == "sync_run" and not w.is_finished for w in self.workers):
+            self.notify("正在同步，请稍候", title="同步")
+            return
         self.query_one("#stage", Label).update("正在连接省平台…")
         self.query_one(ProgressBar).update(total=None, progress=0)
         self.run_sync()
@@ -115,6 +118,8 @@ class SyncScreen(Screen[None]):
         self.app.call_from_thread(self._done, report)
 
     def _progress(self, done: int, total: int, stage: str) -> None:
+        if not self.is_mounted:  # the clerk left the screen: the run stops after this batch
+            return
         bar = self.query_one(ProgressBar)
         if total:
             bar.update(total=total, progress=done)
@@ -123,11 +128,14 @@ class SyncScreen(Screen[None]):
             self.query_one("#stage", Label).update(f"{stage}…")
 
     def _failed(self, message: str) -> None:
-        self.query_one("#stage", Label).update(f"同步未完成：{message}")
-        self.notify(message, title="同步未完成", severity="error", timeout=10)
-        self._after_run()
+        self.app.notify(message, title="同步未完成", severity="error", timeout=10)
+        if self.is_mounted:
+            self.query_one("#stage", Label).update(f"同步未完成：{message}")
+            self._after_run()
 
     def _done(self, report: SyncReport) -> None:
+        if not self.is_mounted:
+            return
         tally, pulled = report.tally, report.pulled
         self.query_one(ProgressBar).update(total=1, progress=1)
         text = (
