@@ -9,7 +9,7 @@ that carries the answer back to the provincial store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -219,3 +219,21 @@ def inbox_counts(db: Database) -> dict[str, int]:
             select(SyncInboxItem.type, func.count()).group_by(SyncInboxItem.type)
         ).all()
     return dict(rows)
+
+
+def with_pulled_calendar(engine: RulesEngine, db: Database) -> RulesEngine:
+    """The engine with the holiday-calendar packages this office pulled, in number order.
+
+    Each package was checked when it was taken; the app applies them at start-up, so a package
+    pulled during the day counts from the next start.
+    """
+    with db.read() as session:
+        contents = session.exec(
+            select(SyncPackage.content)
+            .where(SyncPackage.kind == "holiday_calendar")
+            .order_by(col(SyncPackage.number))
+        ).all()
+    calendar = engine.calendar
+    for content in contents:
+        calendar = calendar.merge(content)
+    return engine if calendar is engine.calendar else replace(engine, calendar=calendar)
