@@ -236,6 +236,18 @@ def finish_run(db: Database, run_id: int, tally: Tally, pulled: int, error: str 
             pulled,
         )
         session.add(run)
+        audit(
+            session,
+            None,
+            "sync",
+            "sync_run",
+            run_id,
+            mode=run.mode,
+            ok=run.ok,
+            accepted=tally.accepted,
+            duplicate=tally.duplicate,
+            rejected=tally.rejected,
+        )
 
 
 def new_holder() -> str:
