@@ -100,7 +100,7 @@ async def test_sync_review_and_day_close(province, make_app) -> None:  # type: i
         assert "上传接收 19" in stage and "退回 1" in stage and "线上申请 1" in stage
         assert "对账一致" in stage
         assert "待上传 0    待处理退回 1" in _text(pilot, "#summary")
-        assert app.sub_title == "窗口1 · 在线 · 0 分钟前同步"
+        assert app.sub_title == "窗口1 · 在线 · 刚刚同步"
         problems = app.screen.query_one(DataTable)
         (number, reason) = problems.get_row_at(0)[2:]
         assert number == refused and "在其他经办机构已有有效备案" in reason and "弋江区" in reason
