@@ -56,6 +56,7 @@ class SyncReport:
     reconciled: bool = False
     mismatched_blocks: list[int] = field(default_factory=list)
     server_count: int = 0
+    resent: int = 0
 
 
 class ProvinceClient:
@@ -195,7 +196,19 @@ def run_sync(
         if progress:
             progress(0, 0, "下载")
         report.pulled = pull_all(db, client, engine, today)
-        answer = client.reconcile(outbox.local_digests(db, outbox.office_of(db)))
+        office = outbox.office_of(db)
+        answer = client.reconcile(outbox.local_digests(db, office))
+        if not answer["match"]:
+            # Events the store lost (restored from an older backup, say) are sent again, once.
+            held = {
+                b["block"]: [e["id"] for e in b.get("server_events", [])]
+                for b in answer["blocks"]
+                if not b["match"]
+            }
+            report.resent = outbox.unmark_missing(db, office, held)
+            if report.resent:
+                report.tally.add(push_all(db, client, holder, progress, cancelled))
+                answer = client.reconcile(outbox.local_digests(db, office))
         report.server_count = answer["server_count"]
         report.mismatched_blocks = [b["block"] for b in answer["blocks"] if not b["match"]]
         report.reconciled = answer["match"]

@@ -14,12 +14,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.sync import outbox
 from counter_app.sync.client import ProvinceClient, SyncError, run_sync
+from counter_app.sync.store import ProvinceStore, events
 from tests.support.province import (
     CuttingProxy,
     ServerProcess,
@@ -205,3 +207,20 @@ def test_connection_cut_mid_answer_by_a_proxy(
     assert (report.tally.accepted, report.tally.duplicate) == (150, 50)
     assert report.reconciled
     assert_exactly_once(db, province_url, signed.office_code, 200)
+
+
+def test_reconcile_resends_what_the_store_lost(
+    server: ServerProcess, office: Office, token: str, province_url: str
+) -> None:
+    """The store was restored from an older backup: the reconcile finds the gap, it is re-sent."""
+    db, signed = office
+    add_events(db, signed, 120)
+    server.start()
+    assert run_sync(db, ENGINE, config(server, token), TODAY).reconciled
+    store = ProvinceStore(province_url)
+    with store.engine.begin() as conn:
+        conn.execute(delete(events).where(events.c.seq.between(50, 79)))
+    store.close()
+    report = run_sync(db, ENGINE, config(server, token), TODAY)
+    assert report.resent == 30 and report.tally.accepted == 30 and report.reconciled
+    assert_exactly_once(db, province_url, signed.office_code, 120)
