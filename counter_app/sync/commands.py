@@ -84,6 +84,8 @@ def sync_run(db: DbOption = None) -> None:
     )
     for refusal in pulled.refused:
         typer.echo(f"更新包未导入：{refusal}")
+    if report.resent:
+        typer.echo(f"对账发现省平台缺少 {report.resent} 个事件，已补传")
     if report.reconciled:
         typer.echo(f"对账一致：省平台共有本机构事件 {report.server_count} 个")
     else:

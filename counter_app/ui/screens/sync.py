@@ -142,6 +142,7 @@ class SyncScreen(Screen[None]):
             f"完成：上传接收 {tally.accepted}，已有 {tally.duplicate}，退回 {tally.rejected}；"
             f"线上申请 {pulled.applications}，其他 {pulled.inbox}，更新包 {pulled.packages}；"
             + ("对账一致" if report.reconciled else "对账不符，请联系省平台")
+            + (f"（补传省平台缺少的 {report.resent} 个）" if report.resent else "")
         )
         for refusal in pulled.refused:
             self.notify(refusal, title="更新包未导入", severity="warning", timeout=10)
