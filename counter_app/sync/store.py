@@ -123,7 +123,6 @@ packages = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-PACKAGE_KINDS = {"policy_pack": "策略包", "holiday_calendar": "节假日日历", "registry": "参保登记"}
 _RETRIES = 5
 
 
@@ -589,15 +588,15 @@ class ProvinceStore:
 
     def add_package(self, kind: str, number: int, content: dict[str, Any]) -> None:
         """Publish a numbered package to every office; numbers only go up."""
-        if kind not in PACKAGE_KINDS:
-            raise StoreError(f"包类型应为 {'、'.join(PACKAGE_KINDS)} 之一")
+        if kind not in protocol.PACKAGES:
+            raise StoreError(f"包类型应为 {'、'.join(protocol.PACKAGES)} 之一")
         with self._tx() as conn:
             last = conn.execute(
                 select(func.max(packages.c.number)).where(packages.c.kind == kind)
             ).scalar()
             if last is not None and number <= last:
                 raise StoreError(
-                    f"{PACKAGE_KINDS[kind]}第 {number} 号不晚于已发布的第 {last} 号，未发布"
+                    f"{protocol.PACKAGES[kind]}第 {number} 号不晚于已发布的第 {last} 号，未发布"
                 )
             conn.execute(
                 insert(packages).values(
