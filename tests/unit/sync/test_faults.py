@@ -137,7 +137,7 @@ def test_client_killed_mid_sync_resumes(
 ) -> None:
     db, signed = office
     add_events(db, signed, 1500)
-    server.start()
+    server.start(faults="pause_each=0.05")  # 75 pushes of 20: a few seconds to catch it in
     process = _sync_process(db.path, server, token)
     deadline = time.monotonic() + 60
     while len(local_state(db)[1]) < 100:  # killed once it is well under way
