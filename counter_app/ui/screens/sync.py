@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -15,6 +15,13 @@ from counter_app.sync.pulled import INBOX_LABELS, inbox_counts
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import Services
 from counter_app.ui.sync_header import since_text
+
+KIND_LABELS = {
+    "filing.new": "新增备案",
+    "filing.change": "变更备案",
+    "filing.cancel": "取消备案",
+    "application.review": "线上审核",
+}
 
 
 class SyncScreen(Screen[None]):
@@ -42,11 +49,13 @@ class SyncScreen(Screen[None]):
         yield Label("", id="stage")
         yield Label("被省平台退回、需要处理的事件", classes="section")
         yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
+        yield Label("", id="problem_detail")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("序号", "类型", "编号", "原因")
         self.query_one(DataTable).focus()
+        self.query_one(ProgressBar).display = False  # shown once a run starts: no idle animation
         self.load()
 
     def on_screen_resume(self) -> None:
@@ -81,7 +90,16 @@ class SyncScreen(Screen[None]):
         self.problems = problems
         table = self.query_one(DataTable)
         table.clear()
-        table.add_rows([(str(p.seq), p.kind, p.summary, p.message) for p in problems])
+        table.add_rows(
+            [(str(p.seq), KIND_LABELS.get(p.kind, p.kind), p.summary, p.message) for p in problems]
+        )
+        self.query_one("#problem_detail", Label).update(problems[0].message if problems else "")
+
+    @on(DataTable.RowHighlighted)
+    def _detail(self, event: DataTable.RowHighlighted) -> None:
+        """The full reason of the refused event under the cursor (the column is cut short)."""
+        if 0 <= event.cursor_row < len(self.problems):
+            self.query_one("#problem_detail", Label).update(self.problems[event.cursor_row].message)
 
     def action_run(self) -> None:
         """Start a sync (one at a time)."""
@@ -89,7 +107,9 @@ class SyncScreen(Screen[None]):
             self.notify("正在同步，请稍候", title="同步")
             return
         self.query_one("#stage", Label).update("正在连接省平台…")
-        self.query_one(ProgressBar).update(total=None, progress=0)
+        bar = self.query_one(ProgressBar)
+        bar.display = True
+        bar.update(total=None, progress=0)
         self.run_sync()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sync_run", description="同步")
@@ -144,6 +164,7 @@ class SyncScreen(Screen[None]):
             + ("对账一致" if report.reconciled else "对账不符，请联系省平台")
             + (f"（补传省平台缺少的 {report.resent} 个）" if report.resent else "")
         )
+        self.app.clear_notifications()  # the "not synced for days" reminder is out of date now
         for refusal in pulled.refused:
             self.notify(refusal, title="更新包未导入", severity="warning", timeout=10)
         self.query_one("#stage", Label).update(text)
