@@ -102,7 +102,9 @@ class ProvinceClient:
             if response.status_code == 401:
                 raise SyncError("省平台不认本机构的令牌：请核对配置中的 sync.token")
             if response.status_code >= 400:
-                raise SyncError(f"省平台拒绝了请求（HTTP {response.status_code}）：{response.text}")
+                raise SyncError(
+                    f"省平台拒绝了请求（HTTP {response.status_code}）：{_message(response)}"
+                )
             return response.json()
         raise SyncError(
             f"{problem}，已重试 {self.config.attempts} 次；待上传的事件都保留着，稍后再同步"
@@ -123,6 +125,17 @@ class ProvinceClient:
         return self.call(
             "POST", "/reconcile", json={"blocks": {str(k): v for k, v in blocks.items()}}
         )
+
+
+def _message(response: Any) -> str:
+    """The Chinese message of an error answer (``{"detail": {"message": …}}``), else its text."""
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        return response.text[:200]
+    if isinstance(detail, dict) and detail.get("message"):
+        return str(detail["message"])
+    return str(detail)[:200]
 
 
 def push_all(

@@ -186,6 +186,8 @@ def test_same_batch_twice_and_changed_payload(
     altered = [{**batch[0], "payload": {**batch[0]["payload"], "destination": "310101"}}]
     (answer,) = client.push(altered, "b2")
     assert answer["status"] == "rejected" and answer["code"] == "payload_mismatch"
+    with pytest.raises(SyncError, match="HTTP 422.*events 应为不超过 500 个事件的列表"):
+        client.push(batch[:1] * 501, "too-big")  # refused whole, not retried
     client.close()
     outbox.record_answers(db, [(r["id"], r) for r in again])
     assert_exactly_once(db, province_url, signed.office_code, 30)
