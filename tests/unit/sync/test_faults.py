@@ -186,7 +186,7 @@ def test_same_batch_twice_and_changed_payload(
     altered = [{**batch[0], "payload": {**batch[0]["payload"], "destination": "310101"}}]
     (answer,) = client.push(altered, "b2")
     assert answer["status"] == "rejected" and answer["code"] == "payload_mismatch"
-    with pytest.raises(SyncError, match="HTTP 422.*events 应为不超过 500 个事件的列表"):
+    with pytest.raises(SyncError, match=r"HTTP 422.*events 应为不超过 500 个事件的列表"):
         client.push(batch[:1] * 501, "too-big")  # refused whole, not retried
     client.close()
     outbox.record_answers(db, [(r["id"], r) for r in again])
