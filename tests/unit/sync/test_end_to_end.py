@@ -24,9 +24,9 @@ from counter_app.storage.models import OutboxEvent
 from counter_app.storage.persons import save_person
 from counter_app.sync import outbox
 from counter_app.sync.client import SyncError, run_sync
+from counter_app.sync.province_tables import applications as app_table
 from counter_app.sync.pulled import ReviewRefused, applications, review, with_pulled_calendar
 from counter_app.sync.store import ProvinceStore
-from counter_app.sync.store import applications as app_table
 from tests.support.province import ServerProcess, assert_exactly_once
 from tests.unit.sync.conftest import config
 

@@ -21,7 +21,8 @@ from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.sync import outbox
 from counter_app.sync.client import ProvinceClient, SyncError, run_sync
-from counter_app.sync.store import ProvinceStore, events
+from counter_app.sync.province_tables import events
+from counter_app.sync.store import ProvinceStore
 from tests.support.province import (
     CuttingProxy,
     ServerProcess,
