@@ -56,6 +56,7 @@ class SyncReport:
     reconciled: bool = False
     mismatched_blocks: list[int] = field(default_factory=list)
     server_count: int = 0
+    resent: int = 0
 
 
 class ProvinceClient:
@@ -101,7 +102,9 @@ class ProvinceClient:
             if response.status_code == 401:
                 raise SyncError("省平台不认本机构的令牌：请核对配置中的 sync.token")
             if response.status_code >= 400:
-                raise SyncError(f"省平台拒绝了请求（HTTP {response.status_code}）：{response.text}")
+                raise SyncError(
+                    f"省平台拒绝了请求（HTTP {response.status_code}）：{_message(response)}"
+                )
             return response.json()
         raise SyncError(
             f"{problem}，已重试 {self.config.attempts} 次；待上传的事件都保留着，稍后再同步"
@@ -122,6 +125,17 @@ class ProvinceClient:
         return self.call(
             "POST", "/reconcile", json={"blocks": {str(k): v for k, v in blocks.items()}}
         )
+
+
+def _message(response: Any) -> str:
+    """The Chinese message of an error answer (``{"detail": {"message": …}}``), else its text."""
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        return response.text[:200]
+    if isinstance(detail, dict) and detail.get("message"):
+        return str(detail["message"])
+    return str(detail)[:200]
 
 
 def push_all(
@@ -195,7 +209,19 @@ def run_sync(
         if progress:
             progress(0, 0, "下载")
         report.pulled = pull_all(db, client, engine, today)
-        answer = client.reconcile(outbox.local_digests(db, outbox.office_of(db)))
+        office = outbox.office_of(db)
+        answer = client.reconcile(outbox.local_digests(db, office))
+        if not answer["match"]:
+            # Events the store lost (restored from an older backup, say) are sent again, once.
+            held = {
+                b["block"]: [e["id"] for e in b.get("server_events", [])]
+                for b in answer["blocks"]
+                if not b["match"]
+            }
+            report.resent = outbox.unmark_missing(db, office, held)
+            if report.resent:
+                report.tally.add(push_all(db, client, holder, progress, cancelled))
+                answer = client.reconcile(outbox.local_digests(db, office))
         report.server_count = answer["server_count"]
         report.mismatched_blocks = [b["block"] for b in answer["blocks"] if not b["match"]]
         report.reconciled = answer["match"]

@@ -59,10 +59,11 @@ def sync_run(db: DbOption = None) -> None:
     """上传待上传事件、下载线上申请与更新包、对账。"""
     from counter_app.rules_engine import build_engine
     from counter_app.sync.client import SyncBusy, SyncError, run_sync
+    from counter_app.sync.pulled import with_pulled_calendar
 
     settings = _settings()
     database = _office_db(db)
-    engine = build_engine(settings.policy, settings.pack_file)
+    engine = with_pulled_calendar(build_engine(settings.policy, settings.pack_file), database)
 
     def progress(done: int, total: int, stage: str) -> None:
         if total:
@@ -83,6 +84,8 @@ def sync_run(db: DbOption = None) -> None:
     )
     for refusal in pulled.refused:
         typer.echo(f"更新包未导入：{refusal}")
+    if report.resent:
+        typer.echo(f"对账发现省平台缺少 {report.resent} 个事件，已补传")
     if report.reconciled:
         typer.echo(f"对账一致：省平台共有本机构事件 {report.server_count} 个")
     else:

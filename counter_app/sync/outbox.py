@@ -236,6 +236,18 @@ def finish_run(db: Database, run_id: int, tally: Tally, pulled: int, error: str 
             pulled,
         )
         session.add(run)
+        audit(
+            session,
+            None,
+            "sync",
+            "sync_run",
+            run_id,
+            mode=run.mode,
+            ok=run.ok,
+            accepted=tally.accepted,
+            duplicate=tally.duplicate,
+            rejected=tally.rejected,
+        )
 
 
 def new_holder() -> str:
@@ -290,3 +302,28 @@ def release_lease(db: Database, holder: str) -> None:
 def get_cursor(session: Session, name: str = "pull") -> SyncCursor:
     """The pull cursor row (created at 0)."""
     return session.get(SyncCursor, name) or SyncCursor(name=name, value=0)
+
+
+def unmark_missing(db: Database, office: Office, server_blocks: dict[int, list[str]]) -> int:
+    """Events marked sent that the store no longer holds (say, restored from an older backup):
+    mark them unsent again so that the next push sends them; returns how many."""
+    missing: list[str] = []
+    with db.read() as session:
+        for block, held in server_blocks.items():
+            low, high = block * protocol.BATCH_MAX + 1, (block + 1) * protocol.BATCH_MAX
+            ours = session.exec(
+                select(OutboxEvent.id).where(
+                    OutboxEvent.office_id == office.id,
+                    col(OutboxEvent.sent_at).is_not(None),
+                    col(OutboxEvent.seq).between(low, high),
+                )
+            ).all()
+            missing.extend(set(ours) - set(held))
+    with db.write() as session:
+        for chunk in _chunks(missing):
+            session.execute(
+                update(OutboxEvent).where(col(OutboxEvent.id).in_(chunk)).values(sent_at=None)
+            )
+        if missing:
+            audit(session, None, "sync_resend", "outbox_event", "", count=len(missing))
+    return len(missing)

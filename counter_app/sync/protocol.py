@@ -40,6 +40,9 @@ REASONS: dict[str, str] = {
     "application_reviewed": "这笔线上申请已审核过",
 }
 
+#: Kinds of numbered packages the store publishes, with their Chinese names.
+PACKAGES = {"policy_pack": "策略包", "holiday_calendar": "节假日日历", "registry": "参保登记"}
+
 #: File formats of the offline transfer (USB stick).
 BATCH_FILE = "counter-sync-batch/1"
 ANSWER_FILE = "counter-sync-answer/1"

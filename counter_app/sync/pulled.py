@@ -9,7 +9,7 @@ that carries the answer back to the provincial store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -25,9 +25,7 @@ from counter_app.storage.models import utcnow
 from counter_app.storage.records import audit, emit
 from counter_app.storage.sync_models import OnlineApplication, SyncInboxItem, SyncPackage
 from counter_app.sync.outbox import get_cursor
-from counter_app.sync.protocol import REVIEW_KIND
-
-PACKAGE_LABELS = {"policy_pack": "策略包", "holiday_calendar": "节假日日历", "registry": "参保登记"}
+from counter_app.sync.protocol import PACKAGES, REVIEW_KIND
 
 
 class ReviewRefused(ValueError):
@@ -96,7 +94,7 @@ def store_page(
 def _take_package(session: Any, data: dict[str, Any]) -> str:
     """Keep a numbered package; the Chinese refusal if stale, repeated or broken."""
     kind, number = str(data.get("kind")), data.get("number")
-    label = PACKAGE_LABELS.get(kind, kind)
+    label = PACKAGES.get(kind, kind)
     if not isinstance(number, int):
         return f"{label}缺少编号，已拒收"
     last = session.exec(select(func.max(SyncPackage.number)).where(SyncPackage.kind == kind)).one()
@@ -219,3 +217,21 @@ def inbox_counts(db: Database) -> dict[str, int]:
             select(SyncInboxItem.type, func.count()).group_by(SyncInboxItem.type)
         ).all()
     return dict(rows)
+
+
+def with_pulled_calendar(engine: RulesEngine, db: Database) -> RulesEngine:
+    """The engine with the holiday-calendar packages this office pulled, in number order.
+
+    Each package was checked when it was taken; the app applies them at start-up, so a package
+    pulled during the day counts from the next start.
+    """
+    with db.read() as session:
+        contents = session.exec(
+            select(SyncPackage.content)
+            .where(SyncPackage.kind == "holiday_calendar")
+            .order_by(col(SyncPackage.number))
+        ).all()
+    calendar = engine.calendar
+    for content in contents:
+        calendar = calendar.merge(content)
+    return engine if calendar is engine.calendar else replace(engine, calendar=calendar)

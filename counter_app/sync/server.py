@@ -7,7 +7,8 @@ makes the server fail on purpose, e.g.
 ``die_mid_batch=2`` (the process exits halfway through applying the 2nd push, before commit),
 ``die_after_commit=1`` (exits after committing the 1st push, before answering), ``error_503=2``
 (the first two pushes are answered 503 untouched), ``delay_after_commit=3`` (the first push is
-answered 3 s after its commit, so that a client with a shorter timeout gives up).
+answered 3 s after its commit, so that a client with a shorter timeout gives up),
+``pause_each=0.05`` (every push is answered that much later, to catch a client mid-run).
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def create_app(store: ProvinceStore, faults: Faults | None = None) -> FastAPI:
             os._exit(17)
         if "delay_after_commit" in faults.plan and number == 1:
             await asyncio.sleep(faults.plan["delay_after_commit"])
+        await asyncio.sleep(faults.plan.get("pause_each", 0))
         results = [
             {"id": e.get("id") if isinstance(e, dict) else None, **a}
             for e, a in zip(batch, answers, strict=True)

@@ -7,7 +7,8 @@ is answered from what is stored (``duplicate``, or ``payload_mismatch`` when its
 a concurrent request stores one of the ids first, the batch is rolled back and run again, and is
 then answered from the committed data. Filings of the same person by two offices are serialised
 (row locks on the persons' rows, taken in sorted order, on PostgreSQL; SQLite has one writer at a
-time), so "an active filing elsewhere" is decided on committed data.
+time), so "an active filing elsewhere" is decided on committed data. The tables are in
+``province_tables``; how each kind of event is applied is in ``province_apply``.
 """
 
 from __future__ import annotations
@@ -18,20 +19,10 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Connection,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
     create_engine,
     func,
     insert,
@@ -41,94 +32,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from counter_app.domain.idnumber import mask_id
 from counter_app.sync import protocol
 from counter_app.sync.protocol import ACCEPTED, DUPLICATE, rejection
-
-metadata = MetaData()
-
-offices = Table(
-    "province_office",
+from counter_app.sync.province_apply import apply_filing, apply_review, lock_keys, now, publish
+from counter_app.sync.province_tables import (
+    OfficeInfo,
+    applications,
+    events,
+    feed,
+    filings,
     metadata,
-    Column("code", String(12), primary_key=True),
-    Column("name", String(100), nullable=False),
-    Column("pool_code", String(6), nullable=False, index=True),
-    Column("token_hash", String(64), nullable=False, unique=True),
-    Column("file_key", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-events = Table(
-    "province_event",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("office", String(12), nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("clerk", String(40), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("hash", String(64), nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("batch_id", String(64), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("office", "seq", name="uq_province_event_office_seq"),
-)
-filings = Table(
-    "province_filing",
-    metadata,
-    Column("number", String(40), primary_key=True),
-    Column("office", String(12), nullable=False, index=True),
-    Column("id_number", String(18), nullable=False, index=True),
-    Column("name", String(50), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("category", String(30), nullable=False),
-    Column("destination", String(6), nullable=False),
-    Column("valid_from", String(10), nullable=False),
-    Column("valid_until", String(10)),
-    Column("event_id", String(36), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-applications = Table(
-    "province_application",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("office", String(12), nullable=False, index=True),
-    Column("data", Text, nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("reason", Text, nullable=False, default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("reviewed_at", DateTime(timezone=True)),
-)
-feed = Table(
-    "province_feed",
-    metadata,
-    Column("cursor", Integer, primary_key=True, autoincrement=True),
-    # Addressed to one office, to every office of a pool, or (both empty) to everyone.
-    Column("office", String(12), index=True),
-    Column("pool_code", String(6), index=True),
-    Column("type", String(30), nullable=False),
-    Column("data", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-# One row per person the store has seen: its row lock serialises filings of that person.
-people = Table(
-    "province_person",
-    metadata,
-    Column("id_number", String(18), primary_key=True),
-)
-packages = Table(
-    "province_package",
-    metadata,
-    Column("kind", String(30), primary_key=True),
-    Column("number", Integer, primary_key=True, autoincrement=False),
-    Column("content", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    offices,
+    packages,
 )
 
-PACKAGE_KINDS = {"policy_pack": "策略包", "holiday_calendar": "节假日日历", "registry": "参保登记"}
 _RETRIES = 5
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def token_hash(token: str) -> str:
@@ -138,16 +56,6 @@ def token_hash(token: str) -> str:
 
 class StoreError(ValueError):
     """An operator's request the store refuses; the message is Chinese."""
-
-
-@dataclass(frozen=True)
-class OfficeInfo:
-    """An office as the store knows it."""
-
-    code: str
-    name: str
-    pool_code: str
-    file_key: bytes
 
 
 class ProvinceStore:
@@ -193,7 +101,7 @@ class ProvinceStore:
                     pool_code=pool_code,
                     token_hash=token_hash(token),
                     file_key=protocol.file_key(token).hex(),
-                    created_at=_now(),
+                    created_at=now(),
                 )
             )
         return token
@@ -287,7 +195,7 @@ class ProvinceStore:
                         "hash": known[event["id"]],
                         "payload": protocol.canonical(event["payload"]),
                         "batch_id": batch_id,
-                        "received_at": _now(),
+                        "received_at": now(),
                     }
                 )
             if self.after_event:
@@ -320,9 +228,9 @@ class ProvinceStore:
         if not protocol.known_kind(kind):
             return rejection("unknown_kind", kind)
         if kind in protocol.FILING_KINDS:
-            refused = self._apply_filing(conn, office, event)
+            refused = apply_filing(conn, office, event)
         elif kind == protocol.REVIEW_KIND:
-            refused = self._apply_review(conn, office, event)
+            refused = apply_review(conn, office, event, self.postgres)
         else:
             refused = None  # claim.* events are kept as they come
         if refused:
@@ -338,165 +246,9 @@ class ProvinceStore:
             for e in batch
             if e["kind"] in protocol.FILING_KINDS and isinstance(e["payload"], dict)
         }
-        self._lock_keys(conn, sorted(k for k in keys if isinstance(k, str) and len(k) <= 18))
-
-    def _lock_person(self, conn: Connection, id_number: str) -> None:
-        self._lock_keys(conn, [id_number] if len(id_number) <= 18 else [])
-
-    def _lock_keys(self, conn: Connection, keys: list[str]) -> None:
-        # Row locks on the persons' rows, taken in sorted order so that two batches never wait
-        # on each other crosswise (if they ever do, PostgreSQL aborts one and it is retried).
-        # Row locks live in the rows, so a batch of 500 persons does not fill the lock table.
-        # SQLite needs none: it has one writer at a time.
-        if not self.postgres or not keys:
-            return
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        conn.execute(
-            pg_insert(people).values([{"id_number": k} for k in keys]).on_conflict_do_nothing()
+        lock_keys(
+            conn, sorted(k for k in keys if isinstance(k, str) and len(k) <= 18), self.postgres
         )
-        conn.execute(
-            select(people.c.id_number)
-            .where(people.c.id_number.in_(keys))
-            .order_by(people.c.id_number)
-            .with_for_update()
-        )
-
-    def _elsewhere(
-        self, conn: Connection, office: OfficeInfo, id_number: str
-    ) -> tuple[dict[str, Any] | None, set[str]]:
-        """The refusal if another office has an active filing; the offices that filed at all."""
-        rows = conn.execute(
-            select(filings.c.number, filings.c.office, filings.c.status, offices.c.name)
-            .join(offices, offices.c.code == filings.c.office)
-            .where(filings.c.id_number == id_number, filings.c.office != office.code)
-        ).all()
-        active = next((r for r in rows if r.status == "active"), None)
-        refusal = None
-        if active is not None:
-            refusal = rejection(
-                "active_filing_elsewhere",
-                f"{mask_id(id_number)} 有备案 {active.number}（{active.name}）",
-            )
-        return refusal, {r.office for r in rows}
-
-    def _apply_filing(
-        self, conn: Connection, office: OfficeInfo, event: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        payload = event["payload"]
-        number = payload.get("number")
-        person = payload.get("person") or {}
-        id_number = person.get("id_number")
-        if not isinstance(number, str) or not isinstance(id_number, str):
-            return rejection("bad_event", "缺少备案编号或身份证号")
-        row = conn.execute(select(filings.c.office).where(filings.c.number == number)).first()
-        values = {
-            "status": payload.get("status", "active"),
-            "category": payload.get("category", ""),
-            "destination": payload.get("destination", ""),
-            "valid_from": payload.get("valid_from", ""),
-            "valid_until": payload.get("valid_until"),
-            "event_id": event["id"],
-            "updated_at": _now(),
-        }
-        misfit = _misfit(
-            filings,
-            {**values, "number": number, "id_number": id_number, "name": person.get("name", "")},
-        )
-        if misfit:
-            return rejection("bad_event", misfit)
-        if event["kind"] != "filing.new":
-            if row is None:
-                return rejection("unknown_filing", number)
-            if row.office != office.code:
-                return rejection("not_your_filing", number)
-            conn.execute(update(filings).where(filings.c.number == number).values(**values))
-            return None
-        if row is not None and row.office != office.code:
-            return rejection("not_your_filing", number)
-        conflict, others = self._elsewhere(conn, office, id_number)
-        if conflict and values["status"] == "active":
-            return conflict
-        for old in payload.get("supersedes") or []:
-            conn.execute(
-                update(filings)
-                .where(filings.c.number == old, filings.c.office == office.code)
-                .values(status="superseded", updated_at=_now())
-            )
-        if row is None:
-            conn.execute(
-                insert(filings).values(
-                    number=number,
-                    office=office.code,
-                    id_number=id_number,
-                    name=person.get("name", ""),
-                    **values,
-                )
-            )
-        else:
-            conn.execute(update(filings).where(filings.c.number == number).values(**values))
-        data = {
-            "number": number,
-            "office": office.code,
-            "office_name": office.name,
-            "person": {"name": person.get("name", ""), "id_number": id_number},
-            **{k: values[k] for k in ("status", "category", "destination", "valid_from")},
-            "valid_until": values["valid_until"],
-        }
-        for other in sorted(others):  # other offices that filed for this person hear of it
-            self._feed(conn, "filing_elsewhere", data, office=other)
-        return None
-
-    def _apply_review(
-        self, conn: Connection, office: OfficeInfo, event: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        payload = event["payload"]
-        app_id = payload.get("application_id")
-        decision = payload.get("decision")
-        if decision not in ("approved", "rejected"):
-            return rejection("bad_event", "审核结论应为 approved 或 rejected")
-        if not isinstance(app_id, str) or len(app_id) > 40:
-            return rejection("bad_event", "application_id")
-        row = conn.execute(
-            select(applications).where(
-                applications.c.id == app_id, applications.c.office == office.code
-            )
-        ).first()
-        if row is None:
-            return rejection("unknown_application", str(app_id))
-        if row.status != "pending":
-            return rejection("application_reviewed", str(app_id))
-        if decision == "approved":
-            data = json.loads(row.data)
-            person = data.get("person") or {}
-            id_number = str(person.get("id_number", ""))
-            self._lock_person(conn, id_number)
-            conflict, _ = self._elsewhere(conn, office, id_number)
-            if conflict:
-                return conflict
-            values = {
-                "number": app_id,
-                "office": office.code,
-                "id_number": id_number,
-                "name": person.get("name", ""),
-                "status": "active",
-                "category": data.get("category", ""),
-                "destination": data.get("destination", ""),
-                "valid_from": payload.get("valid_from") or data.get("submitted_on", ""),
-                "valid_until": payload.get("valid_until"),
-                "event_id": event["id"],
-                "updated_at": _now(),
-            }
-            misfit = _misfit(filings, values)
-            if misfit:
-                return rejection("bad_event", misfit)
-            conn.execute(insert(filings).values(**values))
-        conn.execute(
-            update(applications)
-            .where(applications.c.id == app_id)
-            .values(status=decision, reason=str(payload.get("reason", "")), reviewed_at=_now())
-        )
-        return None
 
     # -- reconcile ------------------------------------------------------------------------
 
@@ -522,25 +274,6 @@ class ProvinceStore:
         return [{"seq": r.seq, "id": r.id, "hash": r.hash} for r in rows]
 
     # -- pull feed ------------------------------------------------------------------------
-
-    def _feed(
-        self,
-        conn: Connection,
-        type_: str,
-        data: dict[str, Any],
-        *,
-        office: str | None = None,
-        pool_code: str | None = None,
-    ) -> None:
-        conn.execute(
-            insert(feed).values(
-                office=office,
-                pool_code=pool_code,
-                type=type_,
-                data=protocol.canonical(data),
-                created_at=_now(),
-            )
-        )
 
     def pull(self, office: OfficeInfo, cursor: int, limit: int) -> list[dict[str, Any]]:
         """What was published for this office after ``cursor``, oldest first."""
@@ -576,35 +309,35 @@ class ProvinceStore:
                     data=protocol.canonical(data),
                     status="pending",
                     reason="",
-                    created_at=_now(),
+                    created_at=now(),
                 )
             )
-            self._feed(conn, "online_application", data, office=office_code)
+            publish(conn, "online_application", data, office=office_code)
         return app_id
 
     def add_registry_update(self, pool_code: str, data: dict[str, Any]) -> None:
         """An update of the insured registry, for every office of the pool."""
         with self._tx() as conn:
-            self._feed(conn, "registry_update", data, pool_code=pool_code)
+            publish(conn, "registry_update", data, pool_code=pool_code)
 
     def add_package(self, kind: str, number: int, content: dict[str, Any]) -> None:
         """Publish a numbered package to every office; numbers only go up."""
-        if kind not in PACKAGE_KINDS:
-            raise StoreError(f"包类型应为 {'、'.join(PACKAGE_KINDS)} 之一")
+        if kind not in protocol.PACKAGES:
+            raise StoreError(f"包类型应为 {'、'.join(protocol.PACKAGES)} 之一")
         with self._tx() as conn:
             last = conn.execute(
                 select(func.max(packages.c.number)).where(packages.c.kind == kind)
             ).scalar()
             if last is not None and number <= last:
                 raise StoreError(
-                    f"{PACKAGE_KINDS[kind]}第 {number} 号不晚于已发布的第 {last} 号，未发布"
+                    f"{protocol.PACKAGES[kind]}第 {number} 号不晚于已发布的第 {last} 号，未发布"
                 )
             conn.execute(
                 insert(packages).values(
-                    kind=kind, number=number, content=protocol.canonical(content), created_at=_now()
+                    kind=kind, number=number, content=protocol.canonical(content), created_at=now()
                 )
             )
-            self._feed(conn, "package", {"kind": kind, "number": number, "content": content})
+            publish(conn, "package", {"kind": kind, "number": number, "content": content})
 
     # -- reading --------------------------------------------------------------------------
 
@@ -623,21 +356,6 @@ class ProvinceStore:
                 select(events.c.office, func.count()).group_by(events.c.office)
             ).all()
         return {office: count for office, count in rows}
-
-
-def _misfit(table: Table, values: dict[str, Any]) -> str:
-    """Which value does not fit its column (type or length): one bad event must not fail a batch."""
-    for key, value in values.items():
-        column = table.c[key]
-        if not isinstance(column.type, String):
-            continue
-        if value is None and column.nullable:
-            continue
-        if not isinstance(value, str):
-            return f"{key} 应为文字"
-        if column.type.length and len(value) > column.type.length:
-            return f"{key} 超过 {column.type.length} 个字符"
-    return ""
 
 
 def _malformed(event: Any) -> str:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from counter_app.storage.db import Database
 from counter_app.storage.models import utcnow
 from counter_app.sync import outbox, protocol
 from counter_app.sync.protocol import SignatureError
+
+if TYPE_CHECKING:
+    from counter_app.sync.store import ProvinceStore
 
 EXPORT_LIMIT = 100_000
 
@@ -52,7 +55,7 @@ def export_batch(db: Database, token: str, path: Path) -> int:
     return len(events)
 
 
-def import_batch(store: Any, path: Path, answer_path: Path) -> dict[str, int]:
+def import_batch(store: ProvinceStore, path: Path, answer_path: Path) -> dict[str, int]:
     """Provincial side: check, apply and answer a batch file; counts per answer."""
     document = _read(path)
     claimed = document.get("body", {}).get("office") if isinstance(document, dict) else None

@@ -77,7 +77,9 @@ class CounterApp(App[None]):
             from counter_app.storage.demo import seed_demo
 
             seed_demo(db, engine, settings.current_date())
-        return Services(settings=settings, db=db, engine=engine)
+        from counter_app.sync.pulled import with_pulled_calendar
+
+        return Services(settings=settings, db=db, engine=with_pulled_calendar(engine, db))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place where a failed worker becomes a clear Chinese message."""

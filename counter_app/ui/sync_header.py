@@ -12,6 +12,8 @@ def since_text(last_ok: datetime | None, now: datetime | None = None) -> str:
     if last_ok.tzinfo is None:
         last_ok = last_ok.replace(tzinfo=UTC)  # SQLite hands back naive UTC
     seconds = max(0, int(((now or datetime.now(UTC)) - last_ok).total_seconds()))
+    if seconds < 60:
+        return "刚刚"
     if seconds < 3600:
         return f"{seconds // 60} 分钟前"
     if seconds < 86400:

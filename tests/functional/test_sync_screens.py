@@ -43,6 +43,10 @@ def province(tmp_path: Path) -> Iterator[tuple[ServerProcess, str, str]]:
     token = store.add_office(OFFICE, "镜湖区", "340200")
     store.add_office("340203", "弋江区", "340200")
     app_id = store.add_application(OFFICE, APPLICATION)
+    # 身份证号 with a wrong check digit: the engine will not let it be approved.
+    store.add_application(
+        OFFICE, {**APPLICATION, "person": {"name": "全金发", "id_number": "110105195001010011"}}
+    )
     store.close()
     server = ServerProcess(url, tmp_path).start()
     yield server, token, app_id
@@ -97,10 +101,10 @@ async def test_sync_review_and_day_close(province, make_app) -> None:  # type: i
         await pilot.press("f9")
         await settle(pilot)
         stage = _text(pilot, "#stage")
-        assert "上传接收 19" in stage and "退回 1" in stage and "线上申请 1" in stage
+        assert "上传接收 19" in stage and "退回 1" in stage and "线上申请 2" in stage
         assert "对账一致" in stage
         assert "待上传 0    待处理退回 1" in _text(pilot, "#summary")
-        assert app.sub_title == "窗口1 · 在线 · 0 分钟前同步"
+        assert app.sub_title == "窗口1 · 在线 · 刚刚同步"
         problems = app.screen.query_one(DataTable)
         (number, reason) = problems.get_row_at(0)[2:]
         assert number == refused and "在其他经办机构已有有效备案" in reason and "弋江区" in reason
@@ -111,19 +115,26 @@ async def test_sync_review_and_day_close(province, make_app) -> None:  # type: i
         await pilot.press("o")
         await settle(pilot)
         table = app.screen.query_one(DataTable)
-        assert table.row_count == 1
-        row = table.get_row_at(0)
-        assert row[0] == "2026-11-25" and row[1] == "韩宝驹" and row[2] == "110105********0038"
-        await pilot.press("y")
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert [r[1] for r in rows] == ["韩宝驹", "全金发"]
+        assert rows[0][0] == "2026-11-25" and rows[0][2] == "110105********0038"
+        await pilot.press("y", "y")  # approve 韩宝驹
         await settle(pilot)
-        await pilot.press("y")
+        assert app.screen.query_one(DataTable).row_count == 1
+        await pilot.press("y", "y")  # 全金发: the engine refuses, the application stays
+        await settle(pilot)
+        assert app.screen.query_one(DataTable).row_count == 1
+        assert any("校验位" in n.message for n in app._notifications)
+        await pilot.press("n", "enter")  # a reason is required
+        await settle(pilot)
+        await pilot.press(*"身份证号有误", "enter")
         await settle(pilot)
         assert app.screen.query_one(DataTable).row_count == 0
 
         await pilot.press("escape")
         await pilot.press("f9")
         await settle(pilot)
-        assert "上传接收 1" in _text(pilot, "#stage")
+        assert "上传接收 2" in _text(pilot, "#stage")
 
         await pilot.press("j")
         await settle(pilot)

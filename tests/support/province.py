@@ -23,7 +23,8 @@ from counter_app.storage.clerks import SignedIn, add_clerk, ensure_office, sign_
 from counter_app.storage.db import Database
 from counter_app.storage.models import OutboxEvent
 from counter_app.storage.records import emit
-from counter_app.sync.store import ProvinceStore, events
+from counter_app.sync.province_tables import events
+from counter_app.sync.store import ProvinceStore
 from tests.support.postgres import free_port
 
 PASSWORD = "password123"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -15,6 +15,13 @@ from counter_app.sync.pulled import INBOX_LABELS, inbox_counts
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import Services
 from counter_app.ui.sync_header import since_text
+
+KIND_LABELS = {
+    "filing.new": "新增备案",
+    "filing.change": "变更备案",
+    "filing.cancel": "取消备案",
+    "application.review": "线上审核",
+}
 
 
 class SyncScreen(Screen[None]):
@@ -42,11 +49,13 @@ class SyncScreen(Screen[None]):
         yield Label("", id="stage")
         yield Label("被省平台退回、需要处理的事件", classes="section")
         yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
+        yield Label("", id="problem_detail")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("序号", "类型", "编号", "原因")
         self.query_one(DataTable).focus()
+        self.query_one(ProgressBar).display = False  # shown once a run starts: no idle animation
         self.load()
 
     def on_screen_resume(self) -> None:
@@ -81,12 +90,26 @@ class SyncScreen(Screen[None]):
         self.problems = problems
         table = self.query_one(DataTable)
         table.clear()
-        table.add_rows([(str(p.seq), p.kind, p.summary, p.message) for p in problems])
+        table.add_rows(
+            [(str(p.seq), KIND_LABELS.get(p.kind, p.kind), p.summary, p.message) for p in problems]
+        )
+        self.query_one("#problem_detail", Label).update(problems[0].message if problems else "")
+
+    @on(DataTable.RowHighlighted)
+    def _detail(self, event: DataTable.RowHighlighted) -> None:
+        """The full reason of the refused event under the cursor (the column is cut short)."""
+        if 0 <= event.cursor_row < len(self.problems):
+            self.query_one("#problem_detail", Label).update(self.problems[event.cursor_row].message)
 
     def action_run(self) -> None:
         """Start a sync (one at a time)."""
+        if any(w.group == "sync_run" and not w.is_finished for w in self.workers):
+            self.notify("正在同步，请稍候", title="同步")
+            return
         self.query_one("#stage", Label).update("正在连接省平台…")
-        self.query_one(ProgressBar).update(total=None, progress=0)
+        bar = self.query_one(ProgressBar)
+        bar.display = True
+        bar.update(total=None, progress=0)
         self.run_sync()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sync_run", description="同步")
@@ -115,6 +138,8 @@ class SyncScreen(Screen[None]):
         self.app.call_from_thread(self._done, report)
 
     def _progress(self, done: int, total: int, stage: str) -> None:
+        if not self.is_mounted:  # the clerk left the screen: the run stops after this batch
+            return
         bar = self.query_one(ProgressBar)
         if total:
             bar.update(total=total, progress=done)
@@ -123,18 +148,23 @@ class SyncScreen(Screen[None]):
             self.query_one("#stage", Label).update(f"{stage}…")
 
     def _failed(self, message: str) -> None:
-        self.query_one("#stage", Label).update(f"同步未完成：{message}")
-        self.notify(message, title="同步未完成", severity="error", timeout=10)
-        self._after_run()
+        self.app.notify(message, title="同步未完成", severity="error", timeout=10)
+        if self.is_mounted:
+            self.query_one("#stage", Label).update(f"同步未完成：{message}")
+            self._after_run()
 
     def _done(self, report: SyncReport) -> None:
+        if not self.is_mounted:
+            return
         tally, pulled = report.tally, report.pulled
         self.query_one(ProgressBar).update(total=1, progress=1)
         text = (
             f"完成：上传接收 {tally.accepted}，已有 {tally.duplicate}，退回 {tally.rejected}；"
             f"线上申请 {pulled.applications}，其他 {pulled.inbox}，更新包 {pulled.packages}；"
             + ("对账一致" if report.reconciled else "对账不符，请联系省平台")
+            + (f"（补传省平台缺少的 {report.resent} 个）" if report.resent else "")
         )
+        self.app.clear_notifications()  # the "not synced for days" reminder is out of date now
         for refusal in pulled.refused:
             self.notify(refusal, title="更新包未导入", severity="warning", timeout=10)
         self.query_one("#stage", Label).update(text)

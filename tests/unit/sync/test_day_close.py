@@ -73,6 +73,7 @@ def test_only_a_supervisor_signs_and_only_once(demo: Database) -> None:
 def test_header_shows_terminal_state_and_warns_past_the_days() -> None:
     now = datetime(2026, 11, 23, 12, tzinfo=UTC)
     assert since_text(None) == "从未同步"
+    assert since_text(now - timedelta(seconds=20), now) == "刚刚"
     assert since_text(now - timedelta(minutes=5), now) == "5 分钟前"
     assert since_text(now - timedelta(hours=3), now) == "3 小时前"
     assert since_text((now - timedelta(days=2)).replace(tzinfo=None), now) == "2 天前"

@@ -24,9 +24,9 @@ from counter_app.storage.models import OutboxEvent
 from counter_app.storage.persons import save_person
 from counter_app.sync import outbox
 from counter_app.sync.client import SyncError, run_sync
-from counter_app.sync.pulled import ReviewRefused, applications, review
+from counter_app.sync.province_tables import applications as app_table
+from counter_app.sync.pulled import ReviewRefused, applications, review, with_pulled_calendar
 from counter_app.sync.store import ProvinceStore
-from counter_app.sync.store import applications as app_table
 from tests.support.province import ServerProcess, assert_exactly_once
 from tests.unit.sync.conftest import config
 
@@ -100,6 +100,12 @@ def test_demo_office_day(
         total = len(session.exec(select(OutboxEvent.id)).all())  # type: ignore[call-overload]
     assert first.tally.accepted == total and first.reconciled
     assert (first.pulled.applications, first.pulled.packages) == (2, 1)
+
+    # The pulled holiday calendar counts from the next start: 2027 is covered, not provisional.
+    engine = with_pulled_calendar(ENGINE, db)
+    assert not ENGINE.calendar.covers(date(2027, 1, 4)) and engine.calendar.covers(date(2027, 1, 4))
+    assert engine.calendar.version.endswith("2027 放假安排")
+    assert not engine.calendar.is_working_day(date(2027, 1, 1))
 
     queue = applications(db)
     assert {a.id for a in queue} == {approve_id, refuse_id}

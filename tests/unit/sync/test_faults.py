@@ -14,12 +14,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.sync import outbox
 from counter_app.sync.client import ProvinceClient, SyncError, run_sync
+from counter_app.sync.province_tables import events
+from counter_app.sync.store import ProvinceStore
 from tests.support.province import (
     CuttingProxy,
     ServerProcess,
@@ -135,7 +138,7 @@ def test_client_killed_mid_sync_resumes(
 ) -> None:
     db, signed = office
     add_events(db, signed, 1500)
-    server.start()
+    server.start(faults="pause_each=0.05")  # 75 pushes of 20: a few seconds to catch it in
     process = _sync_process(db.path, server, token)
     deadline = time.monotonic() + 60
     while len(local_state(db)[1]) < 100:  # killed once it is well under way
@@ -184,6 +187,8 @@ def test_same_batch_twice_and_changed_payload(
     altered = [{**batch[0], "payload": {**batch[0]["payload"], "destination": "310101"}}]
     (answer,) = client.push(altered, "b2")
     assert answer["status"] == "rejected" and answer["code"] == "payload_mismatch"
+    with pytest.raises(SyncError, match=r"HTTP 422.*events 应为不超过 500 个事件的列表"):
+        client.push(batch[:1] * 501, "too-big")  # refused whole, not retried
     client.close()
     outbox.record_answers(db, [(r["id"], r) for r in again])
     assert_exactly_once(db, province_url, signed.office_code, 30)
@@ -205,3 +210,20 @@ def test_connection_cut_mid_answer_by_a_proxy(
     assert (report.tally.accepted, report.tally.duplicate) == (150, 50)
     assert report.reconciled
     assert_exactly_once(db, province_url, signed.office_code, 200)
+
+
+def test_reconcile_resends_what_the_store_lost(
+    server: ServerProcess, office: Office, token: str, province_url: str
+) -> None:
+    """The store was restored from an older backup: the reconcile finds the gap, it is re-sent."""
+    db, signed = office
+    add_events(db, signed, 120)
+    server.start()
+    assert run_sync(db, ENGINE, config(server, token), TODAY).reconciled
+    store = ProvinceStore(province_url)
+    with store.engine.begin() as conn:
+        conn.execute(delete(events).where(events.c.seq.between(50, 79)))
+    store.close()
+    report = run_sync(db, ENGINE, config(server, token), TODAY)
+    assert report.resent == 30 and report.tally.accepted == 30 and report.reconciled
+    assert_exactly_once(db, province_url, signed.office_code, 120)
