@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func
 from sqlmodel import col, select
 from textual.widgets import DataTable, Label
 
 from counter_app.storage.db import Database
-from counter_app.storage.models import Filing, Person
+from counter_app.storage.models import Filing, OutboxEvent, Person
 from counter_app.sync.store import ProvinceStore
 from tests.functional.conftest import TODAY
 from tests.functional.driving import settle, sign_in
@@ -94,14 +95,16 @@ async def test_sync_review_and_day_close(province, make_app) -> None:  # type: i
         assert app.sub_title == "窗口1 · 在线 · ⚠从未同步"  # warned: never synced
 
         refused = _filed_elsewhere_first(server, app.services.db)
+        with app.services.db.read() as session:  # the demo's filings and claim steps
+            pending = session.exec(select(func.count()).select_from(OutboxEvent)).one()
 
         await pilot.press("s")
         await settle(pilot)
-        assert "待上传 20" in _text(pilot, "#summary")
+        assert f"待上传 {pending}" in _text(pilot, "#summary")
         await pilot.press("f9")
         await settle(pilot)
         stage = _text(pilot, "#stage")
-        assert "上传接收 19" in stage and "退回 1" in stage and "线上申请 2" in stage
+        assert f"上传接收 {pending - 1}" in stage and "退回 1" in stage and "线上申请 2" in stage
         assert "对账一致" in stage
         assert "待上传 0    待处理退回 1" in _text(pilot, "#summary")
         assert app.sub_title == "窗口1 · 在线 · 刚刚同步"

@@ -268,9 +268,10 @@ def test_second_clerk_waits_for_the_first_and_gets_stale(tmp_path: Path) -> None
     hold = tmp_path / "hold"
     hold.mkdir()
     second_go = tmp_path / "go"
-    first = Clerk("change", str(db), "clerk1", number, "1", "--hold", str(hold))
+    # The second clerk signs in (a write) before the first may take the write lock and hold it.
     second = Clerk("change", str(db), "clerk2", number, "1", "--go", str(second_go))
     second.expect("ready")
+    first = Clerk("change", str(db), "clerk1", number, "1", "--hold", str(hold))
     first.expect("begin")
     deadline = time.monotonic() + TIMEOUT_S
     while not (hold / "in_tx").exists():  # the first clerk is inside its write transaction
