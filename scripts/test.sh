@@ -2,6 +2,7 @@
 # 安装并运行全部检查与测试 (set up and run lint, import contracts and the tests).
 # Extra arguments go to pytest, e.g.  bash scripts/test.sh -k filing
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/system_deps.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" dev
 cd "$ROOT"
 
