@@ -20,6 +20,7 @@ from counter_app.storage.claims import (
     ACCEPTED,
     PENDING,
     REVIEWING,
+    STATUS_LABELS,
     TRANSITIONS,
     ClaimRefused,
     ClaimView,
@@ -28,11 +29,7 @@ from counter_app.storage.claims import (
     advance_claim,
     open_claim,
 )
-from counter_app.ui.claims.render import (
-    STATUS_LABELS,
-    history_label,
-    payment_text,
-)
+from counter_app.ui.claims.render import history_label, payment_text
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.reason import ReasonDialog
 from counter_app.ui.services import Services

@@ -9,8 +9,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
 from counter_app.domain.claim_documents import TREATMENT_LABELS
-from counter_app.storage.claims import ClaimRow, claim_queue
-from counter_app.ui.claims.render import STATUS_LABELS
+from counter_app.storage.claims import STATUS_LABELS, ClaimRow, claim_queue
 from counter_app.ui.services import Services
 
 
