@@ -204,7 +204,9 @@ class CounterApp(App[None]):
         from counter_app.ui.claims.steps import MATERIALS_STEP
 
         assert claim.version is not None
-        state = ClaimState.resume(person, claim.number, claim.version, claim.request, lines)
+        state = ClaimState.resume(
+            person, claim.number, claim.version, claim.request, lines, claim.hospital
+        )
         state.step = MATERIALS_STEP
         ClaimWizard(self, self.ready, state).start()
 
