@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
-from textual.widgets import DataTable, Label
+from textual.widgets import DataTable, Label, Static
 
 from counter_app.storage.db import Database
 from counter_app.storage.models import Filing, Person
@@ -93,11 +93,11 @@ async def test_sync_review_and_day_close(province, make_app) -> None:  # type: i
 
         await pilot.press("s")
         await settle(pilot)
-        assert "待上传 20" in _text(pilot, "#summary")
+        assert "待上传 31" in _text(pilot, "#summary")  # 20 filings, 11 steps of the demo claims
         await pilot.press("f9")
         await settle(pilot)
         stage = _text(pilot, "#stage")
-        assert "上传接收 19" in stage and "退回 1" in stage and "线上申请 1" in stage
+        assert "上传接收 30" in stage and "退回 1" in stage and "线上申请 1" in stage
         assert "对账一致" in stage
         assert "待上传 0    待处理退回 1" in _text(pilot, "#summary")
         assert app.sub_title == "窗口1 · 在线 · 0 分钟前同步"
@@ -128,6 +128,8 @@ async def test_sync_review_and_day_close(province, make_app) -> None:  # type: i
         await pilot.press("j")
         await settle(pilot)
         assert _text(pilot, "#warning") == "全部事件已上传省平台"
+        report = str(app.screen.query_one("#report", Static).render())
+        assert "【零星报销（按状态）】" in report and "已结算：1 笔" in report
         for user, password in (("demo", "demo1234"), ("admin", "admin1234")):
             await pilot.press("f10")
             await settle(pilot)
