@@ -28,6 +28,7 @@ from counter_app.printing.sources import (
     load_claim,
     load_record,
 )
+from counter_app.printing.verify import verify_payload
 from counter_app.rules_engine import build_engine
 from counter_app.storage.claims import ACCEPTED, PENDING, SETTLED, take_claim
 from counter_app.storage.clerks import SignedIn
@@ -90,6 +91,11 @@ def test_settlement_slip_of_a_settled_claim(office, tmp_path: Path) -> None:
     assert person is not None and person.id_number in text  # the official slip's 社会保障号码
     receipt = _receipt_text(db, "settlement_slip", claim.number)
     assert "零星报销结算单" in receipt and _squeeze(payment["funds"][0]["name"]) in receipt
+    # its QR code, scanned, names the claim's person and status
+    document = build("settlement_slip", source, PrintContext(db, TODAY))
+    scanned = verify_payload(db, document.qr_payload)
+    assert scanned.genuine and scanned.person_id == claim.person_id
+    assert "报销状态 已结算" in scanned.message
 
 
 def test_receipt_and_notice_carry_the_screen_content(office, tmp_path: Path) -> None:
