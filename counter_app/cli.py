@@ -247,9 +247,6 @@ def print_document(
     out: Annotated[
         Path, typer.Option("--out", help="输出文件：.pdf（A4）、.png（小票预览）、.bin（小票字节）")
     ],
-    from_json: Annotated[
-        Path | None, typer.Option("--from-json", help="报销文书：从 JSON 文件读取报销记录")
-    ] = None,
     paper: Annotated[str, typer.Option("--paper", help="小票纸宽：58 或 80")] = "80",
     hanzi: Annotated[
         str, typer.Option("--hanzi", help="小票中文：gb18030、gbk 或 image")
@@ -277,16 +274,9 @@ def print_document(
     key = settings.qr_key.get_secret_value() if settings.qr_key else None
     context = PrintContext(db, settings.current_date(), key, settings.forms_dir)
     try:
-        if from_json is not None:
-            record = json.loads(from_json.read_text(encoding="utf-8"))
-            record.setdefault("number", number)
-        else:
-            record = load_record(db, kind, number)
-        document = build(kind, record, context)
+        document = build(kind, load_record(db, kind, number), context)
     except (NotFound, FormError) as exc:
         _fail("NUMBER", str(exc))
-    except (OSError, ValueError, KeyError) as exc:
-        _fail("--from-json", f"无法读取报销记录：{exc}")
     if suffix == ".pdf":
         rendered = render_pdf(document)
     elif suffix == ".png":

@@ -2,9 +2,10 @@
 
 Pure functions over the stored claim as plain data (keys ``number``, ``status``, ``person`` with
 the masked 身份证号, ``request``, ``result`` — the engine's ``ClaimResult`` as JSON —,
-``accepted_on``, ``due_date``, ``office``); they return the content as plain data, so the screen,
-the PDF and the receipt printer show the same words. Nothing here decides a rule: the missing
-items, the due date and its citation are the engine's.
+``accepted_on``, ``due_date``, ``office``); they return the content as plain data, so the screen
+(``ui/claims/documents.py``) and the printed forms (``printing/build.py``: the PDF and the receipt
+printer) show the same items, citations, due date and office. Nothing here decides a rule: the
+missing items, the due date and its citation are the engine's.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ def labels_of(result: Mapping[str, Any], material: str) -> str:
     return material
 
 
+def _presented(source: Mapping[str, Any]) -> list[str]:
+    """The labels of the materials handed in, each once, in the order they were ticked."""
+    result, request = source["result"], source["request"]
+    return [labels_of(result, m) for m in dict.fromkeys(request.get("materials", []))]
+
+
 def one_time_notice(source: Mapping[str, Any]) -> dict[str, Any]:
     """The 一次性告知书 of a claim saved as 待补材料: every missing item, where and when to come."""
     result = source["result"]
@@ -85,6 +92,7 @@ def one_time_notice(source: Mapping[str, Any]) -> dict[str, Any]:
         "title": NOTICE_TITLE,
         **_header(source),
         "items": _missing_items(result, presented),
+        "presented": _presented(source),
         "come_back": {
             "where": f"{where}零星报销窗口",
             "when": "材料补齐后任一工作日，携带本告知书和所补材料到窗口办理；"
@@ -113,7 +121,7 @@ def acceptance_receipt(source: Mapping[str, Any]) -> dict[str, Any]:
             "calendar_version": due.get("calendar_version"),
             "citation": due.get("citation"),
         },
-        "materials": [labels_of(result, m) for m in dict.fromkeys(request.get("materials", []))],
+        "materials": _presented(source),
         "total": amounts.get("total"),
         "fund_total": payment.get("fund_total"),
         "cost_check_candidate": bool(result.get("cost_check_candidate")),
@@ -121,7 +129,8 @@ def acceptance_receipt(source: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def as_text(document: Mapping[str, Any]) -> str:
-    """The document as plain lines (for the screen until the printed forms exist)."""
+    """The document as plain lines, as the screen shows it (the printed form lays out the same
+    content with its own wording around it)."""
     person, office = document["person"], document["office"]
     lines = [
         document["title"],
@@ -135,6 +144,7 @@ def as_text(document: Mapping[str, Any]) -> str:
             f"{i}. {item['text']}（{item['citation']}）"
             for i, item in enumerate(document["items"], 1)
         ]
+        lines.append("已交材料：" + ("、".join(document["presented"]) or "无"))
         lines += [f"办理地点：{document['come_back']['where']}", document["come_back"]["when"]]
     else:
         due = document["due"]

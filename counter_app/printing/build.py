@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from counter_app.domain.claim_documents import acceptance_receipt, one_time_notice
 from counter_app.domain.idnumber import mask_id, mask_phone
 from counter_app.printing.document import (
     Block,
@@ -219,7 +220,11 @@ def _age(id_number: str, on: dt.date) -> str:
 def claim_document(
     kind: str, claim: Mapping[str, Any], sign: Signer, override_dir: Path | None = None
 ) -> Document:
-    """结算单, 一次性告知书, 受理回执 or 外伤承诺书 of a stored claim mapping."""
+    """结算单, 一次性告知书, 受理回执 or 外伤承诺书 of a stored claim mapping.
+
+    The missing items (with their citations), the materials handed in, the due date and the
+    office come from ``domain.claim_documents``, the content the claim screens show.
+    """
     if kind not in CLAIM_KINDS:
         raise FormError(f"{kind} 不是报销文书")
     request, result = claim["request"], claim.get("result") or {}
@@ -228,7 +233,8 @@ def claim_document(
     hospital = claim.get("hospital") or {}
     amounts = request.get("amounts") or {}
     payment = result.get("payment") or {}
-    due = result.get("due") or {}
+    notice, receipt = one_time_notice(claim), acceptance_receipt(claim)
+    due = receipt["due"]
     person = _person_values(claim["person"])
     admission, discharge = request.get("admission_date"), request.get("discharge_date")
     days = ""
@@ -238,7 +244,7 @@ def claim_document(
     level = str(request.get("hospital_level", ""))
     values = {
         **person,
-        **_office_values(claim["office"], claim.get("clerk_name"), request.get("today")),
+        **_office_values(receipt["office"], claim.get("clerk_name"), request.get("today")),
         "number": clean(claim["number"]),
         "age": _age(person["id_number"], on),
         "home_pool": clean(claim.get("home_pool") or claim["office"].get("pool_name", "")),
@@ -264,18 +270,20 @@ def claim_document(
         "fund_total": money(payment.get("fund_total")),
         "personal_cash": money(payment.get("personal_cash")),
         "deductible": money(payment.get("deductible")),
-        "accepted_on": _date(claim.get("accepted_on")),
-        "due_date": _date(claim.get("due_date") or due.get("date")),
-        "due_working_days": str(due.get("working_days", "")),
-        "due_provisional": "，暂定" if due.get("provisional") else "",
-        "due_citation": clean(due.get("citation")),
+        "accepted_on": _date(receipt["accepted_on"]),
+        "due_date": _date(due["date"]),
+        "due_working_days": str(due["working_days"] or ""),
+        "due_provisional": "，暂定" if due["provisional"] else "",
+        "due_citation": clean(due["citation"]),
+        "come_back_where": clean(notice["come_back"]["where"]),
+        "come_back_when": clean(notice["come_back"]["when"]),
     }
     lists = {
-        "missing_items": [clean(x) for x in result.get("missing_labels", [])] or ["（无）"],
-        "present_items": [
-            clean(item["label"]) for item in result.get("checklist", []) if item.get("satisfied")
+        "missing_items": [
+            clean(f"{item['text']}（{item['citation']}）") for item in notice["items"]
         ]
         or ["（无）"],
+        "present_items": [clean(label) for label in notice["presented"]] or ["（无）"],
     }
     funds = [(clean(f["name"]), money(f["amount"])) for f in payment.get("funds", [])]
     payload = sign(kind, values["number"], values["office_code"])

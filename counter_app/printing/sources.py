@@ -1,9 +1,8 @@
 """Where a document's data comes from, by kind: the loaders the print queue and the CLI use.
 
 Filing documents read the stored filing (with its person, office and the clerk of the last
-step). Claim documents need stored claims, which this branch does not have: register a loader
-with ``register_loader`` once claims are stored; until then the CLI renders them from a JSON
-file of the stored-claim mapping (``--from-json``).
+step); claim documents read the stored claim through ``ClaimView.document_source``, the same
+mapping the claim screens show their documents from.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from counter_app.printing.build import claim_document, filing_document
 from counter_app.printing.document import Document
 from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS
 from counter_app.printing.qr import office_key, sign
+from counter_app.storage.claims import ACCEPTED, PENDING, REVIEWING, SETTLED, read_claim
 from counter_app.storage.db import Database
 from counter_app.storage.models import (
     Clerk,
@@ -37,7 +37,7 @@ Loader = Callable[[Database, str], Mapping[str, Any] | None]
 
 
 class NotFound(LookupError):
-    """No record with that number (or no loader for that kind yet)."""
+    """No record with that number."""
 
 
 @dataclass(frozen=True)
@@ -129,23 +129,40 @@ def filing_documents(db: Database, number: str) -> list[str]:
     return [kind for kind in FILING_KINDS if kind != "commitment" or signed]
 
 
-_LOADERS: dict[str, Loader] = {kind: load_filing for kind in FILING_KINDS}
+def load_claim(db: Database, number: str) -> dict[str, Any] | None:
+    """A stored claim as the mapping the claim documents are built from (full 身份证号: the
+    official slip and 承诺书 print it)."""
+    view = read_claim(db, number)
+    return view.document_source(personal=True) if view is not None else None
 
 
-def register_loader(kinds: tuple[str, ...], loader: Loader) -> None:
-    """Let the print queue and the CLI read ``kinds`` from storage (e.g. the claim kinds)."""
-    for kind in kinds:
-        _LOADERS[kind] = loader
+def claim_documents(source: Mapping[str, Any]) -> list[str]:
+    """The documents a claim has now, the one its status calls for first: the 一次性告知书
+    while materials are missing, the 受理回执 once accepted, the 结算单 once settled (with the
+    回执 still at hand); and the 外伤无第三方责任承诺书 when the injury flag is set."""
+    status = source["status"]
+    kinds = {
+        PENDING: ["missing_notice"],
+        ACCEPTED: ["claim_receipt"],
+        REVIEWING: ["claim_receipt"],
+        SETTLED: ["settlement_slip", "claim_receipt"],
+    }.get(status, [])
+    if (source["request"].get("flags") or {}).get("injury_no_third_party"):
+        kinds.append("injury_commitment")
+    return kinds
+
+
+_LOADERS: dict[str, Loader] = {
+    **dict.fromkeys(FILING_KINDS, load_filing),
+    **dict.fromkeys(CLAIM_KINDS, load_claim),
+}
 
 
 def load_record(db: Database, kind: str, number: str) -> Mapping[str, Any]:
     """The record a document of ``kind`` is built from; ``NotFound`` with a Chinese message."""
     if kind not in DOCUMENT_KINDS:
         raise NotFound(f"没有这种文书：{kind}（可选：{'、'.join(DOCUMENT_KINDS)}）")
-    loader = _LOADERS.get(kind)
-    if loader is None:
-        raise NotFound(f"{DOCUMENT_KINDS[kind]}需要已保存的报销记录；报销记录尚未接入打印")
-    record = loader(db, number)
+    record = _LOADERS[kind](db, number)
     if record is None:
         what = "备案" if kind in FILING_KINDS else "报销"
         raise NotFound(f"没有编号为 {number} 的{what}记录")

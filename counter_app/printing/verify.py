@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from counter_app.printing.forms import DOCUMENT_KINDS, FILING_KINDS
+from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS
 from counter_app.printing.qr import genuine, office_key, parse
+from counter_app.storage.claims import STATUS_LABELS
 from counter_app.storage.db import Database
-from counter_app.storage.models import Filing, Person
+from counter_app.storage.models import Claim, Filing, Person
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,17 @@ def verify_payload(db: Database, text: str, configured_key: str | None = None) -
             filing, person = row
             person_id = person.id
             detail = f"参保人 {person.name}，备案就医地 {filing.destination_name}"
+    elif payload.kind in CLAIM_KINDS:
+        with db.read() as session:
+            found = session.exec(
+                select(Claim, Person)
+                .join(Person, Person.id == Claim.person_id)  # type: ignore[arg-type]
+                .where(Claim.number == payload.number)
+            ).first()
+        if found is not None:
+            claim, person = found
+            person_id = person.id
+            detail = f"参保人 {person.name}，报销状态 {STATUS_LABELS[claim.status]}"
     return Verification(
         True,
         f"真实有效：{name}，编号 {payload.number}，经办机构 {payload.office_code}；{detail}",

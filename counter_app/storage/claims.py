@@ -30,6 +30,7 @@ from counter_app.storage.models import (
     Claim,
     ClaimHistory,
     ClaimLine,
+    Clerk,
     Draft,
     Office,
     Person,
@@ -45,6 +46,13 @@ PENDING, ACCEPTED, REVIEWING, SETTLED, RETURNED = (
     "settled",
     "returned",
 )
+STATUS_LABELS = {
+    PENDING: "待补材料",
+    ACCEPTED: "受理",
+    REVIEWING: "审核",
+    SETTLED: "已结算",
+    RETURNED: "退回",
+}
 #: The order the queue lists statuses in (work still to do first).
 STATUS_ORDER = (PENDING, ACCEPTED, REVIEWING, RETURNED, SETTLED)
 #: action → (the statuses it may start from, the status it leads to).
@@ -144,20 +152,34 @@ class ClaimView:
     office: Office
     lines: list[ClaimLine]
     history: list[ClaimHistory] = field(default_factory=list)
+    #: Who handled the latest step (the printed documents name the clerk).
+    clerk_name: str = ""
 
-    def document_source(self) -> dict[str, Any]:
-        """What the 一次性告知书 and the 受理回执 are rendered from (personal numbers masked)."""
+    def document_source(self, *, personal: bool = False) -> dict[str, Any]:
+        """What the claim's documents are rendered from: the screen's 一次性告知书 and 受理回执
+        (personal numbers masked) and, with ``personal``, the printed forms, whose official
+        layouts (结算单, 外伤承诺书) carry the full 身份证号, sex, phone and address."""
         claim, person, office = self.claim, self.person, self.office
+        shown: dict[str, Any] = {"name": person.name, "id_masked": mask_id(person.id_number)}
+        if personal:
+            shown |= {
+                "id_number": person.id_number,
+                "sex": person.sex,
+                "phone": person.phone,
+                "address": person.address,
+            }
         return {
             "number": claim.number,
             "status": claim.status,
-            "person": {"name": person.name, "id_masked": mask_id(person.id_number)},
+            "person": shown,
             "request": claim.request,
             "result": claim.result,
             "accepted_on": claim.accepted_on.isoformat() if claim.accepted_on else None,
             "due_date": claim.due_date.isoformat() if claim.due_date else None,
             "office": {"code": office.code, "name": office.name, "phone": office.phone},
             "return_reason": claim.return_reason,
+            "hospital": claim.hospital or {},
+            "clerk_name": self.clerk_name,
         }
 
 
@@ -276,13 +298,15 @@ def take_claim(
     number: str | None = None,
     expected_version: int | None = None,
     draft_id: int | None = None,
+    hospital: dict[str, str] | None = None,
 ) -> ClaimCommitted:
     """Save a claim as 待补材料 or accept it (complete materials), in one transaction.
 
     With ``number`` the claim already exists as 待补材料 and is resumed: still incomplete, it is
     updated; complete, it is accepted. ``ytd_computed`` is what the office's settled claims gave
     for the year-to-date accumulators: when the request's ``ytd`` differs, the clerk overrode it
-    and the override is stored on the claim and audited.
+    and the override is stored on the claim and audited. ``hospital`` (name, place) is what
+    the clerk typed for the settlement slip; empty values are not stored.
     """
     if not result.eligible:
         raise ClaimRefused(
@@ -319,6 +343,7 @@ def take_claim(
             from_status = claim.status
             _bump(session, claim, expected_version)
         claim.request, claim.result = request_json, result_json
+        claim.hospital = {k: v for k, v in (hospital or {}).items() if v} or None
         _figures(claim, request, result)
         if complete:
             assert result.due is not None
@@ -364,8 +389,13 @@ def advance_claim(
     *,
     expected_version: int | None = None,
     reason: str = "",
+    today: date | None = None,
 ) -> ClaimCommitted:
-    """审核 (review), 结算 (settle: the stored payment is confirmed) or 退回 (return: reason)."""
+    """审核 (review), 结算 (settle: the stored payment is confirmed) or 退回 (return: reason).
+
+    ``today`` is the office's business date (fixed in tests and training); a settlement is
+    counted on it in the day report.
+    """
     sources, target = TRANSITIONS[action]
     reason = reason.strip()
     if action == "return" and not reason:
@@ -383,6 +413,7 @@ def advance_claim(
         values: dict[str, Any] = {"status": target}
         if action == "settle":
             values["settled_at"] = utcnow()
+            values["settled_on"] = today or date.today()
         if action == "return":
             values["return_reason"] = reason
         from_status = claim.status
@@ -494,24 +525,35 @@ def person_claims(db: Database, person_id: int) -> list[Claim]:
         return list(session.exec(statement).all())
 
 
+def _view(session: Session, claim: Claim) -> ClaimView:
+    person = session.get(Person, claim.person_id)
+    office = session.get(Office, claim.office_id)
+    assert person is not None and office is not None
+    lines = session.exec(
+        select(ClaimLine).where(ClaimLine.claim_id == claim.id).order_by(col(ClaimLine.position))
+    ).all()
+    history = session.exec(
+        select(ClaimHistory).where(ClaimHistory.claim_id == claim.id).order_by(col(ClaimHistory.id))
+    ).all()
+    clerk = session.get(Clerk, history[-1].clerk_id if history else claim.created_by)
+    return ClaimView(
+        claim, person, office, list(lines), list(history), clerk.display_name if clerk else ""
+    )
+
+
 def open_claim(db: Database, number: str, clerk_id: int) -> ClaimView | None:
     """A claim with everything its page shows; the view is audited."""
     with db.write() as session:
         claim = session.exec(select(Claim).where(Claim.number == number)).first()
         if claim is None:
             return None
-        person = session.get(Person, claim.person_id)
-        office = session.get(Office, claim.office_id)
-        assert person is not None and office is not None
-        lines = session.exec(
-            select(ClaimLine)
-            .where(ClaimLine.claim_id == claim.id)
-            .order_by(col(ClaimLine.position))
-        ).all()
-        history = session.exec(
-            select(ClaimHistory)
-            .where(ClaimHistory.claim_id == claim.id)
-            .order_by(col(ClaimHistory.id))
-        ).all()
-        audit(session, clerk_id, "view", "claim", number, person_id=person.id)
-        return ClaimView(claim, person, office, list(lines), list(history))
+        view = _view(session, claim)
+        audit(session, clerk_id, "view", "claim", number, person_id=view.person.id)
+        return view
+
+
+def read_claim(db: Database, number: str) -> ClaimView | None:
+    """A claim for printing; not audited here, as every print job is (``printing.jobs``)."""
+    with db.read() as session:
+        claim = session.exec(select(Claim).where(Claim.number == number)).first()
+        return _view(session, claim) if claim is not None else None

@@ -272,6 +272,9 @@ DEMO_CLAIMS = [
 ]
 
 
+DEMO_HOSPITAL = {"name": "上海交通大学医学院附属瑞金医院", "place": "上海市"}
+
+
 def _seed_claims(
     db: Database, engine: RulesEngine, signed: SignedIn, people: list[_DemoPerson], today: date
 ) -> None:
@@ -313,7 +316,14 @@ def _seed_claims(
                 break
             request["materials"] = [*request["materials"], *missing]
             result = engine.claim(request)
-        committed = take_claim(db, signed, person.id, ClaimRequest.model_validate(request), result)
+        committed = take_claim(
+            db,
+            signed,
+            person.id,
+            ClaimRequest.model_validate(request),
+            result,
+            hospital=DEMO_HOSPITAL,
+        )
         for step in plan.steps:
             reason = "票据为复印件，请提供原件" if step == "return" else ""
-            advance_claim(db, signed, committed.number, step, reason=reason)
+            advance_claim(db, signed, committed.number, step, reason=reason, today=day)

@@ -233,7 +233,11 @@ class Claim(SQLModel, table=True):
     materials_complete_on: date | None = None
     accepted_on: date | None = None
     settled_at: datetime | None = None
+    #: The office's business date of the settlement (the day report counts by it).
+    settled_on: date | None = Field(default=None, index=True)
     settlement_year: int | None = None
+    #: Hospital details the clerk typed for the slip (name, place); not part of the engine request.
+    hospital: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     total: Decimal | None = Field(default=None, sa_column=Column(Money()))
     fund_total: Decimal | None = Field(default=None, sa_column=Column(Money()))
     personal_cash: Decimal | None = Field(default=None, sa_column=Column(Money()))

@@ -1,9 +1,9 @@
 """日结: the office's day report and its sign-off by a supervisor.
 
 The report is built from sections, each a small query over the office database: filings by kind
-(the business date of each step), online applications reviewed, and claims by status with the
-amounts settled when the claims table exists (it comes with the claims feature; the section reads
-whatever status and amount columns it has). Add a section by appending a function to ``SECTIONS``.
+(the business date of each step), online applications reviewed, the office's claims by status,
+and the claims settled on the business day with what the fund paid and the persons paid in cash.
+Add a section by appending a function to ``SECTIONS``.
 The sign-off is one transaction (the day-close row and its audit entry); a day closes once.
 """
 
@@ -15,22 +15,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from counter_app.domain.money import ZERO
+from counter_app.storage.claims import STATUS_LABELS, STATUS_ORDER
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
-from counter_app.storage.models import Filing, FilingHistory
+from counter_app.storage.models import Claim, Filing, FilingHistory
 from counter_app.storage.records import audit
 from counter_app.storage.sync_models import DayClose, OnlineApplication
 from counter_app.sync import outbox
 
 ACTION_LABELS = {"new": "新增", "change": "变更", "cancel": "取消"}
 REVIEW_LABELS = {"approved": "通过", "rejected": "不通过"}
-#: Columns of the claims table the report sums as the amount settled, first found wins.
-CLAIM_AMOUNT_COLUMNS = ("fund_paid", "fund_total", "settled_amount", "amount_settled")
-CLAIM_DAY_COLUMNS = ("settled_on", "received_on", "day")
 
 
 class DayCloseRefused(ValueError):
@@ -119,35 +117,38 @@ def _reviews(session: Session, office_id: int, day: date) -> Section:
 
 
 def _claims(session: Session, office_id: int, day: date) -> Section:
-    """Claims by status, if this installation has the claims table."""
-    section = Section("零星报销")
-    inspector = inspect(session.connection())
-    if not inspector.has_table("claim"):
-        return section
-    columns = {c["name"] for c in inspector.get_columns("claim")}
-    if "status" not in columns:
-        return section
-    amount = next((c for c in CLAIM_AMOUNT_COLUMNS if c in columns), None)
-    day_column = next((c for c in CLAIM_DAY_COLUMNS if c in columns), None)
-    where = ["office_id = :office"] if "office_id" in columns else ["1 = 1"]
-    if day_column:
-        where.append(f"{day_column} = :day")
-    total = f"SUM({amount})" if amount else "NULL"
-    rows = session.connection().execute(
-        text(
-            f"SELECT status, COUNT(*), {total} FROM claim WHERE {' AND '.join(where)} "
-            "GROUP BY status ORDER BY status"
-        ),
-        {"office": office_id, "day": day.isoformat()},
+    """The office's claims by status as they stand at the close (the work still open)."""
+    counts = dict(
+        session.exec(
+            select(Claim.status, func.count())
+            .where(Claim.office_id == office_id)
+            .group_by(Claim.status)
+        ).all()
     )
-    section.rows = [
-        (str(s), int(n), Decimal(str(a)).quantize(Decimal("0.01")) if a is not None else None)
-        for s, n, a in rows
-    ]
-    return section
+    return Section(
+        "零星报销（按状态）",
+        [(STATUS_LABELS[s], counts[s], None) for s in STATUS_ORDER if counts.get(s)],
+    )
 
 
-SECTIONS: list[Callable[[Session, int, date], Section]] = [_filings, _reviews, _claims]
+def _settled(session: Session, office_id: int, day: date) -> Section:
+    """Claims settled on the business day: the fund's total and the persons' cash, summed as
+    ``Decimal`` (the amounts are stored as exact text, which SQL would sum as floats)."""
+    rows = session.exec(
+        select(Claim.fund_total, Claim.personal_cash).where(
+            Claim.office_id == office_id, Claim.settled_on == day
+        )
+    ).all()
+    if not rows:
+        return Section("零星报销结算")
+    fund = sum((f for f, _ in rows if f is not None), ZERO)
+    cash = sum((c for _, c in rows if c is not None), ZERO)
+    return Section(
+        "零星报销结算", [("基金支付", len(rows), fund), ("个人现金支付", len(rows), cash)]
+    )
+
+
+SECTIONS: list[Callable[[Session, int, date], Section]] = [_filings, _reviews, _claims, _settled]
 
 
 def day_report(db: Database, day: date) -> DayReport:

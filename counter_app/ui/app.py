@@ -206,7 +206,9 @@ class CounterApp(App[None]):
         from counter_app.ui.claims.steps import MATERIALS_STEP
 
         assert claim.version is not None
-        state = ClaimState.resume(person, claim.number, claim.version, claim.request, lines)
+        state = ClaimState.resume(
+            person, claim.number, claim.version, claim.request, lines, claim.hospital
+        )
         state.step = MATERIALS_STEP
         ClaimWizard(self, self.ready, state).start()
 
@@ -235,7 +237,7 @@ class CounterApp(App[None]):
             self.push_screen(PrintQueueScreen(self.ready))
 
     def open_print(self, number: str, kinds: list[str], subject: str = "") -> None:
-        """The print screen for one record's documents (filing kinds now; claim kinds later)."""
+        """The print screen for one record's documents (a filing's or a claim's)."""
         from counter_app.ui.screens.printing import PrintScreen
 
         self.push_screen(PrintScreen(self.ready, number, kinds, subject))

@@ -43,6 +43,7 @@ from counter_app.ui.claims.steps import (
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.screens.dashboard import DashboardScreen
 from counter_app.ui.screens.person import PersonScreen
+from counter_app.ui.screens.printing import PrintScreen
 from tests.functional.conftest import TODAY, engine_for, open_db
 from tests.functional.driving import (
     choose,
@@ -149,7 +150,7 @@ def _add_person(app) -> int:  # type: ignore[no-untyped-def]
     return person_id
 
 
-async def take_in(pilot, scenario: Scenario, *, complete: bool = True) -> None:  # type: ignore[no-untyped-def]
+async def take_in(pilot, scenario: Scenario, *, complete: bool = True, hospital=None) -> None:  # type: ignore[no-untyped-def]
     """From the person page: B, then every step of the wizard, to the review step."""
     await pilot.press("b")
     await settle(pilot)
@@ -169,6 +170,8 @@ async def take_in(pilot, scenario: Scenario, *, complete: bool = True) -> None: 
     ):
         if value:
             await fill(pilot, name, value)
+    for name, value in (hospital or {}).items():  # optional, for the settlement slip
+        await fill(pilot, f"hospital_{name}", value)
     await next_step(pilot)
     # 特殊情况
     for flag in scenario.flags:
@@ -272,6 +275,9 @@ async def test_every_case_and_treatment_through_to_settlement(make_app, policy: 
     db.close()
 
 
+HOSPITAL = {"name": "江苏省人民医院", "place": "南京市"}
+
+
 async def test_incomplete_notice_resume_accept(make_app) -> None:
     app = make_app("jiangsu")
     scenario = scenarios("jiangsu")[0]
@@ -280,7 +286,7 @@ async def test_incomplete_notice_resume_accept(make_app) -> None:
         person_id = _add_person(app)
         await sign_in(pilot)
         await open_person(pilot, "测试甲")
-        await take_in(pilot, scenario, complete=False)
+        await take_in(pilot, scenario, complete=False, hospital=HOSPITAL)
         await pilot.press("f10")  # refused: the materials are incomplete
         await settle(pilot)
         assert isinstance(pilot.app.screen, ClaimReviewStep)
@@ -292,6 +298,12 @@ async def test_incomplete_notice_resume_accept(make_app) -> None:
         labels = [item["label"] for item in notice.document["items"]]
         assert "住院费用清单" in labels and len(labels) >= 2
         number = notice.document["number"]
+        await pilot.press("f8")  # the notice can be printed from here
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, PrintScreen)
+        assert (pilot.app.screen.number, pilot.app.screen.kinds) == (number, ["missing_notice"])
+        await pilot.press("escape")
+        await settle(pilot)
 
         # The person comes back: found again, B offers the claim waiting for materials.
         while not isinstance(pilot.app.screen, DashboardScreen):
@@ -330,6 +342,7 @@ async def test_incomplete_notice_resume_accept(make_app) -> None:
         claim = session.exec(select(Claim).where(Claim.person_id == person_id)).one()
         assert_stored_is_the_engine_answer(app, claim)
         assert claim.accepted_on == TODAY and claim.version == 2
+        assert claim.hospital == HOSPITAL  # typed at intake, kept through the resume
         actions = session.exec(
             select(AuditLog.action).where(
                 AuditLog.entity == "claim",

@@ -123,3 +123,49 @@ async def test_scanned_qr_opens_the_person_or_is_refused(make_app, tmp_path: Pat
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, PersonScreen) and app.screen.person_id == person_id
+
+
+async def test_settle_a_claim_then_print_its_slip(make_app, tmp_path: Path) -> None:
+    from counter_app.storage.models import Claim
+    from counter_app.ui.claims.documents import DocumentScreen
+    from tests.functional.test_claim_flows import open_from_queue
+    from tests.support.printing import pdf_text
+
+    folder = tmp_path / "prints"
+    printer = PrinterConfig(name="存档PDF", kind="file", address=str(folder), paper="a4")
+    app = make_app("wuhu", printers=[printer])
+    async with app.run_test(size=(100, 40)) as pilot:
+        await sign_in(pilot)
+        db = open_db(app)
+        with db.read() as session:
+            number = session.exec(select(Claim.number).where(Claim.status == "reviewing")).first()
+        db.close()
+        assert number is not None
+        await open_from_queue(pilot, number)
+        await pilot.press("s", "y")  # 结算, confirmed: the slip's content comes up
+        await settle(pilot)
+        assert isinstance(app.screen, DocumentScreen)
+        assert "零星报销结算" in str(app.screen.query_one(".title").render())
+        await pilot.press("f8")
+        await settle(pilot)
+        assert isinstance(app.screen, PrintScreen)
+        assert app.screen.kinds == ["settlement_slip", "claim_receipt"]
+        await pilot.press("f8")  # the slip, on the PDF file printer
+        await settle(pilot)
+        assert "已发送" in str(app.screen.query_one("#print_status").render())
+
+    (job,) = _jobs(app)
+    assert (job.status, job.kind, job.number, job.printer) == (
+        "done",
+        "settlement_slip",
+        number,
+        "存档PDF",
+    )
+    pdf = folder / f"settlement_slip-{number}-{job.id}.pdf"
+    db = open_db(app)
+    with db.read() as session:
+        claim = session.exec(select(Claim).where(Claim.number == number)).one()
+    db.close()
+    text = pdf_text(pdf)
+    assert claim.status == "settled" and number in text
+    assert f"基金支付合计金额{claim.fund_total:.2f}" in text

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
-from textual.widgets import DataTable, Label
+from textual.widgets import DataTable, Label, Static
 
 from counter_app.storage.db import Database
 from counter_app.storage.models import Filing, OutboxEvent, Person
@@ -142,6 +142,8 @@ async def test_sync_review_and_day_close(province, make_app) -> None:  # type: i
         await pilot.press("j")
         await settle(pilot)
         assert _text(pilot, "#warning") == "全部事件已上传省平台"
+        report = str(app.screen.query_one("#report", Static).render())
+        assert "【零星报销（按状态）】" in report and "已结算：1 笔" in report
         for user, password in (("demo", "demo1234"), ("admin", "admin1234")):
             await pilot.press("f10")
             await settle(pilot)

@@ -106,6 +106,7 @@ def claim_record(policy: str, office: dict[str, str], *, extreme: bool = False) 
         "person": {
             "name": LONGEST_NAME if extreme else "王秀英",
             "id_number": "11010519491231002X",
+            "id_masked": "110105********002X",
             "sex": "女",
             "phone": EXTREME_PHONE if extreme else "13800138000",
             "address": LONG_ADDRESS if extreme else "芜湖市镜湖区北京东路1号",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from counter_app.domain.claim_documents import one_time_notice
 from counter_app.printing.document import Choice, Table
 from counter_app.printing.forms import CLAIM_KINDS, FILING_KINDS, load_form
 from counter_app.printing.pdf import render_pdf
@@ -103,9 +104,9 @@ def test_every_document_renders_with_its_chinese_text(
         assert "本次起付标准" + payment["deductible"] in extracted
         if extreme:
             assert "3456789.12" in extracted  # amounts in the millions
-    if kind == "missing_notice":
-        for label in record["result"]["missing_labels"]:
-            assert label in extracted
+    if kind == "missing_notice":  # the screen's items, with their citations
+        for item in one_time_notice(record)["items"]:
+            assert "".join(f"{item['text']}（{item['citation']}）".split()) in extracted
 
     # one page per copy, even with the longest name, address and hospital
     assert pdf_pages(path, tmp_path) == load_form(kind, policy).copies

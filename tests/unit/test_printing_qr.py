@@ -3,7 +3,6 @@ generated once and kept; ``counter-app print`` and ``counter-app verify`` from t
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -16,7 +15,7 @@ from sqlalchemy import text
 from counter_app.printing.qr import looks_like_payload, office_key, parse, sign
 from counter_app.printing.sources import PrintContext, build, load_record
 from counter_app.printing.verify import verify_payload
-from tests.support.printing import TODAY, claim_record, office_of, pdf_text, seeded
+from tests.support.printing import TODAY, office_of, pdf_text, seeded
 
 
 def test_sign_and_parse_round_trip() -> None:
@@ -94,20 +93,11 @@ def test_cli_print_and_verify(tmp_path: Path, suffix: str) -> None:
         assert forged.returncode == 2 and "伪造" in forged.stdout
 
 
-def test_cli_prints_a_claim_from_json_and_refuses_bad_input(tmp_path: Path) -> None:
+def test_cli_refuses_bad_input(tmp_path: Path) -> None:
     db, _, _ = seeded(tmp_path, "hunan")
-    claim = claim_record("hunan", office_of(db))
     db.close()
     path = tmp_path / "hunan.db"
-    source = tmp_path / "claim.json"
-    source.write_text(json.dumps(claim, ensure_ascii=False), encoding="utf-8")
     out = tmp_path / "slip.pdf"
-    done = _cli(
-        "print", "settlement_slip", claim["number"], "--from-json", str(source), "--out", str(out),
-        db=path,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr + done.stdout
-    assert "长沙市异地就医零星报销结算单" in pdf_text(out)
     missing = _cli("print", "filing_form", "BA404", "--out", str(out), db=path)
     assert missing.returncode == 2 and "没有编号为 BA404 的备案记录" in missing.stdout
     wrong = _cli("print", "filing_form", "BA404", "--out", str(tmp_path / "x.txt"), db=path)

@@ -166,7 +166,7 @@ def test_unknown_number_or_printer_stays_queued_with_a_message(tmp_path: Path, o
     missing = submit(db, settings, signed, "保存为文件", "filing_form", "BA000")
     assert not missing.ok and "没有编号为 BA000 的备案记录" in missing.message
     claim = submit(db, settings, signed, "保存为文件", "settlement_slip", "BX1")
-    assert not claim.ok and "报销记录尚未接入打印" in claim.message
+    assert not claim.ok and "没有编号为 BX1 的报销记录" in claim.message
     nowhere = submit(db, settings, signed, "不存在的打印机", "filing_form", "BA000")
     assert not nowhere.ok and "没有名为“不存在的打印机”的打印机" in nowhere.message
     with pytest.raises(ValueError, match="份数"):

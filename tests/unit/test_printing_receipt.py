@@ -133,6 +133,8 @@ def test_layout_of_a_form_uses_its_blocks() -> None:
             "office_phone": "1",
             "clerk_name": "李",
             "today": "2026-11-23",
+            "come_back_where": "某中心零星报销窗口",
+            "come_back_when": "材料补齐后任一工作日",
         },
         {"missing_items": ["诊断证明", "出院小结"], "present_items": ["发票"]},
         "YB1:GZS:BX1:1:AAAA",

@@ -1,7 +1,8 @@
 """一件报销: status, the engine's payment with citations, history; the next transition by key.
 
 M 补材料 (待补材料), A 审核 (受理 → 审核), S 结算 (审核 → 已结算, after confirming the payment),
-T 退回 (with a reason), G 告知书/回执. Every transition is one transaction (storage.claims).
+T 退回 (with a reason), G 告知书/回执, F8 打印. Every transition is one transaction
+(storage.claims).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from counter_app.storage.claims import (
     ACCEPTED,
     PENDING,
     REVIEWING,
+    STATUS_LABELS,
     TRANSITIONS,
     ClaimRefused,
     ClaimView,
@@ -28,11 +30,7 @@ from counter_app.storage.claims import (
     advance_claim,
     open_claim,
 )
-from counter_app.ui.claims.render import (
-    STATUS_LABELS,
-    history_label,
-    payment_text,
-)
+from counter_app.ui.claims.render import history_label, payment_text
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.reason import ReasonDialog
 from counter_app.ui.services import Services
@@ -48,6 +46,7 @@ class ClaimScreen(Screen[None]):
         Binding("s", "settle", "结算", id="claim.page.settle", tooltip="确认待遇计算并结算"),
         Binding("t", "return", "退回", id="claim.page.return", tooltip="退回并写明原因"),
         Binding("g", "document", "告知书/回执", id="claim.page.document", tooltip="查看文书内容"),
+        Binding("f8", "print", "打印", id="claim.page.print", tooltip="打印本报销的文书"),
     ]
 
     def __init__(self, services: Services, number: str) -> None:
@@ -200,6 +199,13 @@ class ClaimScreen(Screen[None]):
         if self.view is not None:
             self.app.push_screen(DocumentScreen(self.view.document_source()))
 
+    def action_print(self) -> None:
+        """The print screen with the claim's documents."""
+        from counter_app.ui.claims.documents import print_claim
+
+        if self.view is not None:
+            print_claim(self.app, self.view.document_source())
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="commit", description="办理报销")
     def advance(self, action: str, reason: str = "") -> None:
         """One transition, in one transaction, with the version this page showed."""
@@ -212,6 +218,7 @@ class ClaimScreen(Screen[None]):
                 action,
                 expected_version=self.view.claim.version,
                 reason=reason,
+                today=self.services.today,
             )
         except (StaleClaim, ClaimRefused) as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
@@ -219,4 +226,15 @@ class ClaimScreen(Screen[None]):
             self.app.call_from_thread(
                 self.notify, f"已{history_label(action)}：{self.number}", title="办理完成"
             )
+            if action == "settle":  # the slip's content, ready to print with F8
+                view = open_claim(self.services.db, self.number, self.services.clerk.clerk_id)
+                assert view is not None
+                self.app.call_from_thread(self._settled, view)
+                return
         self.app.call_from_thread(self.load)
+
+    def _settled(self, view: ClaimView) -> None:
+        from counter_app.ui.claims.documents import DocumentScreen
+
+        self._show(view)
+        self.app.push_screen(DocumentScreen(view.document_source()))

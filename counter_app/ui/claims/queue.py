@@ -16,11 +16,11 @@ from counter_app.storage.claims import (
     ACCEPTED,
     PENDING,
     REVIEWING,
+    STATUS_LABELS,
     STATUS_ORDER,
     ClaimRow,
     claim_queue,
 )
-from counter_app.ui.claims.render import STATUS_LABELS
 from counter_app.ui.services import Services
 
 

@@ -7,13 +7,6 @@ from rich.text import Text
 from counter_app.domain.results import ClaimResult, Payment
 from counter_app.storage.claims import ACTION_LABELS
 
-STATUS_LABELS = {
-    "pending_materials": "待补材料",
-    "accepted": "受理",
-    "reviewing": "审核",
-    "settled": "已结算",
-    "returned": "退回",
-}
 FILING_LABELS = {
     "long_term": "异地长期居住（已备案）",
     "referral": "异地转诊（已备案）",

@@ -47,6 +47,8 @@ class ClaimState:
     ytd_computed: dict[str, str] | None = None
     ytd_previous: dict[str, str] | None = None
     lines: list[dict[str, Any]] = field(default_factory=list)
+    #: The hospital's name and place for the settlement slip (not part of the engine request).
+    hospital: dict[str, str] = field(default_factory=dict)
     claim_number: str | None = None
     claim_version: int | None = None
     step: int = 0
@@ -80,7 +82,13 @@ class ClaimState:
 
     @classmethod
     def resume(
-        cls, person: Person, number: str, version: int, request: dict[str, Any], lines: list
+        cls,
+        person: Person,
+        number: str,
+        version: int,
+        request: dict[str, Any],
+        lines: list,
+        hospital: dict[str, str] | None = None,
     ) -> ClaimState:
         """A 待补材料 claim taken up again, from its stored request."""
         values = {
@@ -98,6 +106,7 @@ class ClaimState:
             amounts=amounts,
             ytd={k: request["ytd"][k] for k in YTD_FIELDS},
             lines=lines,
+            hospital=dict(hospital or {}),
             claim_number=number,
             claim_version=version,
         )

@@ -46,6 +46,8 @@ from counter_app.ui.wizard.steps import WizardStep, fill_checklist
 
 AUTO_CASE = "auto"
 DATE_LABELS = {"admission_date": "入院日期", "discharge_date": "出院日期", "visit_date": "就诊日期"}
+#: The hospital details the settlement slip prints (optional; stored with the claim).
+HOSPITAL_FIELDS = (("name", "医院名称", "结算单用，可空"), ("place", "就医地", "如 上海市，可空"))
 #: The slip categories in five cells (the label column); the verdict uses the full names.
 SHORT_LABELS = {
     "total": "总费用",
@@ -155,7 +157,7 @@ class CaseStep(ClaimStep):
 
 
 class TreatmentStep(ClaimStep):
-    """就医类别, 医院等级, 定点 and the dates of the treatment."""
+    """就医类别, 医院等级, 定点, the dates of the treatment, and the hospital for the slip."""
 
     STEP_TITLE = "就医"
     FIELDS = frozenset({"treatment", "hospital_level", "designated", "special", *DATE_FIELDS})
@@ -171,6 +173,18 @@ class TreatmentStep(ClaimStep):
                 label,
                 Input(values.get(name) or "", placeholder="YYYY-MM-DD", id=name, compact=True),
                 name,
+            )
+        hospital = self.state.hospital
+        for name, label, hint in HOSPITAL_FIELDS:
+            yield from form_row(
+                label,
+                Input(
+                    hospital.get(name, ""),
+                    placeholder=hint,
+                    id=f"hospital_{name}",
+                    max_length=100,
+                    compact=True,
+                ),
             )
         modes = self.services.engine.pack.payment.cross_year.modes
         if len(modes) > 1:
@@ -195,6 +209,10 @@ class TreatmentStep(ClaimStep):
             values["cross_year"] = self.query_one("#cross_year", Select).value
         values["designated"] = self.query_one("#designated", Checkbox).value
         values["special"] = self.query_one("#special", Checkbox).value
+        self.state.hospital = {
+            name: self.query_one(f"#hospital_{name}", Input).value.strip()
+            for name, _, _ in HOSPITAL_FIELDS
+        }
 
     @on(Select.Changed)
     @on(Checkbox.Changed)
@@ -513,6 +531,7 @@ class ClaimReviewStep(ClaimStep):
                     number=state.claim_number,
                     expected_version=state.claim_version,
                     draft_id=state.draft_id,
+                    hospital=state.hospital,
                 )
         except (StaleClaim, ClaimRefused) as exc:
             self.app.call_from_thread(self._refused, str(exc))

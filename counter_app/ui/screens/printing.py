@@ -61,7 +61,8 @@ class PrintScreen(Screen[None]):
             with Horizontal(classes="print-row"):
                 yield Label("份数", classes="field-label")
                 yield Input("1", id="copies", type="integer", max_length=2)
-            yield Label("备案表每份一式两联。按 F8 打印。", id="print_hint")
+            two_copies = "备案表每份一式两联。" if "filing_form" in self.kinds else ""
+            yield Label(f"{two_copies}按 F8 打印。", id="print_hint")
             yield Label("", id="print_status")
         yield Footer()
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import sign_in
@@ -17,6 +15,7 @@ from counter_app.sync.day_close import DayCloseRefused, close_day, closed, day_r
 from counter_app.ui.sync_header import header_text, overdue_days, since_text
 
 TODAY = date(2026, 11, 23)
+PENDING_EVENTS = 31
 
 
 @pytest.fixture(scope="module")
@@ -26,33 +25,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Database:
     return db
 
 
-def test_report_counts_the_business_day_and_claims_when_the_table_exists(demo: Database) -> None:
+def test_report_counts_the_business_day(demo: Database) -> None:
     day = TODAY - timedelta(days=20)  # the demo's recent filings are dated 20 days back
     report = day_report(demo, day)
-    (filings, reviews, claims) = report.sections
+    (filings, reviews, claims, settled) = report.sections
     assert filings.title == "备案" and filings.rows == [("新增", 10, None)]
-    assert reviews.rows == [] and claims.rows == []
-    assert report.pending_events == 20
-    assert "未上传事件：20" in report.lines()[-1]
-
-    with demo.write() as session:  # the claims feature's table, as far as the report reads it
-        session.execute(
-            text(
-                "CREATE TABLE claim "
-                "(office_id INT, status TEXT, fund_paid NUMERIC, settled_on TEXT)"
-            )
-        )
-        for status, amount in (("settled", "1200.50"), ("settled", "99.50"), ("received", "0")):
-            session.execute(
-                text("INSERT INTO claim VALUES (1, :s, :a, :d)"),
-                {"s": status, "a": amount, "d": day.isoformat()},
-            )
-    claims = day_report(demo, day).sections[2]
-    assert claims.rows == [
-        ("received", 1, Decimal("0.00")),
-        ("settled", 2, Decimal("1300.00")),
-    ]
-    assert "  settled：2 笔  金额 ￥1,300.00" in day_report(demo, day).lines()
+    assert reviews.rows == [] and settled.rows == []
+    assert claims.title == "零星报销（按状态）" and ("已结算", 1, None) in claims.rows
+    assert report.pending_events == PENDING_EVENTS  # 20 filings and 11 claim steps
+    assert f"未上传事件：{PENDING_EVENTS}" in report.lines()[-1]
+    # the claims' own figures against the stored claims: tests/unit/test_claim_printing.py
 
 
 def test_only_a_supervisor_signs_and_only_once(demo: Database) -> None:
@@ -65,7 +47,7 @@ def test_only_a_supervisor_signs_and_only_once(demo: Database) -> None:
     assert closed(demo, TODAY) is None
     close_day(demo, supervisor, report)
     sign_off = closed(demo, TODAY)
-    assert sign_off is not None and sign_off.pending_events == 20
+    assert sign_off is not None and sign_off.pending_events == PENDING_EVENTS
     with pytest.raises(DayCloseRefused, match="已经日结过"):
         close_day(demo, supervisor, report)
 
