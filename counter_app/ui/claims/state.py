@@ -6,7 +6,7 @@ the engine validates the request and names the bad field; the screens show its m
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from counter_app.domain.errors import FieldError, InvalidInput
 from counter_app.domain.results import ClaimResult
 from counter_app.storage.models import Filing, Person
 from counter_app.ui.services import Services
+from counter_app.ui.wizard.draft import DraftRoundTrip
 
 DRAFT_KIND = "claim"
 AMOUNT_FIELDS = ("total", "in_scope", "class_b_self", "over_limit_self", "self_pay")
@@ -35,7 +36,7 @@ def filing_kind(services: Services, filing: Filing | None) -> str:
 
 
 @dataclass
-class ClaimState:
+class ClaimState(DraftRoundTrip):
     """Everything typed so far; plain data so it round-trips through a JSON draft."""
 
     person_id: int
@@ -149,14 +150,3 @@ class ClaimState:
             return services.engine.claim(self.request(services))
         except InvalidInput as exc:
             return exc.errors
-
-    def to_draft(self) -> dict[str, Any]:
-        """JSON-ready data of the draft."""
-        data = asdict(self)
-        data.pop("draft_id")
-        return data
-
-    @classmethod
-    def from_draft(cls, data: dict[str, Any], draft_id: int) -> ClaimState:
-        """Back from a draft."""
-        return cls(**data, draft_id=draft_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from counter_app.domain.errors import FieldError, InvalidInput
@@ -11,6 +11,7 @@ from counter_app.domain.results import FilingResult
 from counter_app.storage.filings import as_existing
 from counter_app.storage.models import Filing, Person
 from counter_app.ui.services import ACTION_LABELS, Services
+from counter_app.ui.wizard.draft import DraftRoundTrip
 
 DRAFT_KIND = "filing"
 #: Draft saves and the commit run in worker threads; this keeps them in order, so a commit
@@ -19,7 +20,7 @@ DRAFT_LOCK = threading.Lock()
 
 
 @dataclass
-class WizardState:
+class WizardState(DraftRoundTrip):
     """Everything typed so far; plain data so it round-trips through a JSON draft."""
 
     action: str
@@ -108,14 +109,3 @@ class WizardState:
             return services.engine.filing(self.request(services))
         except InvalidInput as exc:
             return exc.errors
-
-    def to_draft(self) -> dict[str, Any]:
-        """JSON-ready data of the draft."""
-        data = asdict(self)
-        data.pop("draft_id")
-        return data
-
-    @classmethod
-    def from_draft(cls, data: dict[str, Any], draft_id: int) -> WizardState:
-        """Back from a draft."""
-        return cls(**data, draft_id=draft_id)
