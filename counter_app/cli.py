@@ -284,9 +284,29 @@ def print_document(
     else:
         rendered = render_receipt(document, paper, hanzi, qr)  # type: ignore[arg-type]
     out.write_bytes(rendered.data)
+    _audit_print(db, kind, number, out)
     for warning in rendered.warnings:
         typer.echo(f"注意：{warning}", err=True)
     typer.echo(f"{document.name} {document.number} → {out}（{len(rendered.data)} 字节）")
+
+
+def _audit_print(db: Any, kind: str, number: str, out: Path) -> None:
+    """A document printed from the command line holds personal data: record who and where."""
+    import getpass
+
+    from counter_app.storage.records import audit
+
+    with db.write() as session:
+        audit(
+            session,
+            None,
+            "print_cli",
+            "document",
+            number,
+            kind=kind,
+            out=str(out),
+            os_user=getpass.getuser(),
+        )
 
 
 @app.command("verify")

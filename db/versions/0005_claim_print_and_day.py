@@ -21,6 +21,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("hospital", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("settled_on", sa.Date(), nullable=True))
         batch_op.create_index(batch_op.f("ix_claim_settled_on"), ["settled_on"], unique=False)
+    # Claims settled before this revision count on the (UTC) day they were settled.
+    op.execute("UPDATE claim SET settled_on = date(settled_at) WHERE settled_at IS NOT NULL")
 
 
 def downgrade() -> None:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from counter_app.domain.claim_documents import acceptance_receipt, one_time_notice
 from counter_app.domain.requests import ClaimRequest
@@ -34,7 +34,7 @@ from counter_app.storage.claims import ACCEPTED, PENDING, SETTLED, take_claim
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.storage.demo import DEMO_HOSPITAL, seed_demo
-from counter_app.storage.models import Claim, Person
+from counter_app.storage.models import AuditLog, Claim, Person
 from counter_app.sync.day_close import day_report
 from tests.support.printing import TODAY, pdf_text
 from tests.unit.test_printing_qr import _cli
@@ -152,6 +152,14 @@ def test_cli_prints_a_stored_claim(office, tmp_path: Path) -> None:
     assert claim.number.encode() in ticket.read_bytes()
     missing = _cli("print", "settlement_slip", "BX404", "--out", str(out), db=path)
     assert missing.returncode == 2 and "没有编号为 BX404 的报销记录" in missing.stdout
+    with db.read() as session:  # each document written out is audited, the failed one is not
+        printed = session.exec(
+            select(AuditLog).where(AuditLog.action == "print_cli").order_by(col(AuditLog.id))
+        ).all()
+    assert [(a.entity_id, a.detail["kind"]) for a in printed] == [
+        (claim.number, "settlement_slip"),
+        (claim.number, "claim_receipt"),
+    ]
 
 
 def test_day_report_figures_are_the_stored_claims(office) -> None:
