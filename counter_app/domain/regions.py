@@ -11,7 +11,7 @@ The table is built from the parsed ``assets/regions/gbt2260.json`` (see
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -195,6 +195,24 @@ class RegionTable:
                         continue
                     found.setdefault(region.code, region)
         return list(found.values())
+
+    def destinations_matching(
+        self, text: str, also: Callable[[str], bool] | None = None
+    ) -> list[Region]:
+        """The filing destinations for what a clerk typed: names first, else ``also`` (e.g. a
+        pinyin match) over every region's name. A city filed at province level gives its
+        province (海口 → 海南省); a province filed by city gives nothing (too coarse)."""
+        found = self.search(text)
+        if not found and also is not None:
+            found = [r for r in self._regions.values() if also(r.name)]
+        destinations: dict[str, Region] = {}
+        for region in found:
+            try:
+                destination = self.normalise(region.code)
+            except RegionError:
+                continue
+            destinations.setdefault(destination.code, destination)
+        return list(destinations.values())
 
     def __len__(self) -> int:
         return len(self._regions)

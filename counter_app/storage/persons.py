@@ -202,3 +202,9 @@ def save_person(
         )
         assert person.id is not None
         return person.id
+
+
+def record_full_view(db: Database, clerk_id: int, person_id: int, where: str) -> None:
+    """Audit that a clerk saw the full 身份证号 and phone (``where``: the screen showing them)."""
+    with db.write() as session:
+        audit(session, clerk_id, "view_full", "person", person_id, where=where)

@@ -243,14 +243,20 @@ async def test_person_view_is_audited_and_numbers_masked(make_app) -> None:
         await pilot.press("v")  # reveal the full number: audited
         await settle(pilot)
         assert TEST_ID in str(screen.query_one("#details").render())
+        await pilot.press("e")  # the edit form shows the full numbers too: audited
+        await settle(pilot)
 
     db = open_db(app)
     query = select(AuditLog).where(
         AuditLog.entity == "person", AuditLog.entity_id == str(person_id)
     )
     with db.read() as session:
-        actions = [a.action for a in session.exec(query).all()]
-    assert "view" in actions and "view_full" in actions
+        entries = list(session.exec(query).all())
+    assert [a.action for a in entries].count("view") == 1  # one opening, one audited view
+    assert [a.detail.get("where") for a in entries if a.action == "view_full"] == [
+        "person",
+        "person_form",
+    ]
     db.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from counter_app.ui.screens.dashboard import DashboardScreen
 from counter_app.ui.screens.filing_rules import FilingRulesScreen
 from counter_app.ui.widgets.verdict import Verdict
 from tests.functional.driving import settle, sign_in
@@ -62,3 +63,12 @@ async def test_ticking_every_material_makes_the_filing_allowed(make_app) -> None
         await pilot.press("ctrl+r")
         await pilot.pause()
         assert "姓名：请填写" in _verdict_text(screen)
+
+
+async def test_escape_goes_back_to_the_dashboard(make_app) -> None:
+    app = make_app("beijing")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)

@@ -205,6 +205,28 @@ def test_search_details(table: RegionTable) -> None:
     assert [r.code for r in table.search("秀英")] == ["460000"]
 
 
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("海口", ["460000"]),  # a city of a province filed at province level (DOMAIN: 海南)
+        ("haikou", ["460000"]),  # pinyin over every region's name, then the destination
+        ("深圳", ["440300"]),
+        ("镜湖", ["340200"]),  # a county finds its city
+        ("xxxx", []),
+    ],
+)
+def test_destinations_matching(table: RegionTable, text: str, codes: list[str]) -> None:
+    def pinyin(name: str) -> bool:
+        return {"haikou": "海口市"}.get(text) == name
+
+    found = table.destinations_matching(text, pinyin)
+    assert [r.code for r in found] == codes
+    assert all(r.is_destination for r in found)
+    assert all(
+        r.level != "province" or r.is_destination for r in table.destinations_matching("江苏")
+    )
+
+
 def test_json_meta_and_shape() -> None:
     path = assets_dir() / "regions" / "gbt2260.json"
     data = json.loads(path.read_text(encoding="utf-8"))

@@ -57,6 +57,7 @@ class FilingRulesScreen(Screen[None]):
     """A form on the left, the engine's verdict on the right, updated as the clerk types."""
 
     BINDINGS = [
+        Binding("escape", "app.pop_screen", "返回", id="rules.back", tooltip="回到工作台"),
         Binding("ctrl+r", "clear", "清空", id="clear", tooltip="清空表单重新开始"),
     ]
 
@@ -114,9 +115,9 @@ class FilingRulesScreen(Screen[None]):
                 hint.update(str(exc))
                 return text
         else:
-            found = self.engine.regions.search(text) or [
-                r for r in self.engine.regions.destinations() if pinyin_match(text, r.name)
-            ]
+            found = self.engine.regions.destinations_matching(
+                text, lambda name: pinyin_match(text, name)
+            )
             if not found:
                 hint.update(f"没有找到“{text}”")
                 return None

@@ -14,8 +14,7 @@ from counter_app.storage.claims import PENDING, person_claims
 from counter_app.storage.clerks import clerk_names
 from counter_app.storage.filings import filing_history, person_filings
 from counter_app.storage.models import Filing, FilingHistory, Person
-from counter_app.storage.persons import open_person
-from counter_app.storage.records import audit
+from counter_app.storage.persons import open_person, record_full_view
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import (
     ACTION_LABELS,
@@ -246,5 +245,4 @@ class PersonScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="audit", description="记录审计")
     def _audit_reveal(self) -> None:
-        with self.services.db.write() as session:
-            audit(session, self.services.clerk.clerk_id, "view_full", "person", self.person_id)
+        record_full_view(self.services.db, self.services.clerk.clerk_id, self.person_id, "person")

@@ -12,7 +12,7 @@ from textual.widgets import Checkbox, Footer, Header, Input, Label, Select
 from textual.widgets.input import Selection
 
 from counter_app.storage.models import Person
-from counter_app.storage.persons import PersonError, save_person
+from counter_app.storage.persons import PersonError, record_full_view, save_person
 from counter_app.ui.services import INSURANCE_LABELS, Services
 
 
@@ -86,6 +86,16 @@ class PersonFormScreen(Screen[int | None]):
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
+        if self.person is not None:
+            self._audit_full_view()
+
+    @work(thread=True, exit_on_error=False, group="audit", description="记录审计")
+    def _audit_full_view(self) -> None:
+        """Editing shows the full 身份证号 and phone: the view is audited like V on the page."""
+        assert self.person is not None and self.person.id is not None
+        record_full_view(
+            self.services.db, self.services.clerk.clerk_id, self.person.id, "person_form"
+        )
 
     @on(Input.Submitted)
     def _next(self) -> None:

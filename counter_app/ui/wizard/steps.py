@@ -237,10 +237,8 @@ class DestinationStep(WizardStep):
                 self.query_one("#chosen", Label).update(str(exc))
                 return
         else:
-            found = regions.search(text) or [
-                r for r in regions.destinations() if pinyin_match(text, r.name)
-            ]
-        found = [r for r in found if r.is_destination][:30]
+            found = regions.destinations_matching(text, lambda name: pinyin_match(text, name))
+        found = found[:30]
         options.add_options([Option(f"{r.full_name}  {r.code}", id=r.code) for r in found])
         if found:
             options.highlighted = 0
