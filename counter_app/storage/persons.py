@@ -7,6 +7,7 @@ Search results carry masked 身份证号; opening a full record is audited.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -23,6 +24,14 @@ from counter_app.storage.records import audit
 
 _FILING_NUMBER = re.compile(r"^BA\d{6,}")
 _DIGITS = re.compile(r"^\d{1,17}[\dXx]?$")
+#: A mainland mobile, a landline with its area code, or a local landline number.
+_PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{9,11}|\d{7,8})$")
+
+
+def _phone_digits(phone: str) -> str:
+    """The digits of a phone number as typed: full-width forms, spaces, dashes, +86 dropped."""
+    text = re.sub(r"[\s\-()（）]", "", unicodedata.normalize("NFKC", phone))
+    return text[3:] if text.startswith("+86") else text
 
 
 class SearchKind(StrEnum):
@@ -174,6 +183,12 @@ def save_person(
     check = check_id_number(id_number, today=today)
     if check.errors:
         raise PersonError("id_number", "；".join(check.errors))
+    if phone.strip() and not _PHONE.match(_phone_digits(phone)):
+        raise PersonError(
+            "phone",
+            f"电话：“{phone.strip()}”不是有效的电话号码（手机 11 位；固定电话 7–8 位，"
+            "可带区号，如 0553-1234567）",
+        )
     full, initials = pinyin_keys(name.strip())
     with db.write() as session:
         person = session.exec(select(Person).where(Person.id_number == check.normalised)).first()

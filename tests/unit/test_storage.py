@@ -289,7 +289,25 @@ def test_save_person_rejects_a_bad_check_digit(db: Database, signed: SignedIn) -
     with pytest.raises(PersonError) as caught:
         save_person(db, signed.clerk_id, name="  ", id_number=ZHANG_SAN[1], today=TODAY)
     assert caught.value.field == "name"
+    for phone in ("12345", "1380013800", "２３８００１３８０００", "电话"):
+        with pytest.raises(PersonError, match="电话") as caught:
+            save_person(
+                db, signed.clerk_id, name="张三", id_number=ZHANG_SAN[1], phone=phone, today=TODAY
+            )
+        assert caught.value.field == "phone"
     assert scalar(db, "SELECT count(*) FROM person") == 0
+
+
+@pytest.mark.parametrize(
+    "phone", ["13800138000", "138 0013 8000", "+86 138-0013-8000", "0553-1234567", "1234567", ""]
+)
+def test_save_person_accepts_mobile_and_landline_numbers(
+    db: Database, signed: SignedIn, phone: str
+) -> None:
+    person_id = save_person(
+        db, signed.clerk_id, name="张三", id_number=ZHANG_SAN[1], phone=phone, today=TODAY
+    )
+    assert person_id > 0
 
 
 def test_save_person_normalises_and_stores_pinyin(db: Database, signed: SignedIn) -> None:
