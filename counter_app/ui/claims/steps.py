@@ -38,7 +38,7 @@ from counter_app.ui.claims.render import (
     verdict_text,
 )
 from counter_app.ui.claims.state import AMOUNT_FIELDS, DATE_FIELDS, FLAG_FIELDS, ClaimState
-from counter_app.ui.screens.person_form import form_row
+from counter_app.ui.screens.person_form import choice_select, form_row
 from counter_app.ui.services import INSURANCE_LABELS, SCOPE_LABELS
 from counter_app.ui.widgets.verdict import Verdict
 from counter_app.ui.wizard.state import DRAFT_LOCK
@@ -69,16 +69,6 @@ def field_with_error(label: str, widget: Widget, field: str) -> ComposeResult:
     with Vertical(classes="field"):
         yield from form_row(label, widget)
         yield Label("", id=error_id(field), classes="field-error")
-
-
-def _select(options: dict, value: object, widget_id: str) -> Select:
-    return Select(
-        [(label, key) for key, label in options.items()],
-        value=value,
-        allow_blank=False,
-        id=widget_id,
-        compact=True,
-    )
 
 
 class ClaimStep(WizardStep):
@@ -136,11 +126,13 @@ class CaseStep(ClaimStep):
             c.id: c.label for c in self.services.engine.pack.claim.cases
         }
         yield from field_with_error(
-            "报销情形", _select(cases, values.get("case") or AUTO_CASE, "case"), "case"
+            "报销情形", choice_select(cases, values.get("case") or AUTO_CASE, "case"), "case"
         )
-        yield from form_row("险种", _select(INSURANCE_LABELS, values["insurance"], "insurance"))
-        yield from form_row("范围", _select(SCOPE_LABELS, values["scope"], "scope"))
-        yield from form_row("备案情况", _select(FILING_LABELS, values["filing"], "filing"))
+        yield from form_row(
+            "险种", choice_select(INSURANCE_LABELS, values["insurance"], "insurance")
+        )
+        yield from form_row("范围", choice_select(SCOPE_LABELS, values["scope"], "scope"))
+        yield from form_row("备案情况", choice_select(FILING_LABELS, values["filing"], "filing"))
         yield Label("备案情况已按此人现有备案预填，可修改", classes="hint")
 
     def collect(self) -> None:
@@ -164,9 +156,11 @@ class TreatmentStep(ClaimStep):
 
     def form(self) -> ComposeResult:
         values = self.state.values
-        yield from form_row("就医类别", _select(TREATMENT_LABELS, values["treatment"], "treatment"))
         yield from form_row(
-            "医院等级", _select(LEVEL_LABELS, values["hospital_level"], "hospital_level")
+            "就医类别", choice_select(TREATMENT_LABELS, values["treatment"], "treatment")
+        )
+        yield from form_row(
+            "医院等级", choice_select(LEVEL_LABELS, values["hospital_level"], "hospital_level")
         )
         for name, label in DATE_LABELS.items():
             yield from field_with_error(
@@ -192,7 +186,8 @@ class TreatmentStep(ClaimStep):
                 values.get("cross_year") or self.services.engine.pack.payment.cross_year.default
             )
             yield from form_row(
-                "跨年度", _select({m: CROSS_YEAR_LABELS[m] for m in modes}, current, "cross_year")
+                "跨年度",
+                choice_select({m: CROSS_YEAR_LABELS[m] for m in modes}, current, "cross_year"),
             )
         yield Checkbox("定点医疗机构", bool(values["designated"]), id="designated", compact=True)
         yield Checkbox(
@@ -294,7 +289,7 @@ class LinesStep(ClaimStep):
             "金额", Input(placeholder="元", id="line_amount", compact=True), "line.amount"
         )
         yield from form_row(
-            "类别", _select(dict(list(SHORT_LABELS.items())[1:]), "in_scope", "line_category")
+            "类别", choice_select(dict(list(SHORT_LABELS.items())[1:]), "in_scope", "line_category")
         )
         yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
 

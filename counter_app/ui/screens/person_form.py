@@ -23,6 +23,17 @@ def form_row(label: str, widget: Widget) -> ComposeResult:
         yield widget
 
 
+def choice_select(options: dict[str, str], value: object, widget_id: str) -> Select:
+    """A compact drop-down of ``{key: label}`` with one choice always made."""
+    return Select(
+        [(label, key) for key, label in options.items()],
+        value=value,
+        allow_blank=False,
+        id=widget_id,
+        compact=True,
+    )
+
+
 class PersonFormScreen(Screen[int | None]):
     """Create or edit a person; dismisses with the person id once saved."""
 

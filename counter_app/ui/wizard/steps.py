@@ -29,7 +29,7 @@ from counter_app.domain.requests import FilingRequest
 from counter_app.domain.results import ChecklistItem, FilingResult
 from counter_app.pinyin import pinyin_match
 from counter_app.storage.filings import Committed, FilingRefused, StaleFiling, commit_filing
-from counter_app.ui.screens.person_form import form_row
+from counter_app.ui.screens.person_form import choice_select, form_row
 from counter_app.ui.services import (
     ACTION_LABELS,
     BASIS_LABELS,
@@ -149,34 +149,20 @@ class CategoryStep(WizardStep):
 
     def form(self) -> ComposeResult:
         values = self.state.values
-        categories = [
-            (rules.label, key) for key, rules in self.services.engine.pack.filing.categories.items()
-        ]
+        categories = {
+            key: rules.label for key, rules in self.services.engine.pack.filing.categories.items()
+        }
         yield from form_row(
             "险种",
-            Select(
-                [(v, k) for k, v in INSURANCE_LABELS.items()],
-                value=values["insurance"],
-                allow_blank=False,
-                id="insurance",
-                compact=True,
-            ),
+            choice_select(INSURANCE_LABELS, values["insurance"], "insurance"),
         )
         yield from form_row(
             "人员类别",
-            Select(
-                categories, value=values["category"], allow_blank=False, id="category", compact=True
-            ),
+            choice_select(categories, values["category"], "category"),
         )
         yield from form_row(
             "范围",
-            Select(
-                [(v, k) for k, v in SCOPE_LABELS.items()],
-                value=values["scope"],
-                allow_blank=False,
-                id="scope",
-                compact=True,
-            ),
+            choice_select(SCOPE_LABELS, values["scope"], "scope"),
         )
         for flag, text in FLAGS:
             yield Checkbox(text, bool(values.get(flag)), id=flag, compact=True)
@@ -265,13 +251,7 @@ class MaterialsStep(WizardStep):
         values = self.state.values
         yield from form_row(
             "备案依据",
-            Select(
-                [(v, k) for k, v in BASIS_LABELS.items()],
-                value=values["basis"],
-                allow_blank=False,
-                id="basis",
-                compact=True,
-            ),
+            choice_select(BASIS_LABELS, values["basis"], "basis"),
         )
         yield Label("已收材料（空格勾选）", classes="section")
         yield SelectionList[str](id="materials")
