@@ -168,6 +168,14 @@ def decide_claim(request: ClaimRequest, pack: PolicyPack, calendar: WorkCalendar
             case = stated
     if case is None:
         add("not_claimable", "不属于可以零星报销的情形", pack.claim.cases[0].citation)
+    scope_rule = pack.filing.in_province_not_applicable
+    if request.scope == "in_province" and scope_rule is not None:
+        # e.g. 京细则 第一条: only 跨省 is 异地就医 for a single-pool municipality
+        add(
+            "scope_not_applicable",
+            scope_rule.note or "本地区不办理省内异地就医",
+            scope_rule.citation,
+        )
     if not request.designated and not matches(pack.claim.designated_exempt, facts):
         add(
             "not_designated",

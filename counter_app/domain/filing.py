@@ -14,7 +14,7 @@ from typing import Any
 
 from counter_app.domain.checklist import applicable, describe_missing, evaluate
 from counter_app.domain.conditions import matches
-from counter_app.domain.dates import add_months, term_end
+from counter_app.domain.dates import after_term, term_end
 from counter_app.domain.errors import FieldError, InvalidInput
 from counter_app.domain.idnumber import check_id_number, mask_id
 from counter_app.domain.policy import CategoryRules, MaterialGroup, PolicyPack
@@ -232,8 +232,12 @@ def _check_eligibility(
         return False
     followup = pack.filing.followup
     if followup and followup.per_year_limit and request.action == "new":
-        year_ago = add_months(request.today, -12)
-        used = [e for e in request.existing if e.basis == "commitment" and e.valid_from > year_ago]
+        # a commitment filing counts while the year that began with it lasts
+        used = [
+            e
+            for e in request.existing
+            if e.basis == "commitment" and request.today <= term_end(e.valid_from, 12)
+        ]
         if len(used) >= followup.per_year_limit:
             decision.add(
                 "commitment_yearly_limit",
@@ -300,7 +304,7 @@ def _lock_until(
     facts = {"term": term, "basis": basis, "category": category}
     for lock in pack.filing.locks:
         if matches(lock.when, facts):
-            return add_months(valid_from, lock.months), lock.citation
+            return after_term(valid_from, lock.months), lock.citation
     return None, ""
 
 

@@ -8,11 +8,21 @@ amounts that do not add up) are checked by the engine and reported the same way.
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
 
 from counter_app.domain.money import MoneyError, parse_money
 from counter_app.domain.policy import Category, Insurance, Scope, Treatment
@@ -38,7 +48,19 @@ def _in_range(value: date) -> date:
     return value
 
 
-Day = Annotated[date, AfterValidator(_in_range)]
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Dates are ``YYYY-MM-DD`` strings (or ``date`` objects from the UI): no numbers, no times."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value.strip()):
+        return value.strip()
+    raise ValueError("日期应为 YYYY-MM-DD 格式的字符串")
+
+
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_in_range)]
 
 
 class _Request(BaseModel):
@@ -78,13 +100,13 @@ class FilingRequest(_Request):
     destination: str | None = None
     basis: Basis = "materials"
     materials: list[str] = Field(default_factory=list)
-    by_agent: bool = False
+    by_agent: StrictBool = False
     start_date: Day | None = None
     end_date: Day | None = None
-    multi_place: bool = False
-    has_employer: bool = False
-    retired: bool = False
-    referral_one_stop: bool = False
+    multi_place: StrictBool = False
+    has_employer: StrictBool = False
+    retired: StrictBool = False
+    referral_one_stop: StrictBool = False
     existing: list[ExistingFiling] = Field(default_factory=list)
     target: str | None = None
     home_pool: str | None = Field(default=None, pattern=r"^\d{6}$")
@@ -93,11 +115,11 @@ class FilingRequest(_Request):
 class ClaimFlags(_Request):
     """Circumstances that add materials or change the ratio."""
 
-    injury_no_third_party: bool = False
-    rescue: bool = False
-    died: bool = False
-    dual_channel: bool = False
-    outside_drugs: bool = False
+    injury_no_third_party: StrictBool = False
+    rescue: StrictBool = False
+    died: StrictBool = False
+    dual_channel: StrictBool = False
+    outside_drugs: StrictBool = False
 
 
 def _money(value: object) -> Decimal:
@@ -144,9 +166,9 @@ class ClaimRequest(_Request):
     scope: Scope
     filing: FilingKind
     treatment: Treatment
-    hospital_level: int = Field(ge=1, le=3)
-    designated: bool = True
-    special: bool = False
+    hospital_level: StrictInt = Field(ge=1, le=3)
+    designated: StrictBool = True
+    special: StrictBool = False
     case: ClaimCaseId | None = None
     flags: ClaimFlags = Field(default_factory=ClaimFlags)
     materials: list[str] = Field(default_factory=list)

@@ -508,12 +508,12 @@ CASES = [
             "action": "change",
             "category": "long_term_resident",
             "target": "B1",
-            "today": "2026-02-27",
+            "today": "2026-02-28",
             "existing": [existing(basis="commitment", valid_from="2025-08-31")],
             "materials": [ID_CARD],
         },
-        # 2025-08-31 + 6 months is clamped to 2026-02-28
-        {"errors": ["locked"], "locked_until": "2026-02-28"},
+        # six months from 2025-08-31 end on 2026-02-28 (no 02-31): 满6个月 from 2026-03-01
+        {"errors": ["locked"], "locked_until": "2026-03-01"},
         id="js-change-commitment-filing-month-end-lock",
     ),
     pytest.param(
@@ -523,7 +523,7 @@ CASES = [
             "action": "change",
             "category": "long_term_resident",
             "target": "B1",
-            "today": "2026-02-28",
+            "today": "2026-03-01",
             "existing": [existing(basis="commitment", valid_from="2025-08-31")],
             "materials": [ID_CARD],
         },

@@ -67,7 +67,10 @@ def valid_claims(draw: st.DrawFn) -> dict[str, Any]:
         "policy": policy,
         "today": (end + dt.timedelta(days=draw(st.integers(0, 60)))).isoformat(),
         "insurance": draw(st.sampled_from(["employee", "resident"])),
-        "scope": draw(st.sampled_from(["cross_province", "in_province"])),
+        # 京细则 第一条: a 北京 claim is 跨省 only (in_province is refused, not paid)
+        "scope": "cross_province"
+        if policy == "beijing"
+        else draw(st.sampled_from(["cross_province", "in_province"])),
         "filing": draw(
             st.sampled_from(["long_term", "referral", "other_temporary", "emergency", "none"])
         ),
