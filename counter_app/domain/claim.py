@@ -219,7 +219,8 @@ def decide_claim(request: ClaimRequest, pack: PolicyPack, calendar: WorkCalendar
         threshold = fmt_money(pack.claim.cost_check_threshold)
         add(
             "cost_check_candidate",
-            f"一次性住院总费用 {amounts.total} 元达到 {threshold} 元，可提出费用协查",
+            f"一次性住院总费用 {amounts.total} 元达到 {threshold} 元（含），"
+            "如有疑似违规费用，可通过国家异地就医系统提出费用协查申请",
             pack.claim.cost_check.citation,
             "info",
         )

@@ -29,18 +29,18 @@ _DIGITS_ETC = re.compile(r"[0-9.]+")
 def _refusal(text: str) -> str:
     shown = text[:20]
     if "," in text or "，" in text:
-        return f"金额“{shown}”不能含千位分隔符（逗号），请写成如 \"1234.50\""
+        return f'金额“{shown}”不能含千位分隔符（逗号），请写成如 "1234.50"'
     if "_" in text:
         return f"金额“{shown}”不能含下划线"
     if any(c in "eE" for c in text) and any(c.isdigit() for c in text):
-        return f"金额“{shown}”不能用指数形式，请写成如 \"1234.50\""
+        return f'金额“{shown}”不能用指数形式，请写成如 "1234.50"'
     if any(c.isdigit() and not c.isascii() for c in text) or "．" in text:
         return f"金额“{shown}”含全角或非半角数字，请用半角数字"
     if text.startswith("-") and _PLAIN.fullmatch(text[1:]):
         return f"金额“{shown}”不能为负数"
     if _DIGITS_ETC.fullmatch(text) and text.count(".") == 1 and text[-1] != "." and text[0] != ".":
         return f"金额“{shown}”最多保留两位小数"
-    return f"金额“{shown}”不是有效的金额，应为如 \"1234.50\" 的数字字符串"
+    return f'金额“{shown}”不是有效的金额，应为如 "1234.50" 的数字字符串'
 
 
 def parse_money(raw: object, *, allow_zero: bool = True) -> Decimal:

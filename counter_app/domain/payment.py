@@ -76,6 +76,13 @@ def pick_adjustment(pack: PolicyPack, facts: dict[str, Any]) -> Adjustment:
     return next(row for row in pack.payment.adjustments if matches(row.when, facts))
 
 
+def _example_label(row: Adjustment) -> str:
+    """The row's label; a value no seed gives says so (示例)."""
+    if row.example and "示例" not in row.label:
+        return f"{row.label}（示例参数）"
+    return row.label
+
+
 def _funds_for(pack: PolicyPack, insurance: str) -> tuple[Fund, list[Fund]]:
     funds = [f for f in pack.payment.funds if insurance in f.insurance]
     basic = next(f for f in funds if f.kind == "basic")
@@ -111,6 +118,7 @@ def compute_payment(
         if row.floor == "reduced":
             floor_ratio = max(ZERO, floor.ratio - row.floor_reduction_pp / HUNDRED)
 
+    floor_mark = "，示例参数" if floor is not None and floor.example else ""
     spans_years = stay.start.year != stay.end.year and tc == "inpatient"
     mode = (cross_year or pack.payment.cross_year.default) if spans_years else None
     if mode == "split" and (stay.end - stay.start).days > 0:
@@ -153,7 +161,12 @@ def compute_payment(
             PaymentLine(
                 item=f"{label}{basic_fund.name}：(政策范围内 {part.amounts.in_scope} − 起付 "
                 f"{deductible}) × {_percent(ratio)}"
-                + (f"（保底 {_percent(floor_ratio)}）" if floor_ratio is not None else "")
+                + (
+                    f"（保底 {_percent(floor_ratio)}{floor_mark}）"
+                    if floor_ratio is not None
+                    else ""
+                )
+                + ("（比例调整为示例参数）" if row.example else "")
                 + (f"，受年度最高支付限额 {params.cap} 限制" if raw > cap_left else ""),
                 amount=basic,
                 citation=row.citation,
@@ -171,7 +184,7 @@ def compute_payment(
                 lines.append(
                     PaymentLine(
                         item=f"{label}{fund.name}：超过最高支付限额部分 {round_money(excess)} × "
-                        f"{_percent(fund.ratio)}",
+                        f"{_percent(fund.ratio)}" + ("（示例参数）" if fund.example else ""),
                         amount=amount,
                         citation=fund.citation,
                     )
@@ -217,7 +230,7 @@ def compute_payment(
         reduction_pp=reduction,
         ratio=ratio,
         floor_ratio=floor_ratio,
-        adjustment=row.label,
+        adjustment=_example_label(row),
         adjustment_citation=row.citation,
         funds=funds,
         fund_total=fund_total,

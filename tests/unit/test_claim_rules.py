@@ -429,7 +429,7 @@ CASES = [
         id="wh-emergency",
     ),
     pytest.param(
-        "芜规程 第七条（二）2",
+        "芜细则 五（一）",  # 芜规程 第七条（二）2 only defines who is a student
         "wuhu",
         {"filing": "none", "case": "student_vacation"},
         "student_vacation",
@@ -527,7 +527,7 @@ DESIGNATED = [
     pytest.param(
         "湘办法 第二十条", "hunan", {"flags": {"rescue": True}}, True, id="hn-rescue-paid"
     ),
-    pytest.param("京通知 一（一）", "beijing", {}, False, id="bj-refused"),
+    pytest.param("京细则 附件1 温馨提示5", "beijing", {}, False, id="bj-refused"),
 ]
 
 
@@ -677,7 +677,7 @@ REDUCTIONS = [
         id="js-emergency-no-reduction",
     ),
     pytest.param(
-        "苏规程 第十八条", "jiangsu", {"filing": "other_temporary"}, "0.75", "10", None,
+        "示例", "jiangsu", {"filing": "other_temporary"}, "0.75", "10", None,
         "6825.00", id="js-other-temporary-example-minus-10",
     ),
     # 芜 职工: (10000 − 800) = 9200 × ratio

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from counter_app.domain.errors import FieldError, InvalidInput
+from counter_app.domain.money import normalise_typed_amount
 from counter_app.domain.results import ClaimResult
 from counter_app.storage.models import Filing, Person
 from counter_app.ui.services import Services
@@ -126,10 +127,11 @@ class ClaimState(DraftRoundTrip):
             "today": services.today.isoformat(),
             **{k: v for k, v in self.values.items() if v is not None},
         }
-        amounts = {k: v for k, v in self.amounts.items() if v.strip()}
+        # an input method may type full-width digits: normalised here, the engine is strict
+        amounts = {k: normalise_typed_amount(v) for k, v in self.amounts.items() if v.strip()}
         if amounts:
             request["amounts"] = amounts
-        ytd = {k: v for k, v in self.ytd.items() if v.strip()}
+        ytd = {k: normalise_typed_amount(v) for k, v in self.ytd.items() if v.strip()}
         if self.ytd_computed:
             ytd = {**self.ytd_computed, **ytd}
         request["ytd"] = ytd

@@ -18,7 +18,7 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Select, Selection
 
 from counter_app.domain.claim_documents import TREATMENT_LABELS
 from counter_app.domain.errors import FieldError
-from counter_app.domain.money import MoneyError, parse_money
+from counter_app.domain.money import MoneyError, normalise_typed_amount, parse_money
 from counter_app.domain.requests import ClaimRequest
 from counter_app.domain.results import ClaimResult
 from counter_app.storage.claims import (
@@ -325,7 +325,7 @@ class LinesStep(ClaimStep):
         if not item:
             problems["line.item"] = "请填写项目名称"
         try:
-            value = parse_money(amount, allow_zero=False)
+            value = parse_money(normalise_typed_amount(amount), allow_zero=False)
         except MoneyError as exc:
             problems["line.amount"] = str(exc)
         for field, message in problems.items():
