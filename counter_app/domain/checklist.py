@@ -17,7 +17,7 @@ def applicable(groups: Iterable[MaterialGroup], facts: Mapping[str, Any]) -> lis
     return [
         g
         for g in groups
-        if matches(g.when, facts) and not (g.waived_when and matches(g.waived_when, facts))
+        if matches(g.when, facts) and not any(matches(w, facts) for w in g.waivers)
     ]
 
 

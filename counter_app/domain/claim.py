@@ -19,7 +19,7 @@ from counter_app.domain.money import fmt_money
 from counter_app.domain.payment import Stay, compute_payment
 from counter_app.domain.policy import PolicyPack
 from counter_app.domain.requests import ClaimRequest
-from counter_app.domain.results import ClaimResult, DueDate, Reason
+from counter_app.domain.results import Catalogue, ClaimResult, DueDate, Reason
 from counter_app.domain.workdays import WorkCalendar
 
 ROUTE_LABELS = {
@@ -90,11 +90,14 @@ def claim_facts(request: ClaimRequest) -> dict[str, Any]:
     """The facts that the pack's conditions test (route, treatment class, flags …)."""
     flags = request.flags
     emergency = request.filing == "emergency" or request.treatment == "emergency" or flags.rescue
-    if request.filing == "long_term":
+    # a long-term person referred out of the filed place follows the home referral policy
+    # (苏规程 第十七条 second sentence, 湘办法 第二十一条, 芜细则 三（二）)
+    referred_out = request.filing == "long_term" and flags.referred_out
+    if request.filing == "long_term" and not referred_out:
         route = "long_term"
     elif emergency:
         route = "emergency"
-    elif request.filing == "referral":
+    elif request.filing == "referral" or referred_out:
         route = "referral"
     elif request.filing == "other_temporary":
         route = "filed_other"
@@ -118,7 +121,16 @@ def claim_facts(request: ClaimRequest) -> dict[str, Any]:
         "outside_drugs": flags.outside_drugs,
         "emergency": emergency,
         "case": request.case or "",
+        "referred_out": referred_out,
     }
+
+
+def claim_catalogue(pack: PolicyPack, facts: dict[str, Any], scope: str) -> Catalogue:
+    """The catalogue and policy a claim is paid under: the pack's first matching rule, else the
+    scope's (e.g. 湘办法 第五十三条: a 跨省 claim after a fault uses the home catalogue)."""
+    rule = next((r for r in pack.claim.catalogue_rules if matches(r.when, facts)), None)
+    chosen = rule or pack.payment.catalogue[scope]  # type: ignore[index]
+    return Catalogue(note=chosen.note, citation=chosen.citation)
 
 
 def _due(
@@ -185,6 +197,17 @@ def decide_claim(request: ClaimRequest, pack: PolicyPack, calendar: WorkCalendar
     for notice in pack.claim.notices:
         if matches(notice.when, facts):
             add(notice.code, notice.message, notice.citation, "info")
+    referral_rule = pack.claim.long_term_referral
+    if facts["referred_out"] and referral_rule is not None:
+        add(
+            "long_term_referred",
+            referral_rule.note or "长期异地居住人员转诊至备案地外就医，执行参保地转诊转院待遇政策",
+            referral_rule.citation,
+            "info",
+        )
+    catalogue = claim_catalogue(pack, facts, request.scope)
+    if catalogue.citation != pack.payment.catalogue[request.scope].citation:
+        add("catalogue", catalogue.note, catalogue.citation, "info")
 
     groups = applicable(pack.claim.materials, facts)
     labels = pack.material_labels
@@ -254,4 +277,5 @@ def decide_claim(request: ClaimRequest, pack: PolicyPack, calendar: WorkCalendar
         due=due,
         cost_check_candidate=cost_check,
         payment=payment,
+        catalogue=catalogue,
     )

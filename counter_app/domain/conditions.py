@@ -27,6 +27,10 @@ FILING_FACTS = frozenset(
         "has_employer",
         "retired",
         "referral_one_stop",
+        "continued_treatment",
+        "purpose",
+        "channel",
+        "special_disease",
     }
 )
 CLAIM_FACTS = frozenset(
@@ -47,6 +51,7 @@ CLAIM_FACTS = frozenset(
         "outside_drugs",
         "emergency",
         "case",
+        "referred_out",
     }
 )
 LOCK_FACTS = frozenset({"term", "basis", "category"})

@@ -20,7 +20,7 @@ from counter_app.domain.filing import decide_filing
 from counter_app.domain.policy import Material, PolicyPack
 from counter_app.domain.regions import RegionTable
 from counter_app.domain.requests import ClaimRequest, FilingRequest
-from counter_app.domain.results import ClaimResult, FilingResult
+from counter_app.domain.results import ClaimResult, FilingResult, OnlineReview
 from counter_app.domain.workdays import DueDate, WorkCalendar
 
 M = TypeVar("M", bound=BaseModel)
@@ -55,7 +55,9 @@ class RulesEngine:
         if not isinstance(request, FilingRequest):
             request = parse_request(FilingRequest, request)
         self._check_policy(request.policy)
-        return decide_filing(request, self.pack, self.regions)
+        result = decide_filing(request, self.pack, self.regions)
+        review = self.online_review(request.today, online=request.channel == "online")
+        return result.model_copy(update={"online_review": review})
 
     def claim(self, request: ClaimRequest | Mapping[str, Any]) -> ClaimResult:
         """Decide a manual reimbursement claim (a model or raw data)."""
@@ -77,3 +79,22 @@ class RulesEngine:
         rules = self.pack.filing
         due = self.calendar.add_working_days(received, rules.online_review_working_days)
         return due, rules.online_review.citation
+
+    def online_review(self, received: date, *, online: bool) -> OnlineReview:
+        """The region's online-review time limit; with the due date for an online application."""
+        rules = self.pack.filing
+        review = OnlineReview(
+            working_days=rules.online_review_working_days,
+            citation=rules.online_review.citation,
+            example=rules.online_review.example,
+        )
+        if not online:
+            return review
+        due, _ = self.online_review_due(received)
+        return review.model_copy(
+            update={
+                "due": due.date,
+                "provisional": due.provisional,
+                "calendar_version": due.calendar_version,
+            }
+        )

@@ -16,6 +16,15 @@ from counter_app.domain.checklist import applicable, describe_missing, evaluate
 from counter_app.domain.conditions import matches
 from counter_app.domain.dates import after_term, term_end
 from counter_app.domain.errors import FieldError, InvalidInput
+from counter_app.domain.filing_checks import (
+    changed_fields,
+    continued_treatment_reasons,
+    refile_reasons,
+    requirement_reasons,
+    retroactive_reasons,
+    special_disease_reasons,
+    special_disease_start,
+)
 from counter_app.domain.idnumber import check_id_number, mask_id
 from counter_app.domain.policy import CategoryRules, MaterialGroup, PolicyPack
 from counter_app.domain.regions import Region, RegionError, RegionTable
@@ -95,6 +104,14 @@ def _validate(request: FilingRequest, pack: PolicyPack, regions: RegionTable) ->
         if existing.valid_until and existing.valid_until < existing.valid_from:
             errors.append(FieldError(f"existing[{index}].valid_until", "结束日期早于开始日期"))
 
+    if request.special_disease is not None and pack.filing.special_disease is None:
+        errors.append(
+            FieldError(
+                "special_disease",
+                f"{pack.pack.name}的政策文件未单独规定特殊病备案，请按人员类别办理",
+            )
+        )
+
     if errors:
         raise InvalidInput(errors)
     assert home is not None
@@ -155,6 +172,10 @@ def _facts(request: FilingRequest, category: CategoryRules) -> dict[str, Any]:
         "has_employer": request.has_employer,
         "retired": request.retired,
         "referral_one_stop": request.referral_one_stop,
+        "continued_treatment": request.continued_treatment,
+        "purpose": request.purpose or "",
+        "channel": request.channel,
+        "special_disease": request.special_disease is not None,
     }
 
 
@@ -259,8 +280,10 @@ def _check_conflicts(
     """Active filings that a new one would duplicate or replace; returns those it supersedes."""
     rules = pack.filing
     superseded: list[str] = []
+    if request.special_disease is not None:
+        return superseded  # 特殊病 filings are checked per disease (_check_special_disease)
     for existing in request.existing:
-        if not _is_active(existing, request.today):
+        if not _is_active(existing, request.today) or existing.special_disease:
             continue
         existing_term = rules.categories[existing.category].term
         if category.term == "long" and existing_term == "long":
@@ -317,6 +340,11 @@ def _checklist_groups(
     regions: RegionTable,
 ) -> list[MaterialGroup]:
     groups: list[MaterialGroup] = [pack.filing.identity, *pack.filing.common]
+    special = pack.filing.special_disease
+    if special is not None and request.special_disease is not None:
+        if request.action != "cancel":
+            groups.extend(special.materials)  # 京细则 第八条, instead of the 承诺书
+        return groups
     if request.action == "new":
         groups.extend(category.materials)
     elif request.action == "change" and target is not None:
@@ -403,7 +431,12 @@ def decide_filing(request: FilingRequest, pack: PolicyPack, regions: RegionTable
         )
 
     _check_scope(request, pack, checked, decision)
+    decision.reasons.extend(requirement_reasons(pack, facts))
+    decision.reasons.extend(continued_treatment_reasons(request, pack))
     commitment_open = _check_eligibility(request, pack, category, facts, decision)
+    if request.special_disease is not None:
+        commitment_open = False  # 京细则 附件2 说明1: the 承诺书 does not cover 特殊病
+    decision.reasons.extend(special_disease_reasons(request, pack, checked.target))
 
     target = checked.target
     valid_from: date | None
@@ -415,13 +448,9 @@ def decide_filing(request: FilingRequest, pack: PolicyPack, regions: RegionTable
     if request.action == "new":
         superseded = _check_conflicts(request, pack, regions, category, checked, decision)
         valid_from, valid_until = _validity(request, category, decision)
-        if valid_from < request.today:
-            decision.add(
-                "retroactive",
-                f"补办备案（自 {valid_from} 起）：{rules.retroactive.note}",
-                rules.retroactive.citation,
-                "info",
-            )
+        valid_from, started = special_disease_start(request, pack, valid_from)
+        decision.reasons.extend(started)
+        decision.reasons.extend(retroactive_reasons(request, pack, valid_from))
         locked_until, _ = _lock_until(pack, request.category, request.basis, valid_from)
         followup = rules.followup
         if commitment_open and followup and category.term == "long":
@@ -454,23 +483,14 @@ def decide_filing(request: FilingRequest, pack: PolicyPack, regions: RegionTable
             valid_from, valid_until = target.valid_from, request.today
         else:
             valid_from, valid_until = _validity(request, category, decision)
-            changed = {
-                "destination": not _same_destination(
-                    regions, target.destination, checked.destination
-                ),
-                "insurance": target.insurance is not None and target.insurance != request.insurance,
-                "category": target.category != request.category,
-            }
-            change_mode = "amend"
-            if rules.supersede and any(changed[f] for f in rules.supersede.fields):
-                change_mode = "refile"
+            valid_from, started = special_disease_start(request, pack, valid_from)
+            decision.reasons.extend(started)
+            moved = not _same_destination(regions, target.destination, checked.destination)
+            refile = refile_reasons(pack, target, changed_fields(request, target, moved))
+            change_mode = "refile" if refile else "amend"
+            if refile:
                 superseded = [target.id]
-                decision.add(
-                    "refile",
-                    f"就医地、险种或人员类别变化须重新备案，原备案 {target.id} 自动失效",
-                    rules.supersede.citation,
-                    "info",
-                )
+                decision.reasons.extend(refile)
 
     groups = applicable(
         _checklist_groups(request, pack, category, target, checked.destination, regions), facts
@@ -501,5 +521,6 @@ def decide_filing(request: FilingRequest, pack: PolicyPack, regions: RegionTable
         followup_due=followup_due,
         change_mode=change_mode,
         supersedes=superseded,
+        special_disease=request.special_disease.disease if request.special_disease else None,
         **common,
     )

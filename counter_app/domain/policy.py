@@ -99,7 +99,14 @@ class MaterialGroup(Cited):
     any_of: list[list[str]] = Field(min_length=1)
     commitment_alternative: bool = False
     when: Condition = Field(default_factory=dict)
-    waived_when: Condition = Field(default_factory=dict)
+    waived_when: Condition | list[Condition] = Field(default_factory=dict)
+
+    @property
+    def waivers(self) -> list[Condition]:
+        """The conditions that waive the group (any one suffices); none for an empty one."""
+        if isinstance(self.waived_when, list):
+            return [c for c in self.waived_when if c]
+        return [self.waived_when] if self.waived_when else []
 
     @field_validator("any_of")
     @classmethod
@@ -194,7 +201,42 @@ class Followup(Cited):
 class Supersede(Cited):
     """A change of these fields makes a new filing that voids the old one (京细则 第十条)."""
 
-    fields: list[Literal["destination", "insurance", "category"]]
+    fields: list[Literal["destination", "insurance", "category", "employer"]]
+
+
+class RetroactiveWindow(Cited):
+    """补办: a filing may start at most ``months`` before the day it is registered.
+
+    The seeds leave the time limit to the home pool (苏规程 第十八条 “参保地规定时限”), so the
+    shipped values are examples.
+    """
+
+    months: int = Field(ge=1, le=120)
+
+
+class Requirement(Cited):
+    """Whether a filing is needed for direct settlement, when ``when`` holds (湘办法 第八条)."""
+
+    code: str
+    message: str
+    when: Condition = Field(default_factory=dict)
+
+
+class SpecialDiseaseRules(Cited):
+    """特殊病 filings (京细则 第八至十条): at the counter only, with their own materials.
+
+    At most ``max_hospitals`` designated hospitals per disease (第九条); effective from the day
+    of filing; current costs settled before a stop or a change of hospital (第十条); the
+    个人承诺书 does not apply (附件2 说明1).
+    """
+
+    counter_only: Cited
+    materials: list[MaterialGroup] = Field(min_length=1)
+    max_hospitals: int = Field(ge=1)
+    hospitals: Cited
+    effective: Cited
+    settle_first: Cited
+    no_commitment: Cited
 
 
 class FilingRules(_Model):
@@ -214,6 +256,10 @@ class FilingRules(_Model):
     online_review_working_days: int = Field(ge=1, le=10)
     online_review: Cited
     in_province_not_applicable: Cited | None = None
+    retroactive_window: RetroactiveWindow
+    requirements: list[Requirement] = Field(default_factory=list)
+    continued_treatment: Cited | None = None
+    special_disease: SpecialDiseaseRules | None = None
 
     @model_validator(mode="after")
     def _all_categories(self) -> FilingRules:
@@ -229,6 +275,16 @@ class ClaimCase(Cited):
     id: str
     label: str
     when: Condition
+
+
+class CatalogueRule(Cited):
+    """Which catalogue and policy a manual claim is paid under, when ``when`` holds.
+
+    The first matching rule wins; with none, the payment's catalogue for the scope applies
+    (e.g. 湘办法 第五十三条: a 跨省 claim after a system fault uses the home catalogue).
+    """
+
+    when: Condition = Field(default_factory=dict)
 
 
 class Deadline(Cited):
@@ -252,6 +308,8 @@ class ClaimRules(_Model):
     cost_check: Cited | None = None
     cost_check_threshold: Decimal = Decimal("30000")
     notices: list[Notice] = Field(default_factory=list)
+    catalogue_rules: list[CatalogueRule] = Field(default_factory=list)
+    long_term_referral: Cited | None = None
 
 
 class Adjustment(Cited):
@@ -368,6 +426,13 @@ class PolicyPack(_Model):
             for restriction in rules.restrictions:
                 check_condition(restriction.when, FILING_FACTS)
                 check_condition(restriction.require, FILING_FACTS)
+        if self.filing.special_disease:
+            for group in self.filing.special_disease.materials:
+                _check_group(group, known, FILING_FACTS)
+        for requirement in self.filing.requirements:
+            check_condition(requirement.when, FILING_FACTS)
+        for rule in self.claim.catalogue_rules:
+            check_condition(rule.when, CLAIM_FACTS)
         for group in self.claim.materials:
             _check_group(group, known, CLAIM_FACTS)
         for case in self.claim.cases:
@@ -401,4 +466,5 @@ def _check_group(group: MaterialGroup, known: set[str], facts: frozenset[str]) -
             if material not in known:
                 raise ValueError(f"材料组“{group.id}”引用了未定义的材料“{material}”")
     check_condition(group.when, facts)
-    check_condition(group.waived_when, facts)
+    for waiver in group.waivers:
+        check_condition(waiver, facts)

@@ -35,6 +35,10 @@ ClaimCaseId = Literal[
     "filed_not_settled", "emergency_unfiled", "student_vacation", "maternity", "other"
 ]
 FilingStatus = Literal["active", "cancelled", "expired", "superseded"]
+#: How the application came in: at the window, or online (不见面, reviewed within N working days).
+Channel = Literal["counter", "online"]
+#: What the filing is for (湘办法 第八条: 门诊 direct settlement needs no filing).
+Purpose = Literal["inpatient", "outpatient"]
 
 #: The dates a request may carry. Outside this range the month and working-day arithmetic would
 #: leave ``datetime``'s range (year 1–9999); no real filing or claim is that far off.
@@ -74,6 +78,13 @@ class Person(_Request):
     id_number: str = Field(min_length=1, max_length=40)
 
 
+class SpecialDisease(_Request):
+    """A 特殊病 filing (京细则 第八至十条): the disease and its designated hospitals."""
+
+    disease: str = Field(min_length=1, max_length=100)
+    hospitals: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(min_length=1)
+
+
 class ExistingFiling(_Request):
     """A filing the person already has (from the local database or the provincial store)."""
 
@@ -85,6 +96,9 @@ class ExistingFiling(_Request):
     valid_until: Day | None = None
     status: FilingStatus = "active"
     insurance: Insurance | None = None
+    employer: str | None = Field(default=None, max_length=200)
+    special_disease: str | None = Field(default=None, max_length=100)
+    hospitals: list[str] = Field(default_factory=list)
 
 
 class FilingRequest(_Request):
@@ -110,6 +124,13 @@ class FilingRequest(_Request):
     existing: list[ExistingFiling] = Field(default_factory=list)
     target: str | None = None
     home_pool: str | None = Field(default=None, pattern=r"^\d{6}$")
+    channel: Channel = "counter"
+    purpose: Purpose | None = None
+    continued_treatment: StrictBool = False
+    employer: str | None = Field(default=None, max_length=200)
+    employer_changed: StrictBool = False
+    special_disease: SpecialDisease | None = None
+    costs_settled: StrictBool = False
 
 
 class ClaimFlags(_Request):
@@ -120,6 +141,7 @@ class ClaimFlags(_Request):
     died: StrictBool = False
     dual_channel: StrictBool = False
     outside_drugs: StrictBool = False
+    referred_out: StrictBool = False
 
 
 def _money(value: object) -> Decimal:

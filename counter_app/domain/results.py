@@ -57,6 +57,22 @@ class Catalogue(_Result):
     citation: str
 
 
+class OnlineReview(_Result):
+    """How long the office has to review an online (不见面) application, and, for one, the date.
+
+    苏规程 第九条: 1 working day; 芜规程 第九条, 湘办法 第十条: 2. ``due`` is given when the
+    request came in online (``channel = "online"``), counted from ``today`` in Chinese working
+    days; ``provisional`` when the holiday data does not reach that far.
+    """
+
+    working_days: int
+    citation: str
+    example: bool = False
+    due: date | None = None
+    provisional: bool = False
+    calendar_version: str | None = None
+
+
 class FilingResult(_Result):
     """The decision on a filing request."""
 
@@ -77,6 +93,8 @@ class FilingResult(_Result):
     supersedes: list[str] = Field(default_factory=list)
     catalogue: Catalogue | None = None
     id_masked: str | None = None
+    online_review: OnlineReview | None = None
+    special_disease: str | None = None
 
 
 class FundLine(_Result):
@@ -154,3 +172,4 @@ class ClaimResult(_Result):
     due: DueDate | None
     cost_check_candidate: bool
     payment: Payment | None
+    catalogue: Catalogue | None = None
