@@ -28,6 +28,7 @@ FLAG_LABELS = {
     "injury_no_third_party": "意外伤害，无第三方责任",
     "dual_channel": "“双通道”/单独支付药品",
     "outside_drugs": "院外购药",
+    "referred_out": "长期居住人员转诊至备案地外",
 }
 _MARK = {"error": ("✗", "bold red"), "warning": ("!", "yellow"), "info": ("i", "cyan")}
 

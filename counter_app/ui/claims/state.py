@@ -19,7 +19,14 @@ from counter_app.ui.wizard.draft import DraftRoundTrip
 
 DRAFT_KIND = "claim"
 AMOUNT_FIELDS = ("total", "in_scope", "class_b_self", "over_limit_self", "self_pay")
-FLAG_FIELDS = ("rescue", "died", "injury_no_third_party", "dual_channel", "outside_drugs")
+FLAG_FIELDS = (
+    "rescue",
+    "died",
+    "injury_no_third_party",
+    "dual_channel",
+    "outside_drugs",
+    "referred_out",
+)
 DATE_FIELDS = ("admission_date", "discharge_date", "visit_date")
 YTD_FIELDS = ("deductible_paid", "fund_paid")
 

@@ -49,6 +49,17 @@ FLAGS = [
 ]
 
 
+def region_flags(services: Services) -> list[tuple[str, str]]:
+    """The circumstances to ask about: the common ones, plus those only some regions' rules use."""
+    rules = services.engine.pack.filing
+    flags = list(FLAGS)
+    if rules.continued_treatment is not None:
+        flags.append(("continued_treatment", "同种疾病继续治疗或再次转外"))  # 湘办法 第十二条
+    if rules.supersede is not None and "employer" in rules.supersede.fields:
+        flags.append(("employer_changed", "单位变更（须重新备案）"))  # 京细则 第十条
+    return flags
+
+
 def fill_checklist(
     selection: SelectionList[str],
     checklist: list[ChecklistItem],
@@ -164,14 +175,14 @@ class CategoryStep(WizardStep):
             "范围",
             choice_select(SCOPE_LABELS, values["scope"], "scope"),
         )
-        for flag, text in FLAGS:
+        for flag, text in region_flags(self.services):
             yield Checkbox(text, bool(values.get(flag)), id=flag, compact=True)
 
     def collect(self) -> None:
         values = self.state.values
         for name in ("insurance", "category", "scope"):
             values[name] = self.query_one(f"#{name}", Select).value
-        for flag, _ in FLAGS:
+        for flag, _ in region_flags(self.services):
             values[flag] = self.query_one(f"#{flag}", Checkbox).value
 
     @on(Select.Changed)
