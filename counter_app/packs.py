@@ -85,6 +85,8 @@ def _with_shared_claim_materials(claim: dict[str, Any]) -> dict[str, Any]:
         for group in groups:
             group["example"] = True
             group["note"] = f"{source.get('citation', '')}（{group.get('note') or '示例'}）"
+            # the region's own seed lists no such material: the reason must say 示例
+            group["citation"] = f"示例：参照{group['citation']}"
     claim["materials"] = groups
     return claim
 
