@@ -64,7 +64,7 @@ def retroactive_reasons(request: FilingRequest, pack: PolicyPack, valid_from: da
         return []
     rules = pack.filing
     window = rules.retroactive_window
-    if request.today > term_end(valid_from, window.months):
+    if window is not None and request.today > term_end(valid_from, window.months):
         limit = f"{window.months}个月" + ("，示例参数，以参保地规定为准" if window.example else "")
         return [
             _reason(

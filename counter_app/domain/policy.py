@@ -256,7 +256,7 @@ class FilingRules(_Model):
     online_review_working_days: int = Field(ge=1, le=10)
     online_review: Cited
     in_province_not_applicable: Cited | None = None
-    retroactive_window: RetroactiveWindow
+    retroactive_window: RetroactiveWindow | None = None  # an office's older pack may lack it
     requirements: list[Requirement] = Field(default_factory=list)
     continued_treatment: Cited | None = None
     special_disease: SpecialDiseaseRules | None = None

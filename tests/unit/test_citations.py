@@ -504,7 +504,7 @@ def test_example_values_say_so(policy: str) -> None:
         if fund.example:
             assert "示例" in fund.citation or "参保地基金" in fund.citation, fund.name
     window = pack.filing.retroactive_window
-    assert window.example and "示例" in window.note
+    assert window is not None and window.example and "示例" in window.note
     assert not pack.filing.online_review.example or "示例" in pack.filing.online_review.citation
 
 

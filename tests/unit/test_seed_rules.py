@@ -697,6 +697,7 @@ def test_retroactive_window(citation: str, policy: str, start: str, late: bool) 
     ended 2026-03-01 (too late).
     """
     window = shipped_pack(policy).filing.retroactive_window
+    assert window is not None
     assert window.example and window.months == 6 and window.citation == citation
     fields: dict[str, Any] = {"start_date": start}
     if policy == "beijing":
