@@ -139,6 +139,7 @@ def application_request(engine: RulesEngine, app: OnlineApplication, today: date
         "destination": data.get("destination"),
         "basis": data.get("basis", "commitment"),
         "materials": data.get("materials") or [],
+        "channel": "online",  # e.g. 京细则 第八条: a 特殊病 filing is counter-only
         **({"end_date": data["end_date"]} if data.get("end_date") else {}),
     }
 
