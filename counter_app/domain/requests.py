@@ -63,6 +63,9 @@ class ExistingFiling(_Request):
     valid_until: Day | None = None
     status: FilingStatus = "active"
     insurance: Insurance | None = None
+    #: A 承诺书 filing's last day for the materials, and the day they came in (if they did).
+    followup_due: Day | None = None
+    followup_done_on: Day | None = None
 
 
 class FilingRequest(_Request):
@@ -88,6 +91,18 @@ class FilingRequest(_Request):
     existing: list[ExistingFiling] = Field(default_factory=list)
     target: str | None = None
     home_pool: str | None = Field(default=None, pattern=r"^\d{6}$")
+
+
+class FilingRecord(_Request):
+    """The stored filing a claim is made under: its dates and basis, so that the claim can
+    check them (苏规程 第十三条, 芜规程 第十二条, 湘办法 第十四条、第二十二条)."""
+
+    number: str | None = None
+    valid_from: Day
+    valid_until: Day | None = None
+    basis: Basis = "materials"
+    followup_due: Day | None = None
+    followup_done_on: Day | None = None
 
 
 class ClaimFlags(_Request):
@@ -157,3 +172,5 @@ class ClaimRequest(_Request):
     ytd: YearToDate = Field(default_factory=YearToDate)
     ytd_previous: YearToDate = Field(default_factory=YearToDate)
     cross_year: Literal["lump", "split"] | None = None
+    #: Optional: the filing's validity and basis; without it only ``filing`` (the kind) counts.
+    filing_record: FilingRecord | None = None
