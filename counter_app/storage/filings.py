@@ -19,7 +19,15 @@ from counter_app.domain.requests import FilingRequest
 from counter_app.domain.results import FilingResult
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
-from counter_app.storage.models import Draft, Filing, FilingHistory, FilingMaterial, Office, utcnow
+from counter_app.storage.models import (
+    Draft,
+    Filing,
+    FilingHistory,
+    FilingMaterial,
+    Office,
+    Person,
+    utcnow,
+)
 from counter_app.storage.records import audit, emit, next_number
 
 FILING_PREFIX = "BA"
@@ -288,3 +296,15 @@ def commit_filing(
                 session.delete(draft)
         assert filing.id is not None
         return Committed(filing.number, filing.id, event_id)
+
+
+def filings_of_id_number(db: Database, id_number: str) -> list[Filing]:
+    """The filings of the person with this 身份证号 (none when unknown), newest first."""
+    with db.read() as session:
+        statement = (
+            select(Filing)
+            .join(Person, col(Person.id) == col(Filing.person_id))
+            .where(Person.id_number == id_number.strip().upper())
+            .order_by(col(Filing.created_at).desc(), col(Filing.id).desc())
+        )
+        return list(session.exec(statement).all())
