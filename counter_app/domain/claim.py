@@ -171,6 +171,25 @@ def covered_filing(request: ClaimRequest, pack: PolicyPack) -> tuple[str, list[R
     return request.filing, reasons
 
 
+def filing_for_care(records: list[FilingRecord], care: date) -> int | None:
+    """Which of a person's filings a claim for care beginning on ``care`` is made under: the
+    one valid that day, else the latest that began by then (care after it ended), else the
+    earliest (care before any filing began); the index, or ``None`` without filings."""
+    if not records:
+        return None
+    covering = [
+        i
+        for i, r in enumerate(records)
+        if r.valid_from <= care and (r.valid_until is None or care <= r.valid_until)
+    ]
+    if covering:
+        return max(covering, key=lambda i: records[i].valid_from)
+    began = [i for i, r in enumerate(records) if r.valid_from <= care]
+    if began:
+        return max(began, key=lambda i: records[i].valid_from)
+    return min(range(len(records)), key=lambda i: records[i].valid_from)
+
+
 def claim_facts(request: ClaimRequest, filing: str | None = None) -> dict[str, Any]:
     """The facts that the pack's conditions test (route, treatment class, flags …).
 
