@@ -317,6 +317,6 @@ def verify(payload: Annotated[str, typer.Argument(help="扫描得到的二维码
 
     settings = Settings()
     key = settings.qr_key.get_secret_value() if settings.qr_key else None
-    result = verify_payload(_database(), payload, key)
+    result = verify_payload(_database(), payload, key, settings.current_date())
     typer.echo(result.message)
     raise typer.Exit(0 if result.genuine else EXIT_INVALID)

@@ -17,8 +17,8 @@ from counter_app.domain.conditions import matches
 from counter_app.domain.errors import FieldError, InvalidInput
 from counter_app.domain.money import fmt_money
 from counter_app.domain.payment import Stay, compute_payment
-from counter_app.domain.policy import PolicyPack
-from counter_app.domain.requests import ClaimRequest
+from counter_app.domain.policy import Followup, PolicyPack
+from counter_app.domain.requests import ClaimRequest, FilingRecord
 from counter_app.domain.results import Catalogue, ClaimResult, DueDate, Reason
 from counter_app.domain.workdays import WorkCalendar
 
@@ -86,20 +86,129 @@ def _validate(request: ClaimRequest, pack: PolicyPack) -> None:
         raise InvalidInput(errors)
 
 
-def claim_facts(request: ClaimRequest) -> dict[str, Any]:
-    """The facts that the pack's conditions test (route, treatment class, flags …)."""
+def _lapsed_commitment(record: FilingRecord, followup: Followup, care: date) -> bool:
+    """Whether a 承诺书 filing no longer covers care on ``care`` for want of the materials."""
+    due = record.followup_due
+    if record.basis != "commitment" or due is None or care <= due:
+        return False
+    done = record.followup_done_on
+    if followup.overdue == "once_only":
+        # 芜细则 三（二）: the commitment gave the benefit that once; only materials handed in
+        # within the month make the filing long-term.
+        return done is None or done > due
+    # 湘办法 第二十二条: treated as not filed until the materials are handed in.
+    return done is None or done > care
+
+
+def covered_filing(request: ClaimRequest, pack: PolicyPack) -> tuple[str, list[Reason]]:
+    """The filing kind the care actually falls under, judged on the filing's dates.
+
+    Without ``filing_record`` the stated kind stands. With it: care that began before the
+    filing did (and a stay discharged before it was filed) counts as not filed — a filing made
+    before discharge covers the stay (补办, ``retroactive``); a stay admitted while the filing
+    was valid is settled under it even past its end (``admission_in_validity``: 苏规程 第十三条,
+    芜规程 第十二条, 湘办法 第十四条); care after the end, or after a 承诺书's follow-up date
+    without the materials (``followup``: 湘办法 第二十二条, 芜细则 三（二）), counts as not filed.
+    """
+    record = request.filing_record
+    if record is None or request.filing in ("none", "emergency"):
+        return request.filing, []
+    start = request.admission_date or request.visit_date or request.discharge_date
+    if start is None:
+        return request.filing, []
+    end = request.discharge_date or request.visit_date or start
+    stay = request.admission_date is not None
+    rules = pack.filing
+    in_validity = rules.admission_in_validity or rules.active_conflict
+    reasons: list[Reason] = []
+
+    def note(code: str, message: str, citation: str, severity: str = "warning") -> None:
+        reasons.append(Reason(code=code, message=message, citation=citation, severity=severity))  # type: ignore[arg-type]
+
+    if start < record.valid_from:
+        if stay and end >= record.valid_from:
+            note(
+                "filed_before_discharge",
+                f"入院 {start} 后、出院 {end} 前补办备案（自 {record.valid_from} 起），"
+                "视为有效备案",
+                rules.retroactive.citation,
+                "info",
+            )
+        else:
+            note(
+                "care_before_filing",
+                f"{'入院' if stay else '就诊'}日期 {start} 早于备案开始日期 {record.valid_from}，"
+                f"该次就医不在备案有效期内，按未备案处理（{rules.retroactive.note}）",
+                rules.retroactive.citation,
+            )
+            return "none", reasons
+    until = record.valid_until
+    if until is not None and start > until:
+        note(
+            "care_after_filing",
+            f"{'入院' if stay else '就诊'}日期 {start} 晚于备案结束日期 {until}（已过期），"
+            "该次就医不在备案有效期内，按未备案处理",
+            in_validity.citation,
+        )
+        return "none", reasons
+    if until is not None and stay and end > until:
+        note(
+            "admission_in_validity",
+            f"入院日期 {start} 在备案有效期内（至 {until}），出院 {end} 虽在有效期之后，"
+            f"{in_validity.note or '仍按备案待遇结算'}",
+            in_validity.citation,
+            "info",
+        )
+    followup = rules.followup
+    if followup is not None and _lapsed_commitment(record, followup, start):
+        note(
+            "commitment_overdue",
+            f"以个人承诺书办理的备案未在 {record.followup_due} 前补齐材料，{followup.consequence}："
+            f"本次就医（{start}）按未备案处理",
+            followup.citation,
+        )
+        return "none", reasons
+    return request.filing, reasons
+
+
+def filing_for_care(records: list[FilingRecord], care: date) -> int | None:
+    """Which of a person's filings a claim for care beginning on ``care`` is made under: the
+    one valid that day, else the latest that began by then (care after it ended), else the
+    earliest (care before any filing began); the index, or ``None`` without filings."""
+    if not records:
+        return None
+    covering = [
+        i
+        for i, r in enumerate(records)
+        if r.valid_from <= care and (r.valid_until is None or care <= r.valid_until)
+    ]
+    if covering:
+        return max(covering, key=lambda i: records[i].valid_from)
+    began = [i for i, r in enumerate(records) if r.valid_from <= care]
+    if began:
+        return max(began, key=lambda i: records[i].valid_from)
+    return min(range(len(records)), key=lambda i: records[i].valid_from)
+
+
+def claim_facts(request: ClaimRequest, filing: str | None = None) -> dict[str, Any]:
+    """The facts that the pack's conditions test (route, treatment class, flags …).
+
+    ``filing`` is the kind the care falls under when it differs from the stated one (see
+    ``covered_filing``).
+    """
     flags = request.flags
-    emergency = request.filing == "emergency" or request.treatment == "emergency" or flags.rescue
+    filing = filing or request.filing
+    emergency = filing == "emergency" or request.treatment == "emergency" or flags.rescue
     # a long-term person referred out of the filed place follows the home referral policy
     # (苏规程 第十七条 second sentence, 湘办法 第二十一条, 芜细则 三（二）)
-    referred_out = request.filing == "long_term" and flags.referred_out
-    if request.filing == "long_term" and not referred_out:
+    referred_out = filing == "long_term" and flags.referred_out
+    if filing == "long_term" and not referred_out:
         route = "long_term"
     elif emergency:
         route = "emergency"
-    elif request.filing == "referral" or referred_out:
+    elif filing == "referral" or referred_out:
         route = "referral"
-    elif request.filing == "other_temporary":
+    elif filing == "other_temporary":
         route = "filed_other"
     else:
         route = "unfiled"
@@ -107,7 +216,7 @@ def claim_facts(request: ClaimRequest) -> dict[str, Any]:
     return {
         "insurance": request.insurance,
         "scope": request.scope,
-        "filing": request.filing,
+        "filing": filing,
         "route": route,
         "treatment": request.treatment,
         "treatment_class": "inpatient" if stayed else "outpatient",
@@ -161,8 +270,8 @@ def _due(
 def decide_claim(request: ClaimRequest, pack: PolicyPack, calendar: WorkCalendar) -> ClaimResult:
     """Decide a claim under ``pack``; raises ``InvalidInput`` for bad values."""
     _validate(request, pack)
-    facts = claim_facts(request)
-    reasons: list[Reason] = []
+    covered, reasons = covered_filing(request, pack)
+    facts = claim_facts(request, covered)
 
     def add(code: str, message: str, citation: str, severity: str = "error") -> None:
         reasons.append(Reason(code=code, message=message, citation=citation, severity=severity))  # type: ignore[arg-type]

@@ -35,6 +35,7 @@ from counter_app.domain.results import (
     FilingResult,
     Reason,
 )
+from counter_app.domain.status import STANDING, FilingStatus, describe_status, filing_status
 
 ACTION_LABELS = {"new": "新增", "change": "变更", "cancel": "取消"}
 
@@ -139,8 +140,30 @@ def _same_destination(regions: RegionTable, code: str, region: Region | None) ->
         return code == region.code
 
 
-def _is_active(filing: ExistingFiling, today: date) -> bool:
-    return filing.status == "active" and (filing.valid_until is None or filing.valid_until >= today)
+def existing_status(filing: ExistingFiling, today: date) -> FilingStatus:
+    """An existing filing's status on ``today`` (``domain.status``: from its dates)."""
+    return filing_status(
+        filing.status,
+        filing.valid_from,
+        filing.valid_until,
+        today,
+        followup_due=filing.followup_due,
+        followup_done_on=filing.followup_done_on,
+    )
+
+
+def _used_up(pack: PolicyPack, status: FilingStatus) -> bool:
+    """An overdue commitment that gave its benefit once only (芜细则 三（二）): it no longer
+    stands in the way of a new filing and cannot be changed."""
+    followup = pack.filing.followup
+    return (
+        status == FilingStatus.OVERDUE and followup is not None and followup.overdue == "once_only"
+    )
+
+
+def _stands(filing: ExistingFiling, pack: PolicyPack, today: date) -> bool:
+    status = existing_status(filing, today)
+    return status in STANDING and not _used_up(pack, status)
 
 
 class _Decision:
@@ -283,8 +306,9 @@ def _check_conflicts(
     if request.special_disease is not None:
         return superseded  # 特殊病 filings are checked per disease (_check_special_disease)
     for existing in request.existing:
-        if not _is_active(existing, request.today) or existing.special_disease:
+        if not _stands(existing, pack, request.today) or existing.special_disease:
             continue
+        overdue = existing_status(existing, request.today) == FilingStatus.OVERDUE
         existing_term = rules.categories[existing.category].term
         if category.term == "long" and existing_term == "long":
             if request.multi_place and not _same_destination(
@@ -298,6 +322,15 @@ def _check_conflicts(
                     f"重新备案后，原备案 {existing.id} 自动失效",
                     rules.supersede.citation,
                     "info",
+                )
+                continue
+            if overdue and rules.followup is not None:
+                decision.add(
+                    "active_long_term",
+                    f"已有长期异地居住备案 {existing.id}（逾期未补，补齐材料期限 "
+                    f"{existing.followup_due}），请先补齐承诺的备案材料；"
+                    f"{rules.followup.consequence}",
+                    rules.followup.citation,
                 )
                 continue
             decision.add(
@@ -318,6 +351,40 @@ def _check_conflicts(
                 rules.active_conflict.citation,
             )
     return superseded
+
+
+def _check_target(
+    request: FilingRequest, pack: PolicyPack, target: ExistingFiling, decision: _Decision
+) -> None:
+    """A change or cancel needs a filing that still stands on the business day."""
+    rules = pack.filing
+    action = ACTION_LABELS[request.action]
+    status = existing_status(target, request.today)
+    text = describe_status(
+        status, target.valid_from, target.valid_until, followup_due=target.followup_due
+    )
+    if status == FilingStatus.EXPIRED:
+        validity = rules.categories[target.category].validity
+        decision.add(
+            "target_expired",
+            f"原备案 {target.id} 已过期（{text.detail}），不能{action}；"
+            "需要继续异地就医的，请办理新增备案",
+            validity.citation if validity else rules.active_conflict.citation,
+        )
+    elif status not in STANDING:
+        decision.add(
+            "target_not_active",
+            f"原备案 {target.id} {text}，不能{action}；需要异地就医的，请办理新增备案",
+            rules.active_conflict.citation,
+        )
+    elif request.action == "change" and _used_up(pack, status):
+        assert rules.followup is not None
+        decision.add(
+            "target_used_up",
+            f"原备案 {target.id} 以个人承诺书办理，未在 {target.followup_due} 前补齐材料，"
+            f"{rules.followup.consequence}；不能变更，请以认定材料办理新增备案",
+            rules.followup.citation,
+        )
 
 
 def _lock_until(
@@ -463,15 +530,17 @@ def decide_filing(request: FilingRequest, pack: PolicyPack, regions: RegionTable
                 followup.citation,
                 "info",
             )
+        elif commitment_open and rules.commitment_terms and category.term == "long":
+            decision.add(
+                "commitment_terms",
+                rules.commitment_terms.note or "以个人承诺书办理备案",
+                rules.commitment_terms.citation,
+                "info",
+            )
     else:
         assert target is not None
         action = ACTION_LABELS[request.action]
-        if not _is_active(target, request.today):
-            decision.add(
-                "target_not_active",
-                f"原备案 {target.id} 已不在有效状态（{target.status}），不能{action}",
-                rules.active_conflict.citation,
-            )
+        _check_target(request, pack, target, decision)
         locked_until, citation = _lock_until(pack, target.category, target.basis, target.valid_from)
         if locked_until and request.today < locked_until:
             decision.add(

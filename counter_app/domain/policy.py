@@ -191,11 +191,20 @@ class Lock(Cited):
 
 
 class Followup(Cited):
-    """After a 承诺书 filing, the materials are due within ``months`` (or the filing lapses)."""
+    """After a 承诺书 filing, the materials are due within ``months``; ``overdue`` says what
+    missing that date does (the region's article):
+
+    - ``unfiled_until_completed``: care after the date is treated as not filed until the
+      materials are handed in (湘办法 第二十二条); the filing stands and is completed on itself;
+    - ``once_only``: the commitment gave the long-term benefit that once; care after the date
+      has it only if the materials came in by the date (芜细则 三（二）); the used-up filing no
+      longer stands in the way of a new filing on materials.
+    """
 
     months: int = Field(ge=1)
     consequence: str
     per_year_limit: int | None = Field(default=None, ge=1)
+    overdue: Literal["unfiled_until_completed", "once_only"] = "unfiled_until_completed"
 
 
 class Supersede(Cited):
@@ -247,10 +256,14 @@ class FilingRules(_Model):
     categories: dict[Category, CategoryRules]
     locks: list[Lock] = Field(default_factory=list)
     followup: Followup | None = None
+    #: Where a region sets no follow-up, what the 承诺书 binds the person to (cited).
+    commitment_terms: Cited | None = None
     multi_place_commitment: Cited | None = None
     supersede: Supersede | None = None
     active_conflict: Cited
     retroactive: Cited
+    #: Admitted while the filing was valid: settled as filed even after it ends (苏规程 第十三条).
+    admission_in_validity: Cited | None = None
     province_level_destination: Cited
     scope_definition: Cited
     online_review_working_days: int = Field(ge=1, le=10)

@@ -99,6 +99,9 @@ class ExistingFiling(_Request):
     employer: str | None = Field(default=None, max_length=200)
     special_disease: str | None = Field(default=None, max_length=100)
     hospitals: list[str] = Field(default_factory=list)
+    #: A 承诺书 filing's last day for the materials, and the day they came in (if they did).
+    followup_due: Day | None = None
+    followup_done_on: Day | None = None
 
 
 class FilingRequest(_Request):
@@ -131,6 +134,18 @@ class FilingRequest(_Request):
     employer_changed: StrictBool = False
     special_disease: SpecialDisease | None = None
     costs_settled: StrictBool = False
+
+
+class FilingRecord(_Request):
+    """The stored filing a claim is made under: its dates and basis, so that the claim can
+    check them (苏规程 第十三条, 芜规程 第十二条, 湘办法 第十四条、第二十二条)."""
+
+    number: str | None = None
+    valid_from: Day
+    valid_until: Day | None = None
+    basis: Basis = "materials"
+    followup_due: Day | None = None
+    followup_done_on: Day | None = None
 
 
 class ClaimFlags(_Request):
@@ -201,3 +216,5 @@ class ClaimRequest(_Request):
     ytd: YearToDate = Field(default_factory=YearToDate)
     ytd_previous: YearToDate = Field(default_factory=YearToDate)
     cross_year: Literal["lump", "split"] | None = None
+    #: Optional: the filing's validity and basis; without it only ``filing`` (the kind) counts.
+    filing_record: FilingRecord | None = None

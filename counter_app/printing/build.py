@@ -16,6 +16,7 @@ from typing import Any
 
 from counter_app.domain.claim_documents import acceptance_receipt, one_time_notice
 from counter_app.domain.idnumber import mask_id, mask_phone
+from counter_app.domain.status import ENDED, FilingStatus, describe_status, filing_status
 from counter_app.printing.document import (
     Block,
     Cell,
@@ -179,10 +180,65 @@ def _office_values(office: Mapping[str, Any], clerk: object, today: object) -> d
     }
 
 
+def _as_date(value: object) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+#: The receipt's title mark and closing note by status: a paper for a filing that has ended
+#: must not look like a current one.
+_ENDED_MARK = {
+    FilingStatus.EXPIRED: "（已过期）",
+    FilingStatus.CANCELLED: "（已取消）",
+    FilingStatus.SUPERSEDED: "（已失效）",
+}
+
+
+def _status_values(record: Mapping[str, Any]) -> dict[str, str]:
+    """备案状态 as of the printing day (``domain.status``), with the marks an ended filing gets."""
+    valid_from = _as_date(record.get("valid_from")) or _as_date(record.get("today"))
+    today = _as_date(record.get("today")) or valid_from
+    assert valid_from is not None and today is not None
+    valid_until = _as_date(record.get("valid_until"))
+    followup_due = _as_date(record.get("followup_due"))
+    status = filing_status(
+        record["status"],
+        valid_from,
+        valid_until,
+        today,
+        followup_due=followup_due,
+        followup_done_on=_as_date(record.get("followup_done_on")),
+    )
+    text = describe_status(status, valid_from, valid_until, followup_due=followup_due)
+    if status in ENDED:
+        mark = _ENDED_MARK[status]
+        note = (
+            f"本备案{text.label}（{text.detail}），截至 {today} 已不在有效期内，"
+            "本回执不能作为有效备案凭证；需要异地就医的，请重新办理备案。"
+        )
+        short = f"{valid_until} 到期" if status == FilingStatus.EXPIRED else text.detail
+        form_mark = f"　（{text.label}：{short}）"
+    else:
+        mark, form_mark = "", ""
+        note = "备案有效期内可在就医地联网定点医药机构直接结算。"
+        if status == FilingStatus.OVERDUE:
+            note = f"本备案{text}，请尽快补齐备案材料。"
+            form_mark = f"　（{text.label}）"
+    return {
+        "status": str(status),
+        "status_label": str(text) if status != FilingStatus.ACTIVE else text.label,
+        "status_mark": mark,
+        "status_note": note,
+        "form_status_mark": form_mark,
+    }
+
+
 def filing_document(
     kind: str, record: Mapping[str, Any], sign: Signer, override_dir: Path | None = None
 ) -> Document:
-    """备案表, 承诺书 or 备案回执 of a filing record (see ``sources.load_filing``)."""
+    """备案表, 承诺书 or 备案回执 of a filing record (see ``sources.load_filing``); the status
+    printed is the filing's on ``record["today"]`` (the printing day)."""
     form = load_form(kind, record["policy"], override_dir)
     labels = form.labels
     values = {
@@ -195,7 +251,7 @@ def filing_document(
         "category_label": clean(record.get("category_label") or record["category"]),
         "action": record["action"],
         "action_label": labels["action"].get(record["action"], record["action"]),
-        "status_label": labels["status"].get(record["status"], record["status"]),
+        **_status_values(record),
         "home_pool": clean(record.get("home_pool")),
         "destination": clean(record.get("destination_name")),
         "dest_province": clean(record.get("dest_province")),

@@ -96,6 +96,8 @@ def load_filing(db: Database, number: str, today: date | None = None) -> dict[st
         "dest_city": city,
         "valid_from": filing.valid_from,
         "valid_until": filing.valid_until,
+        "followup_due": filing.followup_due,
+        "followup_done_on": filing.followup_done_on,
         "home_pool": pack.pack.home_pool_name,
         "person": {
             "name": person.name,

@@ -1,11 +1,18 @@
-"""Checking a scanned QR payload: is it genuine, and what record does it refer to."""
+"""Checking a scanned QR payload: is it genuine, and what record does it refer to.
+
+A genuine signature only says the office printed the paper; a filing's answer also says what the
+filing is on the business day (``domain.status``: 已过期 / 已取消 … with the dates), so an old
+备案回执 of an ended filing is not taken for a current one.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlmodel import select
 
+from counter_app.domain.status import STANDING
 from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS
 from counter_app.printing.qr import genuine, office_key, parse
 from counter_app.storage.claims import STATUS_LABELS
@@ -22,10 +29,20 @@ class Verification:
     kind: str = ""
     number: str = ""
     person_id: int | None = None
+    #: A filing's status on the business day (``FilingStatus`` value), "" for other records.
+    filing_status: str = ""
+
+    @property
+    def current(self) -> bool:
+        """Genuine, and (for a filing) the filing still stands today."""
+        return self.genuine and self.filing_status in ("", *STANDING)
 
 
-def verify_payload(db: Database, text: str, configured_key: str | None = None) -> Verification:
-    """Check the signature with the issuing office's key and find the record it names."""
+def verify_payload(
+    db: Database, text: str, configured_key: str | None = None, today: date | None = None
+) -> Verification:
+    """Check the signature with the issuing office's key and find the record it names; with
+    ``today`` (the business day) a filing's answer says its status on that day."""
     payload = parse(text)
     if payload is None:
         return Verification(False, "二维码内容格式不对，不是本系统打印的文书（可能被篡改）")
@@ -43,6 +60,7 @@ def verify_payload(db: Database, text: str, configured_key: str | None = None) -
             payload.number,
         )
     person_id = None
+    status = ""
     detail = "本机构数据库中未找到该记录"
     if payload.kind in FILING_KINDS:
         with db.read() as session:
@@ -55,6 +73,9 @@ def verify_payload(db: Database, text: str, configured_key: str | None = None) -
             filing, person = row
             person_id = person.id
             detail = f"参保人 {person.name}，备案就医地 {filing.destination_name}"
+            if today is not None:
+                status = str(filing.status_on(today))
+                detail += f"；备案状态：{filing.status_text(today)}"
     elif payload.kind in CLAIM_KINDS:
         with db.read() as session:
             found = session.exec(
@@ -68,8 +89,10 @@ def verify_payload(db: Database, text: str, configured_key: str | None = None) -
             detail = f"参保人 {person.name}，报销状态 {STATUS_LABELS[claim.status]}"
     return Verification(
         True,
-        f"真实有效：{name}，编号 {payload.number}，经办机构 {payload.office_code}；{detail}",
+        f"{'真实有效' if status in ('', *STANDING) else '真实（备案已不在有效期内）'}："
+        f"{name}，编号 {payload.number}，经办机构 {payload.office_code}；{detail}",
         payload.kind,
         payload.number,
         person_id,
+        status,
     )

@@ -119,7 +119,8 @@ def _plan(engine: RulesEngine) -> list[DemoFiling]:
             continue
         plans.append(DemoFiling(key, "materials", 400 if rules.term == "long" else 20, ()))
         if rules.commitment_allowed:
-            plans.append(DemoFiling(key, "commitment", 20, ()))
+            # 25 days ago: a 芜湖 follow-up (one month) falls due this week, on the dashboard.
+            plans.append(DemoFiling(key, "commitment", 25, ()))
         months = rules.validity.months if rules.validity else None
         if rules.term == "temporary":
             # About to expire, so the dashboard's "expiring soon" queue has something in it.

@@ -19,7 +19,15 @@ from counter_app.domain.requests import FilingRequest
 from counter_app.domain.results import FilingResult
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
-from counter_app.storage.models import Draft, Filing, FilingHistory, FilingMaterial, Office, utcnow
+from counter_app.storage.models import (
+    Draft,
+    Filing,
+    FilingHistory,
+    FilingMaterial,
+    Office,
+    Person,
+    utcnow,
+)
 from counter_app.storage.records import audit, emit, next_number
 
 FILING_PREFIX = "BA"
@@ -76,6 +84,8 @@ def as_existing(filings: list[Filing]) -> list[dict[str, Any]]:
             "valid_until": f.valid_until.isoformat() if f.valid_until else None,
             "status": f.status,
             "insurance": f.insurance,
+            "followup_due": f.followup_due.isoformat() if f.followup_due else None,
+            "followup_done_on": f.followup_done_on.isoformat() if f.followup_done_on else None,
         }
         for f in filings
     ]
@@ -134,9 +144,16 @@ def _apply(filing: Filing, request: FilingRequest, result: FilingResult) -> None
     filing.followup_due = result.followup_due
 
 
-def _event_payload(
+def event_payload(
     filing: Filing, action: str, request: FilingRequest, superseded: list[str]
 ) -> dict[str, Any]:
+    """The outbox payload of a filing step: the record as the provincial store keeps it.
+
+    ``status`` is what the person decided (active, cancelled, superseded); ``effective_status``
+    is what the filing is on the step's business day ``as_of`` (``domain.status``: 已过期 past
+    ``valid_until``, 逾期未补 past ``followup_due``) — the store derives later days itself from
+    the dates.
+    """
     return {
         "action": action,
         "number": filing.number,
@@ -149,6 +166,12 @@ def _event_payload(
         "valid_from": filing.valid_from.isoformat(),
         "valid_until": filing.valid_until.isoformat() if filing.valid_until else None,
         "status": filing.status,
+        "effective_status": str(filing.status_on(request.today)),
+        "as_of": request.today.isoformat(),
+        "followup_due": filing.followup_due.isoformat() if filing.followup_due else None,
+        "followup_done_on": (
+            filing.followup_done_on.isoformat() if filing.followup_done_on else None
+        ),
         "version": filing.version,
         # The provincial store must end the filings this one replaces too.
         "supersedes": superseded,
@@ -265,7 +288,7 @@ def commit_filing(
             signed.office_id,
             signed.clerk_id,
             f"filing.{action}",
-            _event_payload(filing, action, request, superseded),
+            event_payload(filing, action, request, superseded),
         )
         if draft_id is not None:
             draft = session.get(Draft, draft_id)
@@ -273,3 +296,15 @@ def commit_filing(
                 session.delete(draft)
         assert filing.id is not None
         return Committed(filing.number, filing.id, event_id)
+
+
+def filings_of_id_number(db: Database, id_number: str) -> list[Filing]:
+    """The filings of the person with this 身份证号 (none when unknown), newest first."""
+    with db.read() as session:
+        statement = (
+            select(Filing)
+            .join(Person, col(Person.id) == col(Filing.person_id))
+            .where(Person.id_number == id_number.strip().upper())
+            .order_by(col(Filing.created_at).desc(), col(Filing.id).desc())
+        )
+        return list(session.exec(statement).all())

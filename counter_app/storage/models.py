@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Dialect, Index, String, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from counter_app.domain.status import FilingStatus, StatusText, describe_status, filing_status
+
 
 class Money(TypeDecorator[Decimal]):
     """An amount in 元 kept exactly as its canonical text ("1234.50"), never as a float.
@@ -114,11 +116,32 @@ class Filing(SQLModel, table=True):
     valid_until: date | None = Field(default=None, index=True)
     locked_until: date | None = None
     followup_due: date | None = Field(default=None, index=True)
+    #: The day the materials a 承诺书 stood in for were handed in (the follow-up is done).
+    followup_done_on: date | None = None
+    #: What a person decided: active, cancelled or superseded. What time did to the filing
+    #: (已过期, 逾期未补) is derived at read time: ``Filing.status_on`` / ``domain.status``.
     status: str = Field(default="active", index=True)
     version: int = 1
     created_by: int = Field(foreign_key="clerk.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+    def status_on(self, today: date) -> FilingStatus:
+        """The filing's status on ``today`` (``domain.status.filing_status``)."""
+        return filing_status(
+            self.status,
+            self.valid_from,
+            self.valid_until,
+            today,
+            followup_due=self.followup_due,
+            followup_done_on=self.followup_done_on,
+        )
+
+    def status_text(self, today: date) -> StatusText:
+        """The status on ``today`` with the dates that explain it."""
+        return describe_status(
+            self.status_on(today), self.valid_from, self.valid_until, followup_due=self.followup_due
+        )
 
 
 class FilingHistory(SQLModel, table=True):

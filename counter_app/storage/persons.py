@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from counter_app.domain.idnumber import check_id_number, mask_id, mask_phone
+from counter_app.domain.status import STANDING, STATUS_LABELS
 from counter_app.pinyin import pinyin_keys
 from counter_app.storage.db import Database
 from counter_app.storage.models import Filing, Person, utcnow
@@ -55,6 +56,10 @@ class PersonRow:
     sex: str
     insurance: str
     phone_masked: str
+    #: The status of the person's current filing on the business day (``domain.status``):
+    #: the newest that still stands, else the newest; "无备案" without one. Empty when the
+    #: search was made without a business day.
+    filing_status: str = ""
 
 
 class PersonError(ValueError):
@@ -107,10 +112,51 @@ def _row(person: Any) -> PersonRow:
     )
 
 
-def search_in(
-    session: Session, query: str, kind: SearchKind | None = None, limit: int = 50
+NO_FILING = "无备案"
+
+
+def _with_status(
+    session: Session, hits: list[PersonRow], today: date, number_prefix: str | None = None
 ) -> list[PersonRow]:
-    """Search inside an open session (used by the benchmark at the storage layer)."""
+    """The hits with their filing status on ``today``, read in one query for all of them."""
+    if not hits:
+        return hits
+    statement = select(Filing).where(col(Filing.person_id).in_([h.id for h in hits]))
+    if number_prefix:
+        statement = statement.where(_prefix(col(Filing.number), number_prefix))
+    statement = statement.order_by(col(Filing.valid_from).desc(), col(Filing.id).desc())
+    by_person: dict[int, list[Filing]] = {}
+    for filing in session.exec(statement).all():
+        by_person.setdefault(filing.person_id, []).append(filing)
+    out = []
+    for hit in hits:
+        statuses = [f.status_on(today) for f in by_person.get(hit.id, [])]
+        current = next((s for s in statuses if s in STANDING), statuses[0] if statuses else None)
+        label = STATUS_LABELS[current] if current else NO_FILING
+        out.append(replace(hit, filing_status=label))
+    return out
+
+
+def search_in(
+    session: Session,
+    query: str,
+    kind: SearchKind | None = None,
+    limit: int = 50,
+    today: date | None = None,
+) -> list[PersonRow]:
+    """Search inside an open session (used by the benchmark at the storage layer).
+
+    With ``today`` each hit carries its filing status on that business day.
+    """
+    hits = _search(session, query, kind, limit)
+    if today is None:
+        return hits
+    text = query.strip().upper()
+    by_number = (kind or classify(query)) is SearchKind.FILING_NUMBER
+    return _with_status(session, hits, today, text if by_number else None)
+
+
+def _search(session: Session, query: str, kind: SearchKind | None, limit: int) -> list[PersonRow]:
     text = query.strip()
     if not text:
         return []
@@ -146,10 +192,13 @@ def search_in(
     return [_row(p) for p in session.exec(statement.limit(limit)).all()]
 
 
-def search_persons(db: Database, query: str, limit: int = 50) -> list[PersonRow]:
-    """Search persons by whatever the clerk typed or scanned."""
+def search_persons(
+    db: Database, query: str, limit: int = 50, today: date | None = None
+) -> list[PersonRow]:
+    """Search persons by whatever the clerk typed or scanned (with ``today``: each hit's filing
+    status on that business day)."""
     with db.read() as session:
-        return search_in(session, query, limit=limit)
+        return search_in(session, query, limit=limit, today=today)
 
 
 def open_person(db: Database, person_id: int, clerk_id: int) -> Person | None:

@@ -1,14 +1,21 @@
-"""The dashboard queues: follow-ups due, temporary filings expiring, today's work, sync backlog."""
+"""The dashboard queues: follow-ups due, temporary filings expiring, today's work, sync backlog.
+
+Which filing is in a queue is decided by its dates against the business day (the status of
+``domain.status``), never by a status someone had to set: a 承诺书 follow-up is listed while it
+is due within the week or overdue (逾期未补) and the materials have not come in; a temporary
+filing is listed until its last valid day and drops out the day after.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from counter_app.domain.idnumber import mask_id
+from counter_app.domain.status import STATUS_LABELS
 from counter_app.storage.db import Database
 from counter_app.storage.models import Draft, Filing, FilingHistory, Person
 from counter_app.storage.records import pending_events
@@ -25,6 +32,7 @@ class QueueRow:
     category: str
     destination_name: str
     due: date
+    status: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,13 +48,17 @@ class Dashboard:
     today_cancel: int
 
 
-def _rows(db: Database, due_column, start: date, end: date, limit: int) -> list[QueueRow]:  # type: ignore[no-untyped-def]
+#: A follow-up is listed from this many days before its date (this week's).
+FOLLOWUP_WEEK_DAYS = 7
+
+
+def _rows(db: Database, today: date, due_column, *conditions, limit: int) -> list[QueueRow]:  # type: ignore[no-untyped-def]
     with db.read() as session:
         statement = (
             select(Filing, Person)
             .join(Person, col(Person.id) == col(Filing.person_id))
-            .where(Filing.status == "active", due_column >= start, due_column <= end)
-            .order_by(due_column)
+            .where(Filing.status == "active", *conditions)
+            .order_by(due_column, col(Filing.id))
             .limit(limit)
         )
         return [
@@ -58,16 +70,40 @@ def _rows(db: Database, due_column, start: date, end: date, limit: int) -> list[
                 category=f.category,
                 destination_name=f.destination_name,
                 due=getattr(f, due_column.key),
+                status=STATUS_LABELS[f.status_on(today)],
             )
             for f, p in session.exec(statement).all()
         ]
 
 
+def followups_due(db: Database, today: date, limit: int = 50) -> list[QueueRow]:
+    """承诺书 filings whose materials are due within the week, and the overdue ones (逾期未补),
+    oldest date first; a filing that ended (past ``valid_until``) is not listed."""
+    due = col(Filing.followup_due)
+    return _rows(
+        db,
+        today,
+        due,
+        due.is_not(None),
+        due <= today + timedelta(days=FOLLOWUP_WEEK_DAYS),
+        col(Filing.followup_done_on).is_(None),
+        or_(col(Filing.valid_until).is_(None), col(Filing.valid_until) >= today),
+        limit=limit,
+    )
+
+
+def expiring(db: Database, today: date, horizon_days: int = 30, limit: int = 50) -> list[QueueRow]:
+    """Filings whose last valid day is within ``horizon_days`` (today included)."""
+    until = col(Filing.valid_until)
+    return _rows(
+        db, today, until, until >= today, until <= today + timedelta(days=horizon_days), limit=limit
+    )
+
+
 def dashboard(db: Database, clerk_id: int, today: date, horizon_days: int = 30) -> Dashboard:
     """The queues for the next ``horizon_days`` days and today's counts."""
-    end = today + timedelta(days=horizon_days)
-    followups = _rows(db, col(Filing.followup_due), today - timedelta(days=365), end, 50)
-    expiring = _rows(db, col(Filing.valid_until), today, end, 50)
+    followups = followups_due(db, today)
+    ending = expiring(db, today, horizon_days)
     start = datetime.combine(today, time.min).astimezone(UTC)  # the office's local midnight
     with db.read() as session:
         counts = dict(
@@ -83,7 +119,7 @@ def dashboard(db: Database, clerk_id: int, today: date, horizon_days: int = 30) 
         pending = pending_events(session)
     return Dashboard(
         followups=followups,
-        expiring=expiring,
+        expiring=ending,
         drafts=drafts,
         pending_events=pending,
         today_new=counts.get("new", 0),

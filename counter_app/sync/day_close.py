@@ -1,7 +1,8 @@
 """日结: the office's day report and its sign-off by a supervisor.
 
 The report is built from sections, each a small query over the office database: filings by kind
-(the business date of each step), online applications reviewed, the office's claims by status,
+(the business date of each step), the office's filings by their status at the day's end,
+online applications reviewed, the office's claims by status,
 and the claims settled on the business day with what the fund paid and the persons paid in cash.
 Add a section by appending a function to ``SECTIONS``.
 The sign-off is one transaction (the day-close row and its audit entry); a day closes once.
@@ -9,6 +10,7 @@ The sign-off is one transaction (the day-close row and its audit entry); a day c
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from counter_app.domain.money import ZERO
+from counter_app.domain.status import STATUS_LABELS as FILING_STATUS_LABELS
+from counter_app.domain.status import FilingStatus, filing_status
 from counter_app.storage.claims import STATUS_LABELS, STATUS_ORDER
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
@@ -100,6 +104,37 @@ def _filings(session: Session, office_id: int, day: date) -> Section:
     )
 
 
+def _filing_statuses(session: Session, office_id: int, day: date) -> Section:
+    """The office's filings by their status at the end of ``day`` (``domain.status``: a filing
+    is 已过期 from the day after its last valid day, 逾期未补 after its follow-up date), and how
+    many reached their last valid day that day."""
+    rows = session.exec(
+        select(
+            Filing.status,
+            Filing.valid_from,
+            Filing.valid_until,
+            Filing.followup_due,
+            Filing.followup_done_on,
+        ).where(Filing.office_id == office_id, Filing.valid_from <= day)
+    ).all()
+    counts: Counter[FilingStatus] = Counter()
+    ending = 0
+    for stored, valid_from, valid_until, due, done in rows:
+        counts[
+            filing_status(
+                stored, valid_from, valid_until, day, followup_due=due, followup_done_on=done
+            )
+        ] += 1
+        ending += stored == "active" and valid_until == day
+    section = Section(
+        "备案状态（日终）",
+        [(FILING_STATUS_LABELS[s], counts[s], None) for s in FilingStatus if counts.get(s)],
+    )
+    if ending:
+        section.rows.append(("当日有效期届满（次日起已过期）", ending, None))
+    return section
+
+
 def _reviews(session: Session, office_id: int, day: date) -> Section:
     rows = session.exec(
         select(OnlineApplication.status, func.count())
@@ -148,7 +183,13 @@ def _settled(session: Session, office_id: int, day: date) -> Section:
     )
 
 
-SECTIONS: list[Callable[[Session, int, date], Section]] = [_filings, _reviews, _claims, _settled]
+SECTIONS: list[Callable[[Session, int, date], Section]] = [
+    _filings,
+    _reviews,
+    _claims,
+    _settled,
+    _filing_statuses,
+]
 
 
 def day_report(db: Database, day: date) -> DayReport:

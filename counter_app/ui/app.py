@@ -152,9 +152,15 @@ class CounterApp(App[None]):
 
     def action_rules(self) -> None:
         """规则查询."""
+        from counter_app.storage.filings import filings_of_id_number
         from counter_app.ui.screens.filing_rules import FilingRulesScreen
 
-        self.push_screen(FilingRulesScreen(self.ready.engine))
+        ready = self.ready
+        self.push_screen(
+            FilingRulesScreen(
+                ready.engine, ready.today, lambda number: filings_of_id_number(ready.db, number)
+            )
+        )
 
     def action_new_person(self) -> None:
         """登记参保人, then open the new record."""

@@ -7,12 +7,16 @@ the engine validates the request and names the bad field; the screens show its m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from counter_app.domain.claim import filing_for_care
 from counter_app.domain.errors import FieldError, InvalidInput
 from counter_app.domain.money import normalise_typed_amount
+from counter_app.domain.requests import FilingRecord
 from counter_app.domain.results import ClaimResult
+from counter_app.domain.status import STANDING, FilingStatus
 from counter_app.storage.models import Filing, Person
 from counter_app.ui.services import Services
 from counter_app.ui.wizard.draft import DraftRoundTrip
@@ -43,6 +47,32 @@ def filing_kind(services: Services, filing: Filing | None) -> str:
     return "other_temporary"
 
 
+def filing_record(services: Services, filing: Filing) -> dict[str, Any]:
+    """A stored filing as a claim carries it (``filing_record``) with its kind, as JSON data."""
+
+    def day(value: object) -> str | None:
+        return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
+
+    return {
+        "kind": filing_kind(services, filing),
+        "number": filing.number,
+        "valid_from": filing.valid_from.isoformat(),
+        "valid_until": day(filing.valid_until),
+        "basis": filing.basis,
+        "followup_due": day(filing.followup_due),
+        "followup_done_on": day(filing.followup_done_on),
+    }
+
+
+def _care_day(values: dict[str, Any]) -> date | None:
+    for name in ("admission_date", "visit_date", "discharge_date"):
+        try:
+            return date.fromisoformat(str(values.get(name)))
+        except ValueError:
+            continue
+    return None
+
+
 @dataclass
 class ClaimState(DraftRoundTrip):
     """Everything typed so far; plain data so it round-trips through a JSON draft."""
@@ -60,13 +90,21 @@ class ClaimState(DraftRoundTrip):
     hospital: dict[str, str] = field(default_factory=dict)
     claim_number: str | None = None
     claim_version: int | None = None
+    #: The person's filings (not superseded) as ``filing_record`` data: the one the care falls
+    #: under is sent with the claim, so that the engine checks its dates and basis.
+    filings: list[dict[str, Any]] = field(default_factory=list)
     step: int = 0
     draft_id: int | None = field(default=None, compare=False)
 
     @classmethod
     def begin(cls, services: Services, person: Person, filings: list[Filing]) -> ClaimState:
-        """A fresh claim, prefilled from the person and their newest active filing."""
-        active = next((f for f in filings if f.status == "active"), None)
+        """A fresh claim, prefilled from the person and the filing that stands today (else the
+        newest that ended by time or was cancelled)."""
+        today = services.today
+        kept = [f for f in filings if f.status_on(today) != FilingStatus.SUPERSEDED]
+        active = next((f for f in kept if f.status_on(today) in STANDING), None) or next(
+            iter(kept), None
+        )
         values: dict[str, Any] = {
             "insurance": active.insurance if active else person.insurance,
             "scope": active.scope if active else "cross_province",
@@ -87,6 +125,7 @@ class ClaimState(DraftRoundTrip):
             person_name=person.name,
             person_id_number=person.id_number,
             values=values,
+            filings=[filing_record(services, f) for f in kept],
         )
 
     @classmethod
@@ -134,6 +173,11 @@ class ClaimState(DraftRoundTrip):
             "today": services.today.isoformat(),
             **{k: v for k, v in self.values.items() if v is not None},
         }
+        record = self.covering_filing()
+        if record is not None:
+            request["filing_record"] = {k: v for k, v in record.items() if k != "kind"}
+        elif self.filings:
+            request.pop("filing_record", None)
         # an input method may type full-width digits: normalised here, the engine is strict
         amounts = {k: normalise_typed_amount(v) for k, v in self.amounts.items() if v.strip()}
         if amounts:
@@ -145,6 +189,21 @@ class ClaimState(DraftRoundTrip):
         if self.ytd_previous:
             request["ytd_previous"] = self.ytd_previous
         return request
+
+    def covering_filing(self) -> dict[str, Any] | None:
+        """The stored filing the care falls under (by the care's first day), when it is of the
+        kind the claim states; ``None`` before a care date is typed."""
+        care = _care_day(self.values)
+        kind = self.values.get("filing")
+        candidates = [r for r in self.filings if r["kind"] == kind]
+        if care is None or not candidates:
+            return None
+        parsed = [
+            FilingRecord.model_validate({k: v for k, v in r.items() if k != "kind"})
+            for r in candidates
+        ]
+        index = filing_for_care(parsed, care)
+        return candidates[index] if index is not None else None
 
     def line_sums(self) -> dict[str, str]:
         """The slip categories as the itemised lines add up (总费用 is all of them)."""

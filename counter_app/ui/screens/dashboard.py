@@ -68,7 +68,7 @@ class DashboardScreen(Screen[None]):
         yield Label("", id="counts")
         with Horizontal(id="queues"):
             with Vertical():
-                yield Label("承诺书待补材料（到期日）", classes="section")
+                yield Label("承诺书补材料：本周到期与逾期", classes="section")
                 yield DataTable(id="followups", cursor_type="row", zebra_stripes=True)
             with Vertical():
                 yield Label("临时备案即将到期", classes="section")
@@ -76,8 +76,10 @@ class DashboardScreen(Screen[None]):
         yield Footer(compact=True)  # every key of the day fits in 80 columns
 
     def on_mount(self) -> None:
-        for table_id in ("#followups", "#expiring"):
-            self.query_one(table_id, DataTable).add_columns("到期", "姓名", "身份证号", "就医地")
+        self.query_one("#followups", DataTable).add_columns(
+            "期限", "状态", "姓名", "身份证号", "就医地"
+        )
+        self.query_one("#expiring", DataTable).add_columns("有效至", "姓名", "身份证号", "就医地")
 
     def on_screen_resume(self) -> None:
         # Also sent when the screen is first shown: loading on mount as well would start a
@@ -115,7 +117,17 @@ class DashboardScreen(Screen[None]):
     def _fill(self, table_id: str, rows: list[QueueRow]) -> None:
         table = self.query_one(table_id, DataTable)
         table.clear()
-        table.add_rows([(str(r.due), r.person_name, r.id_masked, r.destination_name) for r in rows])
+        if table_id == "#followups":
+            table.add_rows(
+                [
+                    (str(r.due), r.status, r.person_name, r.id_masked, r.destination_name)
+                    for r in rows
+                ]
+            )
+        else:
+            table.add_rows(
+                [(str(r.due), r.person_name, r.id_masked, r.destination_name) for r in rows]
+            )
         self._rows = getattr(self, "_rows", {})
         self._rows[table_id] = rows
 

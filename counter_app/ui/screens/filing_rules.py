@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -16,7 +17,10 @@ from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, Sele
 from counter_app.domain.engine import RulesEngine
 from counter_app.domain.errors import InvalidInput
 from counter_app.domain.regions import RegionError
+from counter_app.domain.status import STATUS_LABELS
 from counter_app.pinyin import pinyin_match
+from counter_app.storage.filings import as_existing
+from counter_app.storage.models import Filing
 from counter_app.ui.widgets.verdict import Verdict
 
 INSURANCE = [("职工医保", "employee"), ("居民医保", "resident")]
@@ -61,9 +65,19 @@ class FilingRulesScreen(Screen[None]):
         Binding("ctrl+r", "clear", "清空", id="clear", tooltip="清空表单重新开始"),
     ]
 
-    def __init__(self, engine: RulesEngine) -> None:
+    def __init__(
+        self,
+        engine: RulesEngine,
+        today: date,
+        lookup: Callable[[str], list[Filing]] | None = None,
+    ) -> None:
+        """``today`` is the business date; ``lookup`` finds the filings of a 身份证号, which the
+        verdict then weighs as the person's existing filings (with their status on ``today``)."""
         super().__init__()
         self.engine = engine
+        self.today = today
+        self.lookup = lookup
+        self.existing: list[Filing] = []
 
     def compose(self) -> ComposeResult:
         pack = self.engine.pack
@@ -75,6 +89,7 @@ class FilingRulesScreen(Screen[None]):
                 yield Label(f"{pack.pack.name} · 新增备案规则查询", classes="title")
                 yield from _row("姓名", Input(placeholder="张三", id="name", compact=True))
                 yield from _row("身份证号", Input(placeholder="18位", id="id_number", compact=True))
+                yield Label("", id="existing")
                 yield from _row("险种", _select(INSURANCE, "insurance"))
                 yield from _row("人员类别", _select(categories, "category", categories[1][1]))
                 yield from _row("范围", _select(SCOPES, "scope"))
@@ -133,7 +148,7 @@ class FilingRulesScreen(Screen[None]):
         request: dict[str, Any] = {
             "policy": self.engine.pack.pack.id,
             "action": "new",
-            "today": date.today().isoformat(),
+            "today": self.today.isoformat(),
             "person": {
                 "name": self.query_one("#name", Input).value.strip(),
                 "id_number": self.query_one("#id_number", Input).value.strip(),
@@ -147,9 +162,38 @@ class FilingRulesScreen(Screen[None]):
         }
         if end:
             request["end_date"] = end
+        if self.existing:
+            request["existing"] = as_existing(self.existing)
         for flag, _ in FLAGS:
             request[flag] = self.query_one(f"#{flag}", Checkbox).value
         return request
+
+    @on(Input.Changed, "#id_number")
+    def _id_changed(self, event: Input.Changed) -> None:
+        number = event.value.strip()
+        if self.lookup is not None and len(number) == 18:
+            self._find_existing(number)
+        elif self.existing:
+            self._show_existing(number, [])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rules", description="读取备案")
+    def _find_existing(self, number: str) -> None:
+        assert self.lookup is not None
+        filings = self.lookup(number)
+        self.app.call_from_thread(self._show_existing, number, filings)
+
+    def _show_existing(self, number: str, filings: list[Filing]) -> None:
+        if number != self.query_one("#id_number", Input).value.strip():
+            return  # typed on meanwhile
+        self.existing = filings
+        self.query_one("#existing", Label).update(
+            "\n".join(
+                f"已有备案 {f.number} {f.destination_name} 至 {f.valid_until or '长期'}："
+                f"{STATUS_LABELS[f.status_on(self.today)]}"
+                for f in filings
+            )
+        )
+        self.refresh_verdict()
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -169,6 +213,8 @@ class FilingRulesScreen(Screen[None]):
         """Start again with an empty form."""
         for widget in self.query(Input):
             widget.value = ""
+        self.existing = []
+        self.query_one("#existing", Label).update("")
         for box in self.query(Checkbox):
             box.value = False
         self.query_one("#materials", SelectionList).deselect_all()

@@ -23,6 +23,9 @@ from counter_app.ui.services import (
     Services,
 )
 
+#: History actions besides new/change/cancel.
+STEP_LABELS = {**ACTION_LABELS, "followup": "补齐材料"}
+
 
 class PersonScreen(Screen[None]):
     """One person: details (masked), filings, history; the place to start a filing step."""
@@ -111,7 +114,7 @@ class PersonScreen(Screen[None]):
                     self.services.category_label(f.category),
                     f.destination_name,
                     str(f.valid_until or "长期"),
-                    STATUS_LABELS.get(f.status, f.status),
+                    STATUS_LABELS[f.status_on(self.services.today)],
                 )
                 for f in filings
             ]
@@ -163,7 +166,7 @@ class PersonScreen(Screen[None]):
             note = "；".join(r["message"] for r in entry.reasons if r.get("severity") != "error")
             table.add_row(
                 entry.at.strftime("%Y-%m-%d %H:%M"),
-                ACTION_LABELS.get(entry.action, entry.action),
+                STEP_LABELS.get(entry.action, entry.action),
                 names.get(entry.clerk_id, str(entry.clerk_id)),
                 note[:60],
             )

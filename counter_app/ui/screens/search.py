@@ -50,7 +50,7 @@ class SearchScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("姓名", "身份证号", "性别", "险种", "电话")
+        self.query_one(DataTable).add_columns("姓名", "身份证号", "性别", "险种", "备案", "电话")
         self.query_one("#query", Input).focus()
 
     @on(Input.Changed, "#query")
@@ -74,15 +74,20 @@ class SearchScreen(Screen[None]):
         """A scanned document QR code: check its signature, then open the person it names."""
         settings = self.services.settings
         key = settings.qr_key.get_secret_value() if settings.qr_key else None
-        result = verify_payload(self.services.db, payload, key)
+        result = verify_payload(self.services.db, payload, key, self.services.today)
         self.app.call_from_thread(self._verified, result)
 
     def _verified(self, result: Verification) -> None:
         self.query_one("#kind", Label).update(result.message)
         self.notify(
             result.message,
-            title="二维码核验：" + ("真实有效" if result.genuine else "不通过"),
-            severity="information" if result.genuine else "error",
+            title="二维码核验："
+            + (
+                "真实有效" if result.current else "真实，备案已失效" if result.genuine else "不通过"
+            ),
+            severity=(
+                "information" if result.current else "warning" if result.genuine else "error"
+            ),
             timeout=12,
         )
         if result.genuine and result.person_id is not None:
@@ -91,7 +96,8 @@ class SearchScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="search", description="查找")
     def run_search(self, query: str) -> None:
         """Query the database off the UI thread; the latest query wins (exclusive)."""
-        rows = search_persons(self.services.db, query) if query.strip() else []
+        services = self.services
+        rows = search_persons(services.db, query, today=services.today) if query.strip() else []
         self.app.call_from_thread(self._show, query, rows)
 
     def _show(self, query: str, rows: list[PersonRow]) -> None:
@@ -107,6 +113,7 @@ class SearchScreen(Screen[None]):
                     r.id_masked,
                     r.sex,
                     INSURANCE_LABELS.get(r.insurance, r.insurance),
+                    r.filing_status,
                     r.phone_masked,
                 )
                 for r in rows

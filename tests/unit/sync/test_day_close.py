@@ -26,10 +26,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Database:
 
 
 def test_report_counts_the_business_day(demo: Database) -> None:
-    day = TODAY - timedelta(days=20)  # the demo's recent filings are dated 20 days back
+    # the demo's recent filings are dated 20 days back, its 承诺书 filings 25 days back
+    day = TODAY - timedelta(days=20)
     report = day_report(demo, day)
-    (filings, reviews, claims, settled) = report.sections
-    assert filings.title == "备案" and filings.rows == [("新增", 10, None)]
+    (filings, reviews, claims, settled, statuses) = report.sections
+    assert filings.title == "备案" and filings.rows == [("新增", 4, None)]
+    assert day_report(demo, TODAY - timedelta(days=25)).sections[0].rows == [("新增", 6, None)]
+    assert statuses.title == "备案状态（日终）"
     assert reviews.rows == [] and settled.rows == []
     assert claims.title == "零星报销（按状态）" and ("已结算", 1, None) in claims.rows
     assert report.pending_events == PENDING_EVENTS  # 20 filings and 11 claim steps
