@@ -48,6 +48,7 @@ TOPICS: dict[str, set[str]] = {
     "苏规程 第二十八条": {"claim_deadline"},
     "苏规程 第四十四条": {"cross_year"},
     "苏规程 第五十六条": {"cost_check"},
+    "苏规程 附件1": {"filing_materials", "commitment"},  # 个人承诺书
     "苏规程 附件7": {"claim_materials"},  # 外伤无第三方责任承诺书
     "苏规程 附件9": {"fund"},  # 住院结算单: #参保地基金
     # 北京：通知 and 实施细则
@@ -168,6 +169,15 @@ CODE_TOPICS: dict[str, set[str]] = {
     "cost_check_candidate": {"cost_check"},
     "long_term_referred": {"long_term_referral"},
     "catalogue": {"catalogue"},
+    # the filing's own dates (issue 10): 苏规程 第十三条, 芜规程 第十二条, 湘办法 第十四条、第二十二条
+    "commitment_terms": {"filing_materials"},
+    "admission_in_validity": {"active_filing"},
+    "care_before_filing": {"retroactive"},
+    "filed_before_discharge": {"retroactive"},
+    "care_after_filing": {"active_filing"},
+    "commitment_overdue": {"commitment"},
+    "target_expired": {"validity", "active_filing"},
+    "target_used_up": {"commitment"},
 }
 NOT_POLICY = {"id_region_unknown"}  # cites GB 11643, the ID standard
 DOCS = "苏规程|京细则|京通知|芜细则|芜规程|湘办法|国家22号文"
