@@ -91,5 +91,7 @@ def describe_error(error: dict[str, Any]) -> str:
 
 def from_validation(exc: ValidationError) -> InvalidInput:
     """Translate a pydantic ``ValidationError`` into ``InvalidInput`` with Chinese messages."""
-    errors = [FieldError(field_path(tuple(e["loc"])), describe_error(dict(e))) for e in exc.errors()]
+    errors = [
+        FieldError(field_path(tuple(e["loc"])), describe_error(dict(e))) for e in exc.errors()
+    ]
     return InvalidInput(errors)

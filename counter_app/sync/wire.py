@@ -246,9 +246,13 @@ def parse_event(raw: Any) -> Parsed | str:
     if model is None:
         return Parsed(raw, event, None)
     try:
-        return Parsed(raw, event, model.model_validate(event.payload))
+        payload = model.model_validate(event.payload)
     except ValidationError as exc:
         return Parsed(raw, event, None, describe(exc, ("payload",)))
+    action = getattr(payload, "action", None) if event.kind in PAYLOADS else None
+    if action is not None and f"filing.{action}" != event.kind:
+        return Parsed(raw, event, None, f"payload.action：{action} 与事件类型 {event.kind} 不符")
+    return Parsed(raw, event, payload)
 
 
 def describe(exc: ValidationError, prefix: tuple[str, ...] = ()) -> str:
