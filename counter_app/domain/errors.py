@@ -84,6 +84,9 @@ def _message(error: dict[str, Any]) -> str:
 
 def describe_error(error: dict[str, Any]) -> str:
     """The Chinese message of one pydantic error (``ValidationError.errors()`` item)."""
+    if error.get("type") == "too_long":
+        ctx = error.get("ctx") or {}
+        return f"项数过多（最多 {ctx.get('max_length', '?')} 项）"
     if error.get("type") == "enum":
         return f"取值无效，应为 {_expected(error.get('ctx'))} 之一"
     return _message(error)

@@ -104,8 +104,16 @@ Int4 = Annotated[int, Field(ge=0, le=INT4_MAX)]
 Seq = Annotated[int, Field(ge=1, le=INT4_MAX)]
 BatchId = Text(64, pattern=r"^[A-Za-z0-9._:-]+$")
 Hash = Text(64, min_length=64, pattern=r"^[0-9a-f]{64}$")
+
+
+def _block_in_range(value: str) -> str:
+    if int(value) > INT4_MAX // protocol.BATCH_MAX:
+        raise ValueError("块号超出范围")
+    return value
+
+
 #: A reconcile block number (sequence numbers are int4, blocks hold ``BATCH_MAX`` each).
-BlockKey = Text(7, pattern=r"^(0|[1-9][0-9]*)$")
+BlockKey = Annotated[Text(7, pattern=r"^(0|[1-9][0-9]*)$"), AfterValidator(_block_in_range)]
 Clerk = Text(40)
 Name = Text(50)
 Reason = Text(500, min_length=0)
