@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -105,15 +106,10 @@ Seq = Annotated[int, Field(ge=1, le=INT4_MAX)]
 BatchId = Text(64, pattern=r"^[A-Za-z0-9._:-]+$")
 Hash = Text(64, min_length=64, pattern=r"^[0-9a-f]{64}$")
 
-
-def _block_in_range(value: str) -> str:
-    if int(value) > INT4_MAX // protocol.BATCH_MAX:
-        raise ValueError("块号超出范围")
-    return value
-
-
-#: A reconcile block number (sequence numbers are int4, blocks hold ``BATCH_MAX`` each).
-BlockKey = Annotated[Text(7, pattern=r"^(0|[1-9][0-9]*)$"), AfterValidator(_block_in_range)]
+#: A reconcile block number as text; six digits reach sequence number 500 million (int4 would
+#: allow 4,294,967 blocks, but a pattern that says exactly that would not fit in a schema).
+BlockKey = Text(6, pattern=r"^(0|[1-9][0-9]{0,5})$")
+_BLOCK_KEYS = {"pattern": r"^(0|[1-9][0-9]{0,5})$", "minLength": 1, "maxLength": 6}
 Clerk = Text(40)
 Name = Text(50)
 Reason = Text(500, min_length=0)
@@ -404,12 +400,19 @@ class PushAnswer(BaseModel):
     results: list[EventAnswer]
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema counts ``3.0`` as an integer: take it as 3 (``true`` stays refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class Digest(BaseModel):
     """Count and hash of one reconcile block."""
 
     model_config = _STRICT
 
-    count: Annotated[int, Field(ge=0, le=protocol.BATCH_MAX)]
+    count: Annotated[int, Field(ge=0, le=protocol.BATCH_MAX), BeforeValidator(_integral)]
     hash: Hash
 
 
@@ -418,7 +421,16 @@ class ReconcileRequest(BaseModel):
 
     model_config = _STRICT
 
-    blocks: dict[BlockKey, Digest] = Field(default_factory=dict, max_length=100_000)
+    blocks: dict[BlockKey, Digest] = Field(
+        default_factory=dict,
+        max_length=10_000,
+        # pydantic writes patternProperties, which lets other keys through: say it exactly.
+        json_schema_extra={
+            "propertyNames": _BLOCK_KEYS,
+            "additionalProperties": {"$ref": "#/components/schemas/Digest"},
+            "patternProperties": None,  # type: ignore[dict-item]
+        },
+    )
 
 
 class StoredEvent(BaseModel):
