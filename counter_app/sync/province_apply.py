@@ -27,12 +27,11 @@ from counter_app.domain.requests import ExistingFiling
 from counter_app.packs import available_policies, shipped_pack
 from counter_app.sync import protocol, transitions
 from counter_app.sync.protocol import rejection
+from counter_app.sync.province_book import FilingBook
 from counter_app.sync.province_tables import (
     OfficeInfo,
     applications,
     feed,
-    filings,
-    offices,
     people,
 )
 from counter_app.sync.transitions import SUPERSEDE, FilingStatus, standing
@@ -83,18 +82,15 @@ def _pack_for_pool(pool_code: str) -> PolicyPack | None:
 
 @dataclass(frozen=True)
 class Decider:
-    """What a push decides with: the business date and the region table."""
+    """What a push decides with: the business date, the region table and the batch's time."""
 
     today: date
     regions: RegionTable
-
-
-def _filing_row(conn: Connection, number: str) -> Any:
-    return conn.execute(select(filings).where(filings.c.number == number)).first()
+    stamp: datetime
 
 
 def conflict(
-    conn: Connection,
+    book: FilingBook,
     office: OfficeInfo,
     decider: Decider,
     number: str,
@@ -118,30 +114,24 @@ def conflict(
         region = decider.regions.normalise(destination)
     except RegionError as exc:
         return rejection("bad_event", f"payload.destination：{exc}")
-    rows = conn.execute(
-        select(filings, offices.c.name.label("office_name"))
-        .join(offices, offices.c.code == filings.c.office)
-        .where(
-            filings.c.id_number == id_number,
-            filings.c.status == FilingStatus.ACTIVE.value,
-            filings.c.number.not_in([number, *ending]),
-        )
-        .order_by(filings.c.number)
-    ).all()
+    rows = {
+        r["number"]: r
+        for r in book.of_person(id_number)
+        if r["number"] != number
+        and r["number"] not in ending
+        and standing(r["status"], r["valid_until"], decider.today) is FilingStatus.ACTIVE
+    }
     existing: list[ExistingFiling] = []
     unreadable = []
-    for row in rows:
-        if standing(row.status, row.valid_until, decider.today) is not FilingStatus.ACTIVE:
-            continue
+    for row in rows.values():
         try:
             existing.append(
                 ExistingFiling(
-                    id=row.number,
-                    category=row.category,
-                    destination=row.destination,
-                    valid_from=row.valid_from,
-                    valid_until=row.valid_until,
-                    basis="materials",
+                    id=row["number"],
+                    category=row["category"],
+                    destination=row["destination"],
+                    valid_from=row["valid_from"],
+                    valid_until=row["valid_until"],
                 )
             )
         except ValidationError:
@@ -149,39 +139,38 @@ def conflict(
     found = filing_conflicts(
         pack, decider.regions, category, region, multi_place, existing, decider.today
     )
-    by_number = {r.number: r for r in rows}
-    hits = [(by_number[c.existing], c.message, c.replaces) for c in found]
+    hits = [(rows[c.existing], c.message, c.replaces) for c in found]
     hits += [(r, "省平台无法核对该备案的内容", False) for r in unreadable]
     if not hits:
         return None
     hit, message, replaces = hits[0]
     if replaces:
         # The region lets a re-filing end the old one, but only when the event names it.
-        message = f"重新备案须在 supersedes 中列明原备案 {hit.number}，且只能替代本机构的备案"
+        message = f"重新备案须在 supersedes 中列明原备案 {hit['number']}，且只能替代本机构的备案"
     citation = pack.filing.active_conflict.citation
-    if hit.office != office.code:
+    if hit["office"] != office.code:
         return rejection(
             "active_filing_elsewhere",
-            f"{mask_id(id_number)} 有备案 {hit.number}（{hit.office_name}）；"
+            f"{mask_id(id_number)} 有备案 {hit['number']}（{book.names[hit['office']]}）；"
             f"{message}（{citation}）",
         )
     return rejection("active_filing_conflict", f"{message}（{citation}）")
 
 
 def _ends(
-    conn: Connection, office: OfficeInfo, decider: Decider, id_number: str, numbers: list[str]
+    book: FilingBook, office: OfficeInfo, decider: Decider, id_number: str, numbers: list[str]
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """Check a ``supersedes`` list: the refusal, or the numbers this event ends."""
     ending: list[str] = []
     for old in dict.fromkeys(numbers):
-        row = _filing_row(conn, old)
+        row = book.get(old)
         if row is None:
             return rejection("unknown_filing", f"supersedes 中的 {old}"), []
-        if row.office != office.code:
+        if row["office"] != office.code:
             return rejection("not_your_filing", f"supersedes 中的 {old}"), []
-        if row.id_number != id_number:
+        if row["id_number"] != id_number:
             return rejection("person_mismatch", f"supersedes 中的 {old}"), []
-        now_standing = standing(row.status, row.valid_until, decider.today)
+        now_standing = standing(row["status"], row["valid_until"], decider.today)
         if not transitions.refusal(SUPERSEDE, now_standing, FilingStatus.SUPERSEDED):
             ending.append(old)
         # an already ended filing (cancelled, superseded, expired) stays as it is
@@ -189,7 +178,7 @@ def _ends(
 
 
 def apply_filing(
-    conn: Connection, office: OfficeInfo, event_id: str, kind: str, payload: Any, decider: Decider
+    book: FilingBook, office: OfficeInfo, event_id: str, kind: str, payload: Any, decider: Decider
 ) -> dict[str, Any] | None:
     """Apply a checked filing event; the refusal, or None when applied (persons locked already).
 
@@ -197,7 +186,7 @@ def apply_filing(
     ``status`` is only what the office asks for.
     """
     number, person = payload.number, payload.person
-    row = _filing_row(conn, number)
+    row = book.get(number)
     current: FilingStatus | None = None
     if kind == "filing.new":
         if row is not None:
@@ -205,30 +194,27 @@ def apply_filing(
     else:
         if row is None:
             return rejection("unknown_filing", number)
-        if row.office != office.code:
+        if row["office"] != office.code:
             return rejection("not_your_filing", number)
-        if row.id_number != person.id_number:
+        if row["id_number"] != person.id_number:
             return rejection("person_mismatch", number)
-        current = standing(row.status, row.valid_until, decider.today)
+        current = standing(row["status"], row["valid_until"], decider.today)
     wanted = FilingStatus(payload.status)
     why = transitions.refusal(kind, current, wanted)
     if why:
         return rejection("bad_transition", f"{number}：{why}")
-    stamp = {"event_id": event_id, "updated_at": now()}
+    stamp = {"event_id": event_id, "updated_at": decider.stamp}
     if kind == "filing.cancel":
-        until = payload.valid_until or row.valid_until
-        conn.execute(
-            update(filings)
-            .where(filings.c.number == number)
-            .values(status=wanted.value, valid_until=until, **stamp)
-        )
+        assert row is not None
+        until = payload.valid_until or row["valid_until"]
+        book.change(number, status=wanted.value, valid_until=until, **stamp)
         return None
-    refused, ending = _ends(conn, office, decider, person.id_number, payload.supersedes)
+    refused, ending = _ends(book, office, decider, person.id_number, payload.supersedes)
     if refused:
         return refused
     if wanted is FilingStatus.ACTIVE:
         refused = conflict(
-            conn,
+            book,
             office,
             decider,
             number,
@@ -249,37 +235,21 @@ def apply_filing(
         "valid_until": payload.valid_until,
         **stamp,
     }
-    if ending:
-        conn.execute(
-            update(filings)
-            .where(filings.c.number.in_(ending))
-            .values(status=FilingStatus.SUPERSEDED.value, updated_at=stamp["updated_at"])
-        )
+    for old in ending:
+        book.change(old, status=FilingStatus.SUPERSEDED.value, updated_at=decider.stamp)
     if row is None:
-        conn.execute(
-            insert(filings).values(
-                number=number, office=office.code, id_number=person.id_number, **values
-            )
-        )
-        _tell_others(conn, office, number, person.id_number, values)
+        book.add({"number": number, "office": office.code, "id_number": person.id_number, **values})
+        _tell_others(book, office, number, person.id_number, values)
     else:
-        conn.execute(update(filings).where(filings.c.number == number).values(**values))
+        book.change(number, **values)
     return None
 
 
 def _tell_others(
-    conn: Connection, office: OfficeInfo, number: str, id_number: str, values: dict[str, Any]
+    book: FilingBook, office: OfficeInfo, number: str, id_number: str, values: dict[str, Any]
 ) -> None:
     """Other offices that filed for this person hear of the new filing."""
-    others = (
-        conn.execute(
-            select(filings.c.office)
-            .distinct()
-            .where(filings.c.id_number == id_number, filings.c.office != office.code)
-        )
-        .scalars()
-        .all()
-    )
+    others = {r["office"] for r in book.of_person(id_number)} - {office.code}
     data = {
         "number": number,
         "office": office.code,
@@ -289,11 +259,12 @@ def _tell_others(
         "valid_until": values["valid_until"],
     }
     for other in sorted(others):
-        publish(conn, "filing_elsewhere", data, office=other)
+        book.publish("filing_elsewhere", data, office=other)
 
 
 def apply_review(
     conn: Connection,
+    book: FilingBook,
     office: OfficeInfo,
     event_id: str,
     payload: Any,
@@ -318,11 +289,10 @@ def apply_review(
             return rejection("bad_application", app_id)
         id_number = data.person.id_number
         lock_keys(conn, [id_number], postgres)
-        if _filing_row(conn, app_id) is not None:
+        if book.get(app_id) is not None:
             return rejection("number_taken", app_id)
-        valid_from = payload.valid_from or data.submitted_on
         refused = conflict(
-            conn,
+            book,
             office,
             decider,
             app_id,
@@ -334,24 +304,25 @@ def apply_review(
         )
         if refused:
             return refused
-        values = {
-            "number": app_id,
-            "office": office.code,
-            "id_number": id_number,
-            "name": data.person.name,
-            "status": FilingStatus.ACTIVE.value,
-            "category": data.category,
-            "destination": data.destination,
-            "valid_from": valid_from,
-            "valid_until": payload.valid_until,
-            "event_id": event_id,
-            "updated_at": now(),
-        }
-        conn.execute(insert(filings).values(**values))
+        book.add(
+            {
+                "number": app_id,
+                "office": office.code,
+                "id_number": id_number,
+                "name": data.person.name,
+                "status": FilingStatus.ACTIVE.value,
+                "category": data.category,
+                "destination": data.destination,
+                "valid_from": payload.valid_from or data.submitted_on,
+                "valid_until": payload.valid_until,
+                "event_id": event_id,
+                "updated_at": decider.stamp,
+            }
+        )
     conn.execute(
         update(applications)
         .where(applications.c.id == app_id)
-        .values(status=payload.decision, reason=payload.reason, reviewed_at=now())
+        .values(status=payload.decision, reason=payload.reason, reviewed_at=decider.stamp)
     )
     return None
 

@@ -45,6 +45,7 @@ from counter_app.sync.province_apply import (
     pack_for_pool,
     publish,
 )
+from counter_app.sync.province_book import FilingBook
 from counter_app.sync.province_tables import (
     OfficeInfo,
     applications,
@@ -197,12 +198,19 @@ class ProvinceStore:
                     )
                 ).all()
             )
-        decider = Decider(self.today(), load_region_table())
+        decider = Decider(self.today(), load_region_table(), now())
+        book = FilingBook(conn, office)
+        # The filings the batch names and every filing of its persons, in one query.
+        filing_events = [p for p in good if p.event.kind in protocol.FILING_KINDS and p.payload]
+        book.load(
+            numbers={n for p in filing_events for n in _numbers(p.payload)},
+            persons={p.payload.person.id_number for p in filing_events},  # type: ignore[union-attr]
+        )
         batch_id = batch_id if _fits_batch_id(batch_id) else token_hash(batch_id)
         rows: list[dict[str, Any]] = []
         answers = []
         for index, item in enumerate(parsed):
-            answer = self._apply_one(conn, office, item, known, taken, decider)
+            answer = self._apply_one(conn, book, office, item, known, taken, decider)
             answers.append(answer)
             if answer["status"] == ACCEPTED:
                 assert isinstance(item, wire.Parsed)
@@ -217,11 +225,12 @@ class ProvinceStore:
                         "hash": known[event.id],
                         "payload": protocol.canonical(event.payload),
                         "batch_id": batch_id,
-                        "received_at": now(),
+                        "received_at": decider.stamp,
                     }
                 )
             if self.after_event:
                 self.after_event(index)
+        book.flush(decider.stamp)
         if rows:
             conn.execute(insert(events), rows)
         return answers
@@ -229,6 +238,7 @@ class ProvinceStore:
     def _apply_one(
         self,
         conn: Connection,
+        book: FilingBook,
         office: OfficeInfo,
         item: wire.Parsed | str,
         known: dict[str, str],
@@ -253,9 +263,11 @@ class ProvinceStore:
         if item.problem:
             return rejection("bad_event", item.problem)
         if kind in protocol.FILING_KINDS:
-            refused = apply_filing(conn, office, event.id, kind, item.payload, decider)
+            refused = apply_filing(book, office, event.id, kind, item.payload, decider)
         elif kind == protocol.REVIEW_KIND:
-            refused = apply_review(conn, office, event.id, item.payload, decider, self.postgres)
+            refused = apply_review(
+                conn, book, office, event.id, item.payload, decider, self.postgres
+            )
         else:
             refused = None  # claim.* events are kept as they come
         if refused:
@@ -379,6 +391,10 @@ class ProvinceStore:
                 select(events.c.office, func.count()).group_by(events.c.office)
             ).all()
         return {office: count for office, count in rows}
+
+
+def _numbers(payload: Any) -> list[str]:
+    return [payload.number, *getattr(payload, "supersedes", [])]
 
 
 def _fits_batch_id(batch_id: Any) -> bool:
