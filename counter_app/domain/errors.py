@@ -82,7 +82,19 @@ def _message(error: dict[str, Any]) -> str:
     return "取值无效"
 
 
+def describe_error(error: dict[str, Any]) -> str:
+    """The Chinese message of one pydantic error (``ValidationError.errors()`` item)."""
+    if error.get("type") == "too_long":
+        ctx = error.get("ctx") or {}
+        return f"项数过多（最多 {ctx.get('max_length', '?')} 项）"
+    if error.get("type") == "enum":
+        return f"取值无效，应为 {_expected(error.get('ctx'))} 之一"
+    return _message(error)
+
+
 def from_validation(exc: ValidationError) -> InvalidInput:
     """Translate a pydantic ``ValidationError`` into ``InvalidInput`` with Chinese messages."""
-    errors = [FieldError(field_path(tuple(e["loc"])), _message(dict(e))) for e in exc.errors()]
+    errors = [
+        FieldError(field_path(tuple(e["loc"])), describe_error(dict(e))) for e in exc.errors()
+    ]
     return InvalidInput(errors)

@@ -8,6 +8,7 @@ normalised destination — each reason with the article it rests on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -292,64 +293,125 @@ def _check_eligibility(
     return True
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """An active filing that a new one would duplicate or, where the region says so, replace."""
+
+    existing: str
+    code: str
+    message: str
+    citation: str
+    #: The region's rule ends the old filing instead of refusing the new one (京细则 第十条).
+    replaces: bool
+
+
+def filing_conflicts(
+    pack: PolicyPack,
+    regions: RegionTable,
+    category: str,
+    destination: Region | None,
+    multi_place: bool,
+    existing: Iterable[ExistingFiling],
+    today: date,
+) -> list[Conflict]:
+    """The person's filings, active on ``today``, that a filing of ``category`` meets.
+
+    One rule for the counter's engine and the provincial store: a long-term filing meets any other
+    active long-term filing unless both are 多地备案 to different places; a temporary filing meets
+    an active temporary one to the same destination. Expired filings (by date) meet nothing.
+    """
+    rules = pack.filing
+    term = rules.categories[category].term  # type: ignore[index]
+    found: list[Conflict] = []
+    for other in existing:
+        # 特殊病 filings are checked per disease (_check_special_disease)
+        if not _stands(other, pack, today) or other.special_disease:
+            continue
+        overdue = existing_status(other, today) == FilingStatus.OVERDUE
+        other_term = rules.categories[other.category].term
+        if term == "long" and other_term == "long":
+            if multi_place and not _same_destination(regions, other.destination, destination):
+                continue
+            if rules.supersede:
+                found.append(
+                    Conflict(
+                        other.id,
+                        "supersedes",
+                        f"重新备案后，原备案 {other.id} 自动失效",
+                        rules.supersede.citation,
+                        replaces=True,
+                    )
+                )
+                continue
+            if overdue and rules.followup is not None:
+                found.append(
+                    Conflict(
+                        other.id,
+                        "active_long_term",
+                        f"已有长期异地居住备案 {other.id}（逾期未补，补齐材料期限 "
+                        f"{other.followup_due}），请先补齐承诺的备案材料；"
+                        f"{rules.followup.consequence}",
+                        rules.followup.citation,
+                        replaces=False,
+                    )
+                )
+                continue
+            found.append(
+                Conflict(
+                    other.id,
+                    "active_long_term",
+                    f"已有有效的长期异地居住备案 {other.id}，请办理变更；"
+                    "因工作生活需要多地居住的，请选择多地备案",
+                    rules.active_conflict.citation,
+                    replaces=False,
+                )
+            )
+        elif (
+            term == "temporary"
+            and other_term == "temporary"
+            and _same_destination(regions, other.destination, destination)
+        ):
+            found.append(
+                Conflict(
+                    other.id,
+                    "active_temporary",
+                    f"已有该就医地有效期内的临时备案 {other.id}（至 {other.valid_until}），"
+                    "有效期内可多次就诊，无需重复备案",
+                    rules.active_conflict.citation,
+                    replaces=False,
+                )
+            )
+    return found
+
+
 def _check_conflicts(
     request: FilingRequest,
     pack: PolicyPack,
     regions: RegionTable,
-    category: CategoryRules,
     checked: _Checked,
     decision: _Decision,
 ) -> list[str]:
     """Active filings that a new one would duplicate or replace; returns those it supersedes."""
-    rules = pack.filing
     superseded: list[str] = []
     if request.special_disease is not None:
         return superseded  # 特殊病 filings are checked per disease (_check_special_disease)
-    for existing in request.existing:
-        if not _stands(existing, pack, request.today) or existing.special_disease:
-            continue
-        overdue = existing_status(existing, request.today) == FilingStatus.OVERDUE
-        existing_term = rules.categories[existing.category].term
-        if category.term == "long" and existing_term == "long":
-            if request.multi_place and not _same_destination(
-                regions, existing.destination, checked.destination
-            ):
-                continue
-            if rules.supersede:
-                superseded.append(existing.id)
-                decision.add(
-                    "supersedes",
-                    f"重新备案后，原备案 {existing.id} 自动失效",
-                    rules.supersede.citation,
-                    "info",
-                )
-                continue
-            if overdue and rules.followup is not None:
-                decision.add(
-                    "active_long_term",
-                    f"已有长期异地居住备案 {existing.id}（逾期未补，补齐材料期限 "
-                    f"{existing.followup_due}），请先补齐承诺的备案材料；"
-                    f"{rules.followup.consequence}",
-                    rules.followup.citation,
-                )
-                continue
-            decision.add(
-                "active_long_term",
-                f"已有有效的长期异地居住备案 {existing.id}，请办理变更；"
-                "因工作生活需要多地居住的，请选择多地备案",
-                rules.active_conflict.citation,
-            )
-        elif (
-            category.term == "temporary"
-            and existing_term == "temporary"
-            and _same_destination(regions, existing.destination, checked.destination)
-        ):
-            decision.add(
-                "active_temporary",
-                f"已有该就医地有效期内的临时备案 {existing.id}（至 {existing.valid_until}），"
-                "有效期内可多次就诊，无需重复备案",
-                rules.active_conflict.citation,
-            )
+    for conflict in filing_conflicts(
+        pack,
+        regions,
+        request.category,
+        checked.destination,
+        request.multi_place,
+        request.existing,
+        request.today,
+    ):
+        if conflict.replaces:
+            superseded.append(conflict.existing)
+        decision.add(
+            conflict.code,
+            conflict.message,
+            conflict.citation,
+            "info" if conflict.replaces else "error",
+        )
     return superseded
 
 
@@ -513,7 +575,7 @@ def decide_filing(request: FilingRequest, pack: PolicyPack, regions: RegionTable
     superseded: list[str] = []
     change_mode = None
     if request.action == "new":
-        superseded = _check_conflicts(request, pack, regions, category, checked, decision)
+        superseded = _check_conflicts(request, pack, regions, checked, decision)
         valid_from, valid_until = _validity(request, category, decision)
         valid_from, started = special_disease_start(request, pack, valid_from)
         decision.reasons.extend(started)

@@ -163,6 +163,8 @@ def event_payload(
         "insurance": filing.insurance,
         "destination": filing.destination_code,
         "basis": filing.basis,
+        # 多地备案: the store's conflict check lets these coexist where the region allows it.
+        "multi_place": filing.multi_place,
         "valid_from": filing.valid_from.isoformat(),
         "valid_until": filing.valid_until.isoformat() if filing.valid_until else None,
         "status": filing.status,

@@ -158,13 +158,34 @@ def province_serve(
     workers: Annotated[
         int, typer.Option("--workers", help="工作进程数（PostgreSQL 时可多于 1）", min=1)
     ] = 1,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="TLS 证书（PEM）；与 --tls-key 一起启用 HTTPS")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="TLS 私钥（PEM）")] = None,
+    docs: Annotated[
+        bool, typer.Option("--docs", help="开放 /docs 与 /openapi.json（默认关闭）")
+    ] = False,
 ) -> None:
     """启动省平台 HTTP 服务（协议 /v1）。"""
     from counter_app.sync.server import serve
     from counter_app.sync.store import default_url
 
-    typer.echo(f"省平台服务 http://{host}:{port}/v1 （数据库 {db or default_url()}）")
-    serve(db or default_url(), host, port, workers)
+    if (tls_cert is None) != (tls_key is None):
+        _refuse("--tls-cert 与 --tls-key 须同时给出")
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            _refuse(f"找不到文件 {path}")
+    scheme = "https" if tls_cert else "http"
+    typer.echo(f"省平台服务 {scheme}://{host}:{port}/v1 （数据库 {db or default_url()}）")
+    serve(
+        db or default_url(),
+        host,
+        port,
+        workers,
+        docs=docs,
+        tls_cert=str(tls_cert) if tls_cert else None,
+        tls_key=str(tls_key) if tls_key else None,
+    )
 
 
 @province_app.command("office-add")

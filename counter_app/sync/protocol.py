@@ -38,6 +38,12 @@ REASONS: dict[str, str] = {
     "not_your_filing": "该备案由其他经办机构办理，本机构不能变更或取消",
     "unknown_application": "省平台没有这笔线上申请，或它不是派给本机构审核的",
     "application_reviewed": "这笔线上申请已审核过",
+    "number_taken": "省平台已有该编号的备案，新增备案不能沿用已有编号",
+    "bad_transition": "备案当前的状态不允许这项操作",
+    "person_mismatch": "该备案不是此参保人的，不能据此变更、取消或替代",
+    "active_filing_conflict": "参保人在本机构已有有效备案，与本次备案不能并存",
+    "no_policy": "省平台没有适用于本机构统筹区的策略包，无法核对备案",
+    "bad_application": "线上申请的内容不完整，省平台无法据此生成备案",
 }
 
 #: Kinds of numbered packages the store publishes, with their Chinese names.

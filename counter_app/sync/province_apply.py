@@ -1,31 +1,41 @@
 """How the reference provincial store applies each kind of event, inside a push transaction.
 
-A function returns the refusal (a rejected answer) having written nothing, or ``None`` once the
-change is written: a filing (new, change, cancel; another office's active filing of the person
-refuses a new one) or the review of an online application (approval makes the filing). Other
-offices that filed for the same person hear of a new filing through the pull feed.
+Events arrive checked (``wire``). A function returns the refusal (a rejected answer) having
+written nothing, or ``None`` once the change is written: a filing (new, change, cancel, each
+allowed or refused by the transition table in ``transitions``; a result ``active`` is checked
+against the person's other active filings with the engine's own rule) or the review of an online
+application (approval makes the filing, under the same checks). Other offices that filed for the
+same person hear of a new filing through the pull feed.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Connection, insert, select, update
 
+from counter_app.domain.filing import filing_conflicts
 from counter_app.domain.idnumber import mask_id
-from counter_app.sync import protocol
+from counter_app.domain.policy import Category, PolicyPack
+from counter_app.domain.regions import RegionError, RegionTable
+from counter_app.domain.requests import ExistingFiling
+from counter_app.packs import available_policies, shipped_pack
+from counter_app.sync import protocol, transitions
 from counter_app.sync.protocol import rejection
+from counter_app.sync.province_book import FilingBook
 from counter_app.sync.province_tables import (
     OfficeInfo,
     applications,
     feed,
-    filings,
-    misfit,
-    offices,
     people,
 )
+from counter_app.sync.transitions import SUPERSEDE, FilingStatus, standing
+from counter_app.sync.wire import IsoDate, PersonRef, RegionCode
 
 
 def now() -> datetime:
@@ -54,145 +64,279 @@ def lock_keys(conn: Connection, keys: list[str], postgres: bool) -> None:
     )
 
 
-def elsewhere(
-    conn: Connection, office: OfficeInfo, id_number: str
-) -> tuple[dict[str, Any] | None, set[str]]:
-    """The refusal if another office has an active filing; the offices that filed at all."""
-    rows = conn.execute(
-        select(filings.c.number, filings.c.office, filings.c.status, offices.c.name)
-        .join(offices, offices.c.code == filings.c.office)
-        .where(filings.c.id_number == id_number, filings.c.office != office.code)
-    ).all()
-    active = next((r for r in rows if r.status == "active"), None)
-    refusal = None
-    if active is not None:
-        refusal = rejection(
+def pack_for_pool(pool_code: str) -> PolicyPack | None:
+    """The shipped policy pack whose rules an office of this pool files under.
+
+    The pack of that very pool, else the pack of the pool's province; ``None`` if none fits.
+    """
+    return _pack_for_pool(pool_code)
+
+
+@cache
+def _pack_for_pool(pool_code: str) -> PolicyPack | None:
+    packs = [shipped_pack(name) for name in available_policies()]
+    exact = [p for p in packs if p.pack.home_pool_code == pool_code]
+    province = [p for p in packs if p.pack.province_code[:2] == pool_code[:2]]
+    return (exact or province or [None])[0]
+
+
+@dataclass(frozen=True)
+class Decider:
+    """What a push decides with: the business date, the region table and the batch's time."""
+
+    today: date
+    regions: RegionTable
+    stamp: datetime
+
+
+def conflict(
+    book: FilingBook,
+    office: OfficeInfo,
+    decider: Decider,
+    number: str,
+    id_number: str,
+    category: str,
+    destination: str,
+    multi_place: bool,
+    ending: set[str],
+) -> dict[str, Any] | None:
+    """The refusal if a filing that would be active meets another active one of the person.
+
+    The engine's rule (``filing_conflicts``) under the filing office's pack, over the person's
+    filings at the store that are active today (expired ones count for nothing), except this one
+    and those this event ends. A filing the region would let a re-filing replace blocks all the
+    same unless this event names it in ``supersedes`` (an office's own filings only).
+    """
+    pack = pack_for_pool(office.pool_code)
+    if pack is None:
+        return rejection("no_policy", f"统筹区 {office.pool_code}")
+    try:
+        region = decider.regions.normalise(destination)
+    except RegionError as exc:
+        return rejection("bad_event", f"payload.destination：{exc}")
+    rows = {
+        r["number"]: r
+        for r in book.of_person(id_number)
+        if r["number"] != number
+        and r["number"] not in ending
+        and standing(r["status"], r["valid_until"], decider.today) is FilingStatus.ACTIVE
+    }
+    existing: list[ExistingFiling] = []
+    unreadable = []
+    for row in rows.values():
+        try:
+            existing.append(
+                ExistingFiling(
+                    id=row["number"],
+                    category=row["category"],
+                    destination=row["destination"],
+                    valid_from=row["valid_from"],
+                    valid_until=row["valid_until"],
+                )
+            )
+        except ValidationError:
+            unreadable.append(row)  # a row stored before values were checked: it blocks
+    found = filing_conflicts(
+        pack, decider.regions, category, region, multi_place, existing, decider.today
+    )
+    hits = [(rows[c.existing], c.message, c.replaces) for c in found]
+    hits += [(r, "省平台无法核对该备案的内容", False) for r in unreadable]
+    if not hits:
+        return None
+    hit, message, replaces = hits[0]
+    if replaces:
+        # The region lets a re-filing end the old one, but only when the event names it.
+        message = f"重新备案须在 supersedes 中列明原备案 {hit['number']}，且只能替代本机构的备案"
+    citation = pack.filing.active_conflict.citation
+    if hit["office"] != office.code:
+        return rejection(
             "active_filing_elsewhere",
-            f"{mask_id(id_number)} 有备案 {active.number}（{active.name}）",
+            f"{mask_id(id_number)} 有备案 {hit['number']}（{book.names[hit['office']]}）；"
+            f"{message}（{citation}）",
         )
-    return refusal, {r.office for r in rows}
+    return rejection("active_filing_conflict", f"{message}（{citation}）")
+
+
+def _ends(
+    book: FilingBook, office: OfficeInfo, decider: Decider, id_number: str, numbers: list[str]
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """Check a ``supersedes`` list: the refusal, or the numbers this event ends."""
+    ending: list[str] = []
+    for old in dict.fromkeys(numbers):
+        row = book.get(old)
+        if row is None:
+            return rejection("unknown_filing", f"supersedes 中的 {old}"), []
+        if row["office"] != office.code:
+            return rejection("not_your_filing", f"supersedes 中的 {old}"), []
+        if row["id_number"] != id_number:
+            return rejection("person_mismatch", f"supersedes 中的 {old}"), []
+        now_standing = standing(row["status"], row["valid_until"], decider.today)
+        if not transitions.refusal(SUPERSEDE, now_standing, FilingStatus.SUPERSEDED):
+            ending.append(old)
+        # an already ended filing (cancelled, superseded, expired) stays as it is
+    return None, ending
 
 
 def apply_filing(
-    conn: Connection, office: OfficeInfo, event: dict[str, Any]
+    book: FilingBook, office: OfficeInfo, event_id: str, kind: str, payload: Any, decider: Decider
 ) -> dict[str, Any] | None:
-    """Apply a filing event; the refusal, or None when applied (persons locked already)."""
-    payload = event["payload"]
-    number = payload.get("number")
-    person = payload.get("person") or {}
-    id_number = person.get("id_number")
-    if not isinstance(number, str) or not isinstance(id_number, str):
-        return rejection("bad_event", "缺少备案编号或身份证号")
-    row = conn.execute(select(filings.c.office).where(filings.c.number == number)).first()
-    values = {
-        "status": payload.get("status", "active"),
-        "category": payload.get("category", ""),
-        "destination": payload.get("destination", ""),
-        "valid_from": payload.get("valid_from", ""),
-        "valid_until": payload.get("valid_until"),
-        "event_id": event["id"],
-        "updated_at": now(),
-    }
-    unfit = misfit(
-        filings,
-        {**values, "number": number, "id_number": id_number, "name": person.get("name", "")},
-    )
-    if unfit:
-        return rejection("bad_event", unfit)
-    if event["kind"] != "filing.new":
+    """Apply a checked filing event; the refusal, or None when applied (persons locked already).
+
+    The store decides the resulting status from ``transitions.TRANSITIONS``; the payload's
+    ``status`` is only what the office asks for.
+    """
+    number, person = payload.number, payload.person
+    row = book.get(number)
+    current: FilingStatus | None = None
+    if kind == "filing.new":
+        if row is not None:
+            return rejection("number_taken", number)
+    else:
         if row is None:
             return rejection("unknown_filing", number)
-        if row.office != office.code:
+        if row["office"] != office.code:
             return rejection("not_your_filing", number)
-        conn.execute(update(filings).where(filings.c.number == number).values(**values))
+        if row["id_number"] != person.id_number:
+            return rejection("person_mismatch", number)
+        current = standing(row["status"], row["valid_until"], decider.today)
+    wanted = FilingStatus(payload.status)
+    why = transitions.refusal(kind, current, wanted)
+    if why:
+        return rejection("bad_transition", f"{number}：{why}")
+    stamp = {"event_id": event_id, "updated_at": decider.stamp}
+    if kind == "filing.cancel":
+        assert row is not None
+        until = payload.valid_until or row["valid_until"]
+        book.change(number, status=wanted.value, valid_until=until, **stamp)
         return None
-    if row is not None and row.office != office.code:
-        return rejection("not_your_filing", number)
-    conflict, others = elsewhere(conn, office, id_number)
-    if conflict and values["status"] == "active":
-        return conflict
-    for old in payload.get("supersedes") or []:
-        conn.execute(
-            update(filings)
-            .where(filings.c.number == old, filings.c.office == office.code)
-            .values(status="superseded", updated_at=now())
+    refused, ending = _ends(book, office, decider, person.id_number, payload.supersedes)
+    if refused:
+        return refused
+    if wanted is FilingStatus.ACTIVE:
+        refused = conflict(
+            book,
+            office,
+            decider,
+            number,
+            person.id_number,
+            payload.category,
+            payload.destination,
+            payload.multi_place,
+            set(ending),
         )
+        if refused:
+            return refused
+    values = {
+        "name": person.name,
+        "status": wanted.value,
+        "category": payload.category,
+        "destination": payload.destination,
+        "valid_from": payload.valid_from,
+        "valid_until": payload.valid_until,
+        **stamp,
+    }
+    for old in ending:
+        book.change(old, status=FilingStatus.SUPERSEDED.value, updated_at=decider.stamp)
     if row is None:
-        conn.execute(
-            insert(filings).values(
-                number=number,
-                office=office.code,
-                id_number=id_number,
-                name=person.get("name", ""),
-                **values,
-            )
-        )
+        book.add({"number": number, "office": office.code, "id_number": person.id_number, **values})
+        _tell_others(book, office, number, person.id_number, values)
     else:
-        conn.execute(update(filings).where(filings.c.number == number).values(**values))
+        book.change(number, **values)
+    return None
+
+
+def _tell_others(
+    book: FilingBook, office: OfficeInfo, number: str, id_number: str, values: dict[str, Any]
+) -> None:
+    """Other offices that filed for this person hear of the new filing."""
+    others = {r["office"] for r in book.of_person(id_number)} - {office.code}
     data = {
         "number": number,
         "office": office.code,
         "office_name": office.name,
-        "person": {"name": person.get("name", ""), "id_number": id_number},
+        "person": {"name": values["name"], "id_number": id_number},
         **{k: values[k] for k in ("status", "category", "destination", "valid_from")},
         "valid_until": values["valid_until"],
     }
-    for other in sorted(others):  # other offices that filed for this person hear of it
-        publish(conn, "filing_elsewhere", data, office=other)
-    return None
+    for other in sorted(others):
+        book.publish("filing_elsewhere", data, office=other)
 
 
 def apply_review(
-    conn: Connection, office: OfficeInfo, event: dict[str, Any], postgres: bool
+    conn: Connection,
+    book: FilingBook,
+    office: OfficeInfo,
+    event_id: str,
+    payload: Any,
+    decider: Decider,
+    postgres: bool,
 ) -> dict[str, Any] | None:
-    """Apply the review of an online application; approval makes the filing."""
-    payload = event["payload"]
-    app_id = payload.get("application_id")
-    decision = payload.get("decision")
-    if decision not in ("approved", "rejected"):
-        return rejection("bad_event", "审核结论应为 approved 或 rejected")
-    if not isinstance(app_id, str) or len(app_id) > 40:
-        return rejection("bad_event", "application_id")
+    """Apply the review of an online application; approval makes an active filing."""
+    app_id = payload.application_id
     row = conn.execute(
         select(applications).where(
             applications.c.id == app_id, applications.c.office == office.code
         )
     ).first()
     if row is None:
-        return rejection("unknown_application", str(app_id))
+        return rejection("unknown_application", app_id)
     if row.status != "pending":
-        return rejection("application_reviewed", str(app_id))
-    if decision == "approved":
-        data = json.loads(row.data)
-        person = data.get("person") or {}
-        id_number = str(person.get("id_number", ""))
-        lock_keys(conn, [id_number] if len(id_number) <= 18 else [], postgres)
-        conflict, _ = elsewhere(conn, office, id_number)
-        if conflict:
-            return conflict
-        values = {
-            "number": app_id,
-            "office": office.code,
-            "id_number": id_number,
-            "name": person.get("name", ""),
-            "status": "active",
-            "category": data.get("category", ""),
-            "destination": data.get("destination", ""),
-            "valid_from": payload.get("valid_from") or data.get("submitted_on", ""),
-            "valid_until": payload.get("valid_until"),
-            "event_id": event["id"],
-            "updated_at": now(),
-        }
-        unfit = misfit(filings, values)
-        if unfit:
-            return rejection("bad_event", unfit)
-        conn.execute(insert(filings).values(**values))
+        return rejection("application_reviewed", app_id)
+    if payload.decision == "approved":
+        try:
+            data = ApplicationData.model_validate(json.loads(row.data))
+        except (ValidationError, ValueError):
+            return rejection("bad_application", app_id)
+        id_number = data.person.id_number
+        lock_keys(conn, [id_number], postgres)
+        if book.get(app_id) is not None:
+            return rejection("number_taken", app_id)
+        refused = conflict(
+            book,
+            office,
+            decider,
+            app_id,
+            id_number,
+            data.category,
+            data.destination,
+            data.multi_place,
+            set(),
+        )
+        if refused:
+            return refused
+        book.add(
+            {
+                "number": app_id,
+                "office": office.code,
+                "id_number": id_number,
+                "name": data.person.name,
+                "status": FilingStatus.ACTIVE.value,
+                "category": data.category,
+                "destination": data.destination,
+                "valid_from": payload.valid_from or data.submitted_on,
+                "valid_until": payload.valid_until,
+                "event_id": event_id,
+                "updated_at": decider.stamp,
+            }
+        )
     conn.execute(
         update(applications)
         .where(applications.c.id == app_id)
-        .values(status=decision, reason=str(payload.get("reason", "")), reviewed_at=now())
+        .values(status=payload.decision, reason=payload.reason, reviewed_at=decider.stamp)
     )
     return None
+
+
+class ApplicationData(BaseModel):
+    """What approval needs of an online application the store holds."""
+
+    model_config = ConfigDict(extra="allow")
+
+    person: PersonRef
+    category: Category
+    destination: RegionCode
+    submitted_on: IsoDate
+    multi_place: bool = False
 
 
 def publish(

@@ -8,7 +8,6 @@ serialises filings of that person.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -98,21 +97,6 @@ packages = Table(
     Column("content", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
-
-
-def misfit(table: Table, values: dict[str, Any]) -> str:
-    """Which value does not fit its column (type or length): one bad event must not fail a batch."""
-    for key, value in values.items():
-        column = table.c[key]
-        if not isinstance(column.type, String):
-            continue
-        if value is None and column.nullable:
-            continue
-        if not isinstance(value, str):
-            return f"{key} 应为文字"
-        if column.type.length and len(value) > column.type.length:
-            return f"{key} 超过 {column.type.length} 个字符"
-    return ""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
@@ -32,9 +33,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from counter_app.sync import protocol
+from counter_app.regions_data import load_region_table
+from counter_app.sync import protocol, wire
 from counter_app.sync.protocol import ACCEPTED, DUPLICATE, rejection
-from counter_app.sync.province_apply import apply_filing, apply_review, lock_keys, now, publish
+from counter_app.sync.province_apply import (
+    Decider,
+    apply_filing,
+    apply_review,
+    lock_keys,
+    now,
+    pack_for_pool,
+    publish,
+)
+from counter_app.sync.province_book import FilingBook
 from counter_app.sync.province_tables import (
     OfficeInfo,
     applications,
@@ -45,6 +56,7 @@ from counter_app.sync.province_tables import (
     offices,
     packages,
 )
+from counter_app.sync.transitions import business_today
 
 _RETRIES = 5
 
@@ -61,8 +73,10 @@ class StoreError(ValueError):
 class ProvinceStore:
     """The provincial store's data: offices and tokens, events, filings, the pull feed."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, today: Callable[[], date] = business_today) -> None:
         self.url = url
+        #: The business date that decides expiry (China's today; fixed in tests).
+        self.today = today
         if url.startswith("sqlite"):
             from counter_app.storage.db import BUSY_TIMEOUT_MS, configure_sqlite
 
@@ -90,6 +104,8 @@ class ProvinceStore:
 
     def add_office(self, code: str, name: str, pool_code: str) -> str:
         """Register an office; returns its new token (shown once, stored only as a hash)."""
+        if pack_for_pool(pool_code) is None:
+            raise StoreError(f"没有适用于统筹区 {pool_code} 的策略包，省平台无法核对该机构的备案")
         token = secrets.token_urlsafe(32)
         with self._tx() as conn:
             if conn.execute(select(offices.c.code).where(offices.c.code == code)).first():
@@ -156,9 +172,11 @@ class ProvinceStore:
     def _apply_all(
         self, conn: Connection, office: OfficeInfo, batch: list[Any], batch_id: str
     ) -> list[dict[str, Any]]:
-        # Rejections never write, so a batch needs no savepoints: what is known is read in two
-        # queries, the accepted events are inserted together at the end.
-        good = [e for e in batch if not _malformed(e) and e["office"] == office.code]
+        # Every event is checked against the wire models first; rejections never write, so a
+        # batch needs no savepoints: what is known is read in two queries, the accepted events
+        # are inserted together at the end.
+        parsed = [wire.parse_event(e) for e in batch]
+        good = [p for p in parsed if isinstance(p, wire.Parsed) and p.event.office == office.code]
         known: dict[str, str] = {}
         taken: dict[int, str] = {}
         if good:
@@ -168,7 +186,7 @@ class ProvinceStore:
             known = dict(
                 conn.execute(
                     select(events.c.id, events.c.hash).where(
-                        events.c.id.in_({e["id"] for e in good})
+                        events.c.id.in_({p.event.id for p in good})
                     )
                 ).all()
             )
@@ -176,30 +194,43 @@ class ProvinceStore:
                 conn.execute(
                     select(events.c.seq, events.c.id).where(
                         events.c.office == office.code,
-                        events.c.seq.in_({e["seq"] for e in good}),
+                        events.c.seq.in_({p.event.seq for p in good}),
                     )
                 ).all()
             )
+        decider = Decider(self.today(), load_region_table(), now())
+        book = FilingBook(conn, office)
+        # The filings the batch names and every filing of its persons, in one query.
+        filing_events = [p for p in good if p.event.kind in protocol.FILING_KINDS and p.payload]
+        book.load(
+            numbers={n for p in filing_events for n in _numbers(p.payload)},
+            persons={p.payload.person.id_number for p in filing_events},  # type: ignore[union-attr]
+        )
+        batch_id = batch_id if _fits_batch_id(batch_id) else token_hash(batch_id)
         rows: list[dict[str, Any]] = []
         answers = []
-        for index, event in enumerate(batch):
-            answers.append(self._apply_one(conn, office, event, known, taken))
-            if answers[-1]["status"] == ACCEPTED:
+        for index, item in enumerate(parsed):
+            answer = self._apply_one(conn, book, office, item, known, taken, decider)
+            answers.append(answer)
+            if answer["status"] == ACCEPTED:
+                assert isinstance(item, wire.Parsed)
+                event = item.event
                 rows.append(
                     {
-                        "id": event["id"],
+                        "id": event.id,
                         "office": office.code,
-                        "seq": event["seq"],
-                        "clerk": str(event["clerk"]),
-                        "kind": event["kind"],
-                        "hash": known[event["id"]],
-                        "payload": protocol.canonical(event["payload"]),
+                        "seq": event.seq,
+                        "clerk": event.clerk,
+                        "kind": event.kind,
+                        "hash": known[event.id],
+                        "payload": protocol.canonical(event.payload),
                         "batch_id": batch_id,
-                        "received_at": now(),
+                        "received_at": decider.stamp,
                     }
                 )
             if self.after_event:
                 self.after_event(index)
+        book.flush(decider.stamp)
         if rows:
             conn.execute(insert(events), rows)
         return answers
@@ -207,48 +238,52 @@ class ProvinceStore:
     def _apply_one(
         self,
         conn: Connection,
+        book: FilingBook,
         office: OfficeInfo,
-        event: Any,
+        item: wire.Parsed | str,
         known: dict[str, str],
         taken: dict[int, str],
+        decider: Decider,
     ) -> dict[str, Any]:
-        problem = _malformed(event)
-        if problem:
-            return rejection("bad_event", problem)
-        if event["office"] != office.code:
-            return rejection("wrong_office", f"事件属于 {event['office']}")
-        digest = protocol.event_hash(event)
-        if event["id"] in known:
-            if known[event["id"]] == digest:
+        if isinstance(item, str):
+            return rejection("bad_event", item)
+        event = item.event
+        if event.office != office.code:
+            return rejection("wrong_office", f"事件属于 {event.office}")
+        digest = protocol.event_hash(item.raw)
+        if event.id in known:
+            if known[event.id] == digest:
                 return {"status": DUPLICATE}
             return rejection("payload_mismatch")
-        if event["seq"] in taken:
-            return rejection("seq_conflict", f"序号 {event['seq']}")
-        kind = event["kind"]
+        if event.seq in taken:
+            return rejection("seq_conflict", f"序号 {event.seq}")
+        kind = event.kind
         if not protocol.known_kind(kind):
             return rejection("unknown_kind", kind)
+        if item.problem:
+            return rejection("bad_event", item.problem)
         if kind in protocol.FILING_KINDS:
-            refused = apply_filing(conn, office, event)
+            refused = apply_filing(book, office, event.id, kind, item.payload, decider)
         elif kind == protocol.REVIEW_KIND:
-            refused = apply_review(conn, office, event, self.postgres)
+            refused = apply_review(
+                conn, book, office, event.id, item.payload, decider, self.postgres
+            )
         else:
             refused = None  # claim.* events are kept as they come
         if refused:
             return refused
         # Later events of the same batch see this one (a repeat inside one batch is a duplicate).
-        known[event["id"]], taken[event["seq"]] = digest, event["id"]
+        known[event.id], taken[event.seq] = digest, event.id
         return {"status": ACCEPTED}
 
-    def _lock_people(self, conn: Connection, batch: list[dict[str, Any]]) -> None:
+    def _lock_people(self, conn: Connection, batch: list[wire.Parsed]) -> None:
         """Serialise filings of the same persons across concurrent batches (PostgreSQL)."""
         keys = {
-            (e["payload"].get("person") or {}).get("id_number")
-            for e in batch
-            if e["kind"] in protocol.FILING_KINDS and isinstance(e["payload"], dict)
+            p.payload.person.id_number  # type: ignore[attr-defined]
+            for p in batch
+            if p.event.kind in protocol.FILING_KINDS and p.payload is not None
         }
-        lock_keys(
-            conn, sorted(k for k in keys if isinstance(k, str) and len(k) <= 18), self.postgres
-        )
+        lock_keys(conn, sorted(keys), self.postgres)
 
     # -- reconcile ------------------------------------------------------------------------
 
@@ -358,21 +393,12 @@ class ProvinceStore:
         return {office: count for office, count in rows}
 
 
-def _malformed(event: Any) -> str:
-    if not isinstance(event, dict):
-        return "事件应为 JSON 对象"
-    if not isinstance(event.get("id"), str) or not 1 <= len(event["id"]) <= 36:
-        return "id"
-    if not isinstance(event.get("seq"), int) or event["seq"] < 1:
-        return "seq"
-    for key in ("office", "kind"):
-        if not isinstance(event.get(key), str):
-            return key
-    if len(event["kind"]) > 40 or len(str(event.get("clerk"))) > 40:
-        return "kind 或 clerk 过长"
-    if not isinstance(event.get("payload"), dict):
-        return "payload"
-    return ""
+def _numbers(payload: Any) -> list[str]:
+    return [payload.number, *getattr(payload, "supersedes", [])]
+
+
+def _fits_batch_id(batch_id: Any) -> bool:
+    return isinstance(batch_id, str) and wire.value_problem(batch_id) == "" and len(batch_id) <= 64
 
 
 def _retryable(exc: DBAPIError) -> bool:

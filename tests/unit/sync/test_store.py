@@ -93,7 +93,7 @@ def test_conflict_with_another_office_is_rejected_alone(store: ProvinceStore) ->
         "bad_event",  # too long for its column: refused alone, not a failed batch
         "bad_event",
     ]
-    assert answers[-2]["message"].endswith("destination 超过 6 个字符")
+    assert answers[-2]["message"].endswith("payload.destination：过长（最多 6 个字符）")
     assert "340202********0001" in answers[0]["message"] and "镜湖区" in answers[0]["message"]
     # Once 镜湖区 cancels, 弋江区's filing goes through, and 镜湖区 hears of it.
     cancel = {**person, "action": "cancel", "status": "cancelled"}

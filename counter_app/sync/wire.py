@@ -1,0 +1,519 @@
+"""Strict wire models of protocol v1: what the provincial store accepts, with explicit bounds.
+
+Two levels. A *request* (the push envelope, a reconcile body, the pull cursor) that does not fit
+is answered 4xx with a Chinese message; an *event* inside a push that does not fit is answered
+``bad_event`` naming the field, alone, while the rest of the batch goes on. Both are checked
+before anything is stored, and the bounds are those of the smaller database: integers fit
+PostgreSQL's ``integer`` (int4), strings fit their columns, text carries no control characters
+and no lone surrogates (PostgreSQL refuses NUL, and a surrogate cannot be encoded), numbers are
+finite, JSON nests at most ``MAX_DEPTH`` levels. pydantic validates in strict mode (``true`` is
+not ``1``, ``"1"`` is not ``1``); enum values are exact.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from counter_app.domain.errors import describe_error, field_path
+from counter_app.domain.policy import Category, Insurance, Scope
+from counter_app.domain.requests import EARLIEST_DATE, LATEST_DATE
+from counter_app.sync import protocol
+
+#: PostgreSQL ``integer``: sequence numbers, cursors and counts stay below this on both databases.
+INT4_MAX = 2**31 - 1
+#: Integers anywhere in a stored payload (SQLite's and PostgreSQL's ``bigint``).
+INT8_MAX = 2**63 - 1
+#: Nesting of a whole request body (a push is body → events → event → payload → … ).
+MAX_DEPTH = 16
+#: A push body larger than this is refused before it is read further, parsed or authenticated.
+BODY_MAX = 4 * 1024 * 1024
+#: Characters no stored text may hold: C0 controls, DEL, C1 controls, lone surrogates.
+_BAD_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: Free text of an event (a reason, a hospital's name) and its keys.
+TEXT_MAX = 2000
+KEY_MAX = 64
+
+_STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
+_OPEN = ConfigDict(strict=True, extra="allow", frozen=True)
+
+
+class WireError(ValueError):
+    """A request the store refuses as a whole: HTTP status, machine code, Chinese message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status, self.code, self.message = status, code, message
+        super().__init__(message)
+
+    def answer(self) -> dict[str, Any]:
+        """The JSON answer body (the shape of FastAPI's ``HTTPException`` detail)."""
+        return {"detail": {"code": self.code, "message": self.message}}
+
+
+def _no_control(value: str) -> str:
+    if _BAD_CHAR.search(value):
+        raise ValueError("含控制字符或无效字符")
+    return value
+
+
+def _real_date(value: str) -> str:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("日期无效，应为 YYYY-MM-DD 格式的真实日期") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"日期超出合理范围（{EARLIEST_DATE} 至 {LATEST_DATE}）")
+    return value
+
+
+def Text(max_length: int, min_length: int = 1, pattern: str | None = None) -> Any:
+    """A string type: length bounds, an optional pattern, no control characters."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern),
+        AfterValidator(_no_control),
+    ]
+
+
+EventId = Text(36, pattern=r"^[A-Za-z0-9._:-]+$")
+OfficeCode = Text(12, pattern=r"^[A-Za-z0-9]+$")
+Kind = Text(40, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+Number = Text(40, pattern=r"^[A-Za-z0-9_-]+$")
+IdNumber = Text(18, min_length=18, pattern=r"^[0-9]{17}[0-9X]$")
+RegionCode = Text(6, min_length=6, pattern=r"^[0-9]{6}$")
+IsoDate = Annotated[
+    str,
+    StringConstraints(min_length=10, max_length=10, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+    AfterValidator(_real_date),
+]
+Money = Text(16, pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
+Int4 = Annotated[int, Field(ge=0, le=INT4_MAX)]
+Seq = Annotated[int, Field(ge=1, le=INT4_MAX)]
+BatchId = Text(64, pattern=r"^[A-Za-z0-9._:-]+$")
+Hash = Text(64, min_length=64, pattern=r"^[0-9a-f]{64}$")
+
+#: A reconcile block number as text; six digits reach sequence number 500 million (int4 would
+#: allow 4,294,967 blocks, but a pattern that says exactly that would not fit in a schema).
+BlockKey = Text(6, pattern=r"^(0|[1-9][0-9]{0,5})$")
+_BLOCK_KEYS = {"pattern": r"^(0|[1-9][0-9]{0,5})$", "minLength": 1, "maxLength": 6}
+Clerk = Text(40)
+Name = Text(50)
+Reason = Text(500, min_length=0)
+Stamp = Text(40)
+Label = Text(40)
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+class WireEvent(BaseModel):
+    """One event as it travels (the envelope; the payload is checked per kind)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    id: EventId
+    office: OfficeCode
+    seq: Seq
+    clerk: Clerk
+    kind: Kind
+    payload: dict[str, Any]
+    created_at: Stamp | None = None
+
+
+class PersonRef(BaseModel):
+    """The person an event is about."""
+
+    model_config = _OPEN
+
+    name: Name
+    id_number: IdNumber
+
+
+class FilingPayload(BaseModel):
+    """``filing.new`` and ``filing.change``: the filing as it should stand."""
+
+    model_config = _OPEN
+
+    action: Literal["new", "change"] | None = None
+    number: Number
+    person: PersonRef
+    category: Category
+    scope: Scope | None = None
+    insurance: Insurance | None = None
+    destination: RegionCode
+    basis: Literal["materials", "commitment"] = "materials"
+    valid_from: IsoDate
+    valid_until: IsoDate | None = None
+    #: The status the office asks for; the store decides (see ``transitions``).
+    status: Literal["active", "pending"] = "active"
+    version: Int4 | None = None
+    supersedes: list[Number] = Field(default_factory=list, max_length=20)
+    #: 多地备案: long-term filings to different places may coexist where the region allows it.
+    multi_place: bool = False
+
+
+class CancelPayload(BaseModel):
+    """``filing.cancel``: which filing, of whom; it ends today (or on ``valid_until``)."""
+
+    model_config = _OPEN
+
+    action: Literal["cancel"] | None = None
+    number: Number
+    person: PersonRef
+    status: Literal["cancelled"] = "cancelled"
+    valid_until: IsoDate | None = None
+    version: Int4 | None = None
+
+
+class ReviewPayload(BaseModel):
+    """``application.review``: the office's decision on an online application."""
+
+    model_config = _OPEN
+
+    application_id: Number
+    decision: Literal["approved", "rejected"]
+    reason: Reason = ""
+    valid_from: IsoDate | None = None
+    valid_until: IsoDate | None = None
+
+
+class ClaimPayload(BaseModel):
+    """``claim.*``: kept as it comes, within these bounds."""
+
+    model_config = _OPEN
+
+    number: Number
+    action: Label | None = None
+    status: Label | None = None
+    person: PersonRef | None = None
+    total: Money | None = None
+    fund_total: Money | None = None
+    personal_cash: Money | None = None
+    version: Int4 | None = None
+
+
+PAYLOADS: dict[str, type[BaseModel]] = {
+    "filing.new": FilingPayload,
+    "filing.change": FilingPayload,
+    "filing.cancel": CancelPayload,
+    protocol.REVIEW_KIND: ReviewPayload,
+}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """An event that passed the envelope check; ``payload`` is ``None`` if the kind is unknown."""
+
+    raw: dict[str, Any]
+    event: WireEvent
+    payload: BaseModel | None
+    problem: str = ""
+
+
+def payload_model(kind: str) -> type[BaseModel] | None:
+    """The payload model of a kind the store applies, or ``None``."""
+    if kind in PAYLOADS:
+        return PAYLOADS[kind]
+    return ClaimPayload if protocol.known_kind(kind) else None
+
+
+def parse_event(raw: Any) -> Parsed | str:
+    """The checked event, or the problem (field and what is wrong) for a ``bad_event``.
+
+    ``Parsed.problem`` is set when only the payload is wrong: the envelope (id, office, seq) is
+    then known, so the answer can still be matched and duplicates recognised.
+    """
+    if not isinstance(raw, dict):
+        return "事件应为 JSON 对象"
+    problem = value_problem(raw)
+    if problem:
+        return problem
+    try:
+        event = WireEvent.model_validate(raw)
+    except ValidationError as exc:
+        return describe(exc)
+    model = payload_model(event.kind)
+    if model is None:
+        return Parsed(raw, event, None)
+    try:
+        payload = model.model_validate(event.payload)
+    except ValidationError as exc:
+        return Parsed(raw, event, None, describe(exc, ("payload",)))
+    action = getattr(payload, "action", None) if event.kind in PAYLOADS else None
+    if action is not None and f"filing.{action}" != event.kind:
+        return Parsed(raw, event, None, f"payload.action：{action} 与事件类型 {event.kind} 不符")
+    return Parsed(raw, event, payload)
+
+
+def describe(exc: ValidationError, prefix: tuple[str, ...] = ()) -> str:
+    """The first few field errors in Chinese, each naming its field."""
+    parts = []
+    for error in exc.errors()[:3]:
+        loc = tuple(
+            x for x in error["loc"] if not (isinstance(x, str) and x.startswith("function"))
+        )
+        parts.append(f"{field_path((*prefix, *loc))}：{describe_error(dict(error))}")
+    return "；".join(parts)
+
+
+# -- generic JSON bounds ---------------------------------------------------------------------
+
+
+class _Constant(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity`` in a body."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Constant(name)
+
+
+def loads(raw: bytes) -> Any:
+    """Parse a request body: UTF-8 JSON, no ``NaN``/``Infinity``, nesting within bounds."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WireError(400, "bad_json", "请求体不是 UTF-8 编码的文字") from None
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except _Constant as exc:
+        raise WireError(400, "bad_json", f"请求体含 {exc}：JSON 不允许非有限数") from None
+    except RecursionError:
+        raise WireError(400, "too_deep", f"请求体嵌套过深（最多 {MAX_DEPTH} 层）") from None
+    except ValueError as exc:
+        raise WireError(400, "bad_json", f"请求体不是有效的 JSON（{_where(exc)}）") from None
+    if depth(value) > MAX_DEPTH:
+        raise WireError(400, "too_deep", f"请求体嵌套过深（最多 {MAX_DEPTH} 层）")
+    return value
+
+
+def _where(exc: ValueError) -> str:
+    position = getattr(exc, "pos", None)
+    return f"第 {position} 个字符附近" if isinstance(position, int) else "无法解析"
+
+
+def depth(value: Any) -> int:
+    """How deeply arrays and objects nest (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            items: Any = item.values()
+        elif isinstance(item, list):
+            items = item
+        else:
+            continue
+        level += 1
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level) for child in items)
+    return deepest
+
+
+def value_problem(value: Any, limit: int = MAX_DEPTH) -> str:
+    """The first value that may not be stored (with its path), or ``""``.
+
+    Text and keys without control characters or lone surrogates and within ``TEXT_MAX``,
+    integers within int8, finite numbers, nesting within ``limit``.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, level = stack.pop()
+        if isinstance(item, str):
+            if _BAD_CHAR.search(item):
+                return f"{path or '(值)'}：含控制字符或无效字符"
+            if len(item) > TEXT_MAX:
+                return f"{path or '(值)'}：过长（最多 {TEXT_MAX} 个字符）"
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if not -INT8_MAX <= item <= INT8_MAX:
+                return f"{path or '(值)'}：整数超出范围"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return f"{path or '(值)'}：应为有限数"
+        elif isinstance(item, dict | list):
+            if level >= limit:
+                return f"{path or '(值)'}：嵌套过深（最多 {limit} 层）"
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if not isinstance(key, str) or _BAD_CHAR.search(key) or len(key) > KEY_MAX:
+                        return f"{path or '(值)'}：键名无效"
+                    stack.append((child, f"{path}.{key}" if path else key, level + 1))
+            else:
+                stack.extend((child, f"{path}[{i}]", level + 1) for i, child in enumerate(item))
+        else:
+            return f"{path or '(值)'}：不是 JSON 值"
+    return ""
+
+
+# -- request bodies and answers (the OpenAPI schema documents these) -------------------------
+
+
+class PushRequest(BaseModel):
+    """``POST /v1/events``: a batch of at most ``BATCH_MAX`` events, each checked on its own."""
+
+    model_config = _STRICT
+
+    batch_id: BatchId | None = None
+    events: list[
+        Annotated[
+            Any,
+            Field(
+                json_schema_extra={
+                    "anyOf": [{"$ref": "#/components/schemas/WireEvent"}, {}],
+                    "description": "一个事件（WireEvent）；格式不符的事件单独得到 bad_event",
+                }
+            ),
+        ]
+    ] = Field(max_length=protocol.BATCH_MAX)
+
+
+class EventAnswer(BaseModel):
+    """The store's answer to one event, in the order they came."""
+
+    id: str | None = Field(description="事件编号（格式无效时为 null）")
+    status: Literal["accepted", "duplicate", "rejected"]
+    code: str | None = None
+    message: str | None = None
+
+
+class PushAnswer(BaseModel):
+    """The answers to a push."""
+
+    batch_id: str
+    results: list[EventAnswer]
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema counts ``3.0`` as an integer: take it as 3 (``true`` stays refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class Digest(BaseModel):
+    """Count and hash of one reconcile block."""
+
+    model_config = _STRICT
+
+    count: Annotated[int, Field(ge=0, le=protocol.BATCH_MAX), BeforeValidator(_integral)]
+    hash: Hash
+
+
+class ReconcileRequest(BaseModel):
+    """``POST /v1/reconcile``: the office's digests per block (block number as text)."""
+
+    model_config = _STRICT
+
+    blocks: dict[BlockKey, Digest] = Field(
+        default_factory=dict,
+        max_length=10_000,
+        # pydantic writes patternProperties, which lets other keys through: say it exactly.
+        json_schema_extra={
+            "propertyNames": _BLOCK_KEYS,
+            "additionalProperties": {"$ref": "#/components/schemas/Digest"},
+            "patternProperties": None,  # type: ignore[dict-item]
+        },
+    )
+
+
+class StoredEvent(BaseModel):
+    """An event of a block that differs: sequence, id and hash."""
+
+    seq: int
+    id: str
+    hash: str
+
+
+class BlockCompare(BaseModel):
+    """One block compared."""
+
+    block: int
+    client: Digest | None
+    server: Digest | None
+    match: bool
+    server_events: list[StoredEvent] | None = None
+
+
+class ReconcileAnswer(BaseModel):
+    """The comparison of the office's events with the store's."""
+
+    office: str
+    match: bool
+    server_count: int
+    blocks: list[BlockCompare]
+
+
+class FeedItem(BaseModel):
+    """One item published for the office."""
+
+    cursor: int
+    type: str
+    data: dict[str, Any]
+
+
+class PullAnswer(BaseModel):
+    """A page of the pull feed."""
+
+    items: list[FeedItem]
+    cursor: int
+    more: bool
+
+
+class HelloAnswer(BaseModel):
+    """Who the token belongs to."""
+
+    office: str
+    name: str
+    pool_code: str
+
+
+class StoredFiling(BaseModel):
+    """A filing as the store holds it."""
+
+    number: str
+    office: str
+    id_number: str
+    name: str
+    status: str
+    category: str
+    destination: str
+    valid_from: str
+    valid_until: str | None
+    event_id: str
+    updated_at: str
+
+
+class FilingsAnswer(BaseModel):
+    """The office's filings at the store, newest first."""
+
+    filings: list[StoredFiling]
+
+
+class ErrorDetail(BaseModel):
+    """A refused request: machine code and Chinese message."""
+
+    code: str
+    message: str
+
+
+class ErrorAnswer(BaseModel):
+    """Every 4xx/5xx answer of the store."""
+
+    detail: ErrorDetail
