@@ -67,9 +67,9 @@ def create_app(store: ProvinceStore, faults: Faults | None = None) -> FastAPI:
     app = FastAPI(title="异地就医省级平台（参考实现）", version=protocol.VERSION)
     app.state.store = store
 
-    @app.get(f"{protocol.PREFIX}/hello")
-    def hello(office: Office) -> dict[str, Any]:
-        return {"office": office.code, "name": office.name, "pool_code": office.pool_code}
+    from counter_app.sync.province_hello import router  # hello, own events, office keys
+
+    app.include_router(router)
 
     @app.post(f"{protocol.PREFIX}/events")
     async def push(request: Request, office: Office) -> Any:
