@@ -8,6 +8,7 @@ it is created with its final mode, not created and then narrowed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -35,10 +36,9 @@ def touch_private(path: Path) -> Path:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     except FileExistsError:
         if path.is_file() and (path.stat().st_mode & 0o777) != FILE_MODE:
-            try:
+            # Another account's file is not ours to change: SQLite then says what it can.
+            with contextlib.suppress(PermissionError):
                 path.chmod(FILE_MODE)
-            except PermissionError:
-                pass  # not ours to change (another account's file): SQLite says what it can
     return path
 
 
