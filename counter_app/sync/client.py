@@ -141,6 +141,8 @@ class SyncReport:
     alignment: Alignment = field(default_factory=Alignment)
     #: Earlier runs found unfinished (killed midway) and closed as interrupted.
     interrupted: int = 0
+    #: Events of this office the store holds and this database lacks (``sync recover``).
+    missing_here: int = 0
 
 
 class ProvinceClient:
@@ -433,9 +435,19 @@ def run_sync(
         report.mismatched_blocks = [b["block"] for b in answer["blocks"] if not b["match"]]
         report.reconciled = answer["match"]
         if not report.reconciled:
+            held = [
+                e["id"]
+                for b in answer["blocks"]
+                if not b["match"]
+                for e in b.get("server_events", [])
+            ]
+            report.missing_here = outbox.count_unknown(db, held)
             error = f"对账不符：第 {'、'.join(map(str, report.mismatched_blocks))} 批"
-            if report.alignment.restored:
-                error += "（本数据库缺少省平台已有的记录：运行 counter-app sync recover 取回）"
+            if report.missing_here:
+                error += (
+                    f"（本数据库缺少省平台已有的 {report.missing_here} 个本机构事件："
+                    "运行 counter-app sync recover 取回）"
+                )
     except SyncError as exc:
         error = str(exc)
         raise

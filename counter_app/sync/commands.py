@@ -134,7 +134,12 @@ def sync_run(db: DbOption = None) -> None:
     if report.reconciled:
         typer.echo(f"对账一致：省平台共有本机构事件 {report.server_count} 个")
     else:
-        hint = "运行 counter-app sync recover 取回" if report.alignment.restored else "请联系省平台"
+        hint = (
+            f"本数据库缺少省平台已有的 {report.missing_here} 个本机构事件，"
+            "运行 counter-app sync recover 取回"
+            if report.missing_here
+            else "请联系省平台"
+        )
         _refuse(f"对账不符：第 {report.mismatched_blocks} 批，{hint}", EXIT_FAILED)
     if tally.rejected:
         typer.echo("有被退回的事件，请在同步界面处理（counter-app sync problems）")

@@ -335,6 +335,17 @@ def missing_from_store(
     return [wire(e, office.code) for e in missing]
 
 
+def count_unknown(db: Database, event_ids: list[str]) -> int:
+    """How many of these event ids this database does not hold."""
+    known: set[str] = set()
+    with db.read() as session:
+        for chunk in _chunks(event_ids):
+            known.update(
+                session.exec(select(OutboxEvent.id).where(col(OutboxEvent.id).in_(chunk))).all()
+            )
+    return len(set(event_ids) - known)
+
+
 def max_seqs(db: Database, office: Office) -> tuple[int, int]:
     """The highest sequence number of the office's events: all of them, and those sent."""
     with db.read() as session:

@@ -212,6 +212,8 @@ def import_batch(
     from counter_app.sync.province_keys import active_keys, signing_key_path, store_key
 
     document = _read(path)
+    if isinstance(document, dict) and isinstance(document.get("signature"), str):
+        signing.verify(document, {}, protocol.BATCH_FILE, "经办机构")  # the old way: refused
     body = document.get("body") if isinstance(document, dict) else None
     claimed = body.get("office") if isinstance(body, dict) else None
     plain = isinstance(claimed, str) and claimed.isascii() and claimed.isalnum()

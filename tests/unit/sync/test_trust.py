@@ -234,7 +234,10 @@ def test_a_restored_database_continues_above_the_store_and_recovers(
     assert "BA34020220261123" + "0016" in message  # numbers continue after the store's
     assert report.tally.accepted == 3 and report.tally.rejected == 0
     assert outbox.status(restored).problems == 0 and set(new_ids) <= local_state(restored)[1]
-    assert not report.reconciled  # the store holds five events this database lacks
+    assert not report.reconciled and report.missing_here == 5  # the store holds five more
+    second = run_sync(restored, ENGINE, cfg, TODAY)  # later runs still point to the recovery
+    assert not second.alignment.restored and second.missing_here == 5
+    assert "sync recover" in outbox.status(restored).last_error
 
     with restored.read() as session:  # a read session: the number drawn here is not kept
         office_row = session.get(Office, signed.office_id)
