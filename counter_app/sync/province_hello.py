@@ -15,7 +15,9 @@ import json
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 
 from counter_app.sync import protocol
@@ -29,6 +31,119 @@ router = APIRouter(prefix=protocol.PREFIX)
 #: The highest value of the store's integer columns on both databases (PostgreSQL int4).
 SEQ_MAX = 2**31 - 1
 OWN_EVENTS_PAGE = 500
+
+
+class Refusal(BaseModel):
+    """An error answer: a machine code and a Chinese message."""
+
+    code: str
+    message: str
+
+
+class RefusalAnswer(BaseModel):
+    """How FastAPI wraps a refusal."""
+
+    detail: Refusal
+
+
+class DocumentNumber(BaseModel):
+    """The highest serial the store holds for one document prefix and day."""
+
+    prefix: str
+    day: str = Field(description="yyyymmdd")
+    last: int
+
+
+class HelloAnswer(BaseModel):
+    """Who the token belongs to and where the store stands with the office."""
+
+    office: str
+    name: str
+    pool_code: str
+    protocol: str
+    key_id: str | None = Field(description="the store's signing key id; null before it has one")
+    max_seq: int
+    numbers: list[DocumentNumber]
+
+
+class OwnEvent(BaseModel):
+    """One of the office's own events as the store holds it."""
+
+    id: str
+    office: str
+    seq: int
+    clerk: str
+    kind: str
+    payload: dict[str, Any]
+    hash: str
+
+
+class OwnEventsAnswer(BaseModel):
+    """A page of the office's own events."""
+
+    events: list[OwnEvent]
+    more: bool
+
+
+class Signature(BaseModel):
+    """A detached Ed25519 signature."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    alg: str = Field(max_length=16)
+    key_id: str = Field(max_length=40)
+    value: str = Field(max_length=256)
+
+
+class KeyAnnouncement(BaseModel):
+    """An office's new public key, proven by it and endorsed by the key it replaces."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    format: str = Field(max_length=40)
+    office: str = Field(max_length=12)
+    public_key: str = Field(max_length=64)
+    key_id: str = Field(max_length=40)
+    proof: Signature
+    endorsement: Signature | None = None
+
+
+class KeyAnswer(BaseModel):
+    """The key the store now holds for the office."""
+
+    office: str
+    key_id: str
+
+
+#: An announcement is a few hundred bytes; anything much larger is refused before parsing.
+KEY_BODY_MAX = 16 * 1024
+
+
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its ``$defs`` inlined (to document a hand-parsed body)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
+
+
+def _bad_request(message: str, status: int = 422) -> HTTPException:
+    return HTTPException(status, detail={"code": "bad_request", "message": message})
+
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": RefusalAnswer, "description": "令牌无效或缺失"},
+}
 
 
 def _store(request: Request) -> ProvinceStore:
@@ -54,7 +169,7 @@ def document_numbers(office_code: str, payloads: list[str]) -> list[dict[str, An
     ]
 
 
-@router.get("/hello")
+@router.get("/hello", response_model=HelloAnswer, responses=REFUSALS)
 def hello(
     request: Request,
     office: Office,
@@ -82,7 +197,7 @@ def hello(
     }
 
 
-@router.get("/own-events")
+@router.get("/own-events", response_model=OwnEventsAnswer, responses=REFUSALS)
 def own_events(
     request: Request,
     office: Office,
@@ -112,13 +227,40 @@ def own_events(
     return {"events": items, "more": len(items) == limit}
 
 
-@router.post("/office-key")
-def office_key(
-    request: Request, office: Office, document: Annotated[dict[str, Any], Body()]
-) -> dict[str, Any]:
-    """Take the office's new public key (announcement proven by it, endorsed by the old one)."""
+@router.post(
+    "/office-key",
+    response_model=KeyAnswer,
+    responses={
+        **REFUSALS,
+        409: {"model": RefusalAnswer, "description": "公钥未被采用"},
+        413: {"model": RefusalAnswer, "description": "请求过大"},
+        422: {"model": RefusalAnswer, "description": "格式不对"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _inline_schema(KeyAnnouncement)}},
+        }
+    },
+)
+async def office_key(request: Request, office: Office) -> dict[str, Any]:
+    """Take the office's new public key (announcement proven by it, endorsed by the old one).
+
+    The body is parsed here rather than by FastAPI, whose validation answer echoes the input and
+    cannot be encoded when it holds a lone surrogate; the answer names the fields only.
+    """
+    raw = await request.body()
+    if len(raw) > KEY_BODY_MAX:
+        raise _bad_request(f"请求过大（超过 {KEY_BODY_MAX} 字节）", 413)
     try:
-        key_id = accept_key(_store(request), document, office.code)
+        document = KeyAnnouncement.model_validate_json(raw)
+    except ValidationError as exc:
+        fields = sorted({".".join(map(str, e["loc"])) or "(正文)" for e in exc.errors()})
+        raise _bad_request(f"公钥报送的格式不对：{'、'.join(fields)[:200]}") from None
+    try:
+        key_id = await run_in_threadpool(
+            accept_key, _store(request), document.model_dump(), office.code
+        )
     except StoreError as exc:
         raise HTTPException(409, detail={"code": "key_refused", "message": str(exc)}) from None
     return {"office": office.code, "key_id": key_id}

@@ -163,6 +163,8 @@ def read_announcement(document: Any) -> tuple[str, str, dict[str, Any] | None]:
     office, public = document.get("office"), document.get("public_key")
     if not isinstance(office, str) or not isinstance(public, str) or len(public) != 64:
         raise SignatureError("公钥文件缺少经办机构代码或公钥")
+    if not (office.isascii() and office.isalnum() and len(office) <= 12):
+        raise SignatureError("公钥文件中的经办机构代码不对")
     try:
         bytes.fromhex(public)
     except ValueError:

@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -288,3 +289,48 @@ def test_the_token_never_shows_in_reprs_or_settings(monkeypatch: pytest.MonkeyPa
     client = settings.sync.client_config()
     assert "tok-very-secret" not in repr(settings) + str(settings) + repr(client)
     assert client.secret().get_secret_value() == "tok-very-secret"
+
+
+@pytest.mark.parametrize("province_url", ["sqlite", "postgres"], indirect=True)
+def test_hostile_key_announcements_and_cursors_get_4xx_never_5xx(
+    server: ServerProcess, store: ProvinceStore, token: str
+) -> None:
+    import httpx
+
+    good = signing.announce("340202", signing.new_key(), None)
+    other = signing.announce("340203", signing.new_key(), None)
+    server.start()
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{server.base_url}/v1"
+    bodies: list[Any] = [
+        {},
+        [],
+        "x",
+        {**good, "office": "3402\u00002"},
+        {**good, "public_key": "zz" * 32},
+        {**good, "public_key": 5},
+        {**good, "proof": {"alg": "ed25519", "key_id": "k", "value": "\ud800"}},
+        {**good, "proof": "ab"},
+        {**good, "extra": 1},
+        {**good, "office": "3" * 500},
+        other,  # a valid announcement, but for another office than the token's
+        {**good, "proof": other["proof"]},  # someone else's proof
+    ]
+    for body in bodies:
+        answer = httpx.post(
+            f"{url}/office-key",
+            content=json.dumps(body),  # ASCII escapes: a lone surrogate travels as \ud800
+            headers={**headers, "Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert 400 <= answer.status_code < 500, (body, answer.text)
+    assert httpx.post(f"{url}/office-key", json=good, headers=headers).status_code == 200
+    for params in ({"since": -1}, {"since": 2**63}, {"since": "x"}, {"since": 2**31}):
+        answer = httpx.get(f"{url}/hello", params=params, headers=headers, timeout=10)
+        assert answer.status_code == 422, (params, answer.text)
+    for params in ({"after": -1}, {"after": 2**40}, {"limit": 0}, {"limit": 10_000}):
+        answer = httpx.get(f"{url}/own-events", params=params, headers=headers, timeout=10)
+        assert answer.status_code == 422, (params, answer.text)
+    assert httpx.get(f"{url}/hello", timeout=10).status_code == 401
+    hello = httpx.get(f"{url}/hello", headers=headers, timeout=10).json()
+    assert hello["office"] == "340202" and hello["max_seq"] == 0 and hello["protocol"] == "v1"
