@@ -341,7 +341,10 @@ def take_back(db: Database, office: Office, lost: list[dict[str, Any]]) -> list[
         )
         numbers: dict[tuple[str, str], int] = {}
         for event in sorted(lost, key=lambda e: e["seq"]):
-            if event["id"] in local or event["seq"] in used:
+            if event["id"] in local:
+                continue
+            if event["seq"] in used:  # cannot happen after align; said rather than dropped
+                lines.append(f"事件 #{event['seq']} {event['kind']} 未恢复：序号已被本数据库占用")
                 continue
             clerk_id = _clerk(session, office, event.get("clerk"))
             session.add(

@@ -12,6 +12,7 @@ import json
 import shutil
 import sqlite3
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ from sqlmodel import select
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
-from counter_app.storage.models import Filing, NumberSequence, Office
-from counter_app.storage.records import next_number
+from counter_app.storage.models import Claim, Filing, NumberSequence, Office
+from counter_app.storage.records import emit, next_number
 from counter_app.storage.sync_models import OnlineApplication, SyncRun
 from counter_app.sync import outbox, protocol, signing
 from counter_app.sync.client import ProvinceClient, SyncError, plain_http_refused, recover, run_sync
@@ -45,6 +46,25 @@ TODAY = date(2026, 11, 23)
 ENGINE = build_engine("wuhu")
 OfficeT = tuple[Database, SignedIn]
 SQLITE = pytest.mark.parametrize("province_url", ["sqlite"], indirect=True)
+
+#: A claim event as ``storage.claims`` writes it.
+CLAIM = {
+    "action": "accept",
+    "number": "BX340202202611230002",
+    "status": "accepted",
+    "person": {"name": "报销乙", "id_number": "110105194912310038"},
+    "case": "inpatient",
+    "treatment": "inpatient",
+    "accepted_on": "2026-11-23",
+    "due_date": "2026-12-21",
+    "total": "1234.50",
+    "fund_total": "987.60",
+    "personal_cash": "246.90",
+    "funds": [],
+    "missing": [],
+    "return_reason": "",
+    "version": 1,
+}
 
 APPLICATION = {
     "person": {"name": "线上甲", "id_number": "110105194912310038"},
@@ -219,6 +239,8 @@ def test_a_restored_database_continues_above_the_store_and_recovers(
     backup = tmp_path / "backup.db"
     _backup(db, backup)
     add_events(db, signed, 5, start=11)  # filings BA…0011-0015, after the backup
+    with db.write() as session:  # and a claim accepted after the backup
+        emit(session, signed.office_id, signed.clerk_id, "claim.accept", CLAIM)
     assert run_sync(db, ENGINE, cfg, TODAY).reconciled
     db.close()
 
@@ -228,16 +250,17 @@ def test_a_restored_database_continues_above_the_store_and_recovers(
     new_ids = add_events(restored, signed, 3, start=100)  # seq 11-13 again: taken on the store
 
     report = run_sync(restored, ENGINE, cfg, TODAY)
-    assert report.alignment.lost == 5 and report.alignment.renumbered == 3
-    assert report.alignment.next_seq == 19
+    assert report.alignment.lost == 6 and report.alignment.renumbered == 3
+    assert report.alignment.next_seq == 20
     message = report.alignment.message()
-    assert "5 个事件是本数据库没有的" in message and "sync recover" in message
+    assert "6 个事件是本数据库没有的" in message and "sync recover" in message
+    assert "BX34020220261123" + "0003" in message
     assert "BA34020220261123" + "0016" in message  # numbers continue after the store's
     assert report.tally.accepted == 3 and report.tally.rejected == 0
     assert outbox.status(restored).problems == 0 and set(new_ids) <= local_state(restored)[1]
-    assert not report.reconciled and report.missing_here == 5  # the store holds five more
+    assert not report.reconciled and report.missing_here == 6  # the store holds six more
     second = run_sync(restored, ENGINE, cfg, TODAY)  # later runs still point to the recovery
-    assert not second.alignment.restored and second.missing_here == 5
+    assert not second.alignment.restored and second.missing_here == 6
     assert "sync recover" in outbox.status(restored).last_error
 
     with restored.read() as session:  # a read session: the number drawn here is not kept
@@ -246,17 +269,27 @@ def test_a_restored_database_continues_above_the_store_and_recovers(
         assert next_number(session, office_row, "filing", TODAY, "BA").endswith("0016")
 
     lines = recover(restored, cfg)
-    assert len(lines) == 5 and all(line.startswith("备案 BA340202202611230") for line in lines)
+    assert len(lines) == 6
+    assert all(line.startswith("备案 BA340202202611230") for line in lines[:5])
+    assert lines[5] == "报销 BX340202202611230002 报销乙 110105********0038 accepted"
     with restored.read() as session:
         numbers = {f.number for f in session.exec(select(Filing)).all()}
         sequence = session.get(NumberSequence, (signed.office_id, "filing", TODAY))
+        claims = session.get(NumberSequence, (signed.office_id, "claim", TODAY))
+        claim = session.exec(select(Claim)).one()
     assert {f"BA34020220261123{i:04d}" for i in range(11, 16)} <= numbers
     assert sequence is not None and sequence.last >= 15
+    assert claims is not None and claims.last == 2
+    assert (claim.status, claim.total, claim.fund_total) == (
+        "accepted",
+        Decimal("1234.50"),
+        Decimal("987.60"),
+    )
     assert recover(restored, cfg) == []  # nothing left to take back
 
     later = add_events(restored, signed, 2, start=200)
     after = run_sync(restored, ENGINE, cfg, TODAY)
-    assert after.reconciled and after.tally.accepted == 2 and after.server_count == 20
+    assert after.reconciled and after.tally.accepted == 2 and after.server_count == 21
     assert set(later) <= local_state(restored)[1]
     assert sorted(server_ids(province_url, signed.office_code)) == sorted(local_state(restored)[0])
 
