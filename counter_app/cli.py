@@ -219,6 +219,9 @@ def main_callback(
     ] = False,
 ) -> None:
     """不带子命令时启动终端界面。"""
+    from counter_app.private_files import restrict_process
+
+    restrict_process()  # every file this run creates (database, keys, prints) is 0600, folders 0700
     if ctx.invoked_subcommand is None:
         from counter_app.ui.app import run_app
 

@@ -65,10 +65,26 @@ class SyncSettings(BaseModel):
     """The end-of-day sync with the provincial store (environment: ``COUNTER_SYNC__URL`` etc.)."""
 
     url: str = ""
-    """省平台地址，例如 http://127.0.0.1:8700（不含 /v1）。"""
+    """省平台地址，例如 https://yb.example.gov.cn:8700（不含 /v1）；本机测试可用 http://127.0.0.1:8700。
+    不设置时取登记文件中的地址。"""
 
-    token: str = ""
-    """本机构令牌（省平台 office-add 或 token 命令给出）；也用于签名离线传输文件。"""
+    token: SecretStr = SecretStr("")
+    """本机构令牌（省平台 office-add 或 token 命令给出）；不设置时取 sync register 导入的
+    登记文件中的令牌。只在内存中以密文对象保存，不会出现在日志和错误信息中。"""
+
+    key_dir: Path | None = None
+    """本机构密钥文件夹（登记信息、本机构签名私钥）；默认在数据库旁的 <数据库文件名>.keys
+    （权限 0700）。"""
+
+    signing_key: SecretStr | None = None
+    """本机构离线文件签名私钥（PEM 文本）；不设置时用密钥文件夹中 sync register 生成的私钥。"""
+
+    ca_file: Path | None = None
+    """信任的 CA 证书文件（PEM），省平台使用自建证书时设置；不设置时使用系统的受信任证书。"""
+
+    allow_insecure: bool = False
+    """允许以明文 http:// 连接其他机器上的省平台（令牌可被窃听，只应在隔离网络中临时使用）；
+    设置后标题栏显示警告。连接本机（127.0.0.1、localhost）不受此限制。"""
 
     terminal: str = ""
     """本终端编号（显示在标题栏，记入同步记录），例如 窗口1。"""
@@ -96,7 +112,16 @@ class SyncSettings(BaseModel):
             timeout=self.timeout_s,
             batch_size=self.batch_size,
             attempts=self.attempts,
+            key_dir=self.key_dir,
+            ca_file=self.ca_file,
+            allow_insecure=self.allow_insecure,
         )
+
+    def insecure(self) -> bool:
+        """Whether the token would travel as plain text to another machine (a header warning)."""
+        from counter_app.sync.client import is_loopback
+
+        return bool(self.url) and self.url.startswith("http://") and not is_loopback(self.url)
 
 
 class Settings(BaseSettings):

@@ -19,6 +19,8 @@ from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session
 
+from counter_app.private_files import DIR_MODE, touch_private
+
 BUSY_TIMEOUT_MS = 15000
 
 
@@ -71,7 +73,10 @@ class Database:
     def open(cls, path: Path | str | None = None, *, migrate: bool = True) -> Database:
         """Open (creating the folder and schema if needed) and upgrade to the latest schema."""
         db_path = Path(path) if path else default_db_path()
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        # Personal data: a new folder is 0700 and the file 0600 from the start (SQLite gives the
+        # -wal and -shm files the database file's mode).
+        db_path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        touch_private(db_path)
         database = cls(
             db_path,
             _make_engine(db_path, immediate=True),

@@ -14,6 +14,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from counter_app.storage.models import AuditLog, NumberSequence, Office, OutboxEvent
+from counter_app.storage.sync_models import SyncCursor
+
+#: The ``SyncCursor`` row under which the event sequence continues after a restore (sync.restore).
+SEQ_FLOOR = "seq_floor"
 
 
 def audit(
@@ -35,10 +39,16 @@ def audit(
 def emit(
     session: Session, office_id: int, clerk_id: int, kind: str, payload: dict[str, Any]
 ) -> str:
-    """Write an outbox event with the office's next sequence number; returns its id."""
+    """Write an outbox event with the office's next sequence number; returns its id.
+
+    The number continues above the floor the sync set when the database was restored from a
+    backup (the store already holds the numbers issued after the backup).
+    """
     last = session.exec(
         select(func.max(OutboxEvent.seq)).where(OutboxEvent.office_id == office_id)
     ).one()
+    floor = session.get(SyncCursor, SEQ_FLOOR)
+    last = max(last or 0, floor.value if floor is not None else 0)
     event_id = str(uuid.uuid4())
     session.add(
         OutboxEvent(

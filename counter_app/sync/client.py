@@ -5,21 +5,34 @@ are recorded before the next batch is read, so a run that is interrupted anywher
 server, this process killed) resumes at the next run with what is still unsent; events the server
 had already committed come back as ``duplicate``. Network errors, timeouts and 5xx answers are
 retried with exponential backoff and jitter; httpx is imported only here, when a sync starts.
+
+Before anything else the client asks ``/v1/hello`` who it is talking to: a token of another office,
+a store whose signing key is not the one registered, or another protocol stops the run before
+anything is pulled or marked. The answer also tells how far the store's numbering of this office
+goes, so that a database restored from a backup continues above it (``restore.align``).
+Certificates are verified (the system's store, or the CA file in ``sync.ca_file``), and plain
+``http://`` is refused for anything but this machine unless ``sync.allow_insecure`` is set.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
 
 from counter_app.domain.engine import RulesEngine
 from counter_app.storage.db import Database
-from counter_app.sync import outbox, protocol
+from counter_app.sync import outbox, protocol, registration
 from counter_app.sync.pulled import PullOutcome, store_page
+from counter_app.sync.restore import Alignment, align
 
 Progress = Callable[[int, int, str], None]
 PULL_PAGE = 200
@@ -38,13 +51,78 @@ class ClientConfig:
     """Where and how to reach the provincial store."""
 
     url: str
-    token: str
+    token: SecretStr | str
     terminal: str = ""
     timeout: float = 15.0
     batch_size: int = 200
     attempts: int = 6
     backoff: float = 0.5
     max_backoff: float = 30.0
+    #: The office's key folder (registration, signing key); None: beside the database.
+    key_dir: Path | None = None
+    #: A CA certificate file (PEM) to trust instead of the system's store.
+    ca_file: Path | None = None
+    #: Allow plain http:// to another machine (the token then travels readable).
+    allow_insecure: bool = False
+
+    def secret(self) -> SecretStr:
+        """The token as a secret (``str(config.secret())`` shows stars)."""
+        return self.token if isinstance(self.token, SecretStr) else SecretStr(self.token)
+
+    def __repr__(self) -> str:
+        return f"ClientConfig(url={self.url!r}, token='**********', terminal={self.terminal!r})"
+
+
+def is_loopback(url: str) -> bool:
+    """Whether the URL's host is this machine."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_http_refused(url: str, allow_insecure: bool) -> str:
+    """Why this URL may not be used (a Chinese message), or "" when it may."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "https" or (scheme == "http" and (is_loopback(url) or allow_insecure)):
+        return ""
+    if scheme == "http":
+        return (
+            f"拒绝以明文 http 连接其他机器上的省平台（{urlsplit(url).hostname}）：令牌会被看到。"
+            "请改用 https:// 地址；确需明文时在配置中设置 sync.allow_insecure = true"
+        )
+    return f"省平台地址应以 https:// 开头（现为 {url[:60]}）"
+
+
+def with_registration(config: ClientConfig, db_path: Path) -> ClientConfig:
+    """The configuration completed from the office's registration (token, address, key folder)."""
+    folder = registration.key_dir(db_path, config.key_dir)
+    try:
+        registered = registration.load(folder)
+    except registration.RegistrationError as exc:
+        raise SyncError(str(exc)) from None
+    if registered is None:
+        return replace(config, key_dir=folder)
+    return replace(
+        config,
+        key_dir=folder,
+        url=config.url or registered.url,
+        token=config.token if config.secret().get_secret_value() else registered.token,
+    )
+
+
+class _Bearer:
+    """Adds the token to each request without keeping it in a plain string anywhere else."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self._token = token
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        return request
 
 
 @dataclass
@@ -57,6 +135,14 @@ class SyncReport:
     mismatched_blocks: list[int] = field(default_factory=list)
     server_count: int = 0
     resent: int = 0
+    #: Acknowledged events the store lost and refused when sent again (they stay marked sent).
+    resend_refused: list[str] = field(default_factory=list)
+    #: What ``/v1/hello`` showed about a restored database, and what was done about it.
+    alignment: Alignment = field(default_factory=Alignment)
+    #: Earlier runs found unfinished (killed midway) and closed as interrupted.
+    interrupted: int = 0
+    #: Events of this office the store holds and this database lacks (``sync recover``).
+    missing_here: int = 0
 
 
 class ProvinceClient:
@@ -65,15 +151,22 @@ class ProvinceClient:
     def __init__(self, config: ClientConfig, sleep: Callable[[float], None] = time.sleep) -> None:
         import httpx
 
-        if not config.url or not config.token:
-            raise SyncError("未配置省平台地址或本机构令牌（设置 sync.url 与 sync.token）")
+        if not config.url or not config.secret().get_secret_value():
+            raise SyncError(
+                "未配置省平台地址或本机构令牌（设置 sync.url 与 sync.token，"
+                "或用 counter-app sync register 导入省平台的登记文件）"
+            )
+        refused = plain_http_refused(config.url, config.allow_insecure)
+        if refused:
+            raise SyncError(refused)
         self._httpx = httpx
         self.config = config
         self.sleep = sleep
         self.http = httpx.Client(
             base_url=config.url.rstrip("/") + protocol.PREFIX,
             timeout=config.timeout,
-            headers={"Authorization": f"Bearer {config.token}"},
+            auth=_Bearer(config.secret()),
+            verify=_tls_context(config.ca_file),
         )
 
     def close(self) -> None:
@@ -93,6 +186,14 @@ class ProvinceClient:
             except httpx.TimeoutException:
                 problem = "省平台响应超时"
                 continue
+            except httpx.ConnectError as exc:
+                if "CERTIFICATE" in str(exc).upper():
+                    raise SyncError(
+                        "省平台的证书未通过验证：地址不对，或证书不是受信任的机构签发的"
+                        "（自建证书请在配置中设置 sync.ca_file）"
+                    ) from None
+                problem = f"无法连接省平台（{type(exc).__name__}）"
+                continue
             except httpx.TransportError as exc:
                 problem = f"无法连接省平台（{type(exc).__name__}）"
                 continue
@@ -100,15 +201,46 @@ class ProvinceClient:
                 problem = f"省平台暂时出错（HTTP {response.status_code}）"
                 continue
             if response.status_code == 401:
-                raise SyncError("省平台不认本机构的令牌：请核对配置中的 sync.token")
+                raise SyncError(
+                    "省平台不认本机构的令牌：请核对配置中的 sync.token，或重新登记"
+                    "（counter-app sync register）"
+                )
             if response.status_code >= 400:
                 raise SyncError(
                     f"省平台拒绝了请求（HTTP {response.status_code}）：{_message(response)}"
                 )
-            return response.json()
+            try:
+                answer = response.json()
+            except ValueError:
+                raise SyncError("省平台的回答不是 JSON：地址可能指向了别的服务") from None
+            if not isinstance(answer, dict):
+                raise SyncError("省平台的回答格式不对：地址可能指向了别的服务")
+            return answer
         raise SyncError(
             f"{problem}，已重试 {self.config.attempts} 次；待上传的事件都保留着，稍后再同步"
         )
+
+    def hello(self, since: int = 0) -> dict[str, Any]:
+        """Who the token belongs to, the store's key id, and how far its numbering goes."""
+        return self.call("GET", "/hello", params={"since": since})
+
+    def own_events(self, after: int, limit: int = 500) -> dict[str, Any]:
+        """A page of this office's own events the store holds after sequence number ``after``."""
+        return self.call("GET", "/own-events", params={"after": after, "limit": limit})
+
+    def all_own_events(self, after: int) -> list[dict[str, Any]]:
+        """Every own event after ``after`` (page by page)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.own_events(after)
+            found.extend(page["events"])
+            if not page.get("more") or not page["events"]:
+                return found
+            after = page["events"][-1]["seq"]
+
+    def announce_key(self, announcement: dict[str, Any]) -> dict[str, Any]:
+        """Tell the store the office's new public key."""
+        return self.call("POST", "/office-key", json=announcement)
 
     def push(self, events: list[dict[str, Any]], batch_id: str) -> list[dict[str, Any]]:
         """Send a batch; the per-event answers."""
@@ -125,6 +257,18 @@ class ProvinceClient:
         return self.call(
             "POST", "/reconcile", json={"blocks": {str(k): v for k, v in blocks.items()}}
         )
+
+
+def _tls_context(ca_file: Path | None) -> Any:
+    """Certificate checks: the system's trusted CAs, or only the pinned CA file."""
+    import ssl
+
+    if ca_file is None:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError):
+        raise SyncError(f"无法读取配置的 CA 证书文件 {ca_file}（sync.ca_file）") from None
 
 
 def _message(response: Any) -> str:
@@ -186,6 +330,65 @@ def pull_all(db: Database, client: ProvinceClient, engine: RulesEngine, today: d
             return total
 
 
+def check_identity(db: Database, client: ProvinceClient, config: ClientConfig) -> dict[str, Any]:
+    """``/v1/hello``: the token must be this office's and the store's key the registered one."""
+    office = outbox.office_of(db)
+    _, sent = outbox.max_seqs(db, office)
+    hello = client.hello(since=sent)
+    if hello.get("protocol") != protocol.VERSION:
+        raise SyncError(
+            f"省平台的协议版本（{hello.get('protocol')}）与本机（{protocol.VERSION}）不同，未同步"
+        )
+    if hello.get("office") != office.code:
+        raise SyncError(
+            f"令牌属于 {hello.get('office')}，与本机构 {office.code} 不符："
+            "未上传也未下载任何内容，请核对 sync.token 或重新登记"
+        )
+    registered = registration.load(config.key_dir) if config.key_dir else None
+    if registered is not None:
+        if registered.office != office.code:
+            raise SyncError(f"登记属于经办机构 {registered.office}，与本机构 {office.code} 不符")
+        if hello.get("key_id") != registered.store_key_id:
+            raise SyncError(
+                f"省平台的签名密钥与登记时不同（登记时 {registered.store_key_id}，现在 "
+                f"{hello.get('key_id') or '无'}），未同步：可能连到了假冒的省平台，或省平台更换了"
+                "密钥。请向省平台核实并索取新的登记文件，用 counter-app sync register 重新登记"
+            )
+    return hello
+
+
+def align_with_store(db: Database, client: ProvinceClient, hello: dict[str, Any]) -> Alignment:
+    """Continue above the store's numbering when this database is behind it (restored)."""
+    office = outbox.office_of(db)
+    _, sent = outbox.max_seqs(db, office)
+    store_max = int(hello.get("max_seq") or 0)
+    if store_max <= sent:
+        return Alignment()
+    theirs = client.all_own_events(sent)
+    return align(db, office, store_max, theirs, list(hello.get("numbers") or []))
+
+
+def _resend_missing(
+    db: Database, client: ProvinceClient, answer: dict[str, Any], report: SyncReport
+) -> None:
+    """Send again, once, the acknowledged events the store lost; they stay marked sent."""
+    office = outbox.office_of(db)
+    held = {
+        b["block"]: [e["id"] for e in b.get("server_events", [])]
+        for b in answer["blocks"]
+        if not b["match"]
+    }
+    missing = outbox.missing_from_store(db, office, held)
+    for start in range(0, len(missing), client.config.batch_size):
+        chunk = missing[start : start + client.config.batch_size]
+        batch_id = f"{office.code}-resend-{chunk[0]['seq']}-{chunk[-1]['seq']}"
+        for result in client.push(chunk, batch_id):
+            if result.get("status") in (protocol.ACCEPTED, protocol.DUPLICATE):
+                report.resent += 1
+            else:
+                report.resend_refused.append(f"#{result.get('id')}：{result.get('message', '')}")
+
+
 def run_sync(
     db: Database,
     engine: RulesEngine,
@@ -195,16 +398,28 @@ def run_sync(
     cancelled: Callable[[], bool] | None = None,
     client: ProvinceClient | None = None,
 ) -> SyncReport:
-    """Push, pull and reconcile under the lease; the run is recorded whatever happens."""
+    """Check who we talk to, then push, pull and reconcile under the lease; the run is recorded
+    whatever happens, and a run killed midway earlier is closed as interrupted first."""
+    try:
+        outbox.office_of(db)
+    except LookupError:
+        raise SyncError(
+            "本数据库还没有登记经办机构，无法同步：请先初始化本机构（或用 --db 指定本机构的数据库）"
+        ) from None
+    config = with_registration(config, db.path)
     holder = outbox.new_holder()
     if not outbox.acquire_lease(db, holder):
         raise SyncBusy("另一个窗口正在同步，请稍后再试")
-    run_id = outbox.start_run(db, "online", config.terminal)
     report = SyncReport()
     error = ""
     own_client = client is None
+    run_id: int | None = None
     try:
+        report.interrupted = outbox.close_interrupted(db)
+        run_id = outbox.start_run(db, "online", config.terminal)
         client = client or ProvinceClient(config)
+        hello = check_identity(db, client, config)
+        report.alignment = align_with_store(db, client, hello)
         report.tally = push_all(db, client, holder, progress, cancelled)
         if progress:
             progress(0, 0, "下载")
@@ -213,46 +428,99 @@ def run_sync(
         answer = client.reconcile(outbox.local_digests(db, office))
         if not answer["match"]:
             # Events the store lost (restored from an older backup, say) are sent again, once.
-            held = {
-                b["block"]: [e["id"] for e in b.get("server_events", [])]
-                for b in answer["blocks"]
-                if not b["match"]
-            }
-            report.resent = outbox.unmark_missing(db, office, held)
+            _resend_missing(db, client, answer, report)
             if report.resent:
-                report.tally.add(push_all(db, client, holder, progress, cancelled))
                 answer = client.reconcile(outbox.local_digests(db, office))
         report.server_count = answer["server_count"]
         report.mismatched_blocks = [b["block"] for b in answer["blocks"] if not b["match"]]
         report.reconciled = answer["match"]
         if not report.reconciled:
+            held = [
+                e["id"]
+                for b in answer["blocks"]
+                if not b["match"]
+                for e in b.get("server_events", [])
+            ]
+            report.missing_here = outbox.count_unknown(db, held)
             error = f"对账不符：第 {'、'.join(map(str, report.mismatched_blocks))} 批"
+            if report.missing_here:
+                error += (
+                    f"（本数据库缺少省平台已有的 {report.missing_here} 个本机构事件："
+                    "运行 counter-app sync recover 取回）"
+                )
     except SyncError as exc:
         error = str(exc)
         raise
     except Exception as exc:
-        error = f"同步中断：{exc}"
+        error = f"同步中断：{type(exc).__name__}"
         raise
     finally:
-        outbox.finish_run(db, run_id, report.tally, report.pulled.total, error)
+        if run_id is not None:
+            outbox.finish_run(db, run_id, report.tally, report.pulled.total, error)
         outbox.release_lease(db, holder)
         if own_client and client is not None:
             client.close()
     return report
 
 
+def recover(db: Database, config: ClientConfig) -> list[str]:
+    """Take back the office's own records the store holds and this database lacks; one line each.
+
+    The blocks whose digests differ are asked for, and of their events those this database does
+    not know are put back with the filings and claims they describe (``restore.take_back``).
+    """
+    from counter_app.sync.restore import take_back
+
+    try:
+        office = outbox.office_of(db)
+    except LookupError:
+        raise SyncError("本数据库还没有登记经办机构，无法恢复") from None
+    config = with_registration(config, db.path)
+    holder = outbox.new_holder()
+    if not outbox.acquire_lease(db, holder):
+        raise SyncBusy("另一个窗口正在同步，请稍后再试")
+    client = ProvinceClient(config)
+    try:
+        check_identity(db, client, config)
+        answer = client.reconcile(outbox.local_digests(db, office))
+        lost: list[dict[str, Any]] = []
+        with db.read() as session:
+            from sqlmodel import select
+
+            from counter_app.storage.models import OutboxEvent
+
+            local = set(session.exec(select(OutboxEvent.id)).all())
+        for block in answer["blocks"]:
+            if block["match"]:
+                continue
+            page = client.own_events(block["block"] * protocol.BATCH_MAX, protocol.BATCH_MAX)
+            lost.extend(
+                e
+                for e in page["events"]
+                if e["id"] not in local and protocol.block_of(e["seq"]) == block["block"]
+            )
+        return take_back(db, office, lost)
+    finally:
+        outbox.release_lease(db, holder)
+        client.close()
+
+
 def probe(config: ClientConfig, timeout: float = 3.0) -> bool:
     """Whether the provincial store answers with this token now (one try, short timeout)."""
     import httpx
 
-    if not config.url or not config.token:
+    token = config.secret()
+    if not config.url or not token.get_secret_value():
+        return False
+    if plain_http_refused(config.url, config.allow_insecure):
         return False
     try:
         response = httpx.get(
             config.url.rstrip("/") + protocol.PREFIX + "/hello",
-            headers={"Authorization": f"Bearer {config.token}"},
+            auth=_Bearer(token),
             timeout=timeout,
+            verify=_tls_context(config.ca_file),
         )
-    except httpx.HTTPError:
+    except (httpx.HTTPError, SyncError):
         return False
     return response.status_code == 200

@@ -5,9 +5,11 @@ Everything heavy is imported inside the commands, so ``counter-app --help`` stay
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -51,14 +53,56 @@ def _refuse(message: str, code: int = EXIT_INVALID) -> None:
     raise typer.Exit(code)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _clean(command: F) -> F:
+    """Every failure ends as a Chinese message and a non-zero exit, never a traceback.
+
+    Refusals the code names (a bad file, a missing registration, a store refusal) exit 2; anything
+    else exits 1 with its kind only, so no secret or personal data in an exception's text leaks.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from counter_app.sync.client import SyncBusy, SyncError
+        from counter_app.sync.protocol import SignatureError
+        from counter_app.sync.registration import RegistrationError
+        from counter_app.sync.store import StoreError
+
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except SyncBusy as exc:
+            _refuse(f"未同步：{exc}", EXIT_BUSY)
+        except SyncError as exc:
+            _refuse(f"同步未完成：{exc}", EXIT_FAILED)
+        except (SignatureError, RegistrationError, StoreError) as exc:
+            _refuse(f"未完成：{exc}")
+        except LookupError as exc:
+            _refuse(f"未完成：{exc.args[0] if exc.args else '找不到所需的记录'}")
+        except Exception as exc:  # the last line: no traceback reaches the operator
+            _refuse(f"命令未完成：出现意外错误（{type(exc).__name__}）", EXIT_FAILED)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _key_folder(database: Any) -> Path:
+    from counter_app.sync.registration import key_dir
+
+    return key_dir(database.path, _settings().sync.key_dir)
+
+
 # -- office side --------------------------------------------------------------------------
 
 
 @sync_app.command("run")
+@_clean
 def sync_run(db: DbOption = None) -> None:
-    """上传待上传事件、下载线上申请与更新包、对账。"""
+    """先核对省平台与令牌，再上传待上传事件、下载线上申请与更新包、对账。"""
     from counter_app.rules_engine import build_engine
-    from counter_app.sync.client import SyncBusy, SyncError, run_sync
+    from counter_app.sync.client import run_sync
     from counter_app.sync.pulled import with_pulled_calendar
 
     settings = _settings()
@@ -69,14 +113,13 @@ def sync_run(db: DbOption = None) -> None:
         if total:
             typer.echo(f"{stage} {done}/{total}")
 
-    try:
-        report = run_sync(
-            database, engine, settings.sync.client_config(), settings.current_date(), progress
-        )
-    except SyncBusy as exc:
-        _refuse(f"未同步：{exc}", EXIT_BUSY)
-    except SyncError as exc:
-        _refuse(f"同步未完成：{exc}", EXIT_FAILED)
+    report = run_sync(
+        database, engine, settings.sync.client_config(), settings.current_date(), progress
+    )
+    if report.interrupted:
+        typer.echo(f"上次有 {report.interrupted} 次同步没有正常结束，已记为中断")
+    if report.alignment.restored:
+        typer.echo(report.alignment.message())
     tally, pulled = report.tally, report.pulled
     typer.echo(
         f"上传：接收 {tally.accepted}，已有 {tally.duplicate}，退回 {tally.rejected}；"
@@ -86,15 +129,124 @@ def sync_run(db: DbOption = None) -> None:
         typer.echo(f"更新包未导入：{refusal}")
     if report.resent:
         typer.echo(f"对账发现省平台缺少 {report.resent} 个事件，已补传")
+    for refused in report.resend_refused:
+        typer.echo(f"补传被省平台拒收（事件仍记为已上传，请联系省平台）：{refused}")
     if report.reconciled:
         typer.echo(f"对账一致：省平台共有本机构事件 {report.server_count} 个")
     else:
-        _refuse(f"对账不符：第 {report.mismatched_blocks} 批，请联系省平台", EXIT_FAILED)
+        hint = (
+            f"本数据库缺少省平台已有的 {report.missing_here} 个本机构事件，"
+            "运行 counter-app sync recover 取回"
+            if report.missing_here
+            else "请联系省平台"
+        )
+        _refuse(f"对账不符：第 {report.mismatched_blocks} 批，{hint}", EXIT_FAILED)
     if tally.rejected:
         typer.echo("有被退回的事件，请在同步界面处理（counter-app sync problems）")
 
 
+@sync_app.command("recover")
+@_clean
+def sync_recover(db: DbOption = None) -> None:
+    """从省平台取回本机构已上传、但本数据库没有的记录（数据库从备份恢复后使用）。"""
+    from counter_app.sync.client import recover
+
+    lines = recover(_office_db(db), _settings().sync.client_config())
+    if not lines:
+        typer.echo("本数据库不缺省平台上的本机构记录，无需恢复")
+        return
+    typer.echo(f"已从省平台取回 {len(lines)} 条记录：")
+    for line in lines:
+        typer.echo(f"  {line}")
+
+
+def _announce(database: Any, change: Any, token: Any, url: str, out: Path | None) -> None:
+    """Tell the store the office's new public key: online when possible, else a file."""
+    from counter_app.sync.client import ProvinceClient, SyncError
+    from counter_app.sync.registration import write_announcement
+
+    settings = _settings()
+    if url and out is None:
+        config = settings.sync.client_config()
+        try:
+            client = ProvinceClient(
+                type(config)(
+                    url=url,
+                    token=token,
+                    timeout=config.timeout,
+                    attempts=config.attempts,
+                    ca_file=config.ca_file,
+                    allow_insecure=config.allow_insecure,
+                )
+            )
+            try:
+                client.announce_key(change.announcement)
+            finally:
+                client.close()
+            typer.echo(f"已把本机构的新公钥（{change.key_id}）报送省平台")
+            return
+        except SyncError as exc:
+            typer.echo(f"未能在线报送公钥：{exc}", err=True)
+    from counter_app.sync import outbox
+
+    target = out or database.path.with_name(f"office-key-{outbox.office_of(database).code}.json")
+    write_announcement(target, change)
+    typer.echo(
+        f"本机构公钥文件已写入 {target}：请交省平台导入（province office-key {target.name}）"
+    )
+
+
+@sync_app.command("register")
+@_clean
+def sync_register(
+    file: Annotated[Path, typer.Argument(help="省平台发放的登记文件（office.json）")],
+    db: DbOption = None,
+    key_out: Annotated[
+        Path | None,
+        typer.Option("--key-out", help="把本机构公钥写入此文件交省平台（不在线报送）"),
+    ] = None,
+) -> None:
+    """导入省平台的登记文件（令牌与省平台公钥），生成本机构签名密钥并报送公钥。"""
+    from counter_app.sync import outbox
+    from counter_app.sync.registration import register
+
+    database = _office_db(db)
+    office = outbox.office_of(database)
+    registered, change = register(_key_folder(database), file, office.code)
+    typer.echo(
+        f"已登记：经办机构 {registered.office}，省平台密钥 {registered.store_key_id}；"
+        f"本机构签名密钥 {change.key_id}"
+    )
+    _announce(database, change, registered.token, _settings().sync.url or registered.url, key_out)
+
+
+@sync_app.command("rotate-key")
+@_clean
+def sync_rotate_key(
+    db: DbOption = None,
+    key_out: Annotated[
+        Path | None,
+        typer.Option("--key-out", help="把新公钥写入此文件交省平台（不在线报送）"),
+    ] = None,
+) -> None:
+    """更换本机构的签名密钥（新公钥由旧密钥背书后报送省平台）。"""
+    from counter_app.sync import outbox
+    from counter_app.sync.client import with_registration
+    from counter_app.sync.registration import load, make_key
+
+    database = _office_db(db)
+    office = outbox.office_of(database)
+    folder = _key_folder(database)
+    if load(folder) is None:
+        _refuse("本机构还没有登记：请先运行 counter-app sync register 登记文件")
+    change = make_key(folder, office.code)
+    typer.echo(f"已生成新的签名密钥 {change.key_id}（原密钥 {change.previous}）")
+    config = with_registration(_settings().sync.client_config(), database.path)
+    _announce(database, change, config.token, config.url, key_out)
+
+
 @sync_app.command("status")
+@_clean
 def sync_status(db: DbOption = None) -> None:
     """待上传事件数、被退回的事件数、上次成功同步时间。"""
     from counter_app.sync import outbox
@@ -107,6 +259,7 @@ def sync_status(db: DbOption = None) -> None:
 
 
 @sync_app.command("problems")
+@_clean
 def sync_problems(db: DbOption = None) -> None:
     """列出被省平台退回、等待处理的事件。"""
     from counter_app.sync import outbox
@@ -116,32 +269,32 @@ def sync_problems(db: DbOption = None) -> None:
 
 
 @sync_app.command("export")
+@_clean
 def sync_export(
     file: Annotated[Path, typer.Argument(help="写入的批次文件（如 U 盘上的 batch.json）")],
     db: DbOption = None,
 ) -> None:
-    """把待上传事件写入签名文件（无网络时用 U 盘送省平台）。"""
+    """把待上传事件写入用本机构私钥签名的文件（无网络时用 U 盘送省平台）。"""
     from counter_app.sync.transfer import export_batch
 
-    settings = _settings()
-    if not settings.sync.token:
-        _refuse("未配置本机构令牌（sync.token），无法签名")
-    count = export_batch(_office_db(db), settings.sync.token, file)
+    database = _office_db(db)
+    count = export_batch(database, _key_folder(database), file, _settings().sync.signing_key)
     typer.echo(f"已导出 {count} 个事件到 {file}")
 
 
 @sync_app.command("import-answer")
+@_clean
 def sync_import_answer(
     file: Annotated[Path, typer.Argument(help="省平台给出的回执文件")],
     db: DbOption = None,
 ) -> None:
-    """导入省平台的签名回执，标记已接收的事件。"""
+    """导入省平台签名的回执，标记已接收的事件（同一回执只能导入一次）。"""
     from counter_app.sync.protocol import SignatureError
     from counter_app.sync.transfer import import_answer
 
-    settings = _settings()
+    database = _office_db(db)
     try:
-        tally = import_answer(_office_db(db), settings.sync.token, file)
+        tally = import_answer(database, _key_folder(database), file)
     except SignatureError as exc:
         _refuse(f"回执未导入：{exc}")
     typer.echo(f"回执：接收 {tally.accepted}，已有 {tally.duplicate}，退回 {tally.rejected}")
@@ -188,48 +341,128 @@ def province_serve(
     )
 
 
+KeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key",
+        help="省平台签名私钥文件（默认：COUNTER_PROVINCE_KEY，或 SQLite 数据库旁的 .signing-key）",
+    ),
+]
+
+
+def _key_path(db: str | None, key: Path | None) -> Path:
+    from counter_app.sync.province_keys import signing_key_path
+    from counter_app.sync.store import default_url
+
+    return key or signing_key_path(db or default_url())
+
+
+def _write_registration(
+    db: str | None, key: Path | None, code: str, token: str, url: str, out: Path
+) -> None:
+    from counter_app.private_files import write_private
+    from counter_app.sync.province_keys import registration, store_key
+
+    signing_key = store_key(_key_path(db, key), create=True)
+    assert signing_key is not None
+    content = registration(_store(db), code, token, signing_key, url)
+    write_private(out, json.dumps(content, ensure_ascii=False, indent=1).encode())
+    typer.echo(
+        f"登记文件已写入 {out}（含令牌，请当面或加密交给经办机构，用后删除）；"
+        f"省平台密钥 {content['store_key_id']}"
+    )
+
+
+UrlOption = Annotated[str, typer.Option("--url", help="经办机构连接省平台的地址（写入登记文件）")]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="写出登记文件（令牌与省平台公钥），不在屏幕显示令牌")
+]
+
+
 @province_app.command("office-add")
+@_clean
 def province_office_add(
     code: Annotated[str, typer.Option("--code", help="经办机构代码")],
     name: Annotated[str, typer.Option("--name", help="经办机构名称")],
     pool: Annotated[str, typer.Option("--pool", help="所属统筹区代码")],
     db: ProvinceDb = None,
+    out: OutOption = None,
+    url: UrlOption = "",
+    key: KeyOption = None,
 ) -> None:
-    """登记经办机构并发给令牌（令牌只显示这一次）。"""
-    from counter_app.sync.store import StoreError
-
-    try:
-        token = _store(db).add_office(code, name, pool)
-    except StoreError as exc:
-        _refuse(str(exc))
-    typer.echo(token)
+    """登记经办机构并发给令牌（令牌只显示或写出这一次，省平台只保存其摘要）。"""
+    token = _store(db).add_office(code, name, pool)
+    if out is None:
+        typer.echo(token)
+        return
+    _write_registration(db, key, code, token, url, out)
 
 
 @province_app.command("token")
+@_clean
 def province_token(
-    code: Annotated[str, typer.Option("--code", help="经办机构代码")], db: ProvinceDb = None
+    code: Annotated[str, typer.Option("--code", help="经办机构代码")],
+    db: ProvinceDb = None,
+    out: OutOption = None,
+    url: UrlOption = "",
+    key: KeyOption = None,
 ) -> None:
-    """给经办机构换发新令牌（旧令牌立即失效）。"""
-    from counter_app.sync.store import StoreError
+    """给经办机构换发新令牌（旧令牌立即失效；写出登记文件时同时停用它的公钥，须重新登记）。"""
+    from counter_app.sync.province_keys import retire_keys
 
-    try:
-        typer.echo(_store(db).new_token(code))
-    except StoreError as exc:
-        _refuse(str(exc))
+    store = _store(db)
+    token = store.new_token(code)
+    if out is None:
+        typer.echo(token)
+        return
+    retire_keys(store, code)
+    _write_registration(db, key, code, token, url, out)
+
+
+@province_app.command("office-key")
+@_clean
+def province_office_key(
+    file: Annotated[
+        Path, typer.Argument(help="经办机构的公钥文件（sync register 或 rotate-key 写出）")
+    ],
+    db: ProvinceDb = None,
+) -> None:
+    """导入经办机构的签名公钥（新公钥须由它当前的密钥背书）。"""
+    from counter_app.sync.province_keys import accept_key
+
+    document = _json_file(file)
+    key_id = accept_key(_store(db), document)
+    typer.echo(f"已采用经办机构 {document.get('office')} 的公钥 {key_id}")
+
+
+@province_app.command("key-rotate")
+@_clean
+def province_key_rotate(db: ProvinceDb = None, key: KeyOption = None) -> None:
+    """更换省平台的签名密钥；各经办机构须用新的登记文件重新登记（province token --out）。"""
+    from counter_app.sync.province_keys import rotate_store_key
+
+    old, new = rotate_store_key(_key_path(db, key))
+    typer.echo(f"省平台签名密钥已更换：{old or '无'} → {new}")
+    typer.echo(
+        "各经办机构在重新登记前会拒绝与省平台同步："
+        "请为每个机构运行 province token --code 代码 --out 文件"
+    )
 
 
 @province_app.command("import")
+@_clean
 def province_import(
     file: Annotated[Path, typer.Argument(help="经办机构导出的批次文件")],
     answer: Annotated[Path, typer.Option("--answer", help="写入的回执文件")],
     db: ProvinceDb = None,
+    key: KeyOption = None,
 ) -> None:
-    """导入离线批次文件，写出签名回执。"""
+    """导入离线批次文件（核对经办机构的签名），写出省平台签名的回执。"""
     from counter_app.sync.protocol import SignatureError
     from counter_app.sync.transfer import import_batch
 
     try:
-        counts = import_batch(_store(db), file, answer)
+        counts = import_batch(_store(db), file, answer, _key_path(db, key))
     except SignatureError as exc:
         _refuse(f"未导入：{exc}")
     typer.echo(
@@ -261,7 +494,7 @@ def _json_file(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        _refuse(f"无法读取 {path}：{exc}")
+        _refuse(f"无法读取 {path}：{type(exc).__name__}")
 
 
 @province_app.command("application-add")

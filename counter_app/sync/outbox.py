@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -109,14 +109,20 @@ def pending_batch(db: Database, office: Office, limit: int) -> list[dict[str, An
     return [wire(e, office.code) for e in rows]
 
 
-def record_answers(db: Database, answers: list[tuple[str, dict[str, Any]]]) -> Tally:
-    """Mark a batch's answers in one transaction."""
+def record_answers(
+    db: Database,
+    answers: list[tuple[str, dict[str, Any]]],
+    before: Callable[[Session], None] | None = None,
+) -> Tally:
+    """Mark a batch's answers in one transaction (``before`` runs first, in the same one)."""
     tally = Tally()
     now = utcnow()
     taken = [i for i, a in answers if a.get("status") in (protocol.ACCEPTED, protocol.DUPLICATE)]
     tally.duplicate = sum(1 for _, a in answers if a.get("status") == protocol.DUPLICATE)
     refused = [(i, a) for i, a in answers if a.get("status") == protocol.REJECTED]
     with db.write() as session:
+        if before is not None:
+            before(session)
         for chunk in _chunks(taken):
             session.execute(
                 update(OutboxEvent)
@@ -125,8 +131,11 @@ def record_answers(db: Database, answers: list[tuple[str, dict[str, Any]]]) -> T
             )
             session.execute(delete(SyncEventState).where(col(SyncEventState.event_id).in_(chunk)))
         for event_id, answer in refused:
-            if session.get(OutboxEvent, event_id) is None:
-                continue  # an answer file for another database: nothing of ours to mark
+            event = session.get(OutboxEvent, event_id)
+            if event is None or event.sent_at is not None:
+                # An answer for another database, or a refusal of an event the store had already
+                # acknowledged: an acknowledged event is never turned into a refusal.
+                continue
             state = session.get(SyncEventState, event_id) or SyncEventState(
                 event_id=event_id, code="", message=""
             )
@@ -304,26 +313,60 @@ def get_cursor(session: Session, name: str = "pull") -> SyncCursor:
     return session.get(SyncCursor, name) or SyncCursor(name=name, value=0)
 
 
-def unmark_missing(db: Database, office: Office, server_blocks: dict[int, list[str]]) -> int:
-    """Events marked sent that the store no longer holds (say, restored from an older backup):
-    mark them unsent again so that the next push sends them; returns how many."""
-    missing: list[str] = []
+def missing_from_store(
+    db: Database, office: Office, server_blocks: dict[int, list[str]]
+) -> list[dict[str, Any]]:
+    """Events acknowledged earlier that the store no longer holds (it was restored from an older
+    backup, say), as they travel: they are sent again while staying marked sent, so a refusal
+    of one of them never turns it into a problem for a clerk."""
+    missing: list[OutboxEvent] = []
     with db.read() as session:
         for block, held in server_blocks.items():
             low, high = block * protocol.BATCH_MAX + 1, (block + 1) * protocol.BATCH_MAX
-            ours = session.exec(
-                select(OutboxEvent.id).where(
+            rows = session.exec(
+                select(OutboxEvent).where(
                     OutboxEvent.office_id == office.id,
                     col(OutboxEvent.sent_at).is_not(None),
                     col(OutboxEvent.seq).between(low, high),
                 )
             ).all()
-            missing.extend(set(ours) - set(held))
-    with db.write() as session:
-        for chunk in _chunks(missing):
-            session.execute(
-                update(OutboxEvent).where(col(OutboxEvent.id).in_(chunk)).values(sent_at=None)
+            missing.extend(e for e in rows if e.id not in set(held))
+    missing.sort(key=lambda e: e.seq)
+    return [wire(e, office.code) for e in missing]
+
+
+def count_unknown(db: Database, event_ids: list[str]) -> int:
+    """How many of these event ids this database does not hold."""
+    known: set[str] = set()
+    with db.read() as session:
+        for chunk in _chunks(event_ids):
+            known.update(
+                session.exec(select(OutboxEvent.id).where(col(OutboxEvent.id).in_(chunk))).all()
             )
-        if missing:
-            audit(session, None, "sync_resend", "outbox_event", "", count=len(missing))
-    return len(missing)
+    return len(set(event_ids) - known)
+
+
+def max_seqs(db: Database, office: Office) -> tuple[int, int]:
+    """The highest sequence number of the office's events: all of them, and those sent."""
+    with db.read() as session:
+        every = session.exec(
+            select(func.max(OutboxEvent.seq)).where(OutboxEvent.office_id == office.id)
+        ).one()
+        sent = session.exec(
+            select(func.max(OutboxEvent.seq)).where(
+                OutboxEvent.office_id == office.id, col(OutboxEvent.sent_at).is_not(None)
+            )
+        ).one()
+    return every or 0, sent or 0
+
+
+def close_interrupted(db: Database) -> int:
+    """Runs that never finished (the process was killed midway) closed as interrupted."""
+    with db.write() as session:
+        runs = session.exec(select(SyncRun).where(col(SyncRun.finished_at).is_(None))).all()
+        for run in runs:
+            run.finished_at, run.ok = utcnow(), False
+            run.error = "同步中断：上次同步没有正常结束（程序被关闭或断电）；已上传的都已记下"
+            session.add(run)
+            audit(session, None, "sync_interrupted", "sync_run", run.id)
+    return len(runs)

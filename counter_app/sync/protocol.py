@@ -1,14 +1,14 @@
 """The sync protocol v1 shared by the client and the reference provincial server (no IO).
 
 Canonical JSON, the event hash that makes "same id, different payload" detectable, the per-block
-digests the reconcile call compares, the answer codes with their Chinese messages, and the HMAC
-signature of the offline transfer files. ``docs/sync-protocol.md`` describes the wire format.
+digests the reconcile call compares, the answer codes with their Chinese messages, and the formats
+of the offline transfer files (their Ed25519 signatures are in ``signing``).
+``docs/sync-protocol.md`` describes the wire format.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -49,10 +49,13 @@ REASONS: dict[str, str] = {
 #: Kinds of numbered packages the store publishes, with their Chinese names.
 PACKAGES = {"policy_pack": "策略包", "holiday_calendar": "节假日日历", "registry": "参保登记"}
 
-#: File formats of the offline transfer (USB stick).
-BATCH_FILE = "counter-sync-batch/1"
-ANSWER_FILE = "counter-sync-answer/1"
-FILE_KEY_LABEL = b"counter-app file signing v1"
+#: File formats of the offline transfer (USB stick); version 2 is signed with Ed25519 keys.
+BATCH_FILE = "counter-sync-batch/2"
+ANSWER_FILE = "counter-sync-answer/2"
+#: The file the store hands an office at registration (token and the store's public key).
+REGISTRATION_FILE = "counter-registration/1"
+#: An office's new public key, proven by the new key and endorsed by the one it replaces.
+OFFICE_KEY_FILE = "counter-office-key/1"
 
 
 def canonical(value: Any) -> str:
@@ -100,29 +103,5 @@ def block_digests(rows: Iterable[tuple[int, str, str]]) -> dict[int, dict[str, A
     return out
 
 
-def file_key(token: str) -> bytes:
-    """The key that signs transfer files, derived from the office token (never the token)."""
-    return hmac.new(token.encode(), FILE_KEY_LABEL, hashlib.sha256).digest()
-
-
-def sign(body: dict[str, Any], key: bytes) -> dict[str, Any]:
-    """A signed transfer document: the body and its HMAC-SHA256."""
-    mac = hmac.new(key, canonical(body).encode(), hashlib.sha256).hexdigest()
-    return {"body": body, "signature": mac}
-
-
 class SignatureError(ValueError):
     """A transfer file that is not intact or not for this office; the message is Chinese."""
-
-
-def verify(document: Any, key: bytes, expected_format: str) -> dict[str, Any]:
-    """The body of a signed document, or ``SignatureError`` if it was altered or is foreign."""
-    if not isinstance(document, dict) or not isinstance(document.get("body"), dict):
-        raise SignatureError("不是同步传输文件（缺少 body 与 signature）")
-    body, signature = document["body"], document.get("signature")
-    mac = hmac.new(key, canonical(body).encode(), hashlib.sha256).hexdigest()
-    if not isinstance(signature, str) or not hmac.compare_digest(mac, signature):
-        raise SignatureError("文件签名不符：文件被修改过，或不是本机构（本令牌）的文件，已拒绝导入")
-    if body.get("format") != expected_format:
-        raise SignatureError(f"文件类型不对：应为 {expected_format}，实为 {body.get('format')}")
-    return body

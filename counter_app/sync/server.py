@@ -241,9 +241,9 @@ def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = 
     _install_handlers(app)
     router = APIRouter(prefix=protocol.PREFIX, route_class=GuardedRoute, responses=COMMON)
 
-    @router.get("/hello", response_model=wire.HelloAnswer, summary="令牌属于哪个经办机构")
-    def hello(office: Office) -> dict[str, Any]:
-        return {"office": office.code, "name": office.name, "pool_code": office.pool_code}
+    from counter_app.sync.province_hello import router  # hello, own events, office keys
+
+    app.include_router(router)
 
     @router.post("/events", response_model=wire.PushAnswer, summary="上传一批事件")
     async def push(body: wire.PushRequest, office: Office) -> Any:

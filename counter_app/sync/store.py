@@ -116,7 +116,7 @@ class ProvinceStore:
                     name=name,
                     pool_code=pool_code,
                     token_hash=token_hash(token),
-                    file_key=protocol.file_key(token).hex(),
+                    file_key="",  # unused: files are signed with Ed25519 (province_keys)
                     created_at=now(),
                 )
             )
@@ -127,9 +127,7 @@ class ProvinceStore:
         token = secrets.token_urlsafe(32)
         with self._tx() as conn:
             done = conn.execute(
-                update(offices)
-                .where(offices.c.code == code)
-                .values(token_hash=token_hash(token), file_key=protocol.file_key(token).hex())
+                update(offices).where(offices.c.code == code).values(token_hash=token_hash(token))
             )
             if done.rowcount != 1:
                 raise StoreError(f"经办机构 {code} 未登记")

@@ -1,10 +1,13 @@
 """Offline transfer for offices without a link: signed files carried on a USB stick.
 
-The office exports its pending events to a batch file signed with HMAC-SHA256 under a key derived
-from its token; the provincial side checks the signature with the key it keeps for that office,
-applies the events exactly as an online push (same idempotency, same answers) and writes an answer
-file signed with the same key, which the office imports to mark what was accepted. A file that was
-altered, or signed for another office, is refused before anything is read from it.
+The office exports its pending events to a batch file signed with its own Ed25519 key; the
+provincial side checks it against the public key it holds for that office, applies the events
+exactly as an online push (same idempotency, same answers) and writes an answer file signed with
+the store's key and carrying the batch id. The office accepts an answer only when the store's
+pinned key signed it, it answers a batch this database exported, and it was not applied before
+(a replayed answer is refused). A file that was altered, signed by another key, signed the old
+way (shared HMAC key) or not shaped as it should be is refused before anything is marked, with a
+Chinese message. Every file is written atomically and 0600.
 """
 
 from __future__ import annotations
@@ -12,84 +15,238 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from sqlmodel import Session, col, select
+
+from counter_app.private_files import write_private
 from counter_app.storage.db import Database
-from counter_app.storage.models import utcnow
-from counter_app.sync import outbox, protocol
+from counter_app.storage.models import AuditLog, OutboxEvent, utcnow
+from counter_app.storage.records import audit
+from counter_app.sync import outbox, protocol, registration, signing
 from counter_app.sync.protocol import SignatureError
 
 if TYPE_CHECKING:
     from counter_app.sync.store import ProvinceStore
 
 EXPORT_LIMIT = 100_000
+#: A transfer file larger than this is refused before it is parsed.
+FILE_MAX_BYTES = 256 * 1024 * 1024
+EXPORTED, ANSWERED = "sync_export", "sync_answer"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class BatchBody(_Strict):
+    """What a batch file's body must hold."""
+
+    office: str = Field(min_length=1, max_length=12)
+    batch_id: str = Field(min_length=1, max_length=64)
+    events: list[dict[str, Any]] = Field(max_length=EXPORT_LIMIT)
+
+
+class AnswerResult(_Strict):
+    """One event's answer in an answer file."""
+
+    id: str | None = Field(default=None, max_length=36)
+    status: Literal["accepted", "duplicate", "rejected"]
+    code: str = Field(default="", max_length=40)
+    message: str = Field(default="", max_length=500)
+
+
+class AnswerBody(_Strict):
+    """What an answer file's body must hold."""
+
+    office: str = Field(min_length=1, max_length=12)
+    batch_id: str = Field(min_length=1, max_length=64)
+    results: list[AnswerResult] = Field(max_length=EXPORT_LIMIT)
+
+
+def _shape(model: type[_Strict], body: dict[str, Any], what: str) -> Any:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"][:1]) or "(正文)" for e in exc.errors()})
+        raise SignatureError(
+            f"{what}的内容不完整或格式不对（{'、'.join(fields)}），未导入"
+        ) from None
 
 
 def _write(path: Path, document: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(path)  # a pulled USB stick leaves the old file or the new one, never half
+    write_private(path, json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"不允许 {name}")
 
 
 def _read(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > FILE_MAX_BYTES:
+            raise SignatureError(
+                f"文件 {path.name} 过大（超过 {FILE_MAX_BYTES // 2**20} MB），未导入"
+            )
+        return json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
     except FileNotFoundError:
         raise SignatureError(f"找不到文件 {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SignatureError(f"文件 {path.name} 无法读取或已损坏：{exc}") from None
+    except IsADirectoryError:
+        raise SignatureError(f"{path} 是文件夹，不是同步文件") from None
+    except (OSError, UnicodeError, ValueError, RecursionError) as exc:
+        raise SignatureError(f"文件 {path.name} 无法读取或已损坏（{type(exc).__name__}）") from None
 
 
-def export_batch(db: Database, token: str, path: Path) -> int:
-    """Write every pending event to a signed batch file; returns how many."""
+# -- office side ------------------------------------------------------------------------------
+
+
+def _registered(folder: Path) -> registration.Registration:
+    try:
+        found = registration.load(folder)
+    except registration.RegistrationError as exc:
+        raise SignatureError(str(exc)) from None
+    if found is None:
+        raise SignatureError(
+            "本机构还没有向省平台登记：请用省平台发放的登记文件运行 counter-app sync register"
+        )
+    return found
+
+
+def export_batch(
+    db: Database, folder: Path, path: Path, configured_key: SecretStr | None = None
+) -> int:
+    """Write every pending event to a batch file signed with the office's key; returns how many."""
+    registered = _registered(folder)
+    key = registration.office_key(folder, configured_key)
+    if key is None:
+        raise SignatureError("找不到本机构的签名私钥：请重新登记（counter-app sync register）")
     office = outbox.office_of(db)
+    if registered.office != office.code:
+        raise SignatureError(f"登记属于经办机构 {registered.office}，与本机构 {office.code} 不符")
     events = outbox.pending_batch(db, office, EXPORT_LIMIT)
     body = {
         "format": protocol.BATCH_FILE,
         "office": office.code,
         "batch_id": f"file-{uuid.uuid4()}",
+        "key_id": signing.key_id_of(key),
         "created_at": utcnow().isoformat(),
         "events": events,
     }
-    _write(path, protocol.sign(body, protocol.file_key(token)))
+    _write(path, signing.sign(body, key))
+    with db.write() as session:
+        seqs = [e["seq"] for e in events]
+        audit(
+            session,
+            None,
+            EXPORTED,
+            "sync_batch",
+            body["batch_id"],
+            count=len(events),
+            first_seq=min(seqs, default=0),
+            last_seq=max(seqs, default=0),
+        )
     return len(events)
 
 
-def import_batch(store: ProvinceStore, path: Path, answer_path: Path) -> dict[str, int]:
+def _entry(session: Session, action: str, batch_id: str) -> AuditLog | None:
+    return session.exec(
+        select(AuditLog).where(
+            AuditLog.action == action,
+            AuditLog.entity == "sync_batch",
+            AuditLog.entity_id == batch_id,
+        )
+    ).first()
+
+
+def import_answer(db: Database, folder: Path, path: Path) -> outbox.Tally:
+    """Office side: check the answer file and mark what the store accepted (once)."""
+    registered = _registered(folder)
+    body = signing.verify(_read(path), registered.store_keys(), protocol.ANSWER_FILE, "省平台")
+    answer: AnswerBody = _shape(AnswerBody, body, "回执文件")
+    office = outbox.office_of(db)
+    if answer.office != office.code:
+        raise SignatureError(f"回执属于经办机构 {answer.office}，不是本机构 {office.code}")
+    with db.read() as session:
+        exported = _entry(session, EXPORTED, answer.batch_id)
+        applied = _entry(session, ANSWERED, answer.batch_id)
+        if exported is None:
+            raise SignatureError(f"回执对应的批次 {answer.batch_id} 不是本数据库导出的，未导入")
+        if applied is not None:
+            raise SignatureError(
+                f"这份回执（批次 {answer.batch_id}）已于 {applied.at:%Y-%m-%d %H:%M} 导入过，"
+                "不再重复导入"
+            )
+        low, high = exported.detail.get("first_seq", 0), exported.detail.get("last_seq", 0)
+        ours = set(
+            session.exec(
+                select(OutboxEvent.id).where(
+                    OutboxEvent.office_id == office.id, col(OutboxEvent.seq).between(low, high)
+                )
+            ).all()
+        )
+    answers = [(r.id, r.model_dump()) for r in answer.results if r.id is not None and r.id in ours]
+
+    def remember(session: Session) -> None:
+        if _entry(session, ANSWERED, answer.batch_id) is not None:
+            raise SignatureError(f"这份回执（批次 {answer.batch_id}）已导入过，不再重复导入")
+        audit(session, None, ANSWERED, "sync_batch", answer.batch_id, results=len(answers))
+
+    run_id = outbox.start_run(db, "file", "")
+    try:
+        tally = outbox.record_answers(db, answers, before=remember)
+    except SignatureError as exc:
+        outbox.finish_run(db, run_id, outbox.Tally(), 0, str(exc))
+        raise
+    outbox.finish_run(db, run_id, tally, 0)
+    return tally
+
+
+# -- provincial side --------------------------------------------------------------------------
+
+
+def import_batch(
+    store: ProvinceStore, path: Path, answer_path: Path, key_path: Path | None = None
+) -> dict[str, int]:
     """Provincial side: check, apply and answer a batch file; counts per answer."""
+    from counter_app.sync.province_keys import active_keys, signing_key_path, store_key
+
     document = _read(path)
-    claimed = document.get("body", {}).get("office") if isinstance(document, dict) else None
-    office = store.office(str(claimed)) if claimed else None
+    if isinstance(document, dict) and isinstance(document.get("signature"), str):
+        signing.verify(document, {}, protocol.BATCH_FILE, "经办机构")  # the old way: refused
+    body = document.get("body") if isinstance(document, dict) else None
+    claimed = body.get("office") if isinstance(body, dict) else None
+    plain = isinstance(claimed, str) and claimed.isascii() and claimed.isalnum()
+    office = store.office(claimed) if plain and len(claimed) <= 12 else None
     if office is None:
-        raise SignatureError(f"文件中的经办机构 {claimed} 未在省平台登记")
-    body = protocol.verify(document, office.file_key, protocol.BATCH_FILE)
+        raise SignatureError(f"文件中的经办机构 {str(claimed)[:20]} 未在省平台登记")
+    keys = active_keys(store, office.code)
+    if not keys:
+        raise SignatureError(
+            f"经办机构 {office.code} 还没有向省平台登记公钥："
+            "请导入它的公钥文件（province office-key）"
+        )
+    body = signing.verify(document, keys, protocol.BATCH_FILE, f"经办机构 {office.code}")
+    batch: BatchBody = _shape(BatchBody, body, "批次文件")
+    key = store_key(key_path or signing_key_path(store.url), create=True)
+    assert key is not None
     results: list[dict[str, Any]] = []
-    events = body["events"]
-    for start in range(0, len(events), protocol.BATCH_MAX):
-        chunk = events[start : start + protocol.BATCH_MAX]
-        answers = store.apply_batch(office, chunk, f"{body['batch_id']}-{start}")
-        results.extend({"id": e.get("id"), **a} for e, a in zip(chunk, answers, strict=True))
+    for start in range(0, len(batch.events), protocol.BATCH_MAX):
+        chunk = batch.events[start : start + protocol.BATCH_MAX]
+        answers = store.apply_batch(office, chunk, f"{batch.batch_id}-{start}"[:64])
+        results.extend(
+            {"id": e["id"] if isinstance(e.get("id"), str) else None, **a}
+            for e, a in zip(chunk, answers, strict=True)
+        )
     answer = {
         "format": protocol.ANSWER_FILE,
         "office": office.code,
-        "batch_id": body["batch_id"],
+        "batch_id": batch.batch_id,
         "answered_at": utcnow().isoformat(),
         "results": results,
     }
-    _write(answer_path, protocol.sign(answer, office.file_key))
+    _write(answer_path, signing.sign(answer, key))
     counts = {protocol.ACCEPTED: 0, protocol.DUPLICATE: 0, protocol.REJECTED: 0}
     for result in results:
         counts[result["status"]] += 1
     return counts
-
-
-def import_answer(db: Database, token: str, path: Path) -> outbox.Tally:
-    """Office side: check the answer file and mark what the store accepted."""
-    body = protocol.verify(_read(path), protocol.file_key(token), protocol.ANSWER_FILE)
-    office = outbox.office_of(db)
-    if body.get("office") != office.code:
-        raise SignatureError(f"回执属于经办机构 {body.get('office')}，不是本机构 {office.code}")
-    run_id = outbox.start_run(db, "file", "")
-    tally = outbox.record_answers(db, [(r["id"], r) for r in body["results"]])
-    outbox.finish_run(db, run_id, tally, 0)
-    return tally

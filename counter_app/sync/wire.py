@@ -476,14 +476,6 @@ class PullAnswer(BaseModel):
     more: bool
 
 
-class HelloAnswer(BaseModel):
-    """Who the token belongs to."""
-
-    office: str
-    name: str
-    pool_code: str
-
-
 class StoredFiling(BaseModel):
     """A filing as the store holds it."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable
 
@@ -282,14 +283,19 @@ class CounterApp(App[None]):
     )
     def _read_sync_state(self) -> None:
         from counter_app.sync import outbox
-        from counter_app.sync.client import probe
+        from counter_app.sync.client import SyncError, probe, with_registration
         from counter_app.ui.sync_header import header_text, overdue_days
 
         services = self.ready
         config = services.settings.sync
-        online = probe(config.client_config()) if config.url else None
+        client = config.client_config()
+        with contextlib.suppress(SyncError):  # a broken registration shows as offline
+            client = with_registration(client, services.db.path)
+        online = probe(client) if client.url else None
         last_ok = outbox.status(services.db).last_ok_at
         text = header_text(config.terminal, online, last_ok, config.warn_days)
+        if config.allow_insecure and config.insecure():
+            text += " · ⚠明文连接（sync.allow_insecure）"
         overdue = overdue_days(last_ok, config.warn_days) if config.url else 0
         never = last_ok is None
         self.call_from_thread(self._show_sync_state, text, overdue, never)

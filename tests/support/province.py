@@ -98,6 +98,28 @@ def make_office(
     return db, signed
 
 
+def register(store: ProvinceStore, db: Database, folder: Path, url: str = "") -> str:
+    """Register the office as an operator and a clerk would: the store issues the registration
+    file, the office imports it and makes its key pair, the store takes the public key. The
+    office's token."""
+    import json
+
+    from counter_app.sync import outbox
+    from counter_app.sync.province_keys import accept_key, registration, signing_key_path, store_key
+    from counter_app.sync.registration import key_dir
+    from counter_app.sync.registration import register as import_registration
+
+    office = outbox.office_of(db)
+    token = store.add_office(office.code, office.name, office.pool_code)
+    key = store_key(signing_key_path(store.url), create=True)
+    assert key is not None
+    file = folder / f"registration-{office.code}.json"
+    file.write_text(json.dumps(registration(store, office.code, token, key, url)), "utf-8")
+    _, change = import_registration(key_dir(db.path), file, office.code)
+    accept_key(store, change.announcement)
+    return token
+
+
 def filing_payload(code: str, index: int, **extra: Any) -> dict[str, Any]:
     """A new filing's event payload with a unique number and 身份证号-shaped key."""
     return {

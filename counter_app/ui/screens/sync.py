@@ -167,6 +167,10 @@ class SyncScreen(Screen[None]):
         self.app.clear_notifications()  # the "not synced for days" reminder is out of date now
         for refusal in pulled.refused:
             self.notify(refusal, title="更新包未导入", severity="warning", timeout=10)
+        if report.alignment.restored:
+            self.notify(
+                report.alignment.message(), title="数据库比省平台旧", severity="warning", timeout=30
+            )
         self.query_one("#stage", Label).update(text)
         self._after_run()
 

@@ -19,6 +19,14 @@ from tests.support.postgres import Cluster, start_cluster
 from tests.support.province import ServerProcess, make_office
 
 
+@pytest.fixture(autouse=True)
+def province_signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The store's signing key file of this test (inherited by the server processes)."""
+    path = tmp_path / "province-signing.key"
+    monkeypatch.setenv("COUNTER_PROVINCE_KEY", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
     """One PostgreSQL cluster per test process."""

@@ -32,45 +32,40 @@ def test_offline_transfer_by_command(tmp_path: Path) -> None:
     add_events(db, signed, 25)
     province = f"sqlite:///{tmp_path / 'province.db'}"
     env = {"COUNTER_CONFIG": str(tmp_path / "none.toml"), "COUNTER_POLICY": "wuhu"}
-
-    added = _run(
-        "province",
-        "office-add",
-        "--db",
-        province,
-        "--code",
-        "340202",
-        "--name",
-        "镜湖区",
-        "--pool",
-        "340200",
-        env=env,
-    )
+    registration = tmp_path / "office.json"
+    add = ("province", "office-add", "--db", province, "--code", "340202", "--name", "镜湖区")
+    added = _run(*add, "--pool", "340200", "--out", str(registration), env=env)
     assert added.returncode == 0, added.stderr
-    token = added.stdout.strip()
-    again = _run(
-        "province",
-        "office-add",
-        "--db",
-        province,
-        "--code",
-        "340202",
-        "--name",
-        "镜湖区",
-        "--pool",
-        "340200",
-        env=env,
-    )
+    assert "登记文件已写入" in added.stdout
+    token = json.loads(registration.read_text(encoding="utf-8"))["token"]
+    assert token not in added.stdout  # the token is in the file only
+    again = _run(*add, "--pool", "340200", env=env)
     assert again.returncode == 2 and "已登记" in again.stderr
-    env["COUNTER_SYNC__TOKEN"] = token
     office = ("--db", str(db.path))
 
     status = _run("sync", "status", *office, env=env)
     assert "待上传 25，待处理退回 0，上次成功同步 从未" in status.stdout
 
     batch, answer = tmp_path / "batch.json", tmp_path / "answer.json"
+    unregistered = _run("sync", "export", str(batch), *office, env=env)
+    assert unregistered.returncode == 2 and "sync register" in unregistered.stderr
+
+    key_file = tmp_path / "office-key.json"
+    registered = _run(
+        "sync", "register", str(registration), *office, "--key-out", str(key_file), env=env
+    )
+    assert registered.returncode == 0, registered.stderr
+    assert "已登记：经办机构 340202" in registered.stdout and key_file.exists()
     exported = _run("sync", "export", str(batch), *office, env=env)
     assert exported.returncode == 0 and "已导出 25 个事件" in exported.stdout
+
+    # The store does not know the office's key yet: refused, with what to do.
+    early = _run(
+        "province", "import", str(batch), "--answer", str(answer), "--db", province, env=env
+    )
+    assert early.returncode == 2 and "province office-key" in early.stderr
+    taken = _run("province", "office-key", str(key_file), "--db", province, env=env)
+    assert taken.returncode == 0 and "已采用经办机构 340202 的公钥" in taken.stdout
 
     tampered = tmp_path / "tampered.json"
     document = json.loads(batch.read_text(encoding="utf-8"))
@@ -87,18 +82,12 @@ def test_offline_transfer_by_command(tmp_path: Path) -> None:
     )
     assert imported.returncode == 0 and "接收 25，已有 0，退回 0" in imported.stdout
 
-    foreign = _run(
-        "sync",
-        "import-answer",
-        str(answer),
-        *office,
-        env={**env, "COUNTER_SYNC__TOKEN": "not-ours"},
-    )
-    assert foreign.returncode == 2 and "文件签名不符" in foreign.stderr
     done = _run("sync", "import-answer", str(answer), *office, env=env)
     assert done.returncode == 0 and "回执：接收 25" in done.stdout
     ids, sent = local_state(db)
     assert sent == ids and len(ids) == 25
+    replayed = _run("sync", "import-answer", str(answer), *office, env=env)
+    assert replayed.returncode == 2 and "已于" in replayed.stderr and "导入过" in replayed.stderr
 
     shown = _run("province", "show", "--db", province, env=env)
     assert "经办机构 340202：事件 25 个" in shown.stdout

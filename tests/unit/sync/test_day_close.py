@@ -77,8 +77,9 @@ def test_settings_read_the_sync_section(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("COUNTER_SYNC__TOKEN", "secret")
     settings = Settings()
     client = settings.sync.client_config()
-    assert (client.url, client.token, settings.sync.warn_days) == (
+    assert (client.url, client.secret().get_secret_value(), settings.sync.warn_days) == (
         "http://127.0.0.1:9",
         "secret",
         3,
     )
+    assert "secret" not in repr(settings.sync) + repr(client)  # a SecretStr, shown as stars

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
+from counter_app.storage.sync_models import SyncRun
 from counter_app.sync import outbox
 from counter_app.sync.client import ProvinceClient, SyncError, run_sync
 from counter_app.sync.province_tables import events, filings
@@ -151,6 +152,12 @@ def test_client_killed_mid_sync_resumes(
     # The lease of the dead process is taken over at once (same machine, process gone).
     report = run_sync(db, ENGINE, config(server, token, batch_size=200), TODAY)
     assert report.reconciled
+    # The killed run is closed as interrupted at the next start, not left open for ever.
+    assert report.interrupted == 1
+    with db.read() as session:
+        runs = session.exec(select(SyncRun).order_by(SyncRun.id)).all()  # type: ignore[arg-type]
+    assert [r.finished_at is not None for r in runs] == [True, True]
+    assert not runs[0].ok and "同步中断" in runs[0].error and runs[1].ok
     assert report.tally.accepted + report.tally.duplicate == len(ids - sent)
     assert report.tally.duplicate <= 20  # at most the batch in flight when it was killed
     assert_exactly_once(db, province_url, signed.office_code, 1500)
@@ -228,5 +235,7 @@ def test_reconcile_resends_what_the_store_lost(
         conn.execute(delete(events).where(events.c.seq.between(50, 79)))
     store.close()
     report = run_sync(db, ENGINE, config(server, token), TODAY)
-    assert report.resent == 30 and report.tally.accepted == 30 and report.reconciled
+    # Re-sent without ever being marked unsent: not counted as new, never a clerk's problem.
+    assert report.resent == 30 and report.tally.accepted == 0 and report.reconciled
+    assert report.resend_refused == []
     assert_exactly_once(db, province_url, signed.office_code, 120)

@@ -16,12 +16,13 @@ import pytest
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
-from counter_app.sync import outbox, protocol
+from counter_app.sync import outbox, protocol, signing
 from counter_app.sync.protocol import SignatureError
 from counter_app.sync.pulled import inbox_counts, store_page
+from counter_app.sync.registration import key_dir
 from counter_app.sync.store import ProvinceStore, StoreError
 from counter_app.sync.transfer import export_batch, import_answer, import_batch
-from tests.support.province import add_events, filing_payload, local_state, make_office
+from tests.support.province import add_events, filing_payload, local_state, make_office, register
 
 TODAY = date(2026, 11, 23)
 Office = tuple[Database, SignedIn]
@@ -44,18 +45,27 @@ def test_event_hash_covers_the_payload_but_not_the_time() -> None:
     assert protocol.event_hash(event) != protocol.event_hash({**event, "payload": {"number": "2"}})
 
 
-def test_signed_document_refuses_any_change_and_a_foreign_key() -> None:
-    key = protocol.file_key("token-a")
-    document = protocol.sign({"format": protocol.BATCH_FILE, "events": [{"id": "1"}]}, key)
-    assert protocol.verify(document, key, protocol.BATCH_FILE)["events"] == [{"id": "1"}]
+def test_signed_document_refuses_any_change_a_foreign_key_and_the_old_hmac() -> None:
+    key, other = signing.new_key(), signing.new_key()
+    keys = {signing.key_id_of(key): signing.public_hex(key)}
+    document = signing.sign({"format": protocol.BATCH_FILE, "events": [{"id": "1"}]}, key)
+    assert signing.verify(document, keys, protocol.BATCH_FILE, "测试")["events"] == [{"id": "1"}]
     tampered = json.loads(json.dumps(document))
     tampered["body"]["events"][0]["id"] = "2"
     with pytest.raises(SignatureError, match="文件签名不符"):
-        protocol.verify(tampered, key, protocol.BATCH_FILE)
+        signing.verify(tampered, keys, protocol.BATCH_FILE, "测试")
+    with pytest.raises(SignatureError, match="未登记或已停用的密钥"):
+        signing.verify(signing.sign(document["body"], other), keys, protocol.BATCH_FILE, "测试")
+    # The signature of another key under this key's id does not pass either.
+    forged = {**document, "signature": {**signing.signature(document["body"], other)}}
+    forged["signature"]["key_id"] = signing.key_id_of(key)
     with pytest.raises(SignatureError, match="文件签名不符"):
-        protocol.verify(document, protocol.file_key("token-b"), protocol.BATCH_FILE)
+        signing.verify(forged, keys, protocol.BATCH_FILE, "测试")
     with pytest.raises(SignatureError, match="文件类型不对"):
-        protocol.verify(document, key, protocol.ANSWER_FILE)
+        signing.verify(document, keys, protocol.ANSWER_FILE, "测试")
+    old_way = {"body": document["body"], "signature": "ab" * 32}
+    with pytest.raises(SignatureError, match=r"旧版方式.*重新导出"):
+        signing.verify(old_way, keys, protocol.BATCH_FILE, "测试")
 
 
 def test_conflict_with_another_office_is_rejected_alone(store: ProvinceStore) -> None:
@@ -186,10 +196,11 @@ def test_offline_transfer_round_trip_and_tampering(
     store: ProvinceStore, office: Office, tmp_path: Path
 ) -> None:
     db, signed = office
-    token = store.add_office(signed.office_code, signed.office_name, "340200")
+    register(store, db, tmp_path)
+    folder = key_dir(db.path)
     add_events(db, signed, 700)  # more than one push batch
     batch, answer = tmp_path / "batch.json", tmp_path / "answer.json"
-    assert export_batch(db, token, batch) == 700
+    assert export_batch(db, folder, batch) == 700
 
     tampered = tmp_path / "tampered.json"
     document = json.loads(batch.read_text(encoding="utf-8"))
@@ -202,13 +213,11 @@ def test_offline_transfer_round_trip_and_tampering(
     counts = import_batch(store, batch, answer)
     assert counts == {"accepted": 700, "duplicate": 0, "rejected": 0}
     assert import_batch(store, batch, tmp_path / "again.json")["duplicate"] == 700
-    with pytest.raises(SignatureError, match="文件签名不符"):
-        import_answer(db, "another-token", answer)
-    tally = import_answer(db, token, answer)
+    tally = import_answer(db, folder, answer)
     assert tally.accepted == 700
     ids, sent = local_state(db)
     assert sent == ids
-    assert export_batch(db, token, tmp_path / "next.json") == 0
+    assert export_batch(db, folder, tmp_path / "next.json") == 0
     assert outbox.status(db).last_ok_at is not None
 
 
