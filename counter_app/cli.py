@@ -258,9 +258,10 @@ def print_document(
 ) -> None:
     """把一份文书输出为 PDF、小票预览 PNG 或小票字节（供脚本使用）。"""
     from counter_app.printing.forms import DOCUMENT_KINDS, FormError
+    from counter_app.printing.gate import NotPrintable
     from counter_app.printing.pdf import render_pdf
     from counter_app.printing.receipt import render_preview, render_receipt
-    from counter_app.printing.sources import NotFound, PrintContext, build, load_record
+    from counter_app.printing.sources import NotFound, PrintContext, build_checked
     from counter_app.settings import Settings
 
     suffix = out.suffix.lower()
@@ -277,9 +278,11 @@ def print_document(
     key = settings.qr_key.get_secret_value() if settings.qr_key else None
     context = PrintContext(db, settings.current_date(), key, settings.forms_dir)
     try:
-        document = build(kind, load_record(db, kind, number), context)
+        document = build_checked(kind, number, context)
     except (NotFound, FormError) as exc:
         _fail("NUMBER", str(exc))
+    except NotPrintable as exc:
+        _fail("KIND", str(exc))
     if suffix == ".pdf":
         rendered = render_pdf(document)
     elif suffix == ".png":

@@ -1,4 +1,5 @@
-"""The content of the claim documents: 一次性告知书 (every missing item at once) and 受理回执.
+"""The content of the claim documents: 一次性告知书 (every missing item at once), 受理回执 and
+退回通知书 (the reason, the materials handed back, where to come back).
 
 Pure functions over the stored claim as plain data (keys ``number``, ``status``, ``person`` with
 the masked 身份证号, ``request``, ``result`` — the engine's ``ClaimResult`` as JSON —,
@@ -15,6 +16,7 @@ from typing import Any
 
 NOTICE_TITLE = "零星报销材料一次性告知书"
 RECEIPT_TITLE = "零星报销受理回执"
+RETURN_TITLE = "零星报销退回通知书"
 TREATMENT_LABELS = {
     "inpatient": "住院",
     "outpatient": "门诊",
@@ -86,7 +88,6 @@ def one_time_notice(source: Mapping[str, Any]) -> dict[str, Any]:
     result = source["result"]
     office = _office(source)
     presented = set(source["request"].get("materials", []))
-    where = office["name"] + (f"（电话 {office['phone']}）" if office["phone"] else "")
     return {
         "kind": "one_time_notice",
         "title": NOTICE_TITLE,
@@ -94,11 +95,32 @@ def one_time_notice(source: Mapping[str, Any]) -> dict[str, Any]:
         "items": _missing_items(result, presented),
         "presented": _presented(source),
         "come_back": {
-            "where": f"{where}零星报销窗口",
+            "where": _come_back_where(office),
             "when": "材料补齐后任一工作日，携带本告知书和所补材料到窗口办理；"
             "自材料补齐之日起计算办结时限",
         },
         "notes": [r["message"] for r in result.get("reasons", []) if r["severity"] == "info"],
+    }
+
+
+def _come_back_where(office: Mapping[str, str]) -> str:
+    where = office["name"] + (f"（电话 {office['phone']}）" if office["phone"] else "")
+    return f"{where}零星报销窗口"
+
+
+def return_notice(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The 退回通知书 of a returned claim: the reason, the materials handed back, where to come."""
+    return {
+        "kind": "return_notice",
+        "title": RETURN_TITLE,
+        **_header(source),
+        "reason": source.get("return_reason") or "",
+        "returned": _presented(source),
+        "come_back": {
+            "where": _come_back_where(_office(source)),
+            "when": "按退回原因补正后任一工作日，携带本通知书和退回的材料到窗口重新申请；"
+            "自材料齐全之日起重新计算办结时限",
+        },
     }
 
 
@@ -138,7 +160,11 @@ def as_text(document: Mapping[str, Any]) -> str:
         f"参保人：{person['name']}（{person['id_masked']}）",
         f"情形：{document['case']}    类别：{document['treatment']}",
     ]
-    if document["kind"] == "one_time_notice":
+    if document["kind"] == "return_notice":
+        lines.append(f"退回原因：{document['reason']}")
+        lines.append("退回的材料：" + ("、".join(document["returned"]) or "无"))
+        lines += [f"办理地点：{document['come_back']['where']}", document["come_back"]["when"]]
+    elif document["kind"] == "one_time_notice":
         lines.append("请补齐以下材料（一次性告知）：")
         lines += [
             f"{i}. {item['text']}（{item['citation']}）"

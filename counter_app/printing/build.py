@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from counter_app.domain.claim_documents import acceptance_receipt, one_time_notice
+from counter_app.domain.claim_documents import acceptance_receipt, one_time_notice, return_notice
 from counter_app.domain.idnumber import mask_id, mask_phone
 from counter_app.domain.status import ENDED, FilingStatus, describe_status, filing_status
 from counter_app.printing.document import (
@@ -75,24 +75,43 @@ def _choice(spec: Mapping[str, Any], form: Form, values: Mapping[str, str]) -> C
     )
 
 
+def _cell(cell: Any, form: Form, ctx: _Context) -> tuple[Cell, int]:
+    """A cell and the grid columns it spans (``{ text = "…", span = 3 }``; default one)."""
+    if isinstance(cell, dict) and "choice" in cell:
+        return _choice(cell, form, ctx), int(cell.get("span", 1))
+    if isinstance(cell, dict):
+        return str(cell.get("text", "")).format_map(ctx), int(cell.get("span", 1))
+    return str(cell).format_map(ctx), 1
+
+
 def _rows(
     block: Mapping[str, Any], form: Form, ctx: _Context, funds: list[tuple[str, str]]
-) -> tuple[tuple[Cell, ...], ...]:
+) -> tuple[tuple[tuple[Cell, ...], ...], tuple[tuple[int, ...], ...]]:
+    """The table's rows and each cell's span. A row may be ``{ when = "flag", cells = […] }``
+    (printed only when the field ``flag`` is set) or ``{ funds = true, … }``: one row per fund
+    of the payment, at least ``min`` rows (the official slip's blank fund rows), the first
+    carrying the deductible; ``spans`` gives the four cells' spans."""
     rows: list[tuple[Cell, ...]] = []
+    spans: list[tuple[int, ...]] = []
     for row in block["rows"]:
-        if row == ["@funds"]:
-            lines = funds or [("基金支付", "0.00")]
+        if (isinstance(row, dict) and row.get("funds")) or row == ["@funds"]:
+            spec = row if isinstance(row, dict) else {}
+            lines = list(funds) or [("基金支付", "0.00")]
+            lines += [("", "")] * (int(spec.get("min", 0)) - len(lines))
+            widths = tuple(spec.get("spans", (1, 1, 1, 1)))
             for index, (name, amount) in enumerate(lines):
                 extra = (ctx["deductible_label"], ctx["deductible"]) if index == 0 else ("", "")
                 rows.append((name, amount, *extra))
+                spans.append(widths)
             continue
-        rows.append(
-            tuple(
-                _choice(cell, form, ctx) if isinstance(cell, dict) else str(cell).format_map(ctx)
-                for cell in row
-            )
-        )
-    return tuple(rows)
+        if isinstance(row, dict):
+            if not ctx.get(str(row.get("when", ""))):
+                continue
+            row = row["cells"]
+        cells = [_cell(cell, form, ctx) for cell in row]
+        rows.append(tuple(c for c, _ in cells))
+        spans.append(tuple(n for _, n in cells))
+    return tuple(rows), tuple(spans)
 
 
 def _items(block: Mapping[str, Any], form: Form, ctx: _Context, lists: dict[str, list[str]]):
@@ -126,12 +145,13 @@ def assemble(
         elif kind == "line":
             blocks.append(Line(block["text"].format_map(ctx), block.get("align", "left")))
         elif kind == "table":
-            rows = _rows(block, form, ctx, funds or [])
-            width = max(len(r) for r in rows)
+            rows, spans = _rows(block, form, ctx, funds or [])
+            width = max(sum(s) for s in spans)
             widths = tuple(block.get("widths", [1.0] * width))
             if len(widths) != width:
                 raise FormError(f"文书 {form.kind} 的表格 widths 应有 {width} 项")
-            blocks.append(Table(rows, widths))
+            spanned = any(n > 1 for s in spans for n in s)
+            blocks.append(Table(rows, widths, spans if spanned else ()))
         elif kind == "paragraphs":
             items = _items(block, form, ctx, lists)
             heading = block.get("heading", "").format_map(ctx)
@@ -273,10 +293,16 @@ def _age(id_number: str, on: dt.date) -> str:
     return str(on.year - born.year - ((on.month, on.day) < (born.month, born.day)))
 
 
+def _diagnosis(hospital: Mapping[str, Any], key: str) -> str:
+    """A diagnosis as typed, with its ICD-10 code when one was given: ``冠心病（I25.1）``."""
+    text, code = clean(hospital.get(key)), clean(hospital.get(f"{key}_icd"))
+    return f"{text}（{code}）" if text and code else text or code
+
+
 def claim_document(
     kind: str, claim: Mapping[str, Any], sign: Signer, override_dir: Path | None = None
 ) -> Document:
-    """结算单, 一次性告知书, 受理回执 or 外伤承诺书 of a stored claim mapping.
+    """结算单, 一次性告知书, 受理回执, 退回通知书 or 外伤承诺书 of a stored claim mapping.
 
     The missing items (with their citations), the materials handed in, the due date and the
     office come from ``domain.claim_documents``, the content the claim screens show.
@@ -290,11 +316,13 @@ def claim_document(
     amounts = request.get("amounts") or {}
     payment = result.get("payment") or {}
     notice, receipt = one_time_notice(claim), acceptance_receipt(claim)
+    returned = return_notice(claim)
     due = receipt["due"]
     person = _person_values(claim["person"])
     admission, discharge = request.get("admission_date"), request.get("discharge_date")
+    stay = bool(admission and discharge)
     days = ""
-    if admission and discharge:
+    if stay:
         days = str((dt.date.fromisoformat(discharge) - dt.date.fromisoformat(admission)).days)
     on = dt.date.fromisoformat(str(discharge or request.get("visit_date") or request["today"]))
     level = str(request.get("hospital_level", ""))
@@ -307,16 +335,20 @@ def claim_document(
         "insurance_label": labels["insurance"].get(request["insurance"], request["insurance"]),
         "treatment_label": labels["treatment"].get(request["treatment"], request["treatment"]),
         "status_label": labels["claim_status"].get(claim["status"], claim["status"]),
+        "stay": "1" if stay else "",
+        "visit": "" if stay else "1",
+        "stay_word": "住院" if stay else "门诊",
         "treatment_place": clean(hospital.get("place")),
         "hospital_name": clean(hospital.get("name")),
         "hospital_level": labels["hospital_level"].get(level, level),
         "admission_mode": clean(hospital.get("admission_mode")),
         "inpatient_no": clean(hospital.get("inpatient_no")),
         "department": clean(hospital.get("department")),
-        "diagnosis_main": clean(hospital.get("diagnosis_main")),
-        "diagnosis_other": clean(hospital.get("diagnosis_other")),
-        "admission_date": _date(admission or request.get("visit_date")),
+        "diagnosis_main": _diagnosis(hospital, "diagnosis_main"),
+        "diagnosis_other": _diagnosis(hospital, "diagnosis_other"),
+        "admission_date": _date(admission),
         "discharge_date": _date(discharge),
+        "visit_date": _date(request.get("visit_date") or admission),
         "stay_days": days,
         "total": money(amounts.get("total")),
         "in_scope": money(amounts.get("in_scope")),
@@ -327,19 +359,31 @@ def claim_document(
         "personal_cash": money(payment.get("personal_cash")),
         "deductible": money(payment.get("deductible")),
         "accepted_on": _date(receipt["accepted_on"]),
+        "settled_on": _date(claim.get("settled_on")),
+        "returned_on": _date(claim.get("returned_on")),
+        "return_reason": clean(returned["reason"]),
         "due_date": _date(due["date"]),
         "due_working_days": str(due["working_days"] or ""),
         "due_provisional": "，暂定" if due["provisional"] else "",
         "due_citation": clean(due["citation"]),
         "come_back_where": clean(notice["come_back"]["where"]),
-        "come_back_when": clean(notice["come_back"]["when"]),
+        "come_back_when": clean(
+            (returned if claim["status"] == "returned" else notice)["come_back"]["when"]
+        ),
     }
+    # A deadline the region's seed does not set (an example value in the pack) is printed
+    # without any article: the office publishes its own (issue 15).
+    cited = bool(due["citation"]) and not claim.get("due_example")
+    for key in ("due_text", "due_basis"):
+        template = form.text.get(f"{key}_{'cited' if cited else 'unset'}", "")
+        values[key] = template.format_map(_Context(values, form))
     lists = {
         "missing_items": [
             clean(f"{item['text']}（{item['citation']}）") for item in notice["items"]
         ]
         or ["（无）"],
         "present_items": [clean(label) for label in notice["presented"]] or ["（无）"],
+        "returned_items": [clean(label) for label in returned["returned"]] or ["（无）"],
     }
     funds = [(clean(f["name"]), money(f["amount"])) for f in payment.get("funds", [])]
     payload = sign(kind, values["number"], values["office_code"])

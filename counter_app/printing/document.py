@@ -39,10 +39,14 @@ class Line:
 
 @dataclass(frozen=True)
 class Table:
-    """A field table: rows of label/value cells; a short row's last cell spans the rest."""
+    """A field table: rows of label/value cells; a short row's last cell spans the rest.
+
+    ``spans`` (when given) is each cell's number of grid columns, so rows of different shapes
+    line up on one grid, as the official forms do."""
 
     rows: tuple[tuple[Cell, ...], ...]
     widths: tuple[float, ...]
+    spans: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True)

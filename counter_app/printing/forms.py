@@ -23,9 +23,17 @@ DOCUMENT_KINDS: dict[str, str] = {
     "settlement_slip": "零星报销结算单",
     "missing_notice": "一次性告知书",
     "claim_receipt": "受理回执",
+    "return_notice": "退回通知书",
 }
 FILING_KINDS = ("filing_form", "commitment", "filing_receipt")
-CLAIM_KINDS = ("injury_commitment", "settlement_slip", "missing_notice", "claim_receipt")
+#: In the order a claim's life calls for them (the gate offers its state's document first).
+CLAIM_KINDS = (
+    "missing_notice",
+    "claim_receipt",
+    "settlement_slip",
+    "return_notice",
+    "injury_commitment",
+)
 
 
 class FormError(ValueError):

@@ -8,15 +8,17 @@ printed form carries personal data); the UI runs these in a worker.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from sqlmodel import col, select
 
 from counter_app.printing.forms import DOCUMENT_KINDS, FormError
+from counter_app.printing.gate import NotPrintable
 from counter_app.printing.pdf import Rendered, render_pdf
 from counter_app.printing.printers import PrinterError, send
 from counter_app.printing.receipt import render_receipt
-from counter_app.printing.sources import NotFound, PrintContext, build, load_record
+from counter_app.printing.sources import NotFound, PrintContext, build_checked, check
 from counter_app.settings import PrinterConfig, Settings
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
@@ -49,7 +51,7 @@ def render_for(
     printer: PrinterConfig, kind: str, number: str, context: PrintContext, copies: int = 1
 ) -> Rendered:
     """The bytes this printer needs for ``copies`` sets of the document."""
-    document = build(kind, load_record(context.db, kind, number), context)
+    document = build_checked(kind, number, context)
     document = replace(document, copies=document.copies * copies)
     if printer.paper == "a4":
         return render_pdf(document)
@@ -72,7 +74,7 @@ def _attempt(db: Database, settings: Settings, job: PrintJob, printer_name: str)
         suffix = "pdf" if printer.paper == "a4" else "bin"
         where = send(printer, rendered.data, f"{job.kind}-{job.number}-{job.id}.{suffix}")
         status, error, message = DONE, "", f"已发送到“{printer.name}”（{where}）"
-    except (PrinterError, NotFound, FormError) as exc:
+    except (PrinterError, NotFound, FormError, NotPrintable) as exc:
         status, error, message = QUEUED, str(exc), f"未打印，已留在打印队列：{exc}"
     with db.write() as session:
         row = session.get(PrintJob, job.id)
@@ -105,11 +107,15 @@ def submit(
     copies: int = 1,
     reprint_of: int | None = None,
 ) -> Outcome:
-    """Record a print job and try to print it at once."""
+    """Record a print job and try to print it at once. A document the record's state does not
+    allow (the gate, ``sources.check``) is refused with ``NotPrintable`` before any job is
+    recorded (a missing record is recorded and stays queued with the message, to retry)."""
     if kind not in DOCUMENT_KINDS:
         raise ValueError(f"文书种类无效：{kind}")
     if not 1 <= copies <= 20:
         raise ValueError("份数应在 1 到 20 之间")
+    with suppress(NotFound):  # a missing record is recorded and stays queued, to retry
+        check(db, kind, number)
     with db.write() as session:
         job = PrintJob(
             office_id=clerk.office_id,

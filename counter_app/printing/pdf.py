@@ -49,7 +49,11 @@ def glyph_warnings(document: Document) -> list[str]:
     return [f"字体缺少以下字符，打印时会显示为空白：{codes}，请核对后手写补全"]
 
 
-def _styles(font: str) -> dict[str, Any]:
+FIT_SCALES = (1.0, 0.9, 0.8, 0.7, 0.6)
+"""Table text sizes tried in turn until each copy fits on one page (long names, addresses)."""
+
+
+def _styles(font: str, scale: float = 1.0) -> dict[str, Any]:
     from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
     from reportlab.lib.styles import ParagraphStyle
 
@@ -58,8 +62,11 @@ def _styles(font: str) -> dict[str, Any]:
     )
     return {
         "body": base,
-        "cell": ParagraphStyle("cell", base, fontSize=9.5, leading=13),
-        "label": ParagraphStyle("label", base, fontSize=9.5, leading=13, alignment=TA_CENTER),
+        "scale": scale,
+        "cell": ParagraphStyle("cell", base, fontSize=9.5 * scale, leading=13 * scale),
+        "label": ParagraphStyle(
+            "label", base, fontSize=9.5 * scale, leading=13 * scale, alignment=TA_CENTER
+        ),
         "title": ParagraphStyle(
             "title", base, fontSize=17, leading=24, alignment=TA_CENTER, spaceAfter=8
         ),
@@ -156,15 +163,33 @@ def _table(block: Table, width: float, styles: dict[str, Any], font: str) -> Any
                 cells.append(_choice_flowable(cell, font))
             else:
                 cells.append(_para(cell, styles["label" if c % 2 == 0 else "cell"]))
-        if len(row) < columns:
+        if block.spans:  # cells placed on the grid, each over its columns
+            cells, commands = _spanned(cells, block.spans[r], r, columns, commands)
+        elif len(row) < columns:
             commands.append(("SPAN", (len(row) - 1, r), (columns - 1, r)))
             cells += [""] * (columns - len(row))
         data.append(cells)
     table = RLTable(
-        data, colWidths=[w * unit for w in block.widths], minRowHeights=[24] * len(data)
+        data,
+        colWidths=[w * unit for w in block.widths],
+        minRowHeights=[24 * styles["scale"]] * len(data),
     )
     table.setStyle(TableStyle(commands))
     return table
+
+
+def _spanned(
+    cells: list[Any], spans: tuple[int, ...], r: int, columns: int, commands: list[Any]
+) -> tuple[list[Any], list[Any]]:
+    """A row's cells on the table grid: each followed by blanks for the columns it spans."""
+    widths = list(spans)
+    widths[-1] += max(0, columns - sum(widths))  # a short row's last cell spans the rest
+    placed: list[Any] = []
+    for cell, span in zip(cells, widths, strict=True):
+        if span > 1:
+            commands.append(("SPAN", (len(placed), r), (len(placed) + span - 1, r)))
+        placed += [cell] + [""] * (span - 1)
+    return placed, commands
 
 
 @lru_cache(maxsize=64)
@@ -235,28 +260,31 @@ def render_pdf(document: Document) -> Rendered:
     from reportlab.platypus import PageBreak, SimpleDocTemplate
 
     font = register()
-    styles = _styles(font)
-    buffer = io.BytesIO()
-    template = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"{document.name} {document.number}",
-        author="counter_app",
-        invariant=1,
-    )
-    story: list[Any] = []
-    for copy in range(document.copies):
-        if copy:
-            story.append(PageBreak())
-        if document.copy_labels:
-            label = document.copy_labels[copy % len(document.copy_labels)]
-            story.append(_para(label, styles["copy"]))
-        story += _story(document, template.width, styles, font)
-    template.build(story)
+    for scale in FIT_SCALES:  # the first table size at which each copy is one page
+        buffer = io.BytesIO()
+        template = SimpleDocTemplate(
+            buffer,
+            pagesize=A4,
+            leftMargin=18 * mm,
+            rightMargin=18 * mm,
+            topMargin=15 * mm,
+            bottomMargin=15 * mm,
+            title=f"{document.name} {document.number}",
+            author="counter_app",
+            invariant=1,
+        )
+        styles = _styles(font, scale)
+        story: list[Any] = []
+        for copy in range(document.copies):
+            if copy:
+                story.append(PageBreak())
+            if document.copy_labels:
+                label = document.copy_labels[copy % len(document.copy_labels)]
+                story.append(_para(label, styles["copy"]))
+            story += _story(document, template.width, styles, font)
+        template.build(story)
+        if template.page <= document.copies:
+            break
     warnings = glyph_warnings(document)
     for warning in warnings:
         log.warning("%s %s: %s", document.kind, document.number, warning)

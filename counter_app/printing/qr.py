@@ -29,6 +29,7 @@ KIND_CODES = {
     "settlement_slip": "JSD",
     "missing_notice": "GZS",
     "claim_receipt": "SLH",
+    "return_notice": "THS",
 }
 _KINDS_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
 _SIGNATURE_BYTES = 10

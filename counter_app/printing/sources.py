@@ -8,18 +8,19 @@ mapping the claim screens show their documents from.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
 
+from counter_app.printing import gate
 from counter_app.printing.build import claim_document, filing_document
-from counter_app.printing.document import Document
-from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS
+from counter_app.printing.document import Document, Line
+from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS, load_form
 from counter_app.printing.qr import office_key, sign
-from counter_app.storage.claims import ACCEPTED, PENDING, REVIEWING, SETTLED, read_claim
+from counter_app.storage.claims import read_claim
 from counter_app.storage.db import Database
 from counter_app.storage.models import (
     Clerk,
@@ -28,9 +29,12 @@ from counter_app.storage.models import (
     FilingMaterial,
     Office,
     Person,
+    PrintJob,
 )
 
-COMMITMENT_MATERIAL = "commitment_letter"
+COMMITMENT_MATERIAL = gate.COMMITMENT_MATERIAL
+#: The office's zone for the business date of a print (the 补打 mark names the original day).
+OFFICE_ZONE = "Asia/Shanghai"
 
 Loader = Callable[[Database, str], Mapping[str, Any] | None]
 """(database, number) → the record mapping, or ``None`` when there is no such record."""
@@ -67,6 +71,11 @@ def load_filing(db: Database, number: str, today: date | None = None) -> dict[st
             .order_by(col(FilingHistory.id).desc())
         ).first()
         clerk = session.get(Clerk, step.clerk_id if step else filing.created_by)
+        materials = list(
+            session.exec(
+                select(FilingMaterial.material_id).where(FilingMaterial.filing_id == filing.id)
+            ).all()
+        )
     assert person is not None and office is not None
     pack = shipped_pack(filing.policy)
     category = pack.filing.categories.get(filing.category)  # type: ignore[call-overload]
@@ -89,6 +98,9 @@ def load_filing(db: Database, number: str, today: date | None = None) -> dict[st
         "action": action,
         "category": filing.category,
         "category_label": category.label if category else filing.category,
+        "basis": filing.basis,
+        "materials": materials,
+        "commitment_ticks": _commitment_ticks(filing.policy, filing.category),
         "insurance": filing.insurance,
         "scope": filing.scope,
         "destination_name": filing.destination_name,
@@ -113,45 +125,68 @@ def load_filing(db: Database, number: str, today: date | None = None) -> dict[st
     }
 
 
+def _commitment_ticks(policy: str, category: str) -> bool:
+    """Whether the region's 承诺书 has a box for the category (else it would print unticked)."""
+    options = load_form("commitment", policy).choices.get("person_category", [])
+    return any(category == o[0] or category in (o[2] if len(o) > 2 else ()) for o in options)
+
+
 def filing_documents(db: Database, number: str) -> list[str]:
-    """The documents a filing has: the form and the receipt, and the 承诺书 when one was signed
-    for it (the filing rests on it, or it is among the materials presented)."""
-    with db.read() as session:
-        filing = session.exec(select(Filing).where(Filing.number == number)).first()
-        signed = filing is not None and (
-            filing.basis == "commitment"
-            or session.exec(
-                select(FilingMaterial.id).where(
-                    FilingMaterial.filing_id == filing.id,
-                    FilingMaterial.material_id == COMMITMENT_MATERIAL,
-                )
-            ).first()
-            is not None
-        )
-    return [kind for kind in FILING_KINDS if kind != "commitment" or signed]
+    """The documents a filing may print now (``gate``): the form and the receipt, and the
+    承诺书 when the filing rests on one."""
+    record = load_filing(db, number)
+    return gate.allowed(record) if record is not None else []
 
 
 def load_claim(db: Database, number: str) -> dict[str, Any] | None:
     """A stored claim as the mapping the claim documents are built from (full 身份证号: the
     official slip and 承诺书 print it)."""
     view = read_claim(db, number)
-    return view.document_source(personal=True) if view is not None else None
+    if view is None:
+        return None
+    source = view.document_source(personal=True)
+    person = view.person
+    source["person"] = {
+        **source["person"],
+        "phone2": getattr(person, "phone2", ""),
+        "card_number": getattr(person, "card_number", ""),
+    }
+    returned = [h.at for h in view.history if h.to_status == gate.RETURNED]
+    source["returned_on"] = _local_day(returned[-1]).isoformat() if returned else None
+    settled = view.claim.settled_on
+    source["settled_on"] = settled.isoformat() if settled else None
+    return source
 
 
-def claim_documents(source: Mapping[str, Any]) -> list[str]:
-    """The documents a claim has now, the one its status calls for first: the 一次性告知书
-    while materials are missing, the 受理回执 once accepted, the 结算单 once settled (with the
-    回执 still at hand); and the 外伤无第三方责任承诺书 when the injury flag is set."""
-    status = source["status"]
-    kinds = {
-        PENDING: ["missing_notice"],
-        ACCEPTED: ["claim_receipt"],
-        REVIEWING: ["claim_receipt"],
-        SETTLED: ["settlement_slip", "claim_receipt"],
-    }.get(status, [])
-    if (source["request"].get("flags") or {}).get("injury_no_third_party"):
-        kinds.append("injury_commitment")
-    return kinds
+def claim_documents(source: Mapping[str, Any], db: Database | None = None) -> list[str]:
+    """The documents a claim may print now (``gate``), its state's first; with ``db`` also the
+    earlier states' documents found in the print history (as 补打)."""
+    printed = print_history(db, source["number"]) if db is not None else {}
+    return gate.allowed(source, printed)
+
+
+def _local_day(at: datetime) -> date:
+    try:
+        from zoneinfo import ZoneInfo
+
+        zone: Any = ZoneInfo(OFFICE_ZONE)
+    except (ImportError, KeyError, OSError):  # no zone data: the UTC date
+        zone = UTC
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone).date()
+
+
+def print_history(db: Database, number: str) -> dict[str, date]:
+    """Each kind printed for this record (a job that went out), with the day it first did."""
+    with db.read() as session:
+        rows = session.exec(
+            select(PrintJob.kind, PrintJob.created_at)
+            .where(PrintJob.number == number, PrintJob.status == "done")
+            .order_by(col(PrintJob.id))
+        ).all()
+    first: dict[str, date] = {}
+    for kind, at in rows:
+        first.setdefault(kind, _local_day(at))
+    return first
 
 
 _LOADERS: dict[str, Loader] = {
@@ -171,8 +206,32 @@ def load_record(db: Database, kind: str, number: str) -> Mapping[str, Any]:
     return record
 
 
+def check(db: Database, kind: str, number: str) -> tuple[Mapping[str, Any], gate.Verdict]:
+    """The record and the gate's verdict on printing ``kind`` of it now; ``NotFound`` for no
+    such record, ``gate.NotPrintable`` (with the reason) when its state does not allow it."""
+    record = load_record(db, kind, number)
+    printed = print_history(db, number) if kind in CLAIM_KINDS else {}
+    verdict = gate.verdict(kind, record, printed)
+    if not verdict.allowed:
+        raise gate.NotPrintable(verdict.reason)
+    return record, verdict
+
+
+def build_checked(kind: str, number: str, context: PrintContext) -> Document:
+    """The gate, then the document (marked 补打 with its original date when it is a reprint
+    of an earlier state's document). The print queue and the command line print through this."""
+    record, verdict = check(context.db, kind, number)
+    if verdict.reprint_of is None:
+        return build(kind, record, context)
+    original = replace(context, today=verdict.reprint_of)
+    document = build(kind, record, original)
+    mark = Line(f"补打（原件出具日期：{verdict.reprint_of.isoformat()}）", "right")
+    return replace(document, blocks=(mark, *document.blocks))
+
+
 def build(kind: str, record: Mapping[str, Any], context: PrintContext) -> Document:
-    """The document of ``kind`` for a record, signed with the record's office key."""
+    """The document of ``kind`` for a record, signed with the record's office key (no gate:
+    ``build_checked`` is the printing path)."""
 
     def signer(doc_kind: str, number: str, office_code: str) -> str:
         key = office_key(context.db, office_code, context.qr_key)
@@ -182,10 +241,16 @@ def build(kind: str, record: Mapping[str, Any], context: PrintContext) -> Docume
 
     if kind in CLAIM_KINDS:
         claim = dict(record)
-        if "home_pool" not in claim:
-            from counter_app.packs import shipped_pack
+        from counter_app.packs import shipped_pack
 
-            claim["home_pool"] = shipped_pack(claim["request"]["policy"]).pack.home_pool_name
-        claim.setdefault("request", {}).setdefault("today", context.today.isoformat())
+        pack = shipped_pack(claim["request"]["policy"])
+        claim.setdefault("home_pool", pack.pack.home_pool_name)
+        deadline = pack.claim.deadline
+        due = (claim.get("result") or {}).get("due") or {}
+        # The shipped example value still in use (not the office's own deadline and basis).
+        claim.setdefault(
+            "due_example", deadline.example and due.get("citation") == deadline.citation
+        )
+        claim["request"] = {"today": context.today.isoformat(), **claim["request"]}
         return claim_document(kind, claim, signer, context.forms_dir)
     return filing_document(kind, {**record, "today": context.today}, signer, context.forms_dir)

@@ -11,26 +11,35 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
-from counter_app.domain.claim_documents import acceptance_receipt, as_text, one_time_notice
+from counter_app.domain.claim_documents import (
+    acceptance_receipt,
+    as_text,
+    one_time_notice,
+    return_notice,
+)
 from counter_app.domain.results import ClaimResult
-from counter_app.storage.claims import PENDING, SETTLED
+from counter_app.storage.claims import PENDING, RETURNED, SETTLED
 from counter_app.ui.claims.render import payment_text
 
 
 def document_for(source: dict[str, Any]) -> dict[str, Any]:
-    """The notice for a claim waiting for materials, the receipt for an accepted one."""
+    """The notice for a claim waiting for materials, the 退回通知书 for a returned one, the
+    receipt for an accepted one."""
     if source["status"] == PENDING:
         return one_time_notice(source)
+    if source["status"] == RETURNED:
+        return return_notice(source)
     return acceptance_receipt(source)
 
 
 def print_claim(app: App, source: dict[str, Any]) -> None:
-    """The print screen with the documents the claim has now (its status's first)."""
+    """The print screen with the documents the gate allows now (its status's first, then the
+    earlier states' documents from the print history, as 补打)."""
     from counter_app.printing.sources import claim_documents
 
-    kinds = claim_documents(source)
+    kinds = claim_documents(source, app.services.db)  # type: ignore[attr-defined]
     if not kinds:
-        app.notify("该报销当前没有可打印的文书（已退回）", severity="warning")
+        app.notify("该报销当前没有可打印的文书", severity="warning")
         return
     app.open_print(source["number"], kinds, source["person"]["name"])  # type: ignore[attr-defined]
 

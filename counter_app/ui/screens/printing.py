@@ -12,7 +12,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select
 
 from counter_app.printing.forms import DOCUMENT_KINDS
+from counter_app.printing.gate import NotPrintable
 from counter_app.printing.jobs import Outcome, list_jobs, reprint, retry, submit
+from counter_app.printing.sources import NotFound
 from counter_app.storage.models import PrintJob
 from counter_app.ui.services import Services
 
@@ -89,9 +91,13 @@ class PrintScreen(Screen[None]):
     def run_print(self, kind: str, printer: str, copies: int) -> None:
         """Record the job, render and send it off the UI thread."""
         services = self.services
-        outcome = submit(
-            services.db, services.settings, services.clerk, printer, kind, self.number, copies
-        )
+        try:
+            outcome = submit(
+                services.db, services.settings, services.clerk, printer, kind, self.number, copies
+            )
+        except (NotPrintable, NotFound) as exc:  # the gate: this state does not allow it
+            self.app.call_from_thread(self._status, f"不能打印：{exc}", error=True)
+            return
         self.app.call_from_thread(self._done, outcome)
 
     def _done(self, outcome: Outcome) -> None:
@@ -207,10 +213,14 @@ class PrintQueueScreen(Screen[None]):
     def run_job(self, what: str, job_id: int, printer: str) -> None:
         """Retry or reprint off the UI thread, then show the queue again."""
         services = self.services
-        if what == "retry":
-            outcome = retry(services.db, services.settings, job_id, printer)
-        else:
-            outcome = reprint(services.db, services.settings, services.clerk, job_id, printer)
+        try:
+            if what == "retry":
+                outcome = retry(services.db, services.settings, job_id, printer)
+            else:
+                outcome = reprint(services.db, services.settings, services.clerk, job_id, printer)
+        except (NotPrintable, NotFound) as exc:  # the gate refused a reprint
+            self.app.call_from_thread(self.notify, f"不能打印：{exc}", severity="error")
+            return
         self.app.call_from_thread(self._done, outcome)
 
     def _done(self, outcome: Outcome) -> None:
