@@ -22,6 +22,7 @@ from counter_app.ui.claims.state import DRAFT_KIND as CLAIM_DRAFT
 from counter_app.ui.claims.state import ClaimState
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import Services
+from counter_app.ui.typeahead import TypeAhead
 from counter_app.ui.wizard.flow import FilingWizard
 from counter_app.ui.wizard.state import WizardState
 
@@ -52,6 +53,7 @@ class CounterApp(App[None]):
         self.services: Services | None = None
         self.sub_title = settings.office_name
         self.last_activity = time.monotonic()
+        self.type_ahead = TypeAhead(self)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -303,10 +305,12 @@ class CounterApp(App[None]):
 
     # -- idle lock -----------------------------------------------------------------------
 
-    def on_event(self, event: events.Event) -> None:  # type: ignore[override]
+    async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
             self.last_activity = time.monotonic()
-        return super().on_event(event)
+        if self.type_ahead.intercept(event):
+            return  # held until the screen being opened can take it
+        await super().on_event(event)
 
     def _check_idle(self) -> None:
         idle = time.monotonic() - self.last_activity
