@@ -122,6 +122,15 @@ def _same_destination(regions: RegionTable, code: str, region: Region | None) ->
         return code == region.code
 
 
+#: Filing states in the clerk's words (messages and listings never show the stored code).
+STATUS_WORDS = {
+    "active": "有效",
+    "cancelled": "已取消",
+    "expired": "已到期",
+    "superseded": "已被新的备案代替",
+}
+
+
 def _is_active(filing: ExistingFiling, today: date) -> bool:
     return filing.status == "active" and (filing.valid_until is None or filing.valid_until >= today)
 
@@ -434,9 +443,12 @@ def decide_filing(request: FilingRequest, pack: PolicyPack, regions: RegionTable
         assert target is not None
         action = ACTION_LABELS[request.action]
         if not _is_active(target, request.today):
+            state = STATUS_WORDS.get(target.status, "已失效")
+            if target.status == "active":
+                state = "已到期"  # recorded as active, but its end date has passed
             decision.add(
                 "target_not_active",
-                f"原备案 {target.id} 已不在有效状态（{target.status}），不能{action}",
+                f"原备案 {target.id} {state}，已不在有效状态，不能{action}",
                 rules.active_conflict.citation,
             )
         locked_until, citation = _lock_until(pack, target.category, target.basis, target.valid_from)

@@ -35,6 +35,16 @@ class CounterApp(App[None]):
     BINDINGS = [
         Binding("ctrl+l", "lock", "锁屏", id="app.lock", tooltip="离开窗口时锁定屏幕"),
         Binding("ctrl+q", "quit", "退出", id="app.quit", tooltip="退出程序"),
+        # Our own palette binding, so Textual does not add its English "palette" one.
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "命令",
+            id="app.palette",
+            tooltip="按名称查找功能",
+            show=False,
+            priority=True,
+        ),
         # Hidden here (the footers of the snapshotted screens stay as they are); shown on the
         # print screens, and in the command palette.
         Binding(
@@ -328,9 +338,18 @@ class CounterApp(App[None]):
         self.last_activity = time.monotonic()
         self.push_screen(LockScreen(self.services))
 
+    def action_command_palette(self) -> None:
+        """The command palette, in Chinese."""
+        from textual.command import CommandPalette
+
+        from counter_app.ui.widgets.chinese import CounterPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CounterPalette())
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The command palette (Ctrl+P): the rarer actions by name."""
-        yield from super().get_system_commands(screen)
+        """The command palette (Ctrl+P): the rarer actions by name (only ours, all Chinese)."""
+        yield SystemCommand("退出", "退出程序", self.action_quit)
         if self.services and self.services.signed:
             yield SystemCommand(
                 "查找参保人", "按身份证号、姓名、拼音或备案编号查找", self.action_search

@@ -17,6 +17,7 @@ from counter_app.domain.engine import RulesEngine
 from counter_app.domain.errors import InvalidInput
 from counter_app.domain.regions import RegionError
 from counter_app.pinyin import pinyin_match
+from counter_app.ui.widgets.chinese import ChoiceSelect
 from counter_app.ui.widgets.verdict import Verdict
 
 INSURANCE = [("职工医保", "employee"), ("居民医保", "resident")]
@@ -40,7 +41,7 @@ def _select(
     options: list[tuple[str, str]], widget_id: str, value: str | None = None
 ) -> Select[str]:
     first = value or options[0][1]
-    return Select(options, value=first, allow_blank=False, id=widget_id, compact=True)
+    return ChoiceSelect(options, value=first, allow_blank=False, id=widget_id, compact=True)
 
 
 def filing_material_ids(engine: RulesEngine) -> list[str]:

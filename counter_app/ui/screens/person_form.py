@@ -14,6 +14,7 @@ from textual.widgets.input import Selection
 from counter_app.storage.models import Person
 from counter_app.storage.persons import PersonError, record_full_view, save_person
 from counter_app.ui.services import INSURANCE_LABELS, Services
+from counter_app.ui.widgets.chinese import ChoiceSelect
 
 
 def form_row(label: str, widget: Widget) -> ComposeResult:
@@ -25,7 +26,7 @@ def form_row(label: str, widget: Widget) -> ComposeResult:
 
 def choice_select(options: dict[str, str], value: object, widget_id: str) -> Select:
     """A compact drop-down of ``{key: label}`` with one choice always made."""
-    return Select(
+    return ChoiceSelect(
         [(label, key) for key, label in options.items()],
         value=value,
         allow_blank=False,
@@ -75,7 +76,7 @@ class PersonFormScreen(Screen[int | None]):
             )
             yield from form_row(
                 "险种",
-                Select(
+                ChoiceSelect(
                     [(v, k) for k, v in INSURANCE_LABELS.items()],
                     value=p.insurance if p else "employee",
                     allow_blank=False,

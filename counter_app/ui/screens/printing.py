@@ -15,6 +15,7 @@ from counter_app.printing.forms import DOCUMENT_KINDS
 from counter_app.printing.jobs import Outcome, list_jobs, reprint, retry, submit
 from counter_app.storage.models import PrintJob
 from counter_app.ui.services import Services
+from counter_app.ui.widgets.chinese import ChoiceSelect
 
 STATUS = {"queued": "待打印", "done": "已打印"}
 
@@ -48,7 +49,7 @@ class PrintScreen(Screen[None]):
             yield Label(f"打印 {self.number}  {self.subject}", classes="title")
             with Horizontal(classes="print-row"):
                 yield Label("文书", classes="field-label")
-                yield Select(
+                yield ChoiceSelect(
                     [(DOCUMENT_KINDS[k], k) for k in self.kinds],
                     value=self.kinds[0],
                     allow_blank=False,
@@ -57,7 +58,7 @@ class PrintScreen(Screen[None]):
             with Horizontal(classes="print-row"):
                 yield Label("打印机", classes="field-label")
                 options = _printer_options(self.services)
-                yield Select(options, value=options[0][1], allow_blank=False, id="printer")
+                yield ChoiceSelect(options, value=options[0][1], allow_blank=False, id="printer")
             with Horizontal(classes="print-row"):
                 yield Label("份数", classes="field-label")
                 yield Input("1", id="copies", type="integer", max_length=2)
@@ -128,7 +129,7 @@ class PrintQueueScreen(Screen[None]):
         with Horizontal(classes="print-row"):
             yield Label("打印机", classes="field-label")
             options = _printer_options(self.services)
-            yield Select(options, value=options[0][1], allow_blank=False, id="queue_printer")
+            yield ChoiceSelect(options, value=options[0][1], allow_blank=False, id="queue_printer")
         yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
         yield Label("", id="queue_status")
         yield Footer()
