@@ -9,7 +9,7 @@ from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label
+from textual.widgets import Header, Label
 from textual.worker import Worker, WorkerState
 
 from counter_app.settings import Settings
@@ -23,6 +23,7 @@ from counter_app.ui.claims.state import ClaimState
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import Services
 from counter_app.ui.typeahead import TypeAhead
+from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.wizard.flow import FilingWizard
 from counter_app.ui.wizard.state import WizardState
 
@@ -34,6 +35,7 @@ class CounterApp(App[None]):
     TITLE = "异地就医经办窗口"
     BINDINGS = [
         Binding("ctrl+l", "lock", "锁屏", id="app.lock", tooltip="离开窗口时锁定屏幕"),
+        Binding("f1", "more_keys", "更多", id="app.more", tooltip="本界面的全部按键"),
         Binding("ctrl+q", "quit", "退出", id="app.quit", tooltip="退出程序"),
         # Our own palette binding, so Textual does not add its English "palette" one.
         Binding(
@@ -68,7 +70,7 @@ class CounterApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label("正在打开数据库和策略包…", id="loading")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.start_up()
@@ -337,6 +339,21 @@ class CounterApp(App[None]):
             return
         self.last_activity = time.monotonic()
         self.push_screen(LockScreen(self.services))
+
+    def action_more_keys(self) -> None:
+        """更多: every key of the current screen; Enter runs the chosen one."""
+        from counter_app.ui.dialogs.keys import KeysDialog
+
+        if isinstance(self.screen, KeysDialog):
+            return
+        screen = self.screen
+
+        def chosen(entry: object) -> None:
+            if entry is not None:
+                action, namespace = entry.action, entry.namespace  # type: ignore[attr-defined]
+                self.call_later(self.run_action, action, namespace)
+
+        self.push_screen(KeysDialog(screen), callback=chosen)
 
     def action_command_palette(self) -> None:
         """The command palette, in Chinese."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from textual.app import App
+from textual.geometry import Region
 
 #: ASCII words Textual's built-ins would show (footer, palette, Select) and raw stored codes.
 BUILT_IN_WORDS = {
@@ -77,6 +78,7 @@ ALLOWED = {
     "down",
     "left",
     "right",
+    "demo",
 }
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
@@ -85,6 +87,16 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
 def screen_lines(app: App) -> list[str]:
     """The rendered lines of the current screen (plain text)."""
     return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def region_lines(app: App, region: Region) -> list[str]:
+    """The rendered text inside ``region`` of the current screen, line by line."""
+    strips = app.screen._compositor.render_strips()
+    return [
+        strips[y].crop(region.x, region.right).text
+        for y in range(region.y, region.bottom)
+        if 0 <= y < len(strips)
+    ]
 
 
 def english_words(lines: list[str]) -> set[str]:

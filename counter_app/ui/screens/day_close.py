@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Header, Label, Static
 
 from counter_app.storage.clerks import sign_in
 from counter_app.storage.sync_models import DayClose
@@ -15,6 +15,7 @@ from counter_app.sync.day_close import DayCloseRefused, DayReport, close_day, cl
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.text_input import SupervisorDialog
 from counter_app.ui.services import Services
+from counter_app.ui.widgets.footer import KeysFooter
 
 
 class DayCloseScreen(Screen[None]):
@@ -39,7 +40,7 @@ class DayCloseScreen(Screen[None]):
         with VerticalScroll():
             yield Static("正在统计…", id="report")
         yield Label("", id="signed")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.action_reload()

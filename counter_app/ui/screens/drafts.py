@@ -6,12 +6,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Header, Label
 
 from counter_app.storage.drafts import discard_draft, list_drafts
 from counter_app.storage.models import Draft
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import Services
+from counter_app.ui.widgets.footer import KeysFooter
 
 
 class DraftsScreen(Screen[None]):
@@ -31,7 +32,7 @@ class DraftsScreen(Screen[None]):
         yield Header()
         yield Label("未完成的办理（回车继续）", classes="title")
         yield DataTable(id="drafts", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("保存时间", "办理", "步骤")

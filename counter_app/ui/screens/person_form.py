@@ -8,13 +8,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Checkbox, Footer, Header, Input, Label, Select
+from textual.widgets import Checkbox, Header, Input, Label, Select
 from textual.widgets.input import Selection
 
 from counter_app.storage.models import Person
 from counter_app.storage.persons import PersonError, record_full_view, save_person
 from counter_app.ui.services import INSURANCE_LABELS, Services
 from counter_app.ui.widgets.chinese import ChoiceSelect
+from counter_app.ui.widgets.footer import KeysFooter
 
 
 def form_row(label: str, widget: Widget) -> ComposeResult:
@@ -94,7 +95,7 @@ class PersonFormScreen(Screen[int | None]):
                 )
                 yield Checkbox("已退休", p.retired if p else False, id="retired", compact=True)
             yield Label("", id="message", classes="error")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()

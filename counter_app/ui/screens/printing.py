@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select
+from textual.widgets import DataTable, Header, Input, Label, Select
 
 from counter_app.printing.forms import DOCUMENT_KINDS
 from counter_app.printing.jobs import Outcome, list_jobs, reprint, retry, submit
 from counter_app.storage.models import PrintJob
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.chinese import ChoiceSelect
+from counter_app.ui.widgets.footer import KeysFooter
 
 STATUS = {"queued": "待打印", "done": "已打印"}
 
@@ -65,7 +66,7 @@ class PrintScreen(Screen[None]):
             two_copies = "备案表每份一式两联。" if "filing_form" in self.kinds else ""
             yield Label(f"{two_copies}按 F8 打印。", id="print_hint")
             yield Label("", id="print_status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#kind", Select).focus()
@@ -132,7 +133,7 @@ class PrintQueueScreen(Screen[None]):
             yield ChoiceSelect(options, value=options[0][1], allow_blank=False, id="queue_printer")
         yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
         yield Label("", id="queue_status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#jobs", DataTable).add_columns(

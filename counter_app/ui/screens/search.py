@@ -9,7 +9,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label
+from textual.widgets import DataTable, Header, Input, Label
 from textual.widgets.input import Selection
 
 from counter_app.printing.qr import looks_like_payload
@@ -17,6 +17,7 @@ from counter_app.printing.verify import Verification, verify_payload
 from counter_app.storage.persons import PersonRow, classify, search_persons
 from counter_app.ui.services import INSURANCE_LABELS, Services
 from counter_app.ui.typeahead import TypeAheadTarget
+from counter_app.ui.widgets.footer import KeysFooter
 
 KIND_LABELS = {
     "id_exact": "身份证号",
@@ -64,7 +65,7 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
         yield Input(placeholder="输入或扫码后回车", id="query")
         yield Label("", id="kind")
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("姓名", "身份证号", "性别", "险种", "电话")

@@ -6,11 +6,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Input, Label
+from textual.widgets import Header, Input, Label
 
 from counter_app.storage.clerks import SignedIn, sign_in
 from counter_app.ui.services import Services
 from counter_app.ui.typeahead import TypeAheadTarget
+from counter_app.ui.widgets.footer import KeysFooter
 
 
 class SignInScreen(TypeAheadTarget, Screen[SignedIn]):
@@ -34,7 +35,7 @@ class SignInScreen(TypeAheadTarget, Screen[SignedIn]):
             yield Label("", id="message")
             if self.services.settings.demo:
                 yield Label("演示账号：demo / demo1234", classes="hint")
-        yield Footer()
+        yield KeysFooter()
 
     @on(Input.Submitted, "#username")
     def _to_password(self) -> None:

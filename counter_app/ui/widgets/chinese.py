@@ -63,7 +63,13 @@ class ChoiceOverlay(SelectOverlay):
     """Select's drop-down list; Esc closes it (收起)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "收起列表", tooltip="收起下拉列表，不改变选择")
+        Binding(
+            "escape",
+            "dismiss",
+            "收起列表",
+            id="select.dismiss",
+            tooltip="收起下拉列表，不改变选择",
+        )
     ]
 
 
