@@ -29,9 +29,9 @@ ProvinceDb = Annotated[
 
 
 def _settings():  # type: ignore[no-untyped-def]
-    from counter_app.settings import Settings
+    from counter_app.cli import command_settings
 
-    return Settings()
+    return command_settings()
 
 
 def _office_db(path: Path | None):  # type: ignore[no-untyped-def]

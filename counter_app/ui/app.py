@@ -387,11 +387,17 @@ class CounterApp(App[None]):
             yield SystemCommand("打印队列", "重试、重印、换打印机", self.action_print_queue)
 
 
+def build_app(policy: str | None = None, demo: bool = False, **overrides: object) -> CounterApp:
+    """The app as ``counter-app`` builds it: the office's settings, ``policy``/``demo`` (and, for
+    tests and training, any other setting) overriding them. The Pilot tests use this too."""
+    values: dict[str, object] = dict(overrides)
+    if policy:
+        values["policy"] = policy
+    if demo:
+        values["demo"] = True
+    return CounterApp(Settings(**values))  # type: ignore[arg-type]
+
+
 def run_app(policy: str | None = None, demo: bool = False) -> None:
     """Start the UI with the office's settings (``policy`` and ``demo`` override them)."""
-    overrides: dict[str, object] = {}
-    if policy:
-        overrides["policy"] = policy
-    if demo:
-        overrides["demo"] = True
-    CounterApp(Settings(**overrides)).run()  # type: ignore[arg-type]
+    build_app(policy, demo).run()
