@@ -12,12 +12,11 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from counter_app.settings import Settings
+from counter_app.run_settings import command_settings
 
 app = typer.Typer(
     help="异地就医经办窗口终端应用（counter_app）",
@@ -140,24 +139,6 @@ clerk_app = typer.Typer(help="经办人管理", no_args_is_help=True)
 office_app = typer.Typer(help="经办机构管理", no_args_is_help=True)
 app.add_typer(clerk_app, name="clerk")
 app.add_typer(office_app, name="office")
-
-
-def command_settings() -> Settings:
-    """The settings of this ``counter-app`` run: file and environment, then ``--policy``/``--demo``.
-
-    The options are given before the subcommand (``counter-app --demo verify …``); the main
-    callback keeps them in the root context, so every subcommand opens the same database and rules
-    the terminal UI would.
-    """
-    try:  # typer ≥ 0.2x ships its own copy of click
-        from typer._click.globals import get_current_context
-    except ImportError:  # pragma: no cover - older typer on plain click
-        from click import get_current_context
-    from counter_app.settings import Settings
-
-    context = get_current_context(silent=True)
-    overrides = dict(context.find_root().obj or {}) if context is not None else {}
-    return Settings(**overrides)
 
 
 def _database():  # type: ignore[no-untyped-def]

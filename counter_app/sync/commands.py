@@ -29,7 +29,7 @@ ProvinceDb = Annotated[
 
 
 def _settings():  # type: ignore[no-untyped-def]
-    from counter_app.cli import command_settings
+    from counter_app.run_settings import command_settings
 
     return command_settings()
 
