@@ -14,7 +14,7 @@ from textual.worker import Worker, WorkerState
 
 from counter_app.settings import Settings
 from counter_app.storage.clerks import SignedIn
-from counter_app.storage.drafts import list_drafts
+from counter_app.storage.drafts import DECLINED, list_drafts, mark_declined
 from counter_app.storage.filings import as_existing, person_filings
 from counter_app.storage.models import Claim, Draft, Filing, Person
 from counter_app.ui.claims.flow import ClaimWizard
@@ -26,6 +26,19 @@ from counter_app.ui.typeahead import TypeAhead
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.wizard.flow import FilingWizard
 from counter_app.ui.wizard.state import WizardState
+
+#: The areas reached from the dashboard by one key; switching between them replaces the screen.
+TOP_LEVEL_SCREENS = frozenset(
+    {
+        "DraftsScreen",
+        "FilingRulesScreen",
+        "ClaimsQueueScreen",
+        "PrintQueueScreen",
+        "SyncScreen",
+        "ApplicationsScreen",
+        "DayCloseScreen",
+    }
+)
 
 
 class CounterApp(App[None]):
@@ -134,17 +147,43 @@ class CounterApp(App[None]):
         services = self.services
         assert services is not None
         drafts = list_drafts(services.db, services.clerk.clerk_id)
-        if drafts:
+        # Offered once: a draft declined at an earlier sign-in waits in D until worked on again.
+        if drafts and not drafts[0].data.get(DECLINED):
             self.call_from_thread(self._ask_resume, drafts[0], len(drafts))
 
     def _ask_resume(self, draft: Draft, count: int) -> None:
-        more = f"（共 {count} 份草稿，可在工作台按 D 查看）" if count > 1 else ""
+        more = (
+            f"（共 {count} 份草稿，可在工作台按 D 查看）"
+            if count > 1
+            else "（可在工作台按 D 查看）"
+        )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.resume_draft(draft)
+            elif draft.id is not None:
+                draft_id, db = draft.id, self.ready.db
+                self.run_worker(
+                    lambda: mark_declined(db, draft_id),
+                    thread=True,
+                    group="drafts",
+                    description="记录草稿",
+                    exit_on_error=False,
+                )
+
         self.push_screen(
-            ConfirmDialog(f"有未完成的办理：{draft.title}，是否继续？", more),
-            callback=lambda yes: self.resume_draft(draft) if yes else None,
+            ConfirmDialog(f"有未完成的办理：{draft.title}，是否继续？", more), callback=answer
         )
 
     # -- navigation (called by screens) --------------------------------------------------
+
+    def open_top_level(self, screen: Screen) -> None:
+        """Open one of the top-level areas (S, O, J, L, D, R, F9): from another of them it
+        replaces that one, so Esc goes back to where the clerk came from, not through a chain."""
+        if type(self.screen).__name__ in TOP_LEVEL_SCREENS:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
     @property
     def ready(self) -> Services:
@@ -162,13 +201,13 @@ class CounterApp(App[None]):
         """草稿."""
         from counter_app.ui.screens.drafts import DraftsScreen
 
-        self.push_screen(DraftsScreen(self.ready))
+        self.open_top_level(DraftsScreen(self.ready))
 
     def action_rules(self) -> None:
         """规则查询."""
         from counter_app.ui.screens.filing_rules import FilingRulesScreen
 
-        self.push_screen(FilingRulesScreen(self.ready.engine))
+        self.open_top_level(FilingRulesScreen(self.ready.engine))
 
     def action_new_person(self) -> None:
         """登记参保人, then open the new record."""
@@ -202,10 +241,11 @@ class CounterApp(App[None]):
     def resume_draft(self, draft: Draft) -> None:
         """Back into the wizard at the step the draft was saved at, with fresh filings."""
         assert draft.id is not None
+        data = {k: v for k, v in draft.data.items() if k != DECLINED}
         if draft.kind == CLAIM_DRAFT:
-            ClaimWizard(self, self.ready, ClaimState.from_draft(dict(draft.data), draft.id)).start()
+            ClaimWizard(self, self.ready, ClaimState.from_draft(data, draft.id)).start()
             return
-        state = WizardState.from_draft(dict(draft.data), draft.id)
+        state = WizardState.from_draft(data, draft.id)
         state.existing = as_existing(person_filings(self.ready.db, state.person_id))
         FilingWizard(self, self.ready, state).start()
 
@@ -236,7 +276,7 @@ class CounterApp(App[None]):
         """报销队列."""
         from counter_app.ui.claims.queue import ClaimsQueueScreen
 
-        self.push_screen(ClaimsQueueScreen(self.ready))
+        self.open_top_level(ClaimsQueueScreen(self.ready))
 
     def action_new_claim(self) -> None:
         """零星报销: find the person first; their page starts the claim (B)."""
@@ -248,7 +288,7 @@ class CounterApp(App[None]):
         from counter_app.ui.screens.printing import PrintQueueScreen
 
         if self.services is not None and self.services.signed is not None:
-            self.push_screen(PrintQueueScreen(self.ready))
+            self.open_top_level(PrintQueueScreen(self.ready))
 
     def open_print(self, number: str, kinds: list[str], subject: str = "") -> None:
         """The print screen for one record's documents (a filing's or a claim's)."""
@@ -260,19 +300,19 @@ class CounterApp(App[None]):
         """同步."""
         from counter_app.ui.screens.sync import SyncScreen
 
-        self.push_screen(SyncScreen(self.ready))
+        self.open_top_level(SyncScreen(self.ready))
 
     def action_applications(self) -> None:
         """线上申请."""
         from counter_app.ui.screens.applications import ApplicationsScreen
 
-        self.push_screen(ApplicationsScreen(self.ready))
+        self.open_top_level(ApplicationsScreen(self.ready))
 
     def action_day_close(self) -> None:
         """日结."""
         from counter_app.ui.screens.day_close import DayCloseScreen
 
-        self.push_screen(DayCloseScreen(self.ready))
+        self.open_top_level(DayCloseScreen(self.ready))
 
     # -- sync state in the header ----------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""``--demo`` and ``--policy`` before a subcommand reach it: the same database and rules as the UI."""
+"""``--demo`` and ``--policy`` before a subcommand reach it: the database and rules of the UI."""
 
 from __future__ import annotations
 
@@ -69,8 +69,10 @@ def test_office_and_clerk_add_honour_demo_and_policy(demo: tuple[Path, str, str]
     assert added.exit_code == 0 and "wuhu" in added.output, added.output
     clerk = runner.invoke(
         app,
-        ["--demo", "--policy", "wuhu", "clerk", "add", "--username", "li", "--name", "李"]
-        + ["--office", "340203", "--password", "secret123"],
+        [
+            *("--demo", "--policy", "wuhu", "clerk", "add", "--username", "li", "--name", "李"),
+            *("--office", "340203", "--password", "secret123"),
+        ],
     )
     assert clerk.exit_code == 0, clerk.output
     db = Database.open(path, migrate=False)
