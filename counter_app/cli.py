@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
+from counter_app.run_settings import command_settings
+
 app = typer.Typer(
     help="异地就医经办窗口终端应用（counter_app）",
     no_args_is_help=False,
@@ -140,10 +142,9 @@ app.add_typer(office_app, name="office")
 
 
 def _database():  # type: ignore[no-untyped-def]
-    from counter_app.settings import Settings
     from counter_app.storage.db import Database
 
-    return Database.open(Settings().database_path())
+    return Database.open(command_settings().database_path())
 
 
 @office_app.command("add")
@@ -156,10 +157,9 @@ def office_add(
 ) -> None:
     """登记本机构。"""
     from counter_app.packs import shipped_pack
-    from counter_app.settings import Settings
     from counter_app.storage.clerks import ensure_office
 
-    settings = Settings()
+    settings = command_settings()
     pack = shipped_pack(settings.policy)
     office = ensure_office(
         _database(), code, name, settings.policy, pool or pack.pack.home_pool_code
@@ -218,10 +218,13 @@ def main_callback(
         bool, typer.Option("--demo", help="演示模式：单独的演示数据库，自动生成演示数据")
     ] = False,
 ) -> None:
-    """不带子命令时启动终端界面。"""
+    """不带子命令时启动终端界面；--policy、--demo 也作用于子命令（写在子命令之前）。"""
     from counter_app.private_files import restrict_process
 
     restrict_process()  # every file this run creates (database, keys, prints) is 0600, folders 0700
+    ctx.obj = {"policy": policy} if policy else {}
+    if demo:
+        ctx.obj["demo"] = True
     if ctx.invoked_subcommand is None:
         from counter_app.ui.app import run_app
 
@@ -262,7 +265,6 @@ def print_document(
     from counter_app.printing.pdf import render_pdf
     from counter_app.printing.receipt import render_preview, render_receipt
     from counter_app.printing.sources import NotFound, PrintContext, build_checked
-    from counter_app.settings import Settings
 
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".png", ".bin"):
@@ -273,7 +275,7 @@ def print_document(
         _fail("--paper/--hanzi", "纸宽应为 58 或 80，中文方式应为 gb18030、gbk 或 image")
     if qr not in ("native", "image"):
         _fail("--qr", "二维码方式应为 native 或 image")
-    settings = Settings()
+    settings = command_settings()
     db = _database()
     key = settings.qr_key.get_secret_value() if settings.qr_key else None
     context = PrintContext(db, settings.current_date(), key, settings.forms_dir)
@@ -319,9 +321,8 @@ def _audit_print(db: Any, kind: str, number: str, out: Path) -> None:
 def verify(payload: Annotated[str, typer.Argument(help="扫描得到的二维码内容")]) -> None:
     """核验文书二维码：真实有效时退出码 0，伪造或被改动时 2。"""
     from counter_app.printing.verify import verify_payload
-    from counter_app.settings import Settings
 
-    settings = Settings()
+    settings = command_settings()
     key = settings.qr_key.get_secret_value() if settings.qr_key else None
     result = verify_payload(_database(), payload, key, settings.current_date())
     typer.echo(result.message)

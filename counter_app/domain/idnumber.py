@@ -2,8 +2,11 @@
 
 ``check_id_number`` normalises what the clerk typed (inner spaces, full-width digits, lower-case
 ``x``, 15-digit first-generation numbers) and reports errors and warnings in Chinese. Length,
-characters, the MOD 11-2 check digit and the birth date are errors; a region code unknown for the
-birth year is only a warning, since codes are created and retired (the clerk may override it).
+characters, the MOD 11-2 check digit and the birth date are errors. The area code is where the
+number was issued, not where the person was born: a code created after the birth year (``320102``
+for someone born in 1980, who got the number in 1985) or since retired is valid. Only a code that
+never existed in GB/T 2260 in any year is a warning (the clerk may override it). The historic code
+list is python-stdnum's ``cn/loc`` (each code with the years it was in use).
 
 ``mask_id`` and ``mask_phone`` give the forms used in lists, receipts, logs and QR payloads.
 """
@@ -100,17 +103,24 @@ def check_id_number(raw: str, *, today: dt.date | None = None) -> IdCheck:
             errors.append(f"{FIELD}中的出生日期 {birth_date.isoformat()} 晚于今天")
         elif birth_date < _EARLIEST_BIRTH:
             errors.append(f"{FIELD}中的出生日期 {birth_date.isoformat()} 早于1900年")
-        else:
-            try:
-                ric.get_birth_place(number)
-            except ValidationError:
-                warnings.append(
-                    f"{FIELD}的地区码 {number[:6]} 在出生年份 {birth_date.year} "
-                    "的行政区划中未找到，请核对证件（行政区划代码会调整，可确认后继续）"
-                )
+        elif not area_code_existed(number[:6]):
+            warnings.append(
+                f"{FIELD}的地区码 {number[:6]} 不是任何年份的行政区划代码，请核对证件"
+                "（核对无误可确认后继续）"
+            )
 
     sex = "男" if int(number[16]) % 2 else "女"
     return IdCheck(raw, number, birth_date, sex, errors, warnings)
+
+
+def area_code_existed(code: str) -> bool:
+    """Whether ``code`` was a GB/T 2260 area code in any year (python-stdnum's historic list)."""
+    from stdnum import numdb
+
+    if len(code) != 6 or not code.isdigit():
+        return False
+    found = {key for _part, props in numdb.get("cn/loc").info(code) for key in props}
+    return "county" in found
 
 
 def mask_id(s: str) -> str:

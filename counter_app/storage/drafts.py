@@ -58,3 +58,16 @@ def discard_draft(db: Database, draft_id: int) -> None:
         draft = session.get(Draft, draft_id)
         if draft is not None:
             session.delete(draft)
+
+
+#: Set in a draft's data when the clerk declined it at sign-in; the next save (real work) clears it.
+DECLINED = "_declined_at_sign_in"
+
+
+def mark_declined(db: Database, draft_id: int) -> None:
+    """Remember that the clerk declined to resume this draft at sign-in (it stays in the list)."""
+    with db.write() as session:
+        draft = session.get(Draft, draft_id)
+        if draft is not None:
+            draft.data = {**draft.data, DECLINED: True}  # updated_at unchanged: same work
+            session.add(draft)

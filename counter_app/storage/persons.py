@@ -77,8 +77,8 @@ def classify(query: str) -> SearchKind:
         return SearchKind.FILING_NUMBER
     if _DIGITS.match(text):
         return SearchKind.ID_EXACT if len(text) == 18 else SearchKind.ID_PREFIX
-    if text.isascii() and text.isalpha():
-        return SearchKind.INITIALS
+    if text.isascii() and text.replace(" ", "").isalpha():
+        return SearchKind.INITIALS  # spaced full pinyin (``zhao xia``) too
     return SearchKind.NAME
 
 
@@ -174,7 +174,7 @@ def _search(session: Session, query: str, kind: SearchKind | None, limit: int) -
     elif kind is SearchKind.ID_PREFIX:
         statement = statement.where(_prefix(col(Person.id_number), text.upper()))
     elif kind is SearchKind.INITIALS:
-        lowered = text.lower()
+        lowered = "".join(text.lower().split())
         hits = list(
             session.exec(statement.where(_prefix(col(Person.name_initials), lowered)).limit(limit))
         )
@@ -188,7 +188,18 @@ def _search(session: Session, query: str, kind: SearchKind | None, limit: int) -
     elif kind is SearchKind.PINYIN:
         statement = statement.where(_prefix(col(Person.name_pinyin), text.lower()))
     else:
-        statement = statement.where(_prefix(col(Person.name), text))
+        hits = list(session.exec(statement.where(_prefix(col(Person.name), text)).limit(limit)))
+        if len(text) == 1 and len(hits) < limit:
+            # One character is often the given name (霞): also the names that contain it. This
+            # one query scans the names (LIKE cannot use the index); it is bounded by ``limit``.
+            seen = {p.id for p in hits}
+            more = session.exec(
+                statement.where(col(Person.name).contains(text, autoescape=True))
+                .order_by(col(Person.name))
+                .limit(limit)
+            )
+            hits = [*hits, *(p for p in more if p.id not in seen)][:limit]
+        return [_row(p) for p in hits]
     return [_row(p) for p in session.exec(statement.limit(limit)).all()]
 
 

@@ -31,9 +31,9 @@ ProvinceDb = Annotated[
 
 
 def _settings():  # type: ignore[no-untyped-def]
-    from counter_app.settings import Settings
+    from counter_app.run_settings import command_settings
 
-    return Settings()
+    return command_settings()
 
 
 def _office_db(path: Path | None):  # type: ignore[no-untyped-def]
@@ -477,16 +477,32 @@ def province_show(
     db: ProvinceDb = None,
 ) -> None:
     """列出省平台上的备案（身份证号只显示前 6 后 4 位）。"""
-    from counter_app.domain.idnumber import mask_id
+    from datetime import date
 
+    from counter_app.domain.status import STATUS_LABELS, filing_status
+    from counter_app.domain.idnumber import mask_id
+    from counter_app.regions_data import load_region_table
+
+    regions = load_region_table()
     store = _store(db)
     for office_code, count in sorted(store.counts().items()):
         typer.echo(f"经办机构 {office_code}：事件 {count} 个")
     for f in store.office_filings(office):
         until = f["valid_until"] or "长期"
+        # the status on today's date, as everywhere else (an ended filing is not shown active)
+        status = STATUS_LABELS[
+            filing_status(
+                f["status"],
+                date.fromisoformat(str(f["valid_from"])),
+                date.fromisoformat(str(f["valid_until"])) if f["valid_until"] else None,
+                date.today(),
+            )
+        ]
+        region = regions.get(f["destination"])
+        place = region.full_name if region else f["destination"]
         typer.echo(
-            f"{f['number']}  {f['office']}  {f['name']} {mask_id(f['id_number'])}  "
-            f"{f['status']}  {f['destination']}  {f['valid_from']}～{until}"
+            f"{f['number']}  经办机构 {f['office']}  {f['name']} {mask_id(f['id_number'])}  "
+            f"{status}  就医地 {place}  {f['valid_from']}～{until}"
         )
 
 

@@ -212,7 +212,9 @@ def closed(db: Database, day: date) -> DayClose | None:
 def close_day(db: Database, supervisor: SignedIn, report: DayReport) -> None:
     """Sign the day off (supervisors only; once per day)."""
     if supervisor.role != "supervisor":
-        raise DayCloseRefused(f"{supervisor.display_name} 不是科长（supervisor），不能签署日结")
+        raise DayCloseRefused(
+            f"{supervisor.display_name} 不是科长，不能签署日结（日结须由科长签署）"
+        )
     try:
         with db.write() as session:
             session.add(

@@ -10,12 +10,12 @@ from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label
+from textual.widgets import Header, Label
 from textual.worker import Worker, WorkerState
 
 from counter_app.settings import Settings
 from counter_app.storage.clerks import SignedIn
-from counter_app.storage.drafts import list_drafts
+from counter_app.storage.drafts import DECLINED, list_drafts, mark_declined
 from counter_app.storage.filings import as_existing, person_filings
 from counter_app.storage.models import Claim, Draft, Filing, Person
 from counter_app.ui.claims.flow import ClaimWizard
@@ -23,8 +23,23 @@ from counter_app.ui.claims.state import DRAFT_KIND as CLAIM_DRAFT
 from counter_app.ui.claims.state import ClaimState
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import Services
+from counter_app.ui.typeahead import TypeAhead
+from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.wizard.flow import FilingWizard
 from counter_app.ui.wizard.state import WizardState
+
+#: The areas reached from the dashboard by one key; switching between them replaces the screen.
+TOP_LEVEL_SCREENS = frozenset(
+    {
+        "DraftsScreen",
+        "FilingRulesScreen",
+        "ClaimsQueueScreen",
+        "PrintQueueScreen",
+        "SyncScreen",
+        "ApplicationsScreen",
+        "DayCloseScreen",
+    }
+)
 
 
 class CounterApp(App[None]):
@@ -34,7 +49,18 @@ class CounterApp(App[None]):
     TITLE = "异地就医经办窗口"
     BINDINGS = [
         Binding("ctrl+l", "lock", "锁屏", id="app.lock", tooltip="离开窗口时锁定屏幕"),
+        Binding("f1", "more_keys", "更多", id="app.more", tooltip="本界面的全部按键"),
         Binding("ctrl+q", "quit", "退出", id="app.quit", tooltip="退出程序"),
+        # Our own palette binding, so Textual does not add its English "palette" one.
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "命令",
+            id="app.palette",
+            tooltip="按名称查找功能",
+            show=False,
+            priority=True,
+        ),
         # Hidden here (the footers of the snapshotted screens stay as they are); shown on the
         # print screens, and in the command palette.
         Binding(
@@ -53,11 +79,12 @@ class CounterApp(App[None]):
         self.services: Services | None = None
         self.sub_title = settings.office_name
         self.last_activity = time.monotonic()
+        self.type_ahead = TypeAhead(self)
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label("正在打开数据库和策略包…", id="loading")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.start_up()
@@ -121,17 +148,43 @@ class CounterApp(App[None]):
         services = self.services
         assert services is not None
         drafts = list_drafts(services.db, services.clerk.clerk_id)
-        if drafts:
+        # Offered once: a draft declined at an earlier sign-in waits in D until worked on again.
+        if drafts and not drafts[0].data.get(DECLINED):
             self.call_from_thread(self._ask_resume, drafts[0], len(drafts))
 
     def _ask_resume(self, draft: Draft, count: int) -> None:
-        more = f"（共 {count} 份草稿，可在工作台按 D 查看）" if count > 1 else ""
+        more = (
+            f"（共 {count} 份草稿，可在工作台按 D 查看）"
+            if count > 1
+            else "（可在工作台按 D 查看）"
+        )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.resume_draft(draft)
+            elif draft.id is not None:
+                draft_id, db = draft.id, self.ready.db
+                self.run_worker(
+                    lambda: mark_declined(db, draft_id),
+                    thread=True,
+                    group="drafts",
+                    description="记录草稿",
+                    exit_on_error=False,
+                )
+
         self.push_screen(
-            ConfirmDialog(f"有未完成的办理：{draft.title}，是否继续？", more),
-            callback=lambda yes: self.resume_draft(draft) if yes else None,
+            ConfirmDialog(f"有未完成的办理：{draft.title}，是否继续？", more), callback=answer
         )
 
     # -- navigation (called by screens) --------------------------------------------------
+
+    def open_top_level(self, screen: Screen) -> None:
+        """Open one of the top-level areas (S, O, J, L, D, R, F9): from another of them it
+        replaces that one, so Esc goes back to where the clerk came from, not through a chain."""
+        if type(self.screen).__name__ in TOP_LEVEL_SCREENS:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
     @property
     def ready(self) -> Services:
@@ -149,7 +202,7 @@ class CounterApp(App[None]):
         """草稿."""
         from counter_app.ui.screens.drafts import DraftsScreen
 
-        self.push_screen(DraftsScreen(self.ready))
+        self.open_top_level(DraftsScreen(self.ready))
 
     def action_rules(self) -> None:
         """规则查询."""
@@ -157,7 +210,7 @@ class CounterApp(App[None]):
         from counter_app.ui.screens.filing_rules import FilingRulesScreen
 
         ready = self.ready
-        self.push_screen(
+        self.open_top_level(
             FilingRulesScreen(
                 ready.engine, ready.today, lambda number: filings_of_id_number(ready.db, number)
             )
@@ -195,10 +248,11 @@ class CounterApp(App[None]):
     def resume_draft(self, draft: Draft) -> None:
         """Back into the wizard at the step the draft was saved at, with fresh filings."""
         assert draft.id is not None
+        data = {k: v for k, v in draft.data.items() if k != DECLINED}
         if draft.kind == CLAIM_DRAFT:
-            ClaimWizard(self, self.ready, ClaimState.from_draft(dict(draft.data), draft.id)).start()
+            ClaimWizard(self, self.ready, ClaimState.from_draft(data, draft.id)).start()
             return
-        state = WizardState.from_draft(dict(draft.data), draft.id)
+        state = WizardState.from_draft(data, draft.id)
         state.existing = as_existing(person_filings(self.ready.db, state.person_id))
         FilingWizard(self, self.ready, state).start()
 
@@ -229,7 +283,7 @@ class CounterApp(App[None]):
         """报销队列."""
         from counter_app.ui.claims.queue import ClaimsQueueScreen
 
-        self.push_screen(ClaimsQueueScreen(self.ready))
+        self.open_top_level(ClaimsQueueScreen(self.ready))
 
     def action_new_claim(self) -> None:
         """零星报销: find the person first; their page starts the claim (B)."""
@@ -241,7 +295,7 @@ class CounterApp(App[None]):
         from counter_app.ui.screens.printing import PrintQueueScreen
 
         if self.services is not None and self.services.signed is not None:
-            self.push_screen(PrintQueueScreen(self.ready))
+            self.open_top_level(PrintQueueScreen(self.ready))
 
     def open_print(self, number: str, kinds: list[str], subject: str = "") -> None:
         """The print screen for one record's documents (a filing's or a claim's)."""
@@ -253,19 +307,19 @@ class CounterApp(App[None]):
         """同步."""
         from counter_app.ui.screens.sync import SyncScreen
 
-        self.push_screen(SyncScreen(self.ready))
+        self.open_top_level(SyncScreen(self.ready))
 
     def action_applications(self) -> None:
         """线上申请."""
         from counter_app.ui.screens.applications import ApplicationsScreen
 
-        self.push_screen(ApplicationsScreen(self.ready))
+        self.open_top_level(ApplicationsScreen(self.ready))
 
     def action_day_close(self) -> None:
         """日结."""
         from counter_app.ui.screens.day_close import DayCloseScreen
 
-        self.push_screen(DayCloseScreen(self.ready))
+        self.open_top_level(DayCloseScreen(self.ready))
 
     # -- sync state in the header ----------------------------------------------------------
 
@@ -315,10 +369,12 @@ class CounterApp(App[None]):
 
     # -- idle lock -----------------------------------------------------------------------
 
-    def on_event(self, event: events.Event) -> None:  # type: ignore[override]
+    async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
             self.last_activity = time.monotonic()
-        return super().on_event(event)
+        if self.type_ahead.intercept(event):
+            return  # held until the screen being opened can take it
+        await super().on_event(event)
 
     def _check_idle(self) -> None:
         idle = time.monotonic() - self.last_activity
@@ -336,9 +392,33 @@ class CounterApp(App[None]):
         self.last_activity = time.monotonic()
         self.push_screen(LockScreen(self.services))
 
+    def action_more_keys(self) -> None:
+        """更多: every key of the current screen; Enter runs the chosen one."""
+        from counter_app.ui.dialogs.keys import KeysDialog
+
+        if isinstance(self.screen, KeysDialog):
+            return
+        screen = self.screen
+
+        def chosen(entry: object) -> None:
+            if entry is not None:
+                action, namespace = entry.action, entry.namespace  # type: ignore[attr-defined]
+                self.call_later(self.run_action, action, namespace)
+
+        self.push_screen(KeysDialog(screen), callback=chosen)
+
+    def action_command_palette(self) -> None:
+        """The command palette, in Chinese."""
+        from textual.command import CommandPalette
+
+        from counter_app.ui.widgets.chinese import CounterPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CounterPalette())
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The command palette (Ctrl+P): the rarer actions by name."""
-        yield from super().get_system_commands(screen)
+        """The command palette (Ctrl+P): the rarer actions by name (only ours, all Chinese)."""
+        yield SystemCommand("退出", "退出程序", self.action_quit)
         if self.services and self.services.signed:
             yield SystemCommand(
                 "查找参保人", "按身份证号、姓名、拼音或备案编号查找", self.action_search
@@ -359,11 +439,17 @@ class CounterApp(App[None]):
             yield SystemCommand("打印队列", "重试、重印、换打印机", self.action_print_queue)
 
 
+def build_app(policy: str | None = None, demo: bool = False, **overrides: object) -> CounterApp:
+    """The app as ``counter-app`` builds it: the office's settings, ``policy``/``demo`` (and, for
+    tests and training, any other setting) overriding them. The Pilot tests use this too."""
+    values: dict[str, object] = dict(overrides)
+    if policy:
+        values["policy"] = policy
+    if demo:
+        values["demo"] = True
+    return CounterApp(Settings(**values))  # type: ignore[arg-type]
+
+
 def run_app(policy: str | None = None, demo: bool = False) -> None:
     """Start the UI with the office's settings (``policy`` and ``demo`` override them)."""
-    overrides: dict[str, object] = {}
-    if policy:
-        overrides["policy"] = policy
-    if demo:
-        overrides["demo"] = True
-    CounterApp(Settings(**overrides)).run()  # type: ignore[arg-type]
+    build_app(policy, demo).run()

@@ -35,10 +35,14 @@ def header_text(
     terminal: str, online: bool | None, last_ok: datetime | None, warn_days: int
 ) -> str:
     """The sub-title every screen shows (the title is the office)."""
-    state = {True: "在线", False: "离线", None: "未配置省平台"}[online]
-    since = since_text(last_ok)
+    # Short enough for an 80-column header next to the office name: no terminal name when none
+    # is set, and no "从未同步" when there is no provincial store to sync with.
+    if online is None:
+        return " · ".join([*([terminal] if terminal else []), "未配置省平台"])
+    state = "在线" if online else "离线"
+    since = since_text(last_ok).replace(" ", "")
     since = since if last_ok is None else f"{since}同步"
     # Past the configured days a warning mark on every screen (the header is on all of them).
-    if online is not None and overdue_days(last_ok, warn_days):
+    if overdue_days(last_ok, warn_days):
         since = f"⚠{since}"
-    return " · ".join([terminal or "本终端", state, since])
+    return " · ".join([*([terminal] if terminal else []), state, since])

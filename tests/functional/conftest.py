@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from counter_app.rules_engine import build_engine
-from counter_app.settings import Settings
 from counter_app.storage.db import Database
-from counter_app.ui.app import CounterApp
+from counter_app.ui.app import CounterApp, build_app
 
 TODAY = date(2026, 11, 23)
 
@@ -25,18 +24,17 @@ def _isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def make_app(tmp_path: Path) -> Callable[..., CounterApp]:
-    """An app on its own demo database for ``policy``, with today fixed."""
+    """An app on its own demo database for ``policy``, with today fixed, built by the same
+    factory as the ``counter-app`` command (``build_app``)."""
 
     def factory(policy: str = "jiangsu", **overrides: object) -> CounterApp:
         values: dict[str, object] = {
-            "policy": policy,
-            "demo": True,
             "db_path": tmp_path / f"{policy}.db",
             "today": TODAY,
             **overrides,
         }
-        settings = Settings(**values)  # type: ignore[arg-type]
-        return CounterApp(settings)
+        demo = bool(values.pop("demo", True))
+        return build_app(policy, demo, **values)
 
     return factory
 

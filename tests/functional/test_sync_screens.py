@@ -134,7 +134,9 @@ async def test_sync_review_and_day_close(province, make_app) -> None:  # type: i
         await settle(pilot)
         assert app.screen.query_one(DataTable).row_count == 0
 
-        await pilot.press("escape")
+        # O replaced the sync screen (no chain of screens): Esc to the dashboard, S again.
+        await pilot.press("escape", "s")
+        await settle(pilot)
         await pilot.press("f9")
         await settle(pilot)
         assert "上传接收 2" in _text(pilot, "#stage")
@@ -144,12 +146,23 @@ async def test_sync_review_and_day_close(province, make_app) -> None:  # type: i
         assert _text(pilot, "#warning") == "全部事件已上传省平台"
         report = str(app.screen.query_one("#report", Static).render())
         assert "【零星报销（按状态）】" in report and "已结算：1 笔" in report
-        for user, password in (("demo", "demo1234"), ("admin", "admin1234")):
-            await pilot.press("f10")
-            await settle(pilot)
-            await pilot.press(*user, "enter", *password, "enter")
-            await settle(pilot)
-        assert _text(pilot, "#signed").startswith("已日结")
+        await pilot.press("f10")
+        await settle(pilot)
+        dialog = app.screen
+        assert "演示科长" in _text(pilot, "#who")  # who signs
+        await pilot.press(*"demo", "enter", *"demo1234", "enter")  # a clerk, not a supervisor
+        await settle(pilot)
+        assert app.screen is dialog and "不是科长" in _text(pilot, "#message")
+        await pilot.press(*"wrong", "enter")  # the user name field keeps "demo"
+        await settle(pilot)
+        assert app.screen is dialog
+        await pilot.press("shift+tab", *["backspace"] * 4, *"admin", "enter", *"admin1234")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is not dialog
+        assert _text(pilot, "#signed").startswith("已日结") and "演示科长" in _text(
+            pilot, "#signed"
+        )
 
     served = {f["number"]: f for f in _filings(server, token)}
     assert served[app_id]["status"] == "active" and len(served) == 20 and refused not in served

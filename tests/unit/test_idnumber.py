@@ -119,20 +119,39 @@ def test_born_today_is_fine() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "code", "year"),
+    "first17",
     [
-        (NEW_CODE_OLD_BIRTH, "340209", "1990"),
-        (UNKNOWN_REGION, "999999", "1990"),
-        (with_check("11011819800101123"), "110118", "1980"),  # 密云区 since 2015
+        "32010219800101123",  # 玄武区 since 1983: issued there to someone born in 1980
+        "34020919900101123",  # created after the birth year
+        "11011819800101123",  # 密云区 since 2015
+        "11010320150101123",  # 崇文区 until 2010 (retired codes stay valid on old cards)
+        "11010419500101123",  # 宣武区, retired 2010
+        "32010019600101123",  # a city's own code
+        "13010219400101123",  # 长安区 since 1983, an elderly client (异地安置)
     ],
 )
-def test_region_unknown_for_birth_year_is_only_a_warning(raw: str, code: str, year: str) -> None:
+def test_issued_codes_of_every_era_pass(first17: str) -> None:
+    """The area code is where the number was issued, not where the person was born (GB/T 2260)."""
+    result = check_id_number(with_check(first17), today=TODAY)
+    assert result.ok and result.warnings == []
+
+
+@pytest.mark.parametrize("code", ["999999", "320199", "000000", "119901"])
+def test_a_code_that_never_existed_is_only_a_warning(code: str) -> None:
+    raw = with_check(code + "19900101123")
     result = check_id_number(raw, today=TODAY)
     assert result.ok
     assert result.normalised == raw
     assert len(result.warnings) == 1
     warning = result.warnings[0]
-    assert warning.startswith("身份证号") and code in warning and year in warning
+    assert warning.startswith("身份证号") and code in warning
+
+
+def test_a_bad_check_digit_is_flagged() -> None:
+    good = with_check("32010219800101123")
+    bad = good[:17] + ("0" if good[17] != "0" else "1")
+    result = check_id_number(bad, today=TODAY)
+    assert not result.ok and "校验位" in result.errors[0]
 
 
 def test_same_code_is_fine_for_a_later_birth_year() -> None:

@@ -9,7 +9,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Header, Label, Static
 
 from counter_app.domain.claim_documents import (
     acceptance_receipt,
@@ -20,6 +20,7 @@ from counter_app.domain.claim_documents import (
 from counter_app.domain.results import ClaimResult
 from counter_app.storage.claims import PENDING, RETURNED, SETTLED
 from counter_app.ui.claims.render import payment_text
+from counter_app.ui.widgets.footer import KeysFooter
 
 
 def document_for(source: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +68,7 @@ class DocumentScreen(Screen[None]):
             if self.source["status"] == SETTLED and payment is not None:
                 yield Static(payment_text(payment), id="document_payment")
             yield Label("按 F8 打印（可选打印机和份数）；内容已随报销保存。", classes="hint")
-        yield Footer()
+        yield KeysFooter()
 
     def action_print(self) -> None:
         """Print this claim's documents."""

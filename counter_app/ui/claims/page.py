@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from counter_app.domain.claim_documents import TREATMENT_LABELS, one_time_notice
 from counter_app.domain.results import ClaimResult
@@ -34,6 +34,7 @@ from counter_app.ui.claims.render import history_label, payment_text
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.reason import ReasonDialog
 from counter_app.ui.services import Services
+from counter_app.ui.widgets.footer import KeysFooter
 
 
 class ClaimScreen(Screen[None]):
@@ -61,7 +62,7 @@ class ClaimScreen(Screen[None]):
             yield Static("正在读取…", id="claim_details")
             yield DataTable(id="claim_history", cursor_type="row", zebra_stripes=True)
             yield Static("", id="claim_payment")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("时间", "办理", "状态", "说明")

@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Header, Label
 
 from counter_app.domain.claim_documents import TREATMENT_LABELS
 from counter_app.storage.claims import (
@@ -22,6 +22,7 @@ from counter_app.storage.claims import (
     claim_queue,
 )
 from counter_app.ui.services import Services
+from counter_app.ui.widgets.footer import KeysFooter
 
 
 def marks(row: ClaimRow) -> str:
@@ -64,7 +65,7 @@ class ClaimsQueueScreen(Screen[None]):
         yield Label("零星报销队列（按状态和办结期限；回车打开）", classes="title")
         yield Label("", id="claims_summary")
         yield DataTable(id="claims", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -165,7 +165,7 @@ class TreatmentStep(ClaimStep):
         for name, label in DATE_LABELS.items():
             yield from field_with_error(
                 label,
-                Input(values.get(name) or "", placeholder="YYYY-MM-DD", id=name, compact=True),
+                Input(values.get(name) or "", placeholder="年-月-日", id=name, compact=True),
                 name,
             )
         hospital = self.state.hospital
@@ -280,7 +280,7 @@ class LinesStep(ClaimStep):
     def form(self) -> ComposeResult:
         yield Label("可选；有明细时金额按明细汇总", classes="hint")
         yield from field_with_error(
-            "日期", Input(placeholder="YYYY-MM-DD，可空", id="line_day", compact=True), "line.day"
+            "日期", Input(placeholder="年-月-日，可不填", id="line_day", compact=True), "line.day"
         )
         yield from field_with_error(
             "项目", Input(placeholder="如 床位费", id="line_item", compact=True), "line.item"
@@ -321,7 +321,7 @@ class LinesStep(ClaimStep):
             try:
                 date.fromisoformat(day)
             except ValueError:
-                problems["line.day"] = f"日期“{day}”无效，应为 YYYY-MM-DD"
+                problems["line.day"] = f"日期“{day}”无效，应写作 年-月-日，如 2026-01-31"
         if not item:
             problems["line.item"] = "请填写项目名称"
         try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from textual import on
+from collections.abc import Callable
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -37,20 +39,30 @@ class ReasonDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class SupervisorDialog(ModalScreen[tuple[str, str] | None]):
-    """A supervisor's user name and password, for a sign-off."""
+class SupervisorDialog(ModalScreen[bool]):
+    """A supervisor's user name and password for a sign-off, checked here.
+
+    ``verify(username, password)`` runs in a worker and returns "" when the sign-off is done, or
+    the reason it was refused; a refusal (a wrong password, a clerk who is not a supervisor) keeps
+    the dialog open with the message. Dismisses with True once signed, False on Esc.
+    """
 
     BINDINGS = [Binding("escape", "cancel", "取消", id="supervisor.cancel", tooltip="不签署，返回")]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, verify: Callable[[str, str], str], who: str = "") -> None:
         super().__init__()
         self.question = question
+        self.verify = verify
+        self.who = who
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self.question, id="question")
+            if self.who:
+                yield Label(self.who, id="who")
             yield Input(placeholder="科长用户名", id="username")
             yield Input(placeholder="密码", password=True, id="password")
+            yield Label("", id="message")
 
     @on(Input.Submitted, "#username")
     def _next(self) -> None:
@@ -60,10 +72,27 @@ class SupervisorDialog(ModalScreen[tuple[str, str] | None]):
     def _submit(self) -> None:
         username = self.query_one("#username", Input).value.strip()
         if not username:
+            self.query_one("#message", Label).update("请输入科长用户名")
             self.query_one("#username", Input).focus()
             return
-        self.dismiss((username, self.query_one("#password", Input).value))
+        self.query_one("#message", Label).update("正在核对…")
+        self._check(username, self.query_one("#password", Input).value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="supervisor", description="签署")
+    def _check(self, username: str, password: str) -> None:
+        """Check the password off the UI thread (argon2 is deliberately slow)."""
+        refused = self.verify(username, password)
+        self.app.call_from_thread(self._checked, refused)
+
+    def _checked(self, refused: str) -> None:
+        if not refused:
+            self.dismiss(True)
+            return
+        self.query_one("#message", Label).update(refused)
+        password = self.query_one("#password", Input)
+        password.value = ""
+        password.focus()
 
     def action_cancel(self) -> None:
         """Close without signing."""
-        self.dismiss(None)
+        self.dismiss(False)

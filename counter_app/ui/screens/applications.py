@@ -6,7 +6,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Header, Label
 
 from counter_app.domain.idnumber import mask_id
 from counter_app.domain.regions import RegionError
@@ -15,6 +15,7 @@ from counter_app.sync.pulled import ReviewRefused, applications, review
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.text_input import ReasonDialog
 from counter_app.ui.services import Services
+from counter_app.ui.widgets.footer import KeysFooter
 
 
 class ApplicationsScreen(Screen[None]):
@@ -39,7 +40,7 @@ class ApplicationsScreen(Screen[None]):
         yield Label("线上申请（不见面备案）待审核", classes="title")
         yield Label("", id="rule")
         yield DataTable(id="applications", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("审核期限", "姓名", "身份证号", "人员类别", "就医地")

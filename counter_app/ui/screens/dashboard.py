@@ -7,11 +7,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Header, Label
 
 from counter_app.storage.claims import claim_counts
 from counter_app.storage.queues import Dashboard, QueueRow, dashboard
 from counter_app.ui.services import Services
+from counter_app.ui.widgets.footer import KeysFooter
 
 
 class DashboardScreen(Screen[None]):
@@ -73,7 +74,7 @@ class DashboardScreen(Screen[None]):
             with Vertical():
                 yield Label("临时备案即将到期", classes="section")
                 yield DataTable(id="expiring", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)  # every key of the day fits in 80 columns
+        yield KeysFooter(compact=True)  # every key of the day fits in 80 columns
 
     def on_mount(self) -> None:
         self.query_one("#followups", DataTable).add_columns(

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from sqlmodel import select
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Header, Label, Static
 
 from counter_app.storage.clerks import sign_in
+from counter_app.storage.models import Clerk
 from counter_app.storage.sync_models import DayClose
 from counter_app.sync.day_close import DayCloseRefused, DayReport, close_day, closed, day_report
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.text_input import SupervisorDialog
 from counter_app.ui.services import Services
+from counter_app.ui.widgets.footer import KeysFooter
 
 
 class DayCloseScreen(Screen[None]):
@@ -31,6 +34,7 @@ class DayCloseScreen(Screen[None]):
         super().__init__()
         self.services = services
         self.report: DayReport | None = None
+        self.supervisors: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -39,7 +43,7 @@ class DayCloseScreen(Screen[None]):
         with VerticalScroll():
             yield Static("正在统计…", id="report")
         yield Label("", id="signed")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.action_reload()
@@ -58,10 +62,29 @@ class DayCloseScreen(Screen[None]):
         """Build the report off the UI thread."""
         db, today = self.services.db, self.services.today
         report, sign_off = day_report(db, today), closed(db, today)
-        self.app.call_from_thread(self._show, report, sign_off)
+        office = self.services.clerk.office_id
+        with db.read() as session:
+            supervisors = list(
+                session.exec(
+                    select(Clerk.display_name).where(
+                        Clerk.office_id == office, Clerk.role == "supervisor", Clerk.active
+                    )
+                )
+            )
+            signer = session.get(Clerk, sign_off.closed_by) if sign_off else None
+        self.app.call_from_thread(
+            self._show, report, sign_off, supervisors, signer.display_name if signer else ""
+        )
 
-    def _show(self, report: DayReport, sign_off: DayClose | None) -> None:
+    def _show(
+        self,
+        report: DayReport,
+        sign_off: DayClose | None,
+        supervisors: list[str],
+        signer: str,
+    ) -> None:
         self.report = report
+        self.supervisors = supervisors
         warning = self.query_one("#warning", Label)
         if report.pending_events or report.problems:
             warning.update(
@@ -74,7 +97,9 @@ class DayCloseScreen(Screen[None]):
             warning.remove_class("warning")
         self.query_one("#report", Static).update("\n".join(report.lines()))
         self.query_one("#signed", Label).update(
-            f"已日结：{sign_off.closed_at:%Y-%m-%d %H:%M} 由科长签署" if sign_off else "尚未日结"
+            f"已日结：{sign_off.closed_at:%Y-%m-%d %H:%M} 由科长 {signer} 签署"
+            if sign_off
+            else "尚未日结（须由科长签署）"
         )
 
     def action_sign(self) -> None:
@@ -85,9 +110,14 @@ class DayCloseScreen(Screen[None]):
 
         def ask_supervisor(go_on: bool | None = True) -> None:
             if go_on:
+                names = "、".join(self.supervisors) or "（本机构尚未登记科长）"
                 self.app.push_screen(
-                    SupervisorDialog("科长签署日结：输入科长用户名和密码"),
-                    callback=lambda answer: self.sign(report, *answer) if answer else None,
+                    SupervisorDialog(
+                        f"签署 {report.day.isoformat()} 的日结",
+                        lambda username, password: self.sign(report, username, password),
+                        who=f"由科长签署：{names}",
+                    ),
+                    callback=lambda signed: self._signed() if signed else None,
                 )
 
         if report.pending_events:
@@ -101,24 +131,22 @@ class DayCloseScreen(Screen[None]):
         else:
             ask_supervisor()
 
-    @work(
-        thread=True, exclusive=True, exit_on_error=False, group="day_sign", description="签署日结"
-    )
-    def sign(self, report: DayReport, username: str, password: str) -> None:
-        """Check the supervisor (audited) and record the sign-off."""
+    def sign(self, report: DayReport, username: str, password: str) -> str:
+        """Check the supervisor (audited) and record the sign-off; "" or why it was refused.
+
+        Runs in the dialog's worker thread.
+        """
         supervisor = sign_in(self.services.db, username, password)
         if supervisor is None:
-            message = "用户名或密码不正确"
-        else:
-            try:
-                close_day(self.services.db, supervisor, report)
-                message = ""
-            except DayCloseRefused as exc:
-                message = str(exc)
-        if message:
-            self.app.call_from_thread(
-                self.notify, message, title="未日结", severity="error", timeout=10
-            )
-        else:
-            self.app.call_from_thread(self.notify, "日结已签署", title="日结")
-        self.app.call_from_thread(self.load)
+            return "用户名或密码不正确，请重新输入"
+        if supervisor.office_id != self.services.clerk.office_id:
+            return f"{supervisor.display_name} 不是本机构的科长"
+        try:
+            close_day(self.services.db, supervisor, report)
+        except DayCloseRefused as exc:
+            return str(exc)
+        return ""
+
+    def _signed(self) -> None:
+        self.notify("日结已签署", title="日结")
+        self.load()

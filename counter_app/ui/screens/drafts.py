@@ -6,12 +6,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Header, Label
 
 from counter_app.storage.drafts import discard_draft, list_drafts
 from counter_app.storage.models import Draft
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import Services
+from counter_app.ui.widgets.footer import KeysFooter
 
 
 class DraftsScreen(Screen[None]):
@@ -20,6 +21,12 @@ class DraftsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "返回", id="drafts.back", tooltip="回到工作台"),
         Binding("delete", "discard", "删除草稿", id="drafts.discard", tooltip="删除光标所在的草稿"),
+        Binding(
+            "home", "first", "第一份", id="drafts.first", tooltip="光标到最新的草稿", priority=True
+        ),
+        Binding(
+            "end", "last", "最后一份", id="drafts.last", tooltip="光标到最早的草稿", priority=True
+        ),
     ]
 
     def __init__(self, services: Services) -> None:
@@ -31,7 +38,7 @@ class DraftsScreen(Screen[None]):
         yield Header()
         yield Label("未完成的办理（回车继续）", classes="title")
         yield DataTable(id="drafts", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("保存时间", "办理", "步骤")
@@ -62,6 +69,18 @@ class DraftsScreen(Screen[None]):
     def _resume(self, event: DataTable.RowSelected) -> None:
         if 0 <= event.cursor_row < len(self.drafts):
             self.app.resume_draft(self.drafts[event.cursor_row])  # type: ignore[attr-defined]
+
+    def action_first(self) -> None:
+        """Home: the newest draft."""
+        table = self.query_one(DataTable)
+        table.focus()
+        table.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        """End: the oldest draft."""
+        table = self.query_one(DataTable)
+        table.focus()
+        table.move_cursor(row=max(table.row_count - 1, 0))
 
     def action_discard(self) -> None:
         """Ask, then delete the draft under the cursor."""

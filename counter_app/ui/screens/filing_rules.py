@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, SelectionList
+from textual.widgets import Checkbox, Header, Input, Label, Select, SelectionList
 
 from counter_app.domain.engine import RulesEngine
 from counter_app.domain.errors import InvalidInput
@@ -21,6 +21,8 @@ from counter_app.domain.status import STATUS_LABELS
 from counter_app.pinyin import pinyin_match
 from counter_app.storage.filings import as_existing
 from counter_app.storage.models import Filing
+from counter_app.ui.widgets.chinese import ChoiceSelect
+from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.verdict import Verdict
 
 INSURANCE = [("职工医保", "employee"), ("居民医保", "resident")]
@@ -44,7 +46,7 @@ def _select(
     options: list[tuple[str, str]], widget_id: str, value: str | None = None
 ) -> Select[str]:
     first = value or options[0][1]
-    return Select(options, value=first, allow_blank=False, id=widget_id, compact=True)
+    return ChoiceSelect(options, value=first, allow_blank=False, id=widget_id, compact=True)
 
 
 def filing_material_ids(engine: RulesEngine) -> list[str]:
@@ -100,7 +102,7 @@ class FilingRulesScreen(Screen[None]):
                 yield Label("", id="destination_hint")
                 yield from _row("备案依据", _select(BASES, "basis"))
                 yield from _row(
-                    "结束日期", Input(placeholder="YYYY-MM-DD，可选", id="end_date", compact=True)
+                    "结束日期", Input(placeholder="年-月-日，可不填", id="end_date", compact=True)
                 )
                 with Horizontal(classes="flags"):
                     for flag, text in FLAGS:
@@ -111,7 +113,7 @@ class FilingRulesScreen(Screen[None]):
                 )
             with VerticalScroll(id="verdict_pane"):
                 yield Verdict(id="verdict")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()

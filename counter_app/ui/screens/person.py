@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from counter_app.domain.idnumber import mask_id, mask_phone
 from counter_app.storage.claims import PENDING, person_claims
@@ -22,6 +22,7 @@ from counter_app.ui.services import (
     STATUS_LABELS,
     Services,
 )
+from counter_app.ui.widgets.footer import KeysFooter
 
 #: History actions besides new/change/cancel.
 STEP_LABELS = {**ACTION_LABELS, "followup": "补齐材料"}
@@ -71,7 +72,7 @@ class PersonScreen(Screen[None]):
             yield DataTable(id="filings", cursor_type="row", zebra_stripes=True)
             yield Label("办理历史", classes="section")
             yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filings", DataTable).add_columns(

@@ -8,12 +8,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Checkbox, Footer, Header, Input, Label, Select
+from textual.widgets import Checkbox, Header, Input, Label, Select
 from textual.widgets.input import Selection
 
 from counter_app.storage.models import Person
 from counter_app.storage.persons import PersonError, record_full_view, save_person
 from counter_app.ui.services import INSURANCE_LABELS, Services
+from counter_app.ui.widgets.chinese import ChoiceSelect
+from counter_app.ui.widgets.footer import KeysFooter
 
 
 def form_row(label: str, widget: Widget) -> ComposeResult:
@@ -25,7 +27,7 @@ def form_row(label: str, widget: Widget) -> ComposeResult:
 
 def choice_select(options: dict[str, str], value: object, widget_id: str) -> Select:
     """A compact drop-down of ``{key: label}`` with one choice always made."""
-    return Select(
+    return ChoiceSelect(
         [(label, key) for key, label in options.items()],
         value=value,
         allow_blank=False,
@@ -75,7 +77,7 @@ class PersonFormScreen(Screen[int | None]):
             )
             yield from form_row(
                 "险种",
-                Select(
+                ChoiceSelect(
                     [(v, k) for k, v in INSURANCE_LABELS.items()],
                     value=p.insurance if p else "employee",
                     allow_blank=False,
@@ -93,7 +95,7 @@ class PersonFormScreen(Screen[int | None]):
                 )
                 yield Checkbox("已退休", p.retired if p else False, id="retired", compact=True)
             yield Label("", id="message", classes="error")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select
+from textual.widgets import DataTable, Header, Input, Label, Select
 
 from counter_app.printing.forms import DOCUMENT_KINDS
 from counter_app.printing.gate import NotPrintable
@@ -17,6 +17,8 @@ from counter_app.printing.jobs import Outcome, list_jobs, reprint, retry, submit
 from counter_app.printing.sources import NotFound
 from counter_app.storage.models import PrintJob
 from counter_app.ui.services import Services
+from counter_app.ui.widgets.chinese import ChoiceSelect
+from counter_app.ui.widgets.footer import KeysFooter
 
 STATUS = {"queued": "待打印", "done": "已打印"}
 
@@ -50,7 +52,7 @@ class PrintScreen(Screen[None]):
             yield Label(f"打印 {self.number}  {self.subject}", classes="title")
             with Horizontal(classes="print-row"):
                 yield Label("文书", classes="field-label")
-                yield Select(
+                yield ChoiceSelect(
                     [(DOCUMENT_KINDS[k], k) for k in self.kinds],
                     value=self.kinds[0],
                     allow_blank=False,
@@ -59,14 +61,14 @@ class PrintScreen(Screen[None]):
             with Horizontal(classes="print-row"):
                 yield Label("打印机", classes="field-label")
                 options = _printer_options(self.services)
-                yield Select(options, value=options[0][1], allow_blank=False, id="printer")
+                yield ChoiceSelect(options, value=options[0][1], allow_blank=False, id="printer")
             with Horizontal(classes="print-row"):
                 yield Label("份数", classes="field-label")
                 yield Input("1", id="copies", type="integer", max_length=2)
             two_copies = "备案表每份一式两联。" if "filing_form" in self.kinds else ""
             yield Label(f"{two_copies}按 F8 打印。", id="print_hint")
             yield Label("", id="print_status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#kind", Select).focus()
@@ -134,10 +136,10 @@ class PrintQueueScreen(Screen[None]):
         with Horizontal(classes="print-row"):
             yield Label("打印机", classes="field-label")
             options = _printer_options(self.services)
-            yield Select(options, value=options[0][1], allow_blank=False, id="queue_printer")
+            yield ChoiceSelect(options, value=options[0][1], allow_blank=False, id="queue_printer")
         yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
         yield Label("", id="queue_status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#jobs", DataTable).add_columns(

@@ -5,16 +5,19 @@ A barcode/QR scanner types the number and Enter: with exactly one hit the record
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label
+from textual.widgets import DataTable, Header, Input, Label
+from textual.widgets.input import Selection
 
 from counter_app.printing.qr import looks_like_payload
 from counter_app.printing.verify import Verification, verify_payload
 from counter_app.storage.persons import PersonRow, classify, search_persons
 from counter_app.ui.services import INSURANCE_LABELS, Services
+from counter_app.ui.typeahead import TypeAheadTarget
+from counter_app.ui.widgets.footer import KeysFooter
 
 KIND_LABELS = {
     "id_exact": "身份证号",
@@ -26,13 +29,28 @@ KIND_LABELS = {
 }
 
 
-class SearchScreen(Screen[None]):
-    """A search box over a result table."""
+class SearchScreen(TypeAheadTarget, Screen[None]):
+    """A search box over a result table.
 
+    Scanner-safe: whenever the screen shows again (Esc from a person) the box has focus with its
+    old text selected, so the next scan replaces it; printable keys typed on the results go to the
+    box too; ``/`` and F2 always put focus in the box.
+    """
+
+    AUTO_FOCUS = "#query"
+    TYPE_INTO = "#query"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "返回", id="search.back", tooltip="回到上一页"),
         Binding("f3", "app.new_person", "新建参保人", id="search.new", tooltip="登记新的参保人"),
         Binding("down", "focus_results", "结果", show=False, id="search.results"),
+        Binding(
+            "slash,f2",
+            "focus_query",
+            "查找框",
+            id="search.query",
+            tooltip="光标回到查找框（选中原内容，直接输入或扫码即替换）",
+            priority=True,
+        ),
     ]
 
     def __init__(self, services: Services) -> None:
@@ -47,11 +65,29 @@ class SearchScreen(Screen[None]):
         yield Input(placeholder="输入或扫码后回车", id="query")
         yield Label("", id="kind")
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("姓名", "身份证号", "性别", "险种", "备案", "电话")
-        self.query_one("#query", Input).focus()
+
+    def on_screen_resume(self) -> None:
+        """Back from a person: the box, its old text selected (the next scan replaces it)."""
+        self.action_focus_query()
+
+    def action_focus_query(self) -> None:
+        """Focus the box and select what it holds."""
+        box = self.query_one("#query", Input)
+        self.set_focus(box)
+        box.selection = Selection(0, len(box.value))
+
+    def on_key(self, event: events.Key) -> None:
+        """A scan or typing while the results have focus goes into the box, replacing it."""
+        if event.is_printable and isinstance(self.focused, DataTable):
+            event.stop()
+            event.prevent_default()
+            self.action_focus_query()
+            # After the box's focus event (which selects all): the key replaces the old text.
+            self.query_one("#query", Input).post_message(events.Key(event.key, event.character))
 
     @on(Input.Changed, "#query")
     def _changed(self, event: Input.Changed) -> None:

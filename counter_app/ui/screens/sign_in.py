@@ -6,18 +6,25 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Input, Label
+from textual.widgets import Header, Input, Label
 
 from counter_app.storage.clerks import SignedIn, sign_in
 from counter_app.ui.services import Services
+from counter_app.ui.typeahead import TypeAheadTarget
+from counter_app.ui.widgets.footer import KeysFooter
 
 
-class SignInScreen(Screen[SignedIn]):
+class SignInScreen(TypeAheadTarget, Screen[SignedIn]):
     """用户名和密码; dismisses with the clerk once the password is right."""
+
+    AUTO_FOCUS = "#username"
+    TYPE_INTO = "#username"
 
     def __init__(self, services: Services) -> None:
         super().__init__()
         self.services = services
+        #: While the password is checked, keys typed ahead wait for the screen that follows.
+        self.busy = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -28,10 +35,7 @@ class SignInScreen(Screen[SignedIn]):
             yield Label("", id="message")
             if self.services.settings.demo:
                 yield Label("演示账号：demo / demo1234", classes="hint")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#username", Input).focus()
+        yield KeysFooter()
 
     @on(Input.Submitted, "#username")
     def _to_password(self) -> None:
@@ -46,6 +50,7 @@ class SignInScreen(Screen[SignedIn]):
             self.query_one("#username", Input).focus()
             return
         self.query_one("#message", Label).update("正在验证…")
+        self.busy = True
         self.check(username, password)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign_in", description="登录")
@@ -55,6 +60,7 @@ class SignInScreen(Screen[SignedIn]):
         self.app.call_from_thread(self._done, signed)
 
     def _done(self, signed: SignedIn | None) -> None:
+        self.busy = False
         if signed is None:
             self.query_one("#message", Label).update("用户名或密码不正确")
             password = self.query_one("#password", Input)

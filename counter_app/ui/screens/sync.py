@@ -6,7 +6,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, ProgressBar
+from textual.widgets import DataTable, Header, Label, ProgressBar
 from textual.worker import get_current_worker
 
 from counter_app.sync import outbox
@@ -15,6 +15,7 @@ from counter_app.sync.pulled import INBOX_LABELS, inbox_counts
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import Services
 from counter_app.ui.sync_header import since_text
+from counter_app.ui.widgets.footer import KeysFooter
 
 KIND_LABELS = {
     "filing.new": "新增备案",
@@ -50,7 +51,7 @@ class SyncScreen(Screen[None]):
         yield Label("被省平台退回、需要处理的事件", classes="section")
         yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
         yield Label("", id="problem_detail")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("序号", "类型", "编号", "原因")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from counter_app.storage.drafts import save_draft
+from counter_app.storage.drafts import discard_draft, save_draft
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import Services
 from counter_app.ui.wizard.state import DRAFT_KIND, DRAFT_LOCK, WizardState
@@ -83,6 +83,9 @@ class Wizard:
         if outcome == "next":
             self.state.step += 1
         elif outcome == "back" and self.state.step == 0:
+            if self.state.draft_id is None or not self._worth_keeping():
+                self._discard()  # Esc on the first step, or a change the rules lock: no draft
+                return
             self._save()
             self.app.push_screen(
                 ConfirmDialog("退出办理？", "已填写的内容已保存为草稿，可在工作台按 D 继续。"),
@@ -98,8 +101,29 @@ class Wizard:
         if not leave:
             self._show()
 
+    def _worth_keeping(self) -> bool:
+        """Whether this work may be resumed later (a change the rules lock may not)."""
+        check = getattr(self.state, "worth_keeping", None)
+        return bool(check(self.services)) if check is not None else True
+
+    def _discard(self) -> None:
+        """Leave no draft behind (in a worker)."""
+        draft_id, db = self.state.draft_id, self.services.db
+        self.state.draft_id = None
+        if draft_id is not None:
+            self.app.run_worker(
+                lambda: discard_draft(db, draft_id),
+                thread=True,
+                group="draft",
+                description="删除草稿",
+                exit_on_error=False,
+            )
+
     def _save(self) -> None:
         """Save the draft in a worker; the id comes back for the next save."""
+        if not self._worth_keeping():
+            self._discard()
+            return
         state, services, kind = self.state, self.services, self.draft_kind
 
         def write() -> None:

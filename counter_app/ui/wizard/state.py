@@ -103,6 +103,13 @@ class WizardState(DraftRoundTrip):
         }
         return request
 
+    def worth_keeping(self, services: Services) -> bool:
+        """A change or cancel the rules lock cannot be finished later either: no draft for it."""
+        if self.action == "new":
+            return True
+        outcome = self.evaluate(services)
+        return isinstance(outcome, list) or not any(r.code == "locked" for r in outcome.reasons)
+
     def evaluate(self, services: Services) -> FilingResult | list[FieldError]:
         """The engine's verdict, or the bad fields."""
         try:

@@ -15,7 +15,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     Checkbox,
-    Footer,
     Header,
     Input,
     Label,
@@ -37,6 +36,7 @@ from counter_app.ui.services import (
     SCOPE_LABELS,
     Services,
 )
+from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.verdict import Verdict
 from counter_app.ui.wizard.state import DRAFT_LOCK, WizardState
 
@@ -107,7 +107,7 @@ class WizardStep(Screen[str]):
                 yield from self.form()
             with VerticalScroll(id="verdict_pane"):
                 yield Verdict(id="verdict")
-        yield Footer()
+        yield KeysFooter()
 
     def form(self) -> ComposeResult:
         """The step's own fields."""
@@ -309,7 +309,7 @@ class DatesStep(WizardStep):
             "开始日期",
             Input(
                 values.get("start_date") or "",
-                placeholder="YYYY-MM-DD，默认今天",
+                placeholder="年-月-日，不填为今天",
                 id="start_date",
                 compact=True,
             ),
@@ -318,7 +318,7 @@ class DatesStep(WizardStep):
             "结束日期",
             Input(
                 values.get("end_date") or "",
-                placeholder="YYYY-MM-DD，按规定可空",
+                placeholder="年-月-日，按规定可不填",
                 id="end_date",
                 compact=True,
             ),
@@ -335,7 +335,7 @@ class DatesStep(WizardStep):
             try:
                 self.state.values[name] = date.fromisoformat(text).isoformat()
             except ValueError:
-                error = f"{label}：“{text}”不是有效日期，应为 YYYY-MM-DD"
+                error = f"{label}：“{text}”不是有效日期，应写作 年-月-日，如 2026-01-31"
         self.query_one("#date_error", Label).update(error)
 
     @on(Input.Changed)

@@ -92,6 +92,7 @@ def test_offline_transfer_by_command(tmp_path: Path) -> None:
     shown = _run("province", "show", "--db", province, env=env)
     assert "经办机构 340202：事件 25 个" in shown.stdout
     assert "340202********0001" in shown.stdout and "340202190000000001" not in shown.stdout
+    assert "有效" in shown.stdout and "active" not in shown.stdout  # no raw status codes
 
 
 def test_sync_run_without_a_server_keeps_everything(tmp_path: Path) -> None:

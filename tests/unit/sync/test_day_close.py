@@ -64,8 +64,8 @@ def test_header_shows_terminal_state_and_warns_past_the_days() -> None:
     assert since_text((now - timedelta(days=2)).replace(tzinfo=None), now) == "2 天前"
     assert overdue_days(now - timedelta(days=2), 3, now) == 0
     assert overdue_days(now - timedelta(days=3), 3, now) == 3
-    assert header_text("窗口1", None, None, 1) == "窗口1 · 未配置省平台 · 从未同步"
-    assert header_text("", False, None, 1) == "本终端 · 离线 · ⚠从未同步"
+    assert header_text("窗口1", None, None, 1) == "窗口1 · 未配置省平台"
+    assert header_text("", False, None, 1) == "离线 · ⚠从未同步"
 
 
 def test_settings_read_the_sync_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

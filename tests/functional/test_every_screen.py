@@ -1,0 +1,188 @@
+"""Every screen at 80×24 and 100×30, checked by what it renders (not only by snapshots).
+
+On each screen: no ASCII word from Textual's built-ins and no raw stored code; the 更多 (F1) key
+is in the footer and every footer key is whole; every key the counter defines on the screen is in
+the footer or in the 更多 list; drop-down and checklist labels fit whole; no line starts with
+``、`` or ``）`` (a badly wrapped line).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from rich.cells import cell_len
+from textual.pilot import Pilot
+from textual.screen import ModalScreen
+from textual.widgets import Checkbox, Select, SelectionList
+from textual.widgets._footer import FooterKey
+
+from counter_app.ui.dialogs.keys import KeysDialog
+from counter_app.ui.screens.dashboard import DashboardScreen
+from counter_app.ui.widgets.footer import MORE_ACTION, KeysFooter, screen_keys
+from tests.functional.driving import choose_destination, settle, sign_in, type_text
+from tests.functional.screen_text import (
+    bad_line_starts,
+    english_words,
+    region_lines,
+    screen_lines,
+)
+
+SIZES = [(80, 24), (100, 30)]
+
+
+def problems(pilot: Pilot, where: str) -> list[str]:
+    """What is wrong on the current screen."""
+    app = pilot.app
+    screen = app.screen
+    lines = screen_lines(app)
+    found: list[str] = []
+    words = english_words(lines)
+    if words:
+        found.append(f"{where}: English words {sorted(words)}")
+    found += [
+        f"{where}: wrapped line starts badly: {line.strip()!r}" for line in bad_line_starts(lines)
+    ]
+    if lines and lines[0].rstrip().endswith("…") and not isinstance(screen, ModalScreen):
+        found.append(f"{where}: header cut: {lines[0].strip()}")
+    footers = list(screen.query(KeysFooter))
+    if not isinstance(screen, ModalScreen):
+        if not footers:
+            found.append(f"{where}: no footer")
+        for footer in footers:
+            keys = list(footer.query(FooterKey))
+            if not keys or keys[0].action != MORE_ACTION:
+                found.append(f"{where}: 更多 is not the first footer key")
+            for key in keys:
+                if key.region.right > app.size.width or key.region.width < cell_len(
+                    key.description
+                ):
+                    found.append(f"{where}: footer key cut: {key.description}")
+        entries = screen_keys(screen)
+        if any(e.action == MORE_ACTION for e in entries) is False:
+            found.append(f"{where}: no 更多 key")
+    for select in screen.query(Select):
+        if not select.display or select.value is Select.BLANK:
+            continue
+        label = select.query_one("#label")
+        prompt = next(str(p) for p, v in select._options if v == select.value)
+        # A wrapped CJK line may leave its last cell empty.
+        room = (
+            label.size.width
+            if label.size.height == 1
+            else (label.size.width - 1) * label.size.height
+        )
+        if cell_len(prompt) > room:
+            found.append(f"{where}: drop-down label cut: {prompt}")
+    for checklist in screen.query(SelectionList):
+        if any("…" in line for line in region_lines(app, checklist.region)):
+            found.append(f"{where}: checklist label cut")
+    for box in screen.query(Checkbox):
+        if box.display and cell_len(str(box.label)) + 4 > box.size.width:
+            found.append(f"{where}: checkbox label cut: {box.label}")
+    return found
+
+
+async def back_to_dashboard(pilot: Pilot) -> None:
+    """Esc until the dashboard (answering Y when asked whether to leave)."""
+    for _ in range(10):
+        if isinstance(pilot.app.screen, DashboardScreen):
+            return
+        key = "y" if type(pilot.app.screen).__name__ == "ConfirmDialog" else "escape"
+        await pilot.press(key)
+        await settle(pilot)
+    raise AssertionError(f"stuck on {pilot.app.screen}")
+
+
+Step = Callable[[Pilot], Awaitable[None]]
+
+
+async def _keys(pilot: Pilot, *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+async def tour(pilot: Pilot) -> list[str]:
+    """Visit every screen by keyboard; return what is wrong on each."""
+    found: list[str] = []
+
+    async def visit(where: str, *keys: str) -> None:
+        await _keys(pilot, *keys)
+        found.extend(problems(pilot, where))
+
+    await settle(pilot)
+    found += problems(pilot, "sign-in")
+    await sign_in(pilot)
+    await visit("dashboard")
+    await visit("更多 dialog", "f1")
+    assert isinstance(pilot.app.screen, KeysDialog)
+    await _keys(pilot, "escape")
+    for key, where in [
+        ("d", "drafts"),
+        ("r", "rules"),
+        ("l", "claims queue"),
+        ("s", "sync"),
+        ("o", "applications"),
+        ("j", "day close"),
+        ("f9", "print queue"),
+    ]:
+        await visit(where, key)
+        await back_to_dashboard(pilot)
+    await visit("claims queue rows", "l", "tab", "enter")
+    await visit("claim page", "enter")
+    await back_to_dashboard(pilot)
+    # A person with filings, found by search.
+    await _keys(pilot, "slash")
+    await type_text(pilot, "z")
+    await visit("search")
+    await visit("person", "enter", "enter")
+    await visit("person form", "e")
+    await _keys(pilot, "escape")
+    await visit("palette", "ctrl+p")
+    await _keys(pilot, "escape")
+    await visit("filing wizard: category", "n")
+    await visit("filing wizard: destination", "f10")
+    await type_text(pilot, "hainan")
+    await choose_destination(pilot, "")
+    await visit("filing wizard: materials", "f10")
+    await back_to_dashboard(pilot)
+    await _keys(pilot, "slash")
+    await type_text(pilot, "z")
+    await _keys(pilot, "enter", "enter")
+    await visit("claim wizard: first step", "b")
+    await visit("claim wizard: next step", "f10")
+    await back_to_dashboard(pilot)
+    return found
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "100x30"])
+async def test_every_screen_whole_and_in_chinese(make_app, size: tuple[int, int]) -> None:
+    app = make_app("jiangsu")
+    async with app.run_test(size=size) as pilot:
+        found = await tour(pilot)
+    assert found == [], "\n".join(found)
+
+
+async def test_more_lists_every_key_of_the_screen_and_runs_one(make_app) -> None:
+    app = make_app("jiangsu")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await _keys(pilot, "slash")
+        await type_text(pilot, "z")
+        await _keys(pilot, "enter", "enter")
+        person = app.screen
+        footer = [key.description for key in person.query(FooterKey)]
+        expected = {e.description for e in screen_keys(person)} - {"更多"}
+        assert {"打印", "锁屏", "显示证件号"} <= expected
+        await _keys(pilot, "f1")
+        dialog = app.screen
+        assert isinstance(dialog, KeysDialog)
+        listed = {e.description for e in dialog.entries}
+        assert listed == expected  # footer keys and the ones that did not fit
+        assert set(footer) - {"更多"} <= listed
+        # Enter on 显示证件号 runs it on the person page.
+        index = next(i for i, e in enumerate(dialog.entries) if e.description == "显示证件号")
+        await _keys(pilot, *["down"] * index, "enter")
+        assert app.screen is person
+        assert person.revealed
