@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
+from typing import Any
 
-from textual import events, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual import work
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label
@@ -21,18 +21,26 @@ from counter_app.ui.claims.flow import ClaimWizard
 from counter_app.ui.claims.state import DRAFT_KIND as CLAIM_DRAFT
 from counter_app.ui.claims.state import ClaimState
 from counter_app.ui.dialogs.confirm import ConfirmDialog
+from counter_app.ui.lock import GuardedApp
 from counter_app.ui.services import Services
 from counter_app.ui.wizard.flow import FilingWizard
 from counter_app.ui.wizard.state import WizardState
 
 
-class CounterApp(App[None]):
-    """Opens the database and the rules in a worker, signs the clerk in, then the dashboard."""
+class CounterApp(GuardedApp):
+    """Opens the database and the rules in a worker, signs the clerk in, then the dashboard.
+
+    Locking (Ctrl+L, the idle time, the palette's 锁屏) is ``GuardedApp``'s: nothing of the work
+    answers while the lock screen is up.
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "异地就医经办窗口"
     BINDINGS = [
-        Binding("ctrl+l", "lock", "锁屏", id="app.lock", tooltip="离开窗口时锁定屏幕"),
+        # Priority: locks over dialogs and input fields too.
+        Binding(
+            "ctrl+l", "lock", "锁屏", id="app.lock", tooltip="离开窗口时锁定屏幕", priority=True
+        ),
         Binding("ctrl+q", "quit", "退出", id="app.quit", tooltip="退出程序"),
         # Hidden here (the footers of the snapshotted screens stay as they are); shown on the
         # print screens, and in the command palette.
@@ -51,7 +59,7 @@ class CounterApp(App[None]):
         self.settings = settings
         self.services: Services | None = None
         self.sub_title = settings.office_name
-        self.last_activity = time.monotonic()
+        self._header_timer: Any = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -60,7 +68,7 @@ class CounterApp(App[None]):
 
     def on_mount(self) -> None:
         self.start_up()
-        self.set_interval(15, self._check_idle)
+        self.set_interval(15, self.check_idle_lock)
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -106,7 +114,8 @@ class CounterApp(App[None]):
         # The sign-in screen is still being dismissed; open the dashboard once it is gone.
         self.call_after_refresh(self._show_dashboard)
         self.refresh_sync_header()
-        self.set_interval(60, self.refresh_sync_header)
+        if self._header_timer is None:
+            self._header_timer = self.set_interval(60, self.refresh_sync_header)
 
     def _show_dashboard(self) -> None:
         from counter_app.ui.screens.dashboard import DashboardScreen
@@ -301,31 +310,45 @@ class CounterApp(App[None]):
                 timeout=15,
             )
 
-    # -- idle lock -----------------------------------------------------------------------
+    # -- the lock (GuardedApp) -------------------------------------------------------------
 
-    def on_event(self, event: events.Event) -> None:  # type: ignore[override]
-        if isinstance(event, (events.Key, events.MouseDown)):
-            self.last_activity = time.monotonic()
-        return super().on_event(event)
+    def can_lock(self) -> bool:
+        """A clerk is signed in."""
+        return self.services is not None and self.services.signed is not None
 
-    def _check_idle(self) -> None:
-        idle = time.monotonic() - self.last_activity
-        if self.services and self.services.signed and idle > self.settings.idle_lock_minutes * 60:
-            self.action_lock()
+    def make_lock_screen(self) -> Screen[None]:
+        """The lock screen of the clerk signed in."""
+        from counter_app.ui.screens.lock import LockScreen
+
+        assert self.services is not None
+        return LockScreen(self.services)
+
+    def idle_limit(self) -> float:
+        """The office's idle time before the lock."""
+        return self.settings.idle_lock_minutes * 60.0
+
+    def _is_guard_screen(self, screen: Screen[Any] | str) -> bool:
+        from counter_app.ui.screens.sign_in import SignInScreen
+
+        return self.guard == "signed_out" and isinstance(screen, SignInScreen)
 
     def action_lock(self) -> None:
         """Cover the screen until the clerk's password is typed again."""
-        from counter_app.ui.screens.sign_in import LockScreen
+        self.lock()
 
-        if self.services is None or self.services.signed is None:
-            return
-        if isinstance(self.screen, LockScreen):
-            return
-        self.last_activity = time.monotonic()
-        self.push_screen(LockScreen(self.services))
+    def sign_out(self) -> None:
+        """From the lock screen: end the session; the next clerk signs in."""
+        self.leave_session()
+        if self.services is not None:
+            self.services.signed = None
+            self.services.opened.clear()
+        self.sub_title = self.settings.office_name
+        self._sign_in()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette (Ctrl+P): the rarer actions by name."""
+        if self.locked:
+            return
         yield from super().get_system_commands(screen)
         if self.services and self.services.signed:
             yield SystemCommand(
