@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 if TYPE_CHECKING:
+    from counter_app.storage.clerks import Lockout
     from counter_app.sync.client import ClientConfig
 
 
@@ -147,6 +148,12 @@ class Settings(BaseSettings):
     idle_lock_minutes: int = Field(default=10, ge=1, le=240)
     """无操作多少分钟后锁屏（需重新输入密码）。"""
 
+    sign_in_attempts: int = Field(default=5, ge=3, le=20)
+    """连续输错多少次密码后锁定账户（登录、锁屏解锁、科长签署合计）。"""
+
+    sign_in_lockout_minutes: int = Field(default=15, ge=1, le=1440)
+    """账户因密码输错被锁定的分钟数；到时前任何密码都不受理。"""
+
     today: date | None = None
     """固定“今天”的日期（仅用于测试和培训）；不设置时取系统日期。"""
 
@@ -158,6 +165,12 @@ class Settings(BaseSettings):
 
     qr_key: SecretStr | None = None
     """文书二维码签名密钥；不设置时每个经办机构首次打印时生成一个，保存在本机构数据库中。"""
+
+    def lockout(self) -> Lockout:
+        """The sign-in lock-out these settings ask for."""
+        from counter_app.storage.clerks import Lockout
+
+        return Lockout(self.sign_in_attempts, self.sign_in_lockout_minutes)
 
     def printer_list(self) -> list[PrinterConfig]:
         """The configured printers, or the file printer that saves PDFs when none is set."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
 
 from counter_app.storage.db import Database
-from counter_app.storage.models import Clerk, Office
+from counter_app.storage.models import Clerk, Office, utcnow
 from counter_app.storage.records import audit
 
 _HASHER = PasswordHasher()
@@ -18,6 +19,30 @@ MIN_PASSWORD = 8
 
 class ClerkError(ValueError):
     """A clerk that cannot be created; the message is Chinese."""
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """How many wrong passwords in a row lock a clerk out, and for how long."""
+
+    attempts: int = 5
+    minutes: int = 15
+
+
+class AccountLocked(ClerkError):
+    """Too many wrong passwords: no password is checked until ``until`` (UTC)."""
+
+    def __init__(self, until: datetime) -> None:
+        local = until.astimezone()
+        super().__init__(f"密码连续输错次数过多，账户已锁定至 {local:%Y-%m-%d %H:%M}")
+        self.until = until
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they were stored as UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
 
 
 @dataclass(frozen=True)
@@ -79,10 +104,30 @@ def add_clerk(
         return clerk.id
 
 
-def sign_in(db: Database, username: str, password: str) -> SignedIn | None:
-    """The clerk if the password is right (audited either way), else ``None``."""
+def sign_in(
+    db: Database,
+    username: str,
+    password: str,
+    lockout: Lockout | None = None,
+    now: datetime | None = None,
+) -> SignedIn | None:
+    """The clerk if the password is right (audited either way), else ``None``.
+
+    Every place a password is typed (sign-in, the lock screen, a supervisor's sign-off) comes here,
+    so wrong passwords anywhere count toward the same lock-out, kept in the database so that a
+    restart does not reset it. Raises ``AccountLocked`` while the clerk is locked out, and when
+    this wrong password is the one that locks.
+    """
+    lockout = lockout or Lockout()
+    now = now or utcnow()
     with db.read() as session:
         clerk = session.exec(select(Clerk).where(Clerk.username == username)).first()
+    if clerk is not None:
+        until = _aware(clerk.locked_until)
+        if until is not None and until > now:
+            with db.write() as session:
+                audit(session, clerk.id, "sign_in_locked", "clerk", clerk.id, username=username)
+            raise AccountLocked(until)
     ok = False
     if clerk is not None and clerk.active:
         # argon2 is deliberately slow: verify outside the write transaction, so other clerks'
@@ -91,6 +136,7 @@ def sign_in(db: Database, username: str, password: str) -> SignedIn | None:
             ok = _HASHER.verify(clerk.password_hash, password)
         except (VerificationError, InvalidHashError):
             ok = False
+    locked: datetime | None = None
     with db.write() as session:
         audit(
             session,
@@ -100,20 +146,45 @@ def sign_in(db: Database, username: str, password: str) -> SignedIn | None:
             clerk.id if clerk else "",
             username=username,
         )
+        row = session.get(Clerk, clerk.id) if clerk is not None else None
+        if row is not None:
+            if ok:
+                row.failed_logins, row.locked_until = 0, None
+            else:
+                # Counted in the row, inside this transaction: two windows typing wrong passwords
+                # for the same clerk both count.
+                row.failed_logins += 1
+                if row.failed_logins >= lockout.attempts:
+                    locked = now + timedelta(minutes=lockout.minutes)
+                    row.failed_logins, row.locked_until = 0, locked
+                    audit(
+                        session,
+                        row.id,
+                        "lockout",
+                        "clerk",
+                        row.id,
+                        username=username,
+                        until=locked.isoformat(),
+                    )
+            session.add(row)
         if not ok or clerk is None:
-            return None
-        office = session.get(Office, clerk.office_id)
-        assert office is not None and clerk.id is not None and office.id is not None
-        return SignedIn(
-            clerk_id=clerk.id,
-            username=clerk.username,
-            display_name=clerk.display_name,
-            role=clerk.role,
-            office_id=office.id,
-            office_code=office.code,
-            office_name=office.name,
-            policy=office.policy,
-        )
+            signed = None
+        else:
+            office = session.get(Office, clerk.office_id)
+            assert office is not None and clerk.id is not None and office.id is not None
+            signed = SignedIn(
+                clerk_id=clerk.id,
+                username=clerk.username,
+                display_name=clerk.display_name,
+                role=clerk.role,
+                office_id=office.id,
+                office_code=office.code,
+                office_name=office.name,
+                policy=office.policy,
+            )
+    if locked is not None:
+        raise AccountLocked(locked)
+    return signed
 
 
 def clerk_names(db: Database) -> dict[int, str]:

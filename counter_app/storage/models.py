@@ -63,6 +63,10 @@ class Clerk(SQLModel, table=True):
     password_hash: str
     role: str = "clerk"
     active: bool = True
+    #: Wrong passwords in a row (sign-in, lock screen, supervisor sign-off); reset by a right one.
+    failed_logins: int = 0
+    #: Set when ``failed_logins`` reached the office's limit: no password is checked before it.
+    locked_until: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterable
+from typing import Any
 
 from textual import events, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Header, Label
@@ -22,6 +22,7 @@ from counter_app.ui.claims.flow import ClaimWizard
 from counter_app.ui.claims.state import DRAFT_KIND as CLAIM_DRAFT
 from counter_app.ui.claims.state import ClaimState
 from counter_app.ui.dialogs.confirm import ConfirmDialog
+from counter_app.ui.lock import GuardedApp
 from counter_app.ui.services import Services
 from counter_app.ui.typeahead import TypeAhead
 from counter_app.ui.widgets.footer import KeysFooter
@@ -42,13 +43,20 @@ TOP_LEVEL_SCREENS = frozenset(
 )
 
 
-class CounterApp(App[None]):
-    """Opens the database and the rules in a worker, signs the clerk in, then the dashboard."""
+class CounterApp(GuardedApp):
+    """Opens the database and the rules in a worker, signs the clerk in, then the dashboard.
+
+    Locking (Ctrl+L, the idle time, the palette's 锁屏) is ``GuardedApp``'s: nothing of the work
+    answers while the lock screen is up.
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "异地就医经办窗口"
     BINDINGS = [
-        Binding("ctrl+l", "lock", "锁屏", id="app.lock", tooltip="离开窗口时锁定屏幕"),
+        # Priority: locks over dialogs and input fields too.
+        Binding(
+            "ctrl+l", "lock", "锁屏", id="app.lock", tooltip="离开窗口时锁定屏幕", priority=True
+        ),
         Binding("f1", "more_keys", "更多", id="app.more", tooltip="本界面的全部按键"),
         Binding("ctrl+q", "quit", "退出", id="app.quit", tooltip="退出程序"),
         # Our own palette binding, so Textual does not add its English "palette" one.
@@ -78,8 +86,8 @@ class CounterApp(App[None]):
         self.settings = settings
         self.services: Services | None = None
         self.sub_title = settings.office_name
-        self.last_activity = time.monotonic()
         self.type_ahead = TypeAhead(self)
+        self._header_timer: Any = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -88,7 +96,7 @@ class CounterApp(App[None]):
 
     def on_mount(self) -> None:
         self.start_up()
-        self.set_interval(15, self._check_idle)
+        self.set_interval(15, self.check_idle_lock)
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -134,7 +142,8 @@ class CounterApp(App[None]):
         # The sign-in screen is still being dismissed; open the dashboard once it is gone.
         self.call_after_refresh(self._show_dashboard)
         self.refresh_sync_header()
-        self.set_interval(60, self.refresh_sync_header)
+        if self._header_timer is None:
+            self._header_timer = self.set_interval(60, self.refresh_sync_header)
 
     def _show_dashboard(self) -> None:
         from counter_app.ui.screens.dashboard import DashboardScreen
@@ -367,30 +376,46 @@ class CounterApp(App[None]):
                 timeout=15,
             )
 
-    # -- idle lock -----------------------------------------------------------------------
+    # -- the lock (GuardedApp) -------------------------------------------------------------
 
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.MouseDown)):
-            self.last_activity = time.monotonic()
+    async def on_event(self, event: events.Event) -> None:  # type: ignore[override]
+        # GuardedApp.on_event notes the clerk's activity for the idle lock
         if self.type_ahead.intercept(event):
             return  # held until the screen being opened can take it
         await super().on_event(event)
 
-    def _check_idle(self) -> None:
-        idle = time.monotonic() - self.last_activity
-        if self.services and self.services.signed and idle > self.settings.idle_lock_minutes * 60:
-            self.action_lock()
+    def can_lock(self) -> bool:
+        """A clerk is signed in."""
+        return self.services is not None and self.services.signed is not None
+
+    def make_lock_screen(self) -> Screen[None]:
+        """The lock screen of the clerk signed in."""
+        from counter_app.ui.screens.lock import LockScreen
+
+        assert self.services is not None
+        return LockScreen(self.services)
+
+    def idle_limit(self) -> float:
+        """The office's idle time before the lock."""
+        return self.settings.idle_lock_minutes * 60.0
+
+    def _is_guard_screen(self, screen: Screen[Any] | str) -> bool:
+        from counter_app.ui.screens.sign_in import SignInScreen
+
+        return self.guard == "signed_out" and isinstance(screen, SignInScreen)
 
     def action_lock(self) -> None:
         """Cover the screen until the clerk's password is typed again."""
-        from counter_app.ui.screens.sign_in import LockScreen
+        self.lock()
 
-        if self.services is None or self.services.signed is None:
-            return
-        if isinstance(self.screen, LockScreen):
-            return
-        self.last_activity = time.monotonic()
-        self.push_screen(LockScreen(self.services))
+    def sign_out(self) -> None:
+        """From the lock screen: end the session; the next clerk signs in."""
+        self.leave_session()
+        if self.services is not None:
+            self.services.signed = None
+            self.services.opened.clear()
+        self.sub_title = self.settings.office_name
+        self._sign_in()
 
     def action_more_keys(self) -> None:
         """更多: every key of the current screen; Enter runs the chosen one."""
@@ -418,6 +443,8 @@ class CounterApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette (Ctrl+P): the rarer actions by name (only ours, all Chinese)."""
+        if self.locked:
+            return
         yield SystemCommand("退出", "退出程序", self.action_quit)
         if self.services and self.services.signed:
             yield SystemCommand(

@@ -267,7 +267,7 @@ async def test_idle_time_locks_the_screen_until_the_password(make_app) -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         await sign_in(pilot)
         app.last_activity -= 61  # a minute without a key
-        app._check_idle()
+        app.check_idle_lock()
         await settle(pilot)
         assert isinstance(app.screen, LockScreen)
         await pilot.press(*"wrong-pass", "enter")

@@ -1,14 +1,15 @@
-"""Sign-in, and the lock screen shown after the configured idle time."""
+"""Sign-in: user name and password, with the lock-out after repeated wrong passwords."""
 
 from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Header, Input, Label
 
-from counter_app.storage.clerks import SignedIn, sign_in
+from counter_app.storage.clerks import ClerkError, SignedIn, sign_in
+from counter_app.ui.screens.lock import LockScreen as LockScreen  # re-exported
 from counter_app.ui.services import Services
 from counter_app.ui.typeahead import TypeAheadTarget
 from counter_app.ui.widgets.footer import KeysFooter
@@ -56,51 +57,22 @@ class SignInScreen(TypeAheadTarget, Screen[SignedIn]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign_in", description="登录")
     def check(self, username: str, password: str) -> None:
         """Verify the password off the UI thread (argon2 is deliberately slow)."""
-        signed = sign_in(self.services.db, username, password)
-        self.app.call_from_thread(self._done, signed)
+        try:
+            signed = sign_in(self.services.db, username, password, self.services.settings.lockout())
+        except ClerkError as exc:
+            self.app.call_from_thread(self._done, None, str(exc))
+            return
+        self.app.call_from_thread(self._done, signed, "用户名或密码不正确")
 
-    def _done(self, signed: SignedIn | None) -> None:
+    def _done(self, signed: SignedIn | None, message: str) -> None:
         self.busy = False
         if signed is None:
-            self.query_one("#message", Label).update("用户名或密码不正确")
+            self.query_one("#message", Label).update(message)
             password = self.query_one("#password", Input)
             password.value = ""
             password.focus()
             return
+        release = getattr(self.app, "release_sign_in", None)
+        if release is not None:
+            release()
         self.dismiss(signed)
-
-
-class LockScreen(ModalScreen[None]):
-    """Covers the work after idle time; only the same clerk's password unlocks it."""
-
-    def __init__(self, services: Services) -> None:
-        super().__init__()
-        self.services = services
-
-    def compose(self) -> ComposeResult:
-        clerk = self.services.clerk
-        with Vertical(id="lock", classes="panel"):
-            yield Label("屏幕已锁定", classes="title")
-            yield Label(f"经办人：{clerk.display_name}（{clerk.username}）")
-            yield Input(placeholder="请输入密码解锁", password=True, id="password")
-            yield Label("", id="message")
-
-    def on_mount(self) -> None:
-        self.query_one("#password", Input).focus()
-
-    @on(Input.Submitted)
-    def _submit(self, event: Input.Submitted) -> None:
-        self.check(event.value)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="unlock", description="解锁")
-    def check(self, password: str) -> None:
-        """Verify off the UI thread."""
-        signed = sign_in(self.services.db, self.services.clerk.username, password)
-        self.app.call_from_thread(self._done, signed is not None)
-
-    def _done(self, ok: bool) -> None:
-        if ok:
-            self.dismiss(None)
-            return
-        self.query_one("#message", Label).update("密码不正确")
-        self.query_one("#password", Input).value = ""
