@@ -27,13 +27,13 @@ from counter_app.storage.claims import (
     ClaimView,
     ItemLine,
     StaleClaim,
-    advance_claim,
     open_claim,
 )
 from counter_app.ui.claims.render import history_label, payment_text
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.reason import ReasonDialog
 from counter_app.ui.services import Services
+from counter_app.workflows.claims import advance_claim
 
 
 class ClaimScreen(Screen[None]):
@@ -213,6 +213,7 @@ class ClaimScreen(Screen[None]):
         try:
             advance_claim(
                 self.services.db,
+                self.services.engine,
                 self.services.clerk,
                 self.number,
                 action,
