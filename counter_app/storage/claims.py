@@ -1,11 +1,13 @@
 """Manual reimbursement claims (零星报销) in the office database: intake, transitions, queue.
 
 A claim moves 待补材料 (pending_materials) → 受理 (accepted) → 审核 (reviewing) → 已结算 (settled),
-or to 退回 (returned) with a reason. Every transition is one write transaction: the claim row, its
-history entry, the itemised lines, the audit entry, the outbox event ``claim.<action>`` and the
-draft it came from — all or nothing. The engine's answer (``ClaimResult``) is stored as it was
-given, never re-derived: the due date, the payment and the 费用协查 flag are copied from it. A claim
-the engine does not find eligible is refused. Transitions carry the version the clerk saw; if
+or to 退回 (returned) with a reason. Every transition is written inside the caller's write
+transaction: the claim row, its history entry, the itemised lines, the audit entry, the outbox
+event ``claim.<action>`` and the draft it came from — all or nothing. The engine's answer
+(``ClaimResult``) must have been decided in that transaction on the year-to-date figures read
+there (``counter_app.workflows.claims`` does this under the person's lock); the due date, the
+payment and the 费用协查 flag are copied from it. A claim the engine does not find eligible is
+refused. Transitions carry the version the clerk saw; if
 another clerk moved the claim meanwhile, ``StaleClaim`` is raised and nothing is written.
 """
 
@@ -68,6 +70,7 @@ ACTION_LABELS = {
     "review": "审核",
     "settle": "结算",
     "return": "退回",
+    "recalculate": "重新计算",
 }
 #: Statuses whose due date is still a promise to keep (overdue is marked in the queue).
 OPEN_STATUSES = frozenset({ACCEPTED, REVIEWING})
@@ -286,8 +289,8 @@ def _replace_lines(session: Session, claim_id: int, lines: Sequence[ItemLine]) -
         )
 
 
-def take_claim(
-    db: Database,
+def write_claim(
+    session: Session,
     signed: SignedIn,
     person_id: int,
     request: ClaimRequest,
@@ -314,75 +317,120 @@ def take_claim(
             + "；".join(r.message for r in result.reasons if r.severity == "error")
         )
     complete = result.complete and result.due is not None
-    with db.write() as session:
-        person = session.get(Person, person_id)
-        office = session.get(Office, signed.office_id)
-        assert person is not None and office is not None
-        request_json = request.model_dump(mode="json")
-        result_json = result.model_dump(mode="json")
-        if number is None:
-            claim = Claim(
-                number=next_number(session, office, "claim", request.today, CLAIM_PREFIX),
-                person_id=person_id,
-                office_id=signed.office_id,
-                policy=request.policy,
-                treatment=request.treatment,
-                request=request_json,
-                result=result_json,
-                created_by=signed.clerk_id,
-            )
-            from_status = ""
-            session.add(claim)
-            session.flush()
-        else:
-            claim = session.exec(select(Claim).where(Claim.number == number)).one()
-            if claim.person_id != person_id:
-                raise ClaimRefused(f"报销 {number} 不属于该参保人")
-            if claim.status != PENDING:
-                raise StaleClaim(f"报销 {number} 已不是待补材料状态，请重新打开后再办理")
-            from_status = claim.status
-            _bump(session, claim, expected_version)
-        claim.request, claim.result = request_json, result_json
-        claim.hospital = {k: v for k, v in (hospital or {}).items() if v} or None
-        _figures(claim, request, result)
-        if complete:
-            assert result.due is not None
-            claim.status = ACCEPTED
-            claim.materials_complete_on = claim.accepted_on = request.today
-            claim.due_date, claim.calendar_version = result.due.date, result.due.calendar_version
-            action = "accept"
-        else:
-            claim.status = PENDING
-            action = "save" if number is None else "update"
-        override = request.ytd.model_dump(mode="json")
-        if ytd_computed is not None and override != ytd_computed:
-            claim.ytd_override = {"entered": override, "computed": ytd_computed}
-            audit(
-                session,
-                signed.clerk_id,
-                "ytd_override",
-                "claim",
-                claim.number,
-                person_id=person_id,
-                entered=override,
-                computed=ytd_computed,
-            )
-        else:
-            claim.ytd_override = None
+    person = session.get(Person, person_id)
+    office = session.get(Office, signed.office_id)
+    assert person is not None and office is not None
+    request_json = request.model_dump(mode="json")
+    result_json = result.model_dump(mode="json")
+    if number is None:
+        claim = Claim(
+            number=next_number(session, office, "claim", request.today, CLAIM_PREFIX),
+            person_id=person_id,
+            office_id=signed.office_id,
+            policy=request.policy,
+            treatment=request.treatment,
+            request=request_json,
+            result=result_json,
+            created_by=signed.clerk_id,
+        )
+        from_status = ""
         session.add(claim)
         session.flush()
-        assert claim.id is not None
-        _replace_lines(session, claim.id, lines)
-        event_id = _record(session, claim, person, signed, action, from_status)
-        if draft_id is not None:
-            draft = session.get(Draft, draft_id)
-            if draft is not None:
-                session.delete(draft)
-        return ClaimCommitted(claim.number, claim.id, claim.status, claim.version, event_id)
+    else:
+        claim = session.exec(select(Claim).where(Claim.number == number)).one()
+        if claim.person_id != person_id:
+            raise ClaimRefused(f"报销 {number} 不属于该参保人")
+        if claim.status != PENDING:
+            raise StaleClaim(f"报销 {number} 已不是待补材料状态，请重新打开后再办理")
+        from_status = claim.status
+        _bump(session, claim, expected_version)
+    claim.request, claim.result = request_json, result_json
+    claim.hospital = {k: v for k, v in (hospital or {}).items() if v} or None
+    _figures(claim, request, result)
+    if complete:
+        assert result.due is not None
+        claim.status = ACCEPTED
+        claim.materials_complete_on = claim.accepted_on = request.today
+        claim.due_date, claim.calendar_version = result.due.date, result.due.calendar_version
+        action = "accept"
+    else:
+        claim.status = PENDING
+        action = "save" if number is None else "update"
+    override = request.ytd.model_dump(mode="json")
+    if ytd_computed is not None and override != ytd_computed:
+        claim.ytd_override = {"entered": override, "computed": ytd_computed}
+        audit(
+            session,
+            signed.clerk_id,
+            "ytd_override",
+            "claim",
+            claim.number,
+            person_id=person_id,
+            entered=override,
+            computed=ytd_computed,
+        )
+    else:
+        claim.ytd_override = None
+    session.add(claim)
+    session.flush()
+    assert claim.id is not None
+    _replace_lines(session, claim.id, lines)
+    event_id = _record(session, claim, person, signed, action, from_status)
+    if draft_id is not None:
+        draft = session.get(Draft, draft_id)
+        if draft is not None:
+            session.delete(draft)
+    return ClaimCommitted(claim.number, claim.id, claim.status, claim.version, event_id)
 
 
-def advance_claim(
-    db: Database,
+def write_recalculation(
+    session: Session,
+    signed: SignedIn,
+    claim: Claim,
+    request: ClaimRequest,
+    result: ClaimResult,
+    ytd_computed: dict[str, str],
+) -> ClaimCommitted:
+    """The engine's figures on fresh year-to-date data replace the stored ones (audited).
+
+    Used when a settlement finds that the year-to-date figures moved since the claim was taken
+    (another claim of the person was settled meanwhile): the clerk sees the new figures first.
+    """
+    person = session.get(Person, claim.person_id)
+    assert person is not None and claim.id is not None
+    before = claim.result.get("payment") or {}
+    _bump(session, claim, None)
+    claim.request, claim.result = request.model_dump(mode="json"), result.model_dump(mode="json")
+    _figures(claim, request, result)
+    session.add(claim)
+    session.flush()
+    session.add(
+        ClaimHistory(
+            claim_id=claim.id,
+            action="recalculate",
+            from_status=claim.status,
+            to_status=claim.status,
+            note="本年度累计已变化，按最新累计重新计算",
+            missing=list(claim.result.get("missing", [])),
+            clerk_id=signed.clerk_id,
+        )
+    )
+    audit(
+        session,
+        signed.clerk_id,
+        "recalculate",
+        "claim",
+        claim.number,
+        person_id=person.id,
+        ytd=ytd_computed,
+        fund_total_before=before.get("fund_total"),
+        fund_total_after=f"{claim.fund_total:.2f}" if claim.fund_total is not None else None,
+    )
+    return ClaimCommitted(claim.number, claim.id, claim.status, claim.version, "")
+
+
+def write_transition(
+    session: Session,
     signed: SignedIn,
     number: str,
     action: str,
@@ -400,28 +448,25 @@ def advance_claim(
     reason = reason.strip()
     if action == "return" and not reason:
         raise ClaimRefused("退回原因：请填写退回的原因")
-    with db.write() as session:
-        claim = session.exec(select(Claim).where(Claim.number == number)).first()
-        if claim is None:
-            raise ClaimRefused(f"没有编号为 {number} 的报销")
-        if claim.status not in sources:
-            raise StaleClaim(
-                f"报销 {number} 当前状态不能{ACTION_LABELS[action]}，请重新打开后再办理"
-            )
-        if action == "settle" and not claim.result.get("payment"):
-            raise ClaimRefused(f"报销 {number} 没有规则计算的支付结果，不能结算")
-        values: dict[str, Any] = {"status": target}
-        if action == "settle":
-            values["settled_at"] = utcnow()
-            values["settled_on"] = today or date.today()
-        if action == "return":
-            values["return_reason"] = reason
-        from_status = claim.status
-        _bump(session, claim, expected_version, **values)
-        person = session.get(Person, claim.person_id)
-        assert person is not None and claim.id is not None
-        event_id = _record(session, claim, person, signed, action, from_status, reason)
-        return ClaimCommitted(claim.number, claim.id, claim.status, claim.version, event_id)
+    claim = session.exec(select(Claim).where(Claim.number == number)).first()
+    if claim is None:
+        raise ClaimRefused(f"没有编号为 {number} 的报销")
+    if claim.status not in sources:
+        raise StaleClaim(f"报销 {number} 当前状态不能{ACTION_LABELS[action]}，请重新打开后再办理")
+    if action == "settle" and not claim.result.get("payment"):
+        raise ClaimRefused(f"报销 {number} 没有规则计算的支付结果，不能结算")
+    values: dict[str, Any] = {"status": target}
+    if action == "settle":
+        values["settled_at"] = utcnow()
+        values["settled_on"] = today or date.today()
+    if action == "return":
+        values["return_reason"] = reason
+    from_status = claim.status
+    _bump(session, claim, expected_version, **values)
+    person = session.get(Person, claim.person_id)
+    assert person is not None and claim.id is not None
+    event_id = _record(session, claim, person, signed, action, from_status, reason)
+    return ClaimCommitted(claim.number, claim.id, claim.status, claim.version, event_id)
 
 
 def year_to_date(
@@ -433,17 +478,24 @@ def year_to_date(
     where a stay was split): ``basic_funds`` are the funds the annual cap applies to; the others
     count as paid above the cap. Returns the ``YearToDate`` request form (amounts as text).
     """
+    with db.read() as session:
+        return year_to_date_in(session, office_id, person_id, year, basic_funds)
+
+
+def year_to_date_in(
+    session: Session, office_id: int, person_id: int, year: int, basic_funds: Iterable[str]
+) -> dict[str, str]:
+    """``year_to_date`` as the given transaction sees the settled claims."""
     basic = set(basic_funds)
     deductible = fund = above = ZERO
-    with db.read() as session:
-        results = session.exec(
-            select(Claim.result).where(
-                Claim.office_id == office_id,
-                Claim.person_id == person_id,
-                Claim.status == SETTLED,
-                col(Claim.settlement_year).in_([year, year + 1]),
-            )
-        ).all()
+    results = session.exec(
+        select(Claim.result).where(
+            Claim.office_id == office_id,
+            Claim.person_id == person_id,
+            Claim.status == SETTLED,
+            col(Claim.settlement_year).in_([year, year + 1]),
+        )
+    ).all()
     for result in results:
         payment = result.get("payment") or {}
         parts = payment.get("segments") or [

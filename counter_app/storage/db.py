@@ -5,6 +5,10 @@ on a power cut), a busy timeout and foreign keys on. Write transactions start wi
 ``BEGIN IMMEDIATE`` so that two clerk processes queue for the write lock instead of failing with
 "database is locked" (a deferred transaction that reads then writes gets SQLITE_BUSY at once).
 Reads use a second engine with ordinary deferred transactions, so they never wait for a writer.
+
+The same tables also open on PostgreSQL (``Database.open_url``), where writes for one person are
+serialised by a row lock on the person (``lock_person``) instead of the file's write lock; the
+schema is created from the models there (the alembic scripts are written for SQLite).
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ def configure_sqlite(engine: Engine, *, immediate: bool) -> None:
 class Database:
     """The two engines over one database file, and the sessions a repository uses."""
 
-    path: Path
+    path: Path | None
     writer: Engine
     reader: Engine
 
@@ -88,6 +92,25 @@ class Database:
             upgrade(database)
         return database
 
+    @classmethod
+    def open_url(cls, url: str) -> Database:
+        """Open a database by SQLAlchemy URL: ``sqlite:///file`` or ``postgresql+psycopg://…``.
+
+        On PostgreSQL an empty database gets the schema from the models, the append-only audit
+        trigger and the alembic stamp of the latest revision.
+        """
+        if url.startswith("sqlite"):
+            return cls.open(url.split(":///", 1)[1])
+        engine = create_engine(url, pool_pre_ping=True)
+        database = cls(None, engine, engine)
+        _create_postgres_schema(database)
+        return database
+
+    @property
+    def postgres(self) -> bool:
+        """Whether this is a PostgreSQL database (row locks) rather than an SQLite file."""
+        return self.writer.dialect.name == "postgresql"
+
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction (BEGIN IMMEDIATE): committed on success, rolled back on error."""
@@ -104,3 +127,30 @@ class Database:
         """Release the connections."""
         self.writer.dispose()
         self.reader.dispose()
+
+
+_PG_AUDIT_TRIGGER = """
+CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION '审计记录不能修改或删除'; END $$ LANGUAGE plpgsql;
+CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+"""
+
+
+def _create_postgres_schema(database: Database) -> None:
+    """The office schema on an empty PostgreSQL database (one transaction), stamped at head."""
+    from alembic import command
+    from sqlalchemy import inspect
+    from sqlmodel import SQLModel
+
+    import counter_app.storage.models  # noqa: F401  (registers the tables)
+    from counter_app.storage.migrations import config
+
+    with database.writer.begin() as connection:
+        if inspect(connection).has_table("office"):
+            return
+        SQLModel.metadata.create_all(connection)
+        connection.exec_driver_sql(_PG_AUDIT_TRIGGER)
+        alembic = config()
+        alembic.attributes["connection"] = connection
+        command.stamp(alembic, "head")

@@ -1,8 +1,9 @@
 """A realistic demo office: persons with valid 身份证号, filings of every category, two clerks,
 and 零星报销 claims in every status.
 
-Every demo filing goes through the rules engine and ``commit_filing`` like a real one, dated in
-the past where a queue needs it (承诺书 follow-ups due, temporary filings about to expire).
+Every demo filing and claim goes through the same use cases as at the counter
+(``counter_app.workflows``: decided in the write transaction), dated in the past where a queue
+needs it (承诺书 follow-ups due, temporary filings about to expire).
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from sqlmodel import func, select
 
 from counter_app.domain.engine import RulesEngine
 from counter_app.domain.idnumber import check_digit, check_id_number
-from counter_app.domain.requests import FilingRequest
 from counter_app.storage.clerks import SignedIn, add_clerk, ensure_office, sign_in
 from counter_app.storage.db import Database
-from counter_app.storage.filings import commit_filing
 from counter_app.storage.models import Clerk
 from counter_app.storage.persons import save_person
 
@@ -140,6 +139,10 @@ def _complete_materials(engine: RulesEngine, request: dict) -> list[str]:
 
 def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40) -> SignedIn:
     """Fill an empty database with the demo office; returns the demo clerk signed in."""
+    # The demo seeds the office through the use cases a clerk's work goes through (the one
+    # storage module allowed to call up into workflows; see pyproject's import contracts).
+    from counter_app.workflows.filings import commit_filing
+
     with db.read() as session:
         has_clerks = session.exec(select(func.count()).select_from(Clerk)).one() > 0
     pack = engine.pack.pack
@@ -204,7 +207,6 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
         )
 
     plans = _plan(engine)
-    labels = engine.pack.material_labels
     free = list(people)
     for plan in plans * 2:
         person = next((p for p in free if _fits(p, plan.category)), None)
@@ -236,11 +238,9 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
         if validity is not None and validity.kind == "chosen":
             request["end_date"] = (day + timedelta(days=180)).isoformat()
         request["materials"] = _complete_materials(engine, request)
-        result = engine.filing(request)
-        if result.allowed:
-            commit_filing(
-                db, signed, person.id, FilingRequest.model_validate(request), result, labels
-            )
+        if engine.filing(request).allowed:
+            # Written as at the counter: decided again in the transaction, under the lock.
+            commit_filing(db, engine, signed, person.id, request, seen=None)
     _seed_claims(db, engine, signed, free, today)
     return signed
 
@@ -280,8 +280,7 @@ def _seed_claims(
     db: Database, engine: RulesEngine, signed: SignedIn, people: list[_DemoPerson], today: date
 ) -> None:
     """Claims in every status, each decided by the engine and written like a real one."""
-    from counter_app.domain.requests import ClaimRequest
-    from counter_app.storage.claims import advance_claim, take_claim
+    from counter_app.workflows.claims import advance_claim, take_claim
 
     for plan, person in zip(DEMO_CLAIMS, people, strict=False):
         day = today - timedelta(days=plan.days_ago)
@@ -318,13 +317,8 @@ def _seed_claims(
             request["materials"] = [*request["materials"], *missing]
             result = engine.claim(request)
         committed = take_claim(
-            db,
-            signed,
-            person.id,
-            ClaimRequest.model_validate(request),
-            result,
-            hospital=DEMO_HOSPITAL,
+            db, engine, signed, person.id, request, seen=None, hospital=DEMO_HOSPITAL
         )
         for step in plan.steps:
             reason = "票据为复印件，请提供原件" if step == "return" else ""
-            advance_claim(db, signed, committed.number, step, reason=reason, today=day)
+            advance_claim(db, engine, signed, committed.number, step, reason=reason, today=day)

@@ -1,10 +1,12 @@
-"""Filings in the office database: reading a person's filings, and committing new/change/cancel.
+"""Filings in the office database: reading a person's filings, and writing new/change/cancel.
 
-A commit is one write transaction: the filing row, its history entry, the materials presented,
-the audit entry, the outbox event for the provincial store, the filings it supersedes and the
-draft it came from — all or nothing. The engine's verdict is stored, never re-derived; a verdict
-that does not allow the step is refused here too. Changes carry the version the clerk saw: if
-another clerk changed the filing meanwhile, the commit fails with ``StaleFiling``.
+``write_filing`` writes one step inside the caller's write transaction: the filing row, its
+history entry, the materials presented, the audit entry, the outbox event for the provincial
+store, the filings it supersedes and the draft it came from. The verdict it is given must have
+been decided in that same transaction, on the filings read there (``counter_app.workflows``
+does this under the person's lock); a verdict that does not allow the step is refused here too.
+Changes carry the version the clerk saw: if another clerk changed the filing meanwhile, the
+write fails with ``StaleFiling``.
 """
 
 from __future__ import annotations
@@ -53,12 +55,18 @@ class Committed:
 def person_filings(db: Database, person_id: int) -> list[Filing]:
     """A person's filings, newest first."""
     with db.read() as session:
-        statement = (
-            select(Filing)
-            .where(Filing.person_id == person_id)
-            .order_by(col(Filing.created_at).desc(), col(Filing.id).desc())
-        )
-        return list(session.exec(statement).all())
+        return filings_of(session, person_id)
+
+
+def filings_of(session: Session, person_id: int) -> list[Filing]:
+    """A person's filings, newest first, as the given transaction sees them."""
+    statement = (
+        select(Filing)
+        .where(Filing.person_id == person_id)
+        .order_by(col(Filing.created_at).desc(), col(Filing.id).desc())
+        .execution_options(populate_existing=True)
+    )
+    return list(session.exec(statement).all())
 
 
 def filing_history(db: Database, filing_id: int) -> list[FilingHistory]:
@@ -72,8 +80,15 @@ def filing_history(db: Database, filing_id: int) -> list[FilingHistory]:
         return list(session.exec(statement).all())
 
 
+#: A filing the provincial store refused and the office withdrew: it never existed for the rules.
+WITHDRAWN = "withdrawn"
+
+
 def as_existing(filings: list[Filing]) -> list[dict[str, Any]]:
-    """The person's filings as the engine's ``existing`` list (keyed by filing number)."""
+    """The person's filings as the engine's ``existing`` list (keyed by filing number).
+
+    Withdrawn filings are left out: the provincial store never had them.
+    """
     return [
         {
             "id": f.number,
@@ -88,6 +103,7 @@ def as_existing(filings: list[Filing]) -> list[dict[str, Any]]:
             "followup_done_on": f.followup_done_on.isoformat() if f.followup_done_on else None,
         }
         for f in filings
+        if f.status != WITHDRAWN
     ]
 
 
@@ -181,10 +197,15 @@ def event_payload(
 
 
 def _new_filing(
-    session: Session, office: Office, person_id: int, request: FilingRequest, signed: SignedIn
+    session: Session,
+    office: Office,
+    person_id: int,
+    request: FilingRequest,
+    signed: SignedIn,
+    number: str | None = None,
 ) -> Filing:
     filing = Filing(
-        number=next_number(session, office, "filing", request.today, FILING_PREFIX),
+        number=number or next_number(session, office, "filing", request.today, FILING_PREFIX),
         person_id=person_id,
         office_id=signed.office_id,
         policy=request.policy,
@@ -212,8 +233,8 @@ def _bump(session: Session, filing: Filing, expected_version: int | None, **valu
     session.refresh(filing)
 
 
-def commit_filing(
-    db: Database,
+def write_filing(
+    session: Session,
     signed: SignedIn,
     person_id: int,
     request: FilingRequest,
@@ -222,69 +243,78 @@ def commit_filing(
     *,
     expected_version: int | None = None,
     draft_id: int | None = None,
+    number: str | None = None,
+    announce: bool = True,
 ) -> Committed:
-    """Write a new, changed or cancelled filing in one transaction."""
+    """Write a new, changed or cancelled filing in the caller's write transaction.
+
+    ``number`` gives a new filing the number it already has elsewhere (an approved online
+    application keeps the application's number). Without ``announce`` no outbox event is written:
+    the caller's own event carries the step to the provincial store (the review of an online
+    application, from which the store makes the filing); the event id returned is then empty.
+    """
     if not result.allowed:
         raise FilingRefused(
             "规则判断不允许办理，未保存："
             + "；".join(r.message for r in result.reasons if r.severity == "error")
         )
-    with db.write() as session:
-        office = session.get(Office, signed.office_id)
-        assert office is not None
-        superseded_numbers = list(result.supersedes)
-        if request.action == "new" or result.change_mode == "refile":
-            if request.action == "change":
-                superseded_numbers = [request.target or ""]
-            filing = _new_filing(session, office, person_id, request, signed)
+    office = session.get(Office, signed.office_id)
+    assert office is not None
+    superseded_numbers = list(result.supersedes)
+    if request.action == "new" or result.change_mode == "refile":
+        if request.action == "change":
+            superseded_numbers = [request.target or ""]
+        filing = _new_filing(session, office, person_id, request, signed, number)
+        _apply(filing, request, result)
+        session.add(filing)
+        session.flush()
+        action = "new"
+    else:
+        filing = session.exec(select(Filing).where(Filing.number == request.target)).one()
+        if filing.person_id != person_id:
+            raise FilingRefused(f"备案 {filing.number} 不属于该参保人")
+        if request.action == "cancel":
+            _bump(
+                session,
+                filing,
+                expected_version,
+                status="cancelled",
+                valid_until=result.valid_until,
+            )
+        else:
+            _bump(session, filing, expected_version)
             _apply(filing, request, result)
             session.add(filing)
-            session.flush()
-            action = "new"
+        action = request.action
+    superseded: list[str] = []
+    for number in superseded_numbers:
+        old = session.exec(select(Filing).where(Filing.number == number)).first()
+        if number == request.target:
+            # The filing being refiled is checked like an amended one: the person's own, and
+            # still as the clerk saw it (a second refile of it must not make another filing).
+            if old is None or old.person_id != person_id:
+                raise FilingRefused(f"备案 {number} 不属于该参保人")
+            if old.status != "active":
+                raise StaleFiling(f"备案 {number} 已被其他经办人变更或注销，请重新打开后再办理")
+            _bump(session, old, expected_version, status="superseded")
+        elif old is not None and old.status == "active":
+            _bump(session, old, None, status="superseded")
         else:
-            filing = session.exec(select(Filing).where(Filing.number == request.target)).one()
-            if filing.person_id != person_id:
-                raise FilingRefused(f"备案 {filing.number} 不属于该参保人")
-            if request.action == "cancel":
-                _bump(
-                    session,
-                    filing,
-                    expected_version,
-                    status="cancelled",
-                    valid_until=result.valid_until,
-                )
-            else:
-                _bump(session, filing, expected_version)
-                _apply(filing, request, result)
-                session.add(filing)
-            action = request.action
-        superseded: list[str] = []
-        for number in superseded_numbers:
-            old = session.exec(select(Filing).where(Filing.number == number)).first()
-            if number == request.target:
-                # The filing being refiled is checked like an amended one: the person's own, and
-                # still as the clerk saw it (a second refile of it must not make another filing).
-                if old is None or old.person_id != person_id:
-                    raise FilingRefused(f"备案 {number} 不属于该参保人")
-                if old.status != "active":
-                    raise StaleFiling(f"备案 {number} 已被其他经办人变更或注销，请重新打开后再办理")
-                _bump(session, old, expected_version, status="superseded")
-            elif old is not None and old.status == "active":
-                _bump(session, old, None, status="superseded")
-            else:
-                continue
-            superseded.append(old.number)
-            audit(session, signed.clerk_id, "supersede", "filing", old.number, by=filing.number)
-        _record_step(session, filing, action, request, result, signed, labels)
-        audit(
-            session,
-            signed.clerk_id,
-            action,
-            "filing",
-            filing.number,
-            person_id=person_id,
-            id_masked=mask_id(request.person.id_number),
-        )
+            continue
+        superseded.append(old.number)
+        audit(session, signed.clerk_id, "supersede", "filing", old.number, by=filing.number)
+    _record_step(session, filing, action, request, result, signed, labels)
+    audit(
+        session,
+        signed.clerk_id,
+        action,
+        "filing",
+        filing.number,
+        person_id=person_id,
+        id_masked=mask_id(request.person.id_number),
+    )
+    event_id = ""
+    if announce:
         event_id = emit(
             session,
             signed.office_id,
@@ -292,12 +322,87 @@ def commit_filing(
             f"filing.{action}",
             event_payload(filing, action, request, superseded),
         )
-        if draft_id is not None:
-            draft = session.get(Draft, draft_id)
-            if draft is not None:
-                session.delete(draft)
-        assert filing.id is not None
-        return Committed(filing.number, filing.id, event_id)
+    if draft_id is not None:
+        draft = session.get(Draft, draft_id)
+        if draft is not None:
+            session.delete(draft)
+    assert filing.id is not None
+    return Committed(filing.number, filing.id, event_id)
+
+
+def undo_refused_step(
+    session: Session,
+    clerk_id: int,
+    number: str,
+    supersedes: list[str],
+    reason: str,
+    refusal: str,
+) -> str:
+    """Take back the latest step of a filing that the provincial store refused; returns what
+    became of it (``withdrawn`` or ``restored``).
+
+    The filing's first step refused (a new filing, an approved online application): the store
+    never had the filing, so it is withdrawn, and the filings that step superseded are active
+    again (the store still holds them so). A later step refused (change, cancel): the filing
+    goes back to how the step before left it, which is what the store holds. History and audit
+    record the clerk's reason and the store's.
+    """
+    filing = session.exec(
+        select(Filing).where(Filing.number == number).execution_options(populate_existing=True)
+    ).first()
+    if filing is None:
+        raise FilingRefused(f"没有编号为 {number} 的备案")
+    steps = [
+        h
+        for h in session.exec(
+            select(FilingHistory)
+            .where(FilingHistory.filing_id == filing.id)
+            .order_by(col(FilingHistory.id))
+        ).all()
+        if h.action != "withdraw"
+    ]
+    note = [
+        {"code": "withdraw", "message": f"撤回：{reason}（省平台：{refusal}）", "severity": "info"}
+    ]
+    if len(steps) <= 1:
+        if filing.status == WITHDRAWN:
+            raise FilingRefused(f"备案 {number} 已撤回")
+        _bump(session, filing, None, status=WITHDRAWN)
+        outcome = "withdrawn"
+        for old_number in supersedes:
+            old = session.exec(select(Filing).where(Filing.number == old_number)).first()
+            if old is not None and old.status == "superseded":
+                _bump(session, old, None, status="active")
+                audit(session, clerk_id, "restore", "filing", old.number, by=number)
+    else:
+        before = dict(steps[-2].snapshot)
+        result = FilingResult.model_validate({**before.pop("result"), "checklist": []})
+        request = FilingRequest.model_validate(before)
+        _bump(session, filing, None, status="active")
+        _apply(filing, request, result)
+        session.add(filing)
+        outcome = "restored"
+    session.add(
+        FilingHistory(
+            filing_id=filing.id,  # type: ignore[arg-type]
+            action="withdraw",
+            snapshot={"reason": reason, "refusal": refusal, "outcome": outcome},
+            reasons=note,
+            clerk_id=clerk_id,
+        )
+    )
+    audit(
+        session,
+        clerk_id,
+        "withdraw",
+        "filing",
+        number,
+        person_id=filing.person_id,
+        reason=reason,
+        refusal=refusal,
+        outcome=outcome,
+    )
+    return outcome
 
 
 def filings_of_id_number(db: Database, id_number: str) -> list[Filing]:

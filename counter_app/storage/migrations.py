@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from counter_app.storage.db import Database
 
 
-def _config() -> Config:
+def config() -> Config:
+    """The alembic configuration of the office database's scripts."""
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     return config
@@ -33,15 +34,15 @@ def upgrade(database: Database, revision: str = "head") -> None:
     database, and taking the write lock for nothing would queue the start behind another clerk's
     write transaction.
     """
-    config = _config()
+    alembic = config()
     if revision == "head":
         from alembic.script import ScriptDirectory
 
-        if current_revision(database) == ScriptDirectory.from_config(config).get_current_head():
+        if current_revision(database) == ScriptDirectory.from_config(alembic).get_current_head():
             return
     with database.writer.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        alembic.attributes["connection"] = connection
+        command.upgrade(alembic, revision)
         connection.commit()
 
 
@@ -58,10 +59,10 @@ def _autogenerate(message: str) -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         database = Database.open(Path(scratch) / "scratch.db")
-        config = _config()
+        alembic = config()
         with database.writer.connect() as connection:
-            config.attributes["connection"] = connection
-            command.revision(config, message=message, autogenerate=True)
+            alembic.attributes["connection"] = connection
+            command.revision(alembic, message=message, autogenerate=True)
         database.close()
 
 

@@ -13,11 +13,33 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from counter_app.storage.models import AuditLog, NumberSequence, Office, OutboxEvent
+from counter_app.storage.models import AuditLog, NumberSequence, Office, OutboxEvent, Person
 from counter_app.storage.sync_models import SyncCursor
 
 #: The ``SyncCursor`` row under which the event sequence continues after a restore (sync.restore).
 SEQ_FLOOR = "seq_floor"
+
+
+def lock_person(session: Session, person_id: int) -> Person | None:
+    """Serialise writes for one person: the person's row, locked until the transaction ends.
+
+    PostgreSQL: ``SELECT … FOR UPDATE``, so a second transaction for the same person waits here
+    and then reads what the first committed. SQLite has no row locks and needs none: a write
+    transaction began with ``BEGIN IMMEDIATE`` and holds the whole file's write lock.
+    """
+    return session.exec(
+        select(Person)
+        .where(Person.id == person_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def _lock_office(session: Session, office_id: int) -> None:
+    # Numbers and outbox sequence are per office: on PostgreSQL two transactions for different
+    # persons must not take the same one (on SQLite the write lock already orders them). Taken
+    # after any person lock, so the lock order is always person → office.
+    session.exec(select(Office.id).where(Office.id == office_id).with_for_update()).first()
 
 
 def audit(
@@ -44,6 +66,7 @@ def emit(
     The number continues above the floor the sync set when the database was restored from a
     backup (the store already holds the numbers issued after the backup).
     """
+    _lock_office(session, office_id)
     last = session.exec(
         select(func.max(OutboxEvent.seq)).where(OutboxEvent.office_id == office_id)
     ).one()
@@ -66,6 +89,7 @@ def emit(
 def next_number(session: Session, office: Office, kind: str, day: date, prefix: str) -> str:
     """A number unique without asking the server: prefix + office code + date + sequence."""
     assert office.id is not None
+    _lock_office(session, office.id)
     row = session.get(NumberSequence, (office.id, kind, day))
     if row is None:
         row = NumberSequence(office_id=office.id, kind=kind, day=day, last=0)

@@ -479,8 +479,8 @@ def province_show(
     """列出省平台上的备案（身份证号只显示前 6 后 4 位）。"""
     from datetime import date
 
-    from counter_app.domain.status import STATUS_LABELS, filing_status
     from counter_app.domain.idnumber import mask_id
+    from counter_app.domain.status import STATUS_LABELS, filing_status
     from counter_app.regions_data import load_region_table
 
     regions = load_region_table()

@@ -169,20 +169,16 @@ def problems(db: Database) -> list[Problem]:
 
 
 def resolve(db: Database, clerk_id: int, event_id: str, action: str, note: str = "") -> None:
-    """``retry``: send it again at the next sync; ``dismiss``: settled another way, never sent."""
-    if action not in ("retry", "dismiss"):
+    """``retry``: send it again at the next sync; ``dismiss``: withdraw it locally with ``note``
+    as the reason (``counter_app.workflows.refusals``: the local records follow)."""
+    from counter_app.workflows import refusals
+
+    if action == "retry":
+        refusals.retry(db, clerk_id, [event_id])
+    elif action == "dismiss":
+        refusals.withdraw(db, clerk_id, event_id, note)
+    else:
         raise ValueError("处理方式应为 retry 或 dismiss")
-    with db.write() as session:
-        state = session.get(SyncEventState, event_id)
-        if state is None or state.status != "rejected":
-            raise LookupError("该事件没有待处理的退回")
-        if action == "retry":
-            session.delete(state)
-        else:
-            state.status, state.note = "dismissed", note
-            state.resolved_at, state.resolved_by = utcnow(), clerk_id
-            session.add(state)
-        audit(session, clerk_id, f"sync_{action}", "outbox_event", event_id, code=state.code)
 
 
 def status(db: Database) -> SyncStatus:

@@ -241,9 +241,9 @@ def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = 
     _install_handlers(app)
     router = APIRouter(prefix=protocol.PREFIX, route_class=GuardedRoute, responses=COMMON)
 
-    from counter_app.sync.province_hello import router  # hello, own events, office keys
+    from counter_app.sync.province_hello import router as hello_router
 
-    app.include_router(router)
+    app.include_router(hello_router)  # hello, own events, office keys
 
     @router.post("/events", response_model=wire.PushAnswer, summary="上传一批事件")
     async def push(body: wire.PushRequest, office: Office) -> Any:

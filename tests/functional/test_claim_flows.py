@@ -254,7 +254,14 @@ async def test_every_case_and_treatment_through_to_settlement(make_app, policy: 
             await settle(pilot)
             await pilot.press("s", "y")  # 结算, confirmed
             await settle(pilot)
-            assert page.view is not None and page.view.claim.status == "settled"
+            assert page.view is not None
+            if page.view.claim.status == "reviewing":
+                # An earlier claim of the person was settled since this one was taken: the
+                # settlement recalculated it on the new year-to-date figures; settle those.
+                assert [h.action for h in page.view.history][-1] == "recalculate"
+                await pilot.press("s", "y")
+                await settle(pilot)
+            assert page.view.claim.status == "settled"
 
     db = open_db(app)
     with db.read() as session:
@@ -266,7 +273,7 @@ async def test_every_case_and_treatment_through_to_settlement(make_app, policy: 
             history = session.exec(
                 select(ClaimHistory.action).where(ClaimHistory.claim_id == claim.id)
             ).all()
-            assert list(history) == ["accept", "review", "settle"]
+            assert [a for a in history if a != "recalculate"] == ["accept", "review", "settle"]
         ours = {c.number for c in claims}
         events = session.exec(select(OutboxEvent)).all()
         kinds = [e.kind for e in events if e.payload.get("number") in ours]

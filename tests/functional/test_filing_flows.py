@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from counter_app.domain.requests import FilingRequest
 from counter_app.storage.clerks import sign_in as storage_sign_in
-from counter_app.storage.filings import as_existing, commit_filing, person_filings
+from counter_app.storage.filings import as_existing, person_filings
 from counter_app.storage.models import AuditLog, Filing, FilingHistory, OutboxEvent
 from counter_app.storage.persons import save_person
 from counter_app.ui.screens.person import PersonScreen
 from counter_app.ui.wizard.steps import ReviewStep
+from counter_app.workflows.filings import commit_filing
 from tests.functional.conftest import TODAY, engine_for, open_db
 from tests.functional.driving import (
     choose_destination,
@@ -63,14 +63,7 @@ def _add_temporary(app, person_id: int, policy: str) -> str:  # type: ignore[no-
         request["end_date"] = (day + timedelta(days=200)).isoformat()
     result = engine.filing(request)
     assert result.allowed, result.reasons
-    committed = commit_filing(
-        db,
-        signed,
-        person_id,
-        FilingRequest.model_validate(request),
-        result,
-        engine.pack.material_labels,
-    )
+    committed = commit_filing(db, engine, signed, person_id, request, seen=result)
     db.close()
     return committed.number
 
@@ -205,14 +198,7 @@ async def test_a_locked_change_cannot_be_committed(make_app) -> None:
             "existing": as_existing([]),
         }
         result = engine.filing(request)
-        commit_filing(
-            db,
-            signed,
-            person_id,
-            FilingRequest.model_validate(request),
-            result,
-            engine.pack.material_labels,
-        )
+        commit_filing(db, engine, signed, person_id, request, seen=result)
         db.close()
         await _to_person(pilot)
         await pilot.press("x")

@@ -8,8 +8,10 @@ flushed at once::
         an office (江苏, 320102), clerks ``clerk1``…, persons; with --filing one new filing of
         the first person: prints ``filing <number>``
     commit_loop.py loop DB CLERK [--count N] [--go FLAG]
-        prints ``ready``, waits for FLAG to exist, then commits new filings for the persons in
-        turn, printing ``committed <number>`` after each commit returns (forever without --count)
+        prints ``ready``, waits for FLAG to exist, then commits new temporary filings for the
+        persons in turn, printing ``committed <number>`` after each commit returns (forever
+        without --count). Each filing goes to another place (the rules refuse a second
+        temporary filing to the same place); ``clerkN`` uses every Nth place of its own.
     commit_loop.py change DB CLERK NUMBER VERSION [--go FLAG] [--hold DIR]
         prepares a change of filing NUMBER as seen at VERSION, prints ``ready``, waits for FLAG,
         prints ``begin`` and commits: ``ok <number>`` or ``stale``. With --hold it stops inside
@@ -28,14 +30,14 @@ from typing import Any
 from sqlmodel import col, select
 
 from counter_app.domain.idnumber import check_digit
-from counter_app.domain.requests import FilingRequest
 from counter_app.rules_engine import build_engine
 from counter_app.storage import filings
 from counter_app.storage.clerks import SignedIn, add_clerk, ensure_office, sign_in
 from counter_app.storage.db import Database
-from counter_app.storage.filings import StaleFiling, as_existing, commit_filing, person_filings
+from counter_app.storage.filings import FilingRefused, StaleFiling, as_existing, person_filings
 from counter_app.storage.models import Filing, Person
 from counter_app.storage.persons import save_person
+from counter_app.workflows.filings import commit_filing
 
 POLICY = "jiangsu"
 OFFICE = "320102"
@@ -98,14 +100,7 @@ def setup(args: argparse.Namespace) -> None:
         request = new_request(name, id_number)
         result = engine.filing(request)
         assert result.allowed, result.reasons
-        committed = commit_filing(
-            db,
-            signed,
-            person_id,
-            FilingRequest.model_validate(request),
-            result,
-            engine.pack.material_labels,
-        )
+        committed = commit_filing(db, engine, signed, person_id, request, seen=result)
         say("filing", committed.number)
     db.close()
 
@@ -119,13 +114,18 @@ def loop(args: argparse.Namespace) -> None:
             (p.id, p.name, p.id_number)
             for p in session.exec(select(Person).order_by(col(Person.id)))
         ]
-    labels = engine.pack.material_labels
+    places = [
+        r.code for r in engine.regions.destinations() if not engine.regions.same_province(r, OFFICE)
+    ]
+    clerk_no = int(args.clerk.removeprefix("clerk") or 1)
     prepared = []
-    for person_id, name, id_number in persons:
-        request = new_request(name, id_number)
+    for index in range(len(places) // 2):
+        person_id, name, id_number = persons[index % len(persons)]
+        place = places[(2 * index + clerk_no - 1) % len(places)]
+        request = {**new_request(name, id_number), "destination": place}
         result = engine.filing(request)
         assert result.allowed, result.reasons
-        prepared.append((person_id, FilingRequest.model_validate(request), result))
+        prepared.append((person_id, request, result))
     say("ready")
     if args.go:
         wait_for(Path(args.go))
@@ -133,8 +133,12 @@ def loop(args: argparse.Namespace) -> None:
     index = 0
     while args.count is None or index < args.count:
         person_id, request, result = prepared[index % len(prepared)]
-        committed = commit_filing(db, signed, person_id, request, result, labels)
-        say("committed", committed.number)
+        try:
+            committed = commit_filing(db, engine, signed, person_id, request, seen=result)
+        except FilingRefused as exc:  # the places came round again: the rules refuse it
+            say("refused", exc)
+        else:
+            say("committed", committed.number)
         index += 1
     say("end", time.time())
     db.close()
@@ -175,13 +179,7 @@ def change(args: argparse.Namespace) -> None:
     say("begin")
     try:
         committed = commit_filing(
-            db,
-            signed,
-            person.id,
-            FilingRequest.model_validate(request),
-            result,
-            engine.pack.material_labels,
-            expected_version=args.version,
+            db, engine, signed, person.id, request, seen=result, expected_version=args.version
         )
     except StaleFiling:
         say("stale")

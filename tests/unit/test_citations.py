@@ -169,7 +169,7 @@ CODE_TOPICS: dict[str, set[str]] = {
     "cost_check_candidate": {"cost_check"},
     "long_term_referred": {"long_term_referral"},
     "catalogue": {"catalogue"},
-    # the filing's own dates (issue 10): 苏规程 第十三条, 芜规程 第十二条, 湘办法 第十四条、第二十二条
+    # the filing's own dates: 苏规程 第十三条, 芜规程 第十二条, 湘办法 第十四条、第二十二条
     "commitment_terms": {"filing_materials"},
     "admission_in_validity": {"active_filing"},
     "care_before_filing": {"retroactive"},

@@ -17,7 +17,6 @@ import pytest
 from sqlmodel import col, select
 
 from counter_app.domain.claim_documents import acceptance_receipt, one_time_notice
-from counter_app.domain.requests import ClaimRequest
 from counter_app.printing.pdf import render_pdf
 from counter_app.printing.receipt import render_receipt
 from counter_app.printing.sources import (
@@ -30,12 +29,13 @@ from counter_app.printing.sources import (
 )
 from counter_app.printing.verify import verify_payload
 from counter_app.rules_engine import build_engine
-from counter_app.storage.claims import ACCEPTED, PENDING, SETTLED, take_claim
+from counter_app.storage.claims import ACCEPTED, PENDING, SETTLED
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.storage.demo import DEMO_HOSPITAL, seed_demo
 from counter_app.storage.models import AuditLog, Claim, Person
 from counter_app.sync.day_close import day_report
+from counter_app.workflows.claims import take_claim
 from tests.support.printing import TODAY, pdf_text
 from tests.unit.test_printing_qr import _cli
 
@@ -135,7 +135,7 @@ def test_injury_commitment_is_offered_for_the_flag(office, tmp_path: Path) -> No
     base = _claim(db, ACCEPTED)
     request = {**base.request, "flags": {"injury_no_third_party": True}}
     result = ENGINE.claim(request)
-    committed = take_claim(db, signed, base.person_id, ClaimRequest.model_validate(request), result)
+    committed = take_claim(db, ENGINE, signed, base.person_id, request, seen=result)
     source = load_claim(db, committed.number)
     assert source is not None and "injury_commitment" in claim_documents(source)
     text = _pdf(db, "injury_commitment", committed.number, tmp_path)

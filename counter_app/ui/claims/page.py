@@ -27,7 +27,6 @@ from counter_app.storage.claims import (
     ClaimView,
     ItemLine,
     StaleClaim,
-    advance_claim,
     open_claim,
 )
 from counter_app.ui.claims.render import history_label, payment_text
@@ -35,6 +34,7 @@ from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.reason import ReasonDialog
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.workflows.claims import advance_claim
 
 
 class ClaimScreen(Screen[None]):
@@ -214,6 +214,7 @@ class ClaimScreen(Screen[None]):
         try:
             advance_claim(
                 self.services.db,
+                self.services.engine,
                 self.services.clerk,
                 self.number,
                 action,

@@ -19,7 +19,6 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Select, Selection
 from counter_app.domain.claim_documents import TREATMENT_LABELS
 from counter_app.domain.errors import FieldError
 from counter_app.domain.money import MoneyError, normalise_typed_amount, parse_money
-from counter_app.domain.requests import ClaimRequest
 from counter_app.domain.results import ClaimResult
 from counter_app.storage.claims import (
     ClaimCommitted,
@@ -27,8 +26,6 @@ from counter_app.storage.claims import (
     ItemLine,
     StaleClaim,
     open_claim,
-    take_claim,
-    year_to_date,
 )
 from counter_app.ui.claims.render import (
     FILING_LABELS,
@@ -43,6 +40,7 @@ from counter_app.ui.services import INSURANCE_LABELS, SCOPE_LABELS
 from counter_app.ui.widgets.verdict import Verdict
 from counter_app.ui.wizard.state import DRAFT_LOCK
 from counter_app.ui.wizard.steps import WizardStep, fill_checklist
+from counter_app.workflows.claims import shown_year_to_date, take_claim
 
 AUTO_CASE = "auto"
 DATE_LABELS = {"admission_date": "入院日期", "discharge_date": "出院日期", "visit_date": "就诊日期"}
@@ -398,16 +396,15 @@ class AmountsStep(ClaimStep):
     )
     def load_ytd(self) -> None:
         """The year's accumulators from this office's settled claims (off the UI thread)."""
-        services, values = self.services, self.state.values
-        end = values.get("discharge_date") or values.get("visit_date") or services.today.isoformat()
-        try:
-            year = int(str(end)[:4])
-        except ValueError:
-            year = services.today.year
-        basic = [f.name for f in services.engine.pack.payment.funds if f.kind == "basic"]
-        office = services.clerk.office_id
-        current = year_to_date(services.db, office, self.state.person_id, year, basic)
-        previous = year_to_date(services.db, office, self.state.person_id, year - 1, basic)
+        services = self.services
+        current, previous = shown_year_to_date(
+            services.db,
+            services.engine,
+            services.clerk.office_id,
+            self.state.person_id,
+            self.state.values,
+            services.today,
+        )
         self.app.call_from_thread(self._show_ytd, current, previous)
 
     def _show_ytd(self, current: dict[str, str], previous: dict[str, str]) -> None:
@@ -509,20 +506,24 @@ class ClaimReviewStep(ClaimStep):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="commit", description="保存报销")
     def commit(self, result: ClaimResult) -> None:
-        """Write the claim in one transaction off the UI thread, then read its documents."""
+        """Decide again and write in one transaction off the UI thread, then read its documents.
+
+        The year-to-date figures are read again under the person's lock; if the verdict moved
+        since the clerk saw it, the workflow refuses and says what changed.
+        """
         services, state = self.services, self.state
-        request = ClaimRequest.model_validate(state.request(services))
         lines = [ItemLine.from_json(line) for line in state.lines]
         try:
             with DRAFT_LOCK:
                 committed = take_claim(
                     services.db,
+                    services.engine,
                     services.clerk,
                     state.person_id,
-                    request,
-                    result,
+                    state.request(services),
+                    seen=result,
                     lines=lines,
-                    ytd_computed=state.ytd_computed,
+                    ytd_shown=state.ytd_computed,
                     number=state.claim_number,
                     expected_version=state.claim_version,
                     draft_id=state.draft_id,

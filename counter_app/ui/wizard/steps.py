@@ -24,10 +24,9 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from counter_app.domain.requests import FilingRequest
 from counter_app.domain.results import ChecklistItem, FilingResult
 from counter_app.pinyin import pinyin_match
-from counter_app.storage.filings import Committed, FilingRefused, StaleFiling, commit_filing
+from counter_app.storage.filings import Committed, FilingRefused, StaleFiling
 from counter_app.ui.screens.person_form import choice_select, form_row
 from counter_app.ui.services import (
     ACTION_LABELS,
@@ -39,6 +38,7 @@ from counter_app.ui.services import (
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.verdict import Verdict
 from counter_app.ui.wizard.state import DRAFT_LOCK, WizardState
+from counter_app.workflows.filings import commit_filing
 
 FLAGS = [
     ("by_agent", "代办"),
@@ -396,18 +396,21 @@ class ReviewStep(WizardStep):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="commit", description="提交备案")
     def commit(self, result: FilingResult) -> None:
-        """Write the filing in one transaction off the UI thread."""
+        """Decide again and write in one transaction, off the UI thread.
+
+        What the clerk chose goes down with the verdict they saw; the workflow re-reads the
+        person's filings under the person's lock and refuses if the verdict moved meanwhile.
+        """
         services = self.services
-        request = FilingRequest.model_validate(self.state.request(services))
         try:
             with DRAFT_LOCK:
                 committed = commit_filing(
                     services.db,
+                    services.engine,
                     services.clerk,
                     self.state.person_id,
-                    request,
-                    result,
-                    services.engine.pack.material_labels,
+                    self.state.request(services),
+                    seen=result,
                     expected_version=self.state.target_version,
                     draft_id=self.state.draft_id,
                 )

@@ -9,12 +9,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from counter_app.domain.requests import ClaimRequest
 from counter_app.rules_engine import build_engine
-from counter_app.storage.claims import advance_claim, take_claim
 from counter_app.storage.persons import save_person
 from counter_app.sync.client import run_sync
 from counter_app.sync.store import ProvinceStore, events
+from counter_app.workflows.claims import advance_claim, take_claim
 from tests.support.province import ServerProcess, assert_exactly_once
 from tests.unit.sync.conftest import config
 
@@ -51,9 +50,9 @@ def test_claim_events_sync_end_to_end(
         db, signed.clerk_id, name="柯镇恶", id_number="11010519491231002X", today=TODAY
     )
     request, result = _complete_claim()
-    claim = take_claim(db, signed, person_id, ClaimRequest.model_validate(request), result)
-    advance_claim(db, signed, claim.number, "review", today=TODAY)
-    advance_claim(db, signed, claim.number, "settle", today=TODAY)
+    claim = take_claim(db, ENGINE, signed, person_id, request, seen=result)
+    advance_claim(db, ENGINE, signed, claim.number, "review", today=TODAY)
+    advance_claim(db, ENGINE, signed, claim.number, "settle", today=TODAY)
     server.start()
 
     outcome = run_sync(db, ENGINE, config(server, token), TODAY)

@@ -15,11 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from counter_app.domain.idnumber import check_digit
-from counter_app.domain.requests import FilingRequest
 from counter_app.rules_engine import build_engine
 from counter_app.storage.db import Database
 from counter_app.storage.demo import seed_demo
-from counter_app.storage.filings import commit_filing
 from counter_app.storage.models import OutboxEvent
 from counter_app.storage.persons import save_person
 from counter_app.sync import outbox
@@ -27,6 +25,7 @@ from counter_app.sync.client import SyncError, run_sync
 from counter_app.sync.province_tables import applications as app_table
 from counter_app.sync.pulled import ReviewRefused, applications, review, with_pulled_calendar
 from counter_app.sync.store import ProvinceStore
+from counter_app.workflows.filings import commit_filing
 from tests.support.province import ServerProcess, assert_exactly_once
 from tests.unit.sync.conftest import config
 
@@ -81,7 +80,7 @@ def test_demo_office_day(
         db, demo.clerk_id, name="柯镇恶", id_number="11010519491231002X", today=TODAY
     )
     verdict = ENGINE.filing(request)
-    counter = commit_filing(db, demo, person_id, FilingRequest.model_validate(request), verdict, {})
+    counter = commit_filing(db, ENGINE, demo, person_id, request, seen=verdict)
 
     approve_id = store.add_application(
         demo.office_code, _application("韩宝驹", _id("11010519491231003"))

@@ -1,0 +1,140 @@
+"""A clerk process for the race tests: files for one person through the workflow.
+
+Run by ``tests/unit/test_workflow_race.py`` twice at once against one office database (an SQLite
+file or a PostgreSQL URL), so that two real processes race on one person. One line per fact on
+stdout, flushed at once::
+
+    race_clerk.py setup DB
+        an office (江苏 320102), clerks ``clerk1`` and ``clerk2``, one person: ``person <id>``
+    race_clerk.py file DB CLERK PERSON CATEGORY DESTINATION [--go FLAG] [--hold DIR]
+        opens the filing wizard (reads the person's filings, shows the verdict), prints ``ready``,
+        waits for FLAG, prints ``begin`` and commits what the clerk chose with the verdict seen:
+        ``ok <number>``, ``refused <message>`` or ``stale <message>``. With --hold it stops
+        inside the write transaction, after the decision: creates DIR/in_tx, waits for
+        DIR/release.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from counter_app.rules_engine import build_engine
+from counter_app.storage import filings
+from counter_app.storage.clerks import add_clerk, ensure_office, sign_in
+from counter_app.storage.db import Database
+from counter_app.storage.filings import FilingRefused, StaleFiling, as_existing, person_filings
+from counter_app.storage.persons import save_person
+from counter_app.workflows.filings import commit_filing
+
+POLICY = "jiangsu"
+OFFICE = "320102"
+TODAY = date(2026, 3, 2)
+PASSWORD = "password123"
+PERSON = ("张三", "11010519491231002X")
+WAIT_LIMIT_S = 30.0
+
+
+def say(*parts: object) -> None:
+    print(*parts, flush=True)
+
+
+def wait_for(path: Path) -> None:
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    while not path.exists():
+        if time.monotonic() > deadline:
+            sys.exit(f"gave up waiting for {path}")
+        time.sleep(0.002)
+
+
+def open_db(spec: str) -> Database:
+    return Database.open_url(spec) if "://" in spec else Database.open(spec)
+
+
+def setup(args: argparse.Namespace) -> None:
+    engine = build_engine(POLICY)
+    db = open_db(args.db)
+    ensure_office(db, OFFICE, "玄武区医疗保障服务中心", POLICY, engine.pack.pack.home_pool_code)
+    for index in (1, 2):
+        add_clerk(db, OFFICE, f"clerk{index}", f"经办人{index}", PASSWORD)
+    signed = sign_in(db, "clerk1", PASSWORD)
+    assert signed is not None
+    person_id = save_person(db, signed.clerk_id, name=PERSON[0], id_number=PERSON[1], today=TODAY)
+    say("person", person_id)
+    db.close()
+
+
+def file(args: argparse.Namespace) -> None:
+    engine = build_engine(POLICY)
+    db = open_db(args.db)
+    signed = sign_in(db, args.clerk, PASSWORD)
+    assert signed is not None
+    # The wizard opens: the person's filings as they are now, the verdict the clerk sees.
+    request: dict[str, Any] = {
+        "policy": POLICY,
+        "action": "new",
+        "today": TODAY.isoformat(),
+        "person": {"name": PERSON[0], "id_number": PERSON[1]},
+        "insurance": "employee",
+        "scope": "cross_province",
+        "category": args.category,
+        "destination": args.destination,
+        "materials": ["id_card"],
+        "existing": as_existing(person_filings(db, args.person)),
+    }
+    seen = engine.filing(request)
+    for _ in range(4):
+        if not seen.missing:
+            break
+        request["materials"] = [*request["materials"], *seen.missing]
+        seen = engine.filing(request)
+    assert seen.allowed, seen.reasons
+    if args.hold:
+        hold, real_emit = Path(args.hold), filings.emit
+
+        def held_emit(*emit_args: Any, **emit_kwargs: Any) -> str:
+            (hold / "in_tx").touch()
+            wait_for(hold / "release")
+            return real_emit(*emit_args, **emit_kwargs)
+
+        filings.emit = held_emit  # type: ignore[assignment]
+    say("ready")
+    if args.go:
+        wait_for(Path(args.go))
+    say("begin")
+    try:
+        committed = commit_filing(db, engine, signed, args.person, request, seen=seen)
+    except StaleFiling as exc:
+        say("stale", exc)
+    except FilingRefused as exc:
+        say("refused", exc)
+    else:
+        say("ok", committed.number)
+    db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("setup")
+    p.add_argument("db")
+    p.set_defaults(run=setup)
+    p = commands.add_parser("file")
+    p.add_argument("db")
+    p.add_argument("clerk")
+    p.add_argument("person", type=int)
+    p.add_argument("category")
+    p.add_argument("destination")
+    p.add_argument("--go")
+    p.add_argument("--hold")
+    p.set_defaults(run=file)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
