@@ -118,3 +118,46 @@ async def test_status_on_the_screens(make_app, offset: int, label: str) -> None:
         assert label in str(rules.query_one("#existing", Label).render())
         text = str(rules.query_one(Verdict).render())
         assert ("已有该就医地有效期内的临时备案" in text) == (offset >= 0), text
+
+
+async def test_overdue_commitment_completed_on_the_person_page(make_app) -> None:
+    """湘办法 第二十二条: an overdue 承诺书 filing shows 逾期未补; M records the materials."""
+    app = make_app("hunan")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot)
+        db = open_db(app)
+        with db.write() as session:
+            filing = session.exec(
+                select(Filing).where(
+                    Filing.basis == "commitment", Filing.category == "long_term_resident"
+                )
+            ).first()
+            assert filing is not None
+            filing.followup_due = TODAY - timedelta(days=1)
+            session.add(filing)
+            person = session.get(Person, filing.person_id)
+            assert person is not None
+            number, id_number = filing.number, person.id_number
+        await pilot.press("slash")
+        await settle(pilot)
+        await type_text(pilot, id_number)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PersonScreen)
+        table = screen.query_one("#filings", DataTable)
+        assert _row(table, 0, number)[4] == "逾期未补"
+        index = next(i for i in range(table.row_count) if str(table.get_row_at(i)[0]) == number)
+        table.move_cursor(row=index)
+        await pilot.press("m")
+        await settle(pilot)
+        from textual.widgets import SelectionList
+
+        app.screen.query_one(SelectionList).select("residence_proof")
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, PersonScreen)
+        assert _row(app.screen.query_one("#filings", DataTable), 0, number)[4] == "有效"
+        with db.read() as session:
+            stored = session.exec(select(Filing).where(Filing.number == number)).one()
+        assert stored.followup_done_on == TODAY
