@@ -441,3 +441,14 @@ def test_completing_late_per_region() -> None:
 def test_regions_without_a_followup_owe_nothing(policy: str) -> None:
     result = followup(policy, ON, ["residence_proof"])
     assert not result.allowed and [r.code for r in result.reasons] == ["no_followup"]
+
+
+def test_business_date_is_the_day_in_china() -> None:
+    """A filing ending on 2026-04-26 is expired at 00:30 in China on 2026-04-27, although the
+    machine's UTC date is still the 26th."""
+    from counter_app.settings import business_date
+
+    late = dt.datetime(2026, 4, 26, 16, 30, tzinfo=dt.UTC)
+    assert business_date(late) == AFTER
+    assert business_date(late - dt.timedelta(hours=1)) == ON
+    assert filing_status("active", D(2025, 10, 27), END, business_date(late)) == "expired"
