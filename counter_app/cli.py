@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,7 +57,10 @@ def _read_request(source: str) -> dict[str, Any]:
         _fail("(请求)", f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg}")
     if not isinstance(data, dict):
         _fail("(请求)", "请求应为一个 JSON 对象")
-    data.setdefault("today", date.today().isoformat())
+    if "today" not in data:
+        from counter_app.settings import business_date
+
+        data["today"] = business_date().isoformat()  # the day in China, not the machine's UTC
     return data
 
 

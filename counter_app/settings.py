@@ -7,7 +7,7 @@ Precedence: environment (``COUNTER_POLICY=wuhu``, nested with ``__``) over the T
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -52,6 +52,17 @@ class PrinterConfig(BaseModel):
 
     timeout: float = Field(default=3.0, gt=0, le=60)
     """连接与发送的超时秒数；打印机关机或断网时在此时间内报错，不会卡住窗口。"""
+
+
+#: China Standard Time: UTC+8 all year (no daylight saving since 1991); needs no zone database.
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+
+
+def business_date(now: datetime | None = None) -> date:
+    """The calendar day in China at ``now`` (default: the current moment). Before 08:00 UTC the
+    machine's UTC date is still yesterday there."""
+    moment = now or datetime.now(UTC)
+    return moment.astimezone(CHINA_TIME).date()
 
 
 def config_file() -> Path:
@@ -193,8 +204,9 @@ class Settings(BaseSettings):
         return default_db_path()
 
     def current_date(self) -> date:
-        """Today, or the fixed date of a test or training run."""
-        return self.today or date.today()
+        """The business date: today in China (UTC+8, whatever the machine's zone), or the fixed
+        date of a test or training run. Every status that moves with time is read against it."""
+        return self.today or business_date()
 
     @classmethod
     def settings_customise_sources(

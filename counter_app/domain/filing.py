@@ -17,6 +17,7 @@ from counter_app.domain.checklist import applicable, describe_missing, evaluate
 from counter_app.domain.conditions import matches
 from counter_app.domain.dates import after_term, term_end
 from counter_app.domain.errors import FieldError, InvalidInput
+from counter_app.domain.existing import ACTION_LABELS, check_target, existing_status, stands
 from counter_app.domain.filing_checks import (
     changed_fields,
     continued_treatment_reasons,
@@ -36,9 +37,7 @@ from counter_app.domain.results import (
     FilingResult,
     Reason,
 )
-from counter_app.domain.status import STANDING, FilingStatus, describe_status, filing_status
-
-ACTION_LABELS = {"new": "新增", "change": "变更", "cancel": "取消"}
+from counter_app.domain.status import FilingStatus
 
 
 @dataclass(frozen=True)
@@ -139,32 +138,6 @@ def _same_destination(regions: RegionTable, code: str, region: Region | None) ->
         return regions.normalise(code).code == region.code
     except RegionError:
         return code == region.code
-
-
-def existing_status(filing: ExistingFiling, today: date) -> FilingStatus:
-    """An existing filing's status on ``today`` (``domain.status``: from its dates)."""
-    return filing_status(
-        filing.status,
-        filing.valid_from,
-        filing.valid_until,
-        today,
-        followup_due=filing.followup_due,
-        followup_done_on=filing.followup_done_on,
-    )
-
-
-def _used_up(pack: PolicyPack, status: FilingStatus) -> bool:
-    """An overdue commitment that gave its benefit once only (芜细则 三（二）): it no longer
-    stands in the way of a new filing and cannot be changed."""
-    followup = pack.filing.followup
-    return (
-        status == FilingStatus.OVERDUE and followup is not None and followup.overdue == "once_only"
-    )
-
-
-def _stands(filing: ExistingFiling, pack: PolicyPack, today: date) -> bool:
-    status = existing_status(filing, today)
-    return status in STANDING and not _used_up(pack, status)
 
 
 class _Decision:
@@ -325,7 +298,7 @@ def filing_conflicts(
     found: list[Conflict] = []
     for other in existing:
         # 特殊病 filings are checked per disease (_check_special_disease)
-        if not _stands(other, pack, today) or other.special_disease:
+        if not stands(other, pack, today) or other.special_disease:
             continue
         overdue = existing_status(other, today) == FilingStatus.OVERDUE
         other_term = rules.categories[other.category].term
@@ -413,40 +386,6 @@ def _check_conflicts(
             "info" if conflict.replaces else "error",
         )
     return superseded
-
-
-def _check_target(
-    request: FilingRequest, pack: PolicyPack, target: ExistingFiling, decision: _Decision
-) -> None:
-    """A change or cancel needs a filing that still stands on the business day."""
-    rules = pack.filing
-    action = ACTION_LABELS[request.action]
-    status = existing_status(target, request.today)
-    text = describe_status(
-        status, target.valid_from, target.valid_until, followup_due=target.followup_due
-    )
-    if status == FilingStatus.EXPIRED:
-        validity = rules.categories[target.category].validity
-        decision.add(
-            "target_expired",
-            f"原备案 {target.id} 已过期（{text.detail}），不能{action}；"
-            "需要继续异地就医的，请办理新增备案",
-            validity.citation if validity else rules.active_conflict.citation,
-        )
-    elif status not in STANDING:
-        decision.add(
-            "target_not_active",
-            f"原备案 {target.id} {text}，不能{action}；需要异地就医的，请办理新增备案",
-            rules.active_conflict.citation,
-        )
-    elif request.action == "change" and _used_up(pack, status):
-        assert rules.followup is not None
-        decision.add(
-            "target_used_up",
-            f"原备案 {target.id} 以个人承诺书办理，未在 {target.followup_due} 前补齐材料，"
-            f"{rules.followup.consequence}；不能变更，请以认定材料办理新增备案",
-            rules.followup.citation,
-        )
 
 
 def _lock_until(
@@ -602,7 +541,7 @@ def decide_filing(request: FilingRequest, pack: PolicyPack, regions: RegionTable
     else:
         assert target is not None
         action = ACTION_LABELS[request.action]
-        _check_target(request, pack, target, decision)
+        check_target(request, pack, target, decision.add)
         locked_until, citation = _lock_until(pack, target.category, target.basis, target.valid_from)
         if locked_until and request.today < locked_until:
             decision.add(

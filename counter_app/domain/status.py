@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Protocol
 
 
 class FilingStatus(StrEnum):
@@ -75,6 +76,34 @@ def filing_status(
     if followup_due is not None and today > followup_due and missing:
         return FilingStatus.OVERDUE
     return FilingStatus.ACTIVE
+
+
+class DatedFiling(Protocol):
+    """Any filing record with the fields the status is derived from (a stored ``Filing``, an
+    engine request's ``ExistingFiling``)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def valid_from(self) -> date: ...
+    @property
+    def valid_until(self) -> date | None: ...
+    @property
+    def followup_due(self) -> date | None: ...
+    @property
+    def followup_done_on(self) -> date | None: ...
+
+
+def status_of(filing: DatedFiling, today: date) -> FilingStatus:
+    """``filing_status`` of a filing record on ``today``."""
+    return filing_status(
+        filing.status,
+        filing.valid_from,
+        filing.valid_until,
+        today,
+        followup_due=filing.followup_due,
+        followup_done_on=filing.followup_done_on,
+    )
 
 
 @dataclass(frozen=True)

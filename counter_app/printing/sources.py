@@ -20,6 +20,7 @@ from counter_app.printing.build import claim_document, filing_document
 from counter_app.printing.document import Document, Line
 from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS, load_form
 from counter_app.printing.qr import office_key, sign
+from counter_app.settings import business_date
 from counter_app.storage.claims import read_claim
 from counter_app.storage.db import Database
 from counter_app.storage.models import (
@@ -121,7 +122,7 @@ def load_filing(db: Database, number: str, today: date | None = None) -> dict[st
         "office": {"code": office.code, "name": office.name, "phone": office.phone},
         "clerk_name": clerk.display_name if clerk else "",
         "handled_on": (step.at if step else filing.created_at).date(),
-        "today": today or date.today(),
+        "today": today or business_date(),
     }
 
 

@@ -12,6 +12,7 @@ write fails with ``StaleFiling``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, col, select, update
@@ -161,7 +162,11 @@ def _apply(filing: Filing, request: FilingRequest, result: FilingResult) -> None
 
 
 def event_payload(
-    filing: Filing, action: str, request: FilingRequest, superseded: list[str]
+    filing: Filing,
+    action: str,
+    person: dict[str, str],
+    today: date,
+    superseded: list[str],
 ) -> dict[str, Any]:
     """The outbox payload of a filing step: the record as the provincial store keeps it.
 
@@ -173,7 +178,7 @@ def event_payload(
     return {
         "action": action,
         "number": filing.number,
-        "person": {"name": request.person.name, "id_number": request.person.id_number},
+        "person": {"name": person["name"], "id_number": person["id_number"]},
         "category": filing.category,
         "scope": filing.scope,
         "insurance": filing.insurance,
@@ -184,8 +189,8 @@ def event_payload(
         "valid_from": filing.valid_from.isoformat(),
         "valid_until": filing.valid_until.isoformat() if filing.valid_until else None,
         "status": filing.status,
-        "effective_status": str(filing.status_on(request.today)),
-        "as_of": request.today.isoformat(),
+        "effective_status": str(filing.status_on(today)),
+        "as_of": today.isoformat(),
         "followup_due": filing.followup_due.isoformat() if filing.followup_due else None,
         "followup_done_on": (
             filing.followup_done_on.isoformat() if filing.followup_done_on else None
@@ -320,7 +325,13 @@ def write_filing(
             signed.office_id,
             signed.clerk_id,
             f"filing.{action}",
-            event_payload(filing, action, request, superseded),
+            event_payload(
+                filing,
+                action,
+                {"name": request.person.name, "id_number": request.person.id_number},
+                request.today,
+                superseded,
+            ),
         )
     if draft_id is not None:
         draft = session.get(Draft, draft_id)

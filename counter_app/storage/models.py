@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Dialect, Index, String, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from counter_app.domain.status import FilingStatus, StatusText, describe_status, filing_status
+from counter_app.domain.status import FilingStatus, StatusText, describe_status, status_of
 
 
 class Money(TypeDecorator[Decimal]):
@@ -132,14 +132,7 @@ class Filing(SQLModel, table=True):
 
     def status_on(self, today: date) -> FilingStatus:
         """The filing's status on ``today`` (``domain.status.filing_status``)."""
-        return filing_status(
-            self.status,
-            self.valid_from,
-            self.valid_until,
-            today,
-            followup_due=self.followup_due,
-            followup_done_on=self.followup_done_on,
-        )
+        return status_of(self, today)
 
     def status_text(self, today: date) -> StatusText:
         """The status on ``today`` with the dates that explain it."""

@@ -50,6 +50,8 @@ class Dashboard:
 
 #: A follow-up is listed from this many days before its date (this week's).
 FOLLOWUP_WEEK_DAYS = 7
+#: Overdue follow-ups are listed for this many days after their date.
+OVERDUE_LISTED_DAYS = 365
 
 
 def _rows(db: Database, today: date, due_column, *conditions, limit: int) -> list[QueueRow]:  # type: ignore[no-untyped-def]
@@ -77,14 +79,15 @@ def _rows(db: Database, today: date, due_column, *conditions, limit: int) -> lis
 
 
 def followups_due(db: Database, today: date, limit: int = 50) -> list[QueueRow]:
-    """承诺书 filings whose materials are due within the week, and the overdue ones (逾期未补),
-    oldest date first; a filing that ended (past ``valid_until``) is not listed."""
+    """承诺书 filings whose materials are due within the week, and the overdue ones (逾期未补,
+    up to a year back), oldest date first; a filing that ended (past ``valid_until``) is not
+    listed."""
     due = col(Filing.followup_due)
     return _rows(
         db,
         today,
         due,
-        due.is_not(None),
+        due >= today - timedelta(days=OVERDUE_LISTED_DAYS),
         due <= today + timedelta(days=FOLLOWUP_WEEK_DAYS),
         col(Filing.followup_done_on).is_(None),
         or_(col(Filing.valid_until).is_(None), col(Filing.valid_until) >= today),

@@ -396,3 +396,59 @@ def test_wuhu_completed_late_gives_no_long_term_benefit() -> None:
     assert long_claim("wuhu", AFTER + dt.timedelta(days=20), late).case == "other"
     in_time = long_claim("wuhu", AFTER + dt.timedelta(days=20), ON.isoformat())
     assert in_time.case == "filed_not_settled"
+
+
+# ── completing a 承诺书 filing ──────────────────────────────────────────────────────────────
+def followup(policy: str, today: dt.date, materials: list[str], done: dt.date | None = None):  # type: ignore[no-untyped-def]
+    from counter_app.domain.followup import decide_followup
+
+    status = filing_status(
+        "active", D(2026, 3, 27), None, today, followup_due=END, followup_done_on=done
+    )
+    return decide_followup(
+        build_engine(policy).pack,
+        number="C1",
+        category="long_term_resident",
+        basis="commitment",
+        status=status,
+        followup_due=END,
+        followup_done_on=done,
+        materials=materials,
+        today=today,
+    )
+
+
+@pytest.mark.parametrize("policy", ["hunan", "wuhu"])
+def test_completing_a_commitment_on_time(policy: str) -> None:
+    assert followup(policy, ON, ["residence_proof"]).allowed
+    missing = followup(policy, ON, ["commitment_letter"])
+    assert not missing.allowed and missing.missing == ["residence_proof"]
+    assert not followup(policy, ON, ["residence_proof"], done=BEFORE).allowed
+
+
+def test_completing_late_per_region() -> None:
+    """湘办法 第二十二条: late completion restores the filing; 芜细则 三（二）: refused."""
+    late = followup("hunan", AFTER, ["residence_proof"])
+    assert late.allowed
+    assert any(r.code == "followup_late" and r.severity == "info" for r in late.reasons)
+    refused = followup("wuhu", AFTER, ["residence_proof"])
+    assert not refused.allowed
+    reason = next(r for r in refused.reasons if r.code == "followup_late")
+    assert reason.citation == "芜细则 三（二）" and "新增备案" in reason.message
+
+
+@pytest.mark.parametrize("policy", ["jiangsu", "beijing"])
+def test_regions_without_a_followup_owe_nothing(policy: str) -> None:
+    result = followup(policy, ON, ["residence_proof"])
+    assert not result.allowed and [r.code for r in result.reasons] == ["no_followup"]
+
+
+def test_business_date_is_the_day_in_china() -> None:
+    """A filing ending on 2026-04-26 is expired at 00:30 in China on 2026-04-27, although the
+    machine's UTC date is still the 26th."""
+    from counter_app.settings import business_date
+
+    late = dt.datetime(2026, 4, 26, 16, 30, tzinfo=dt.UTC)
+    assert business_date(late) == AFTER
+    assert business_date(late - dt.timedelta(hours=1)) == ON
+    assert filing_status("active", D(2025, 10, 27), END, business_date(late)) == "expired"

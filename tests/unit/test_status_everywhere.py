@@ -248,10 +248,8 @@ def test_sync_payload(office, day: date) -> None:
     }
     assert next(e for e in events if e["number"] == pledged)["followup_due"] == END.isoformat()
     for number, expected in ((temporary, "expired"), (pledged, "overdue")):
-        request = FilingRequest.model_validate(
-            _request(TEMP, today=day.isoformat(), category="other_temporary")
-        )
-        payload = event_payload(filings[number], "change", request, [])
+        person = {"name": TEMP[0], "id_number": TEMP[1]}
+        payload = event_payload(filings[number], "change", person, day, [])
         assert payload["effective_status"] == (expected if day > END else "active")
         assert payload["as_of"] == day.isoformat() and payload["status"] == "active"
 

@@ -47,6 +47,14 @@ class PersonScreen(Screen[None]):
         ),
         Binding("e", "edit", "修改信息", id="person.edit", tooltip="修改参保人信息"),
         Binding(
+            "m",
+            "complete_followup",
+            "补齐材料",
+            id="person.followup",
+            tooltip="以承诺书办理的备案：登记补交的认定材料",
+            show=False,
+        ),
+        Binding(
             "f8",
             "print",
             "打印",
@@ -219,6 +227,52 @@ class PersonScreen(Screen[None]):
             ),
             callback=answer,
         )
+
+    def action_complete_followup(self) -> None:
+        """Record the materials a 承诺书 filing owed (居住证明 …), handed in now."""
+        filing = self._selected()
+        if filing is None:
+            return
+        if filing.basis != "commitment" or filing.followup_due is None:
+            self.notify(f"备案 {filing.number} 无须补齐承诺材料", severity="warning")
+            return
+        from counter_app.domain.followup import followup_materials
+        from counter_app.ui.dialogs.materials import MaterialsDialog
+
+        pack = self.services.engine.pack
+        labels = pack.material_labels
+        options = [(labels.get(m, m), m) for m in followup_materials(pack, filing.category)]
+        number = filing.number
+
+        def chosen(materials: list[str] | None) -> None:
+            if materials is not None:
+                self._complete_followup(number, materials)
+
+        self.app.push_screen(
+            MaterialsDialog(
+                f"备案 {number} 补齐材料（期限 {filing.followup_due}）：勾选交来的材料",
+                options,
+            ),
+            callback=chosen,
+        )
+
+    @work(thread=True, exit_on_error=False, group="followup", description="补齐材料")
+    def _complete_followup(self, number: str, materials: list[str]) -> None:
+        from counter_app.storage.followups import FollowupRefused, complete_followup
+
+        services = self.services
+        try:
+            done = complete_followup(
+                services.db, services.clerk, services.engine.pack, number, materials, services.today
+            )
+        except FollowupRefused as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=12)
+            return
+        note = "；".join(r.message for r in done.reasons)
+        self.app.call_from_thread(
+            self.notify, f"备案 {number} 已补齐材料。{note}", severity="information"
+        )
+        self.app.call_from_thread(self.load)
 
     def action_edit(self) -> None:
         """Edit the person's details."""
