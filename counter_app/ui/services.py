@@ -17,8 +17,9 @@ STATUS_LABELS = {
     "cancelled": "已取消",
     "superseded": "已失效（重新备案）",
     "expired": "已到期",
+    "withdrawn": "已撤回（未被省平台接受）",
 }
-ACTION_LABELS = {"new": "新增", "change": "变更", "cancel": "取消"}
+ACTION_LABELS = {"new": "新增", "change": "变更", "cancel": "取消", "withdraw": "撤回"}
 BASIS_LABELS = {"materials": "提供认定材料", "commitment": "签署个人承诺书"}
 
 

@@ -111,9 +111,13 @@ async def test_sync_review_and_day_close(province, make_app) -> None:  # type: i
         problems = app.screen.query_one(DataTable)
         (number, reason) = problems.get_row_at(0)[2:]
         assert number == refused and "在其他经办机构已有有效备案" in reason and "弋江区" in reason
-        await pilot.press("x", "y")  # settled with the other office: not to be sent
+        # Settled with the other office: withdrawn here with a reason, never sent.
+        await pilot.press("x", *"参保人已在弋江区备案", "enter")
         await settle(pilot)
         assert app.screen.query_one(DataTable).row_count == 0
+        with app.services.db.read() as session:
+            withdrawn = session.exec(select(Filing).where(Filing.number == refused)).one()
+        assert withdrawn.status == "withdrawn"
 
         await pilot.press("o")
         await settle(pilot)
