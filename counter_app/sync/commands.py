@@ -111,12 +111,14 @@ def sync_problems(db: DbOption = None) -> None:
     """列出被省平台退回、等待处理的事件。"""
     from counter_app.sync import outbox
 
-    for p in outbox.problems(_office_db(db)):
+    problems = outbox.problems(_office_db(db))
+    for p in problems:
         typer.echo(f"{p.event_id}  #{p.seq} {p.kind} {p.summary}  [{p.code}] {p.message}")
-    typer.echo(
-        "处理：counter-app sync retry 编号…|--all（冲突已解决后重新上传）；"
-        "counter-app sync dismiss 编号 --reason 原因（撤回）"
-    )
+    if problems:
+        typer.echo(
+            "处理：counter-app sync retry 编号…|--all（冲突已解决后重新上传）；"
+            "counter-app sync dismiss 编号 --reason 原因（撤回）"
+        )
 
 
 ClerkOption = Annotated[str, typer.Option("--clerk", help="办理的经办人用户名（记入审计）")]
@@ -143,12 +145,12 @@ def _clerk(database, username: str, password: str):  # type: ignore[no-untyped-d
 
 @sync_app.command("retry")
 def sync_retry(
+    clerk: ClerkOption,
     ids: Annotated[
         list[str] | None,
         typer.Argument(help="被退回事件的编号、序号或备案编号（sync problems 列出）"),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="全部被退回的事件")] = False,
-    clerk: ClerkOption = "",
     password: PasswordOption = "",
     db: DbOption = None,
 ) -> None:
@@ -171,7 +173,7 @@ def sync_retry(
 def sync_dismiss(
     key: Annotated[str, typer.Argument(help="被退回事件的编号、序号或备案编号")],
     reason: Annotated[str, typer.Option("--reason", help="撤回原因（记入审计）")],
-    clerk: ClerkOption = "",
+    clerk: ClerkOption,
     password: PasswordOption = "",
     db: DbOption = None,
 ) -> None:
