@@ -30,6 +30,8 @@ class FilingStatus(StrEnum):
     EXPIRED = "expired"
     CANCELLED = "cancelled"
     SUPERSEDED = "superseded"
+    #: Taken back after the provincial store refused it (see ``workflows.refusals``).
+    WITHDRAWN = "withdrawn"
 
 
 #: The one set of Chinese labels for a filing status (screens, documents, reports, messages).
@@ -40,6 +42,7 @@ STATUS_LABELS: dict[str, str] = {
     FilingStatus.EXPIRED: "已过期",
     FilingStatus.CANCELLED: "已取消",
     FilingStatus.SUPERSEDED: "已失效（重新备案）",
+    FilingStatus.WITHDRAWN: "已撤回（未被省平台接受）",
 }
 
 #: Statuses in which the filing still stands (it blocks a duplicate and can be changed or
@@ -47,7 +50,14 @@ STATUS_LABELS: dict[str, str] = {
 #: on it (湘办法 第二十二条); whether it still blocks is the region's (see ``domain.filing``).
 STANDING = frozenset({FilingStatus.ACTIVE, FilingStatus.UPCOMING, FilingStatus.OVERDUE})
 #: Statuses in which the filing has ended for good.
-ENDED = frozenset({FilingStatus.EXPIRED, FilingStatus.CANCELLED, FilingStatus.SUPERSEDED})
+ENDED = frozenset(
+    {
+        FilingStatus.EXPIRED,
+        FilingStatus.CANCELLED,
+        FilingStatus.SUPERSEDED,
+        FilingStatus.WITHDRAWN,
+    }
+)
 
 
 def filing_status(
@@ -68,6 +78,8 @@ def filing_status(
         return FilingStatus.CANCELLED
     if stored == FilingStatus.SUPERSEDED:
         return FilingStatus.SUPERSEDED
+    if stored == FilingStatus.WITHDRAWN:
+        return FilingStatus.WITHDRAWN
     if stored == FilingStatus.EXPIRED or (valid_until is not None and today > valid_until):
         return FilingStatus.EXPIRED
     if valid_from > today:
@@ -137,6 +149,8 @@ def describe_status(
         detail = f"自 {valid_from} 起生效"
     elif status == FilingStatus.SUPERSEDED:
         detail = "已由重新办理的备案替代"
+    elif status == FilingStatus.WITHDRAWN:
+        detail = "省平台未接受，已撤回"
     else:
         detail = period
     return StatusText(status, STATUS_LABELS[status], detail)

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select, update
 from counter_app.domain.idnumber import mask_id
 from counter_app.domain.requests import FilingRequest
 from counter_app.domain.results import FilingResult
+from counter_app.domain.status import FilingStatus
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.storage.models import (
@@ -82,7 +83,7 @@ def filing_history(db: Database, filing_id: int) -> list[FilingHistory]:
 
 
 #: A filing the provincial store refused and the office withdrew: it never existed for the rules.
-WITHDRAWN = "withdrawn"
+WITHDRAWN = FilingStatus.WITHDRAWN.value
 
 
 def as_existing(filings: list[Filing]) -> list[dict[str, Any]]:

@@ -23,7 +23,8 @@ from counter_app.storage.db import Database
 from counter_app.storage.models import Filing, Person, utcnow
 from counter_app.storage.records import audit
 
-_FILING_NUMBER = re.compile(r"^BA\d{6,}")
+#: Filing numbers: the counter's (BA…) and approved online applications' (WS + office code …).
+_FILING_NUMBER = re.compile(r"^(?:BA|WS)\d{6,}")
 _DIGITS = re.compile(r"^\d{1,17}[\dXx]?$")
 #: A mainland mobile, a landline with its area code, or a local landline number.
 _PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{9,11}|\d{7,8})$")
@@ -277,6 +278,41 @@ def save_person(
         )
         assert person.id is not None
         return person.id
+
+
+def ensure_person(
+    session: Session,
+    clerk_id: int,
+    *,
+    name: str,
+    id_number: str,
+    insurance: str = "employee",
+    today: date | None = None,
+) -> int:
+    """The person with this 身份证号, created if the office does not know them yet (an approved
+    online application); inside the caller's transaction. An existing record is left as it is."""
+    check = check_id_number(id_number, today=today)
+    if check.errors:
+        raise PersonError("id_number", "；".join(check.errors))
+    if not name.strip():
+        raise PersonError("name", "姓名：请填写")
+    person = session.exec(select(Person).where(Person.id_number == check.normalised)).first()
+    if person is None:
+        full, initials = pinyin_keys(name.strip())
+        person = Person(
+            id_number=check.normalised,
+            name=name.strip(),
+            name_pinyin=full,
+            name_initials=initials,
+            sex=check.sex or "",
+            birth_date=check.birth_date,
+            insurance=insurance,
+        )
+        session.add(person)
+        session.flush()
+        audit(session, clerk_id, "create", "person", person.id, id_masked=mask_id(check.normalised))
+    assert person.id is not None
+    return person.id
 
 
 def record_full_view(db: Database, clerk_id: int, person_id: int, where: str) -> None:

@@ -264,8 +264,83 @@ def sync_problems(db: DbOption = None) -> None:
     """列出被省平台退回、等待处理的事件。"""
     from counter_app.sync import outbox
 
-    for p in outbox.problems(_office_db(db)):
+    problems = outbox.problems(_office_db(db))
+    for p in problems:
         typer.echo(f"{p.event_id}  #{p.seq} {p.kind} {p.summary}  [{p.code}] {p.message}")
+    if problems:
+        typer.echo(
+            "处理：counter-app sync retry 编号…|--all（冲突已解决后重新上传）；"
+            "counter-app sync dismiss 编号 --reason 原因（撤回）"
+        )
+
+
+ClerkOption = Annotated[str, typer.Option("--clerk", help="办理的经办人用户名（记入审计）")]
+PasswordOption = Annotated[
+    str,
+    typer.Option(
+        "--password",
+        prompt="密码",
+        hide_input=True,
+        envvar="COUNTER_CLERK_PASSWORD",
+        help="经办人密码（不给时交互输入）",
+    ),
+]
+
+
+def _clerk(database, username: str, password: str):  # type: ignore[no-untyped-def]
+    from counter_app.storage.clerks import sign_in
+
+    signed = sign_in(database, username, password)
+    if signed is None:
+        _refuse("用户名或密码不正确")
+    return signed
+
+
+@sync_app.command("retry")
+def sync_retry(
+    clerk: ClerkOption,
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(help="被退回事件的编号、序号或备案编号（sync problems 列出）"),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="全部被退回的事件")] = False,
+    password: PasswordOption = "",
+    db: DbOption = None,
+) -> None:
+    """冲突已解决（如对方机构已取消备案）：被退回的事件在下次同步时重新上传。"""
+    from counter_app.workflows import refusals
+
+    if bool(ids) == all_:
+        _refuse("请给出要重新上传的事件，或用 --all 表示全部")
+    database = _office_db(db)
+    signed = _clerk(database, clerk, password)
+    try:
+        event_ids = None if all_ else [refusals.find(database, key).event_id for key in ids or []]
+        done = refusals.retry(database, signed.clerk_id, event_ids)
+    except refusals.ResolveRefused as exc:
+        _refuse(str(exc))
+    typer.echo(f"已重新排队上传 {len(done)} 个事件，下次同步时由省平台重新判断")
+
+
+@sync_app.command("dismiss")
+def sync_dismiss(
+    key: Annotated[str, typer.Argument(help="被退回事件的编号、序号或备案编号")],
+    reason: Annotated[str, typer.Option("--reason", help="撤回原因（记入审计）")],
+    clerk: ClerkOption,
+    password: PasswordOption = "",
+    db: DbOption = None,
+) -> None:
+    """不再上传被退回的事件，并在本机构撤回它办理的备案（写明原因，记入审计）。"""
+    from counter_app.workflows import refusals
+
+    database = _office_db(db)
+    signed = _clerk(database, clerk, password)
+    try:
+        refusal = refusals.find(database, key)
+        done = refusals.withdraw(database, signed.clerk_id, refusal.event_id, reason)
+    except refusals.ResolveRefused as exc:
+        _refuse(str(exc))
+    typer.echo(done)
 
 
 @sync_app.command("export")

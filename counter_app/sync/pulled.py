@@ -2,9 +2,9 @@
 
 A pulled page is stored with the new cursor in one transaction, so an interrupted pull resumes
 where it stopped and nothing is taken twice. Online applications (不见面备案) get the engine's
-working-day review deadline; numbered packages are refused when stale or repeated. A review is one
-transaction: the application's status, the audit entry and the ``application.review`` outbox event
-that carries the answer back to the provincial store.
+working-day review deadline; numbered packages are refused when stale or repeated. The review
+itself is a use case (``counter_app.workflows.applications``: approval makes the filing at the
+counter).
 """
 
 from __future__ import annotations
@@ -16,20 +16,16 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from counter_app.domain.engine import RulesEngine
-from counter_app.domain.errors import InvalidInput
-from counter_app.domain.idnumber import mask_id
 from counter_app.domain.workdays import CalendarError
-from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
-from counter_app.storage.models import utcnow
-from counter_app.storage.records import audit, emit
 from counter_app.storage.sync_models import OnlineApplication, SyncInboxItem, SyncPackage
 from counter_app.sync.outbox import get_cursor
-from counter_app.sync.protocol import PACKAGES, REVIEW_KIND
-
-
-class ReviewRefused(ValueError):
-    """A review that cannot be recorded; the message is Chinese."""
+from counter_app.sync.protocol import PACKAGES
+from counter_app.workflows.applications import (  # noqa: F401  (re-exported for the callers)
+    ReviewRefused,
+    application_request,
+    review,
+)
 
 
 @dataclass
@@ -123,86 +119,6 @@ def applications(db: Database, status: str | None = "pending") -> list[OnlineApp
         if status:
             query = query.where(OnlineApplication.status == status)
         return list(session.exec(query).all())
-
-
-def application_request(engine: RulesEngine, app: OnlineApplication, today: date) -> dict[str, Any]:
-    """The application as a filing request for the engine."""
-    data = app.data
-    return {
-        "policy": engine.pack.pack.id,
-        "action": "new",
-        "today": today.isoformat(),
-        "person": data.get("person") or {},
-        "insurance": data.get("insurance"),
-        "category": data.get("category"),
-        "scope": data.get("scope"),
-        "destination": data.get("destination"),
-        "basis": data.get("basis", "commitment"),
-        "materials": data.get("materials") or [],
-        "channel": "online",  # e.g. 京细则 第八条: a 特殊病 filing is counter-only
-        **({"end_date": data["end_date"]} if data.get("end_date") else {}),
-    }
-
-
-def review(
-    db: Database,
-    engine: RulesEngine,
-    signed: SignedIn,
-    app_id: str,
-    decision: str,
-    reason: str,
-    today: date,
-) -> str:
-    """Record a review and queue the answer; approval needs the engine's consent."""
-    if decision not in ("approved", "rejected"):
-        raise ReviewRefused("审核结论应为 通过 或 不通过")
-    if decision == "rejected" and not reason.strip():
-        raise ReviewRefused("不通过原因：请填写（将告知申请人）")
-    with db.read() as session:
-        app = session.get(OnlineApplication, app_id)
-    if app is None:
-        raise ReviewRefused(f"没有线上申请 {app_id}")
-    extra: dict[str, Any] = {}
-    if decision == "approved":
-        try:
-            verdict = engine.filing(application_request(engine, app, today))
-        except InvalidInput as exc:
-            raise ReviewRefused(
-                "申请内容不完整，不能通过：" + "；".join(e.message for e in exc.errors)
-            ) from None
-        if not verdict.allowed:
-            raise ReviewRefused(
-                "规则判断不允许，不能通过："
-                + "；".join(r.message for r in verdict.reasons if r.severity == "error")
-            )
-        extra = {
-            "valid_from": verdict.valid_from.isoformat() if verdict.valid_from else None,
-            "valid_until": verdict.valid_until.isoformat() if verdict.valid_until else None,
-        }
-    with db.write() as session:
-        app = session.get(OnlineApplication, app_id)
-        assert app is not None
-        if app.status != "pending":
-            raise ReviewRefused(f"线上申请 {app_id} 已审核过")
-        app.status, app.reason = decision, reason.strip()
-        app.reviewed_by, app.reviewed_at = signed.clerk_id, utcnow()
-        session.add(app)
-        person = app.data.get("person") or {}
-        audit(
-            session,
-            signed.clerk_id,
-            f"review_{decision}",
-            "online_application",
-            app_id,
-            id_masked=mask_id(str(person.get("id_number", ""))),
-        )
-        return emit(
-            session,
-            signed.office_id,
-            signed.clerk_id,
-            REVIEW_KIND,
-            {"application_id": app_id, "decision": decision, "reason": app.reason, **extra},
-        )
 
 
 INBOX_LABELS = {

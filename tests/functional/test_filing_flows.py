@@ -262,3 +262,51 @@ async def test_idle_time_locks_the_screen_until_the_password(make_app) -> None:
         await pilot.press(*"demo1234", "enter")
         await settle(pilot)
         assert not isinstance(app.screen, LockScreen)
+
+
+async def test_commit_decides_again_when_another_window_filed_meanwhile(make_app) -> None:  # type: ignore[no-untyped-def]
+    """The wizard shows 可以办理; before F10 another window gives the person a long-term filing
+    (苏规程: one active long-term filing): the commit re-reads under the lock and refuses in
+    Chinese, and nothing of this wizard is written."""
+    app = make_app("jiangsu")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        person_id = _add_person(app)
+        await _to_person(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await next_step(pilot)
+        await choose_destination(pilot, "hainan")
+        await next_step(pilot)
+        await tick(pilot, missing_now(pilot))
+        await next_step(pilot)
+        await next_step(pilot)
+        assert isinstance(pilot.app.screen, ReviewStep)
+        # Another window, another clerk process: the same person, a long-term filing elsewhere.
+        db = open_db(app)
+        engine = engine_for("jiangsu")
+        signed = storage_sign_in(db, "demo", "demo1234")
+        assert signed is not None
+        other = {
+            "policy": "jiangsu",
+            "action": "new",
+            "today": TODAY.isoformat(),
+            "person": {"name": "测试甲", "id_number": TEST_ID},
+            "insurance": "employee",
+            "category": "long_term_resident",
+            "scope": "cross_province",
+            "destination": "530100",
+            "materials": ["id_card", "filing_form", "residence_proof"],
+        }
+        seen = engine.filing(other)
+        other["materials"] = [*other["materials"], *seen.missing]
+        theirs = commit_filing(db, engine, signed, person_id, other, seen=None).number
+        db.close()
+        await next_step(pilot)  # F10: refused, still on the review step
+        assert isinstance(pilot.app.screen, ReviewStep)
+        message = str(pilot.app.screen.query_one("#commit_message").render())
+        assert "规则判断已变为不允许办理" in message and theirs in message
+
+    db = open_db(app)
+    assert [f.number for f in person_filings(db, person_id)] == [theirs]
+    db.close()

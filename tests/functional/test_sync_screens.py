@@ -19,8 +19,10 @@ from textual.widgets import DataTable, Label, Static
 from counter_app.storage.db import Database
 from counter_app.storage.models import Filing, OutboxEvent, Person
 from counter_app.sync.store import ProvinceStore
+from counter_app.ui.screens.dashboard import DashboardScreen
+from counter_app.ui.screens.person import PersonScreen
 from tests.functional.conftest import TODAY
-from tests.functional.driving import settle, sign_in
+from tests.functional.driving import open_person, settle, sign_in
 from tests.support.province import ServerProcess
 
 OFFICE = "340202"
@@ -111,9 +113,13 @@ async def test_sync_review_and_day_close(province, make_app) -> None:  # type: i
         problems = app.screen.query_one(DataTable)
         (number, reason) = problems.get_row_at(0)[2:]
         assert number == refused and "在其他经办机构已有有效备案" in reason and "弋江区" in reason
-        await pilot.press("x", "y")  # settled with the other office: not to be sent
+        # Settled with the other office: withdrawn here with a reason, never sent.
+        await pilot.press("x", *"参保人已在弋江区备案", "enter")
         await settle(pilot)
         assert app.screen.query_one(DataTable).row_count == 0
+        with app.services.db.read() as session:
+            withdrawn = session.exec(select(Filing).where(Filing.number == refused)).one()
+        assert withdrawn.status == "withdrawn"
 
         await pilot.press("o")
         await settle(pilot)
@@ -175,3 +181,49 @@ def _filings(server: ServerProcess, token: str) -> list[dict]:
         f"{server.base_url}/v1/filings", headers={"Authorization": f"Bearer {token}"}
     )
     return json.loads(answer.text)["filings"]
+
+
+async def test_approved_online_application_is_found_at_the_counter(  # type: ignore[no-untyped-def]
+    province, make_app
+) -> None:
+    """Pulled, opened (materials and verdict), approved, synced: then a filing at the counter,
+    found by 身份证号, name, pinyin and the application number, 海南 filed at province level."""
+    server, token, app_id = province
+    app = make_app("wuhu", sync={"url": server.base_url, "token": token, "terminal": "窗口1"})
+    async with app.run_test(size=(100, 40)) as pilot:
+        await sign_in(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("f9")
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        await pilot.press("enter")  # open 韩宝驹's application before deciding
+        await settle(pilot)
+        detail = str(app.screen.query_one("#application_detail", Static).render())
+        assert app_id in detail and "110105********0038" in detail
+        assert "居民身份证" in detail or "身份证" in detail
+        verdict = str(app.screen.query_one("#application_verdict", Static).render())
+        assert "可以办理" in verdict and "芜规程" in verdict
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("y", "y")  # approve 韩宝驹
+        await settle(pilot)
+        await pilot.press("escape")
+        await pilot.press("f9")  # the answer goes to the store
+        await settle(pilot)
+        assert "上传接收 " in _text(pilot, "#stage")
+        await pilot.press("escape")
+        await settle(pilot)
+        for query in ("110105194912310038", "韩宝驹", "hanbaoju", app_id):
+            while not isinstance(app.screen, DashboardScreen):
+                await pilot.press("escape")
+                await settle(pilot)
+            await open_person(pilot, query)
+            screen = app.screen
+            assert isinstance(screen, PersonScreen), (query, screen)
+            assert [(f.number, f.destination_code, f.status) for f in screen.filings] == [
+                (app_id, "460000", "active")
+            ]
+    served = {f["number"]: f for f in _filings(server, token)}
+    assert served[app_id]["status"] == "active"

@@ -12,6 +12,12 @@ stdout, flushed at once::
         ``ok <number>``, ``refused <message>`` or ``stale <message>``. With --hold it stops
         inside the write transaction, after the decision: creates DIR/in_tx, waits for
         DIR/release.
+    race_clerk.py claims DB
+        two inpatient claims of the person under the 北京 rules (the deductible once a year),
+        accepted and reviewed: ``claims <n1> <n2>``
+    race_clerk.py settle DB CLERK NUMBER [--go FLAG]
+        opens the claim page (version and payment as shown), prints ``ready``, waits for FLAG,
+        prints ``begin`` and settles: ``ok <number>`` or ``refused <message>``.
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ from typing import Any
 
 from counter_app.rules_engine import build_engine
 from counter_app.storage import filings
+from counter_app.storage.claims import ClaimRefused, read_claim
 from counter_app.storage.clerks import add_clerk, ensure_office, sign_in
 from counter_app.storage.db import Database
 from counter_app.storage.filings import FilingRefused, StaleFiling, as_existing, person_filings
 from counter_app.storage.persons import save_person
+from counter_app.workflows.claims import advance_claim, take_claim
 from counter_app.workflows.filings import commit_filing
 
 POLICY = "jiangsu"
@@ -117,6 +125,69 @@ def file(args: argparse.Namespace) -> None:
     db.close()
 
 
+CLAIM_POLICY = "beijing"
+
+
+def claims(args: argparse.Namespace) -> None:
+    engine = build_engine(CLAIM_POLICY)
+    db = open_db(args.db)
+    signed = sign_in(db, "clerk1", PASSWORD)
+    assert signed is not None
+    numbers = []
+    for admitted, discharged in (("2026-02-02", "2026-02-10"), ("2026-02-12", "2026-02-20")):
+        request: dict[str, Any] = {
+            "policy": CLAIM_POLICY,
+            "today": TODAY.isoformat(),
+            "insurance": "employee",
+            "scope": "cross_province",
+            "filing": "long_term",
+            "treatment": "inpatient",
+            "hospital_level": 3,
+            "materials": ["id_card", "invoice", "inpatient_bill", "discharge_summary"],
+            "admission_date": admitted,
+            "discharge_date": discharged,
+            "amounts": {"total": "12000.00", "in_scope": "10000.00", "self_pay": "2000.00"},
+        }
+        for _ in range(4):
+            missing = engine.claim(request).missing
+            if not missing:
+                break
+            request["materials"] = [*request["materials"], *missing]
+        taken = take_claim(db, engine, signed, 1, request, seen=None)
+        advance_claim(db, engine, signed, taken.number, "review", today=TODAY)
+        numbers.append(taken.number)
+    say("claims", *numbers)
+    db.close()
+
+
+def settle(args: argparse.Namespace) -> None:
+    engine = build_engine(CLAIM_POLICY)
+    db = open_db(args.db)
+    signed = sign_in(db, args.clerk, PASSWORD)
+    assert signed is not None
+    view = read_claim(db, args.number)  # the page as the clerk opened it
+    assert view is not None
+    say("ready")
+    if args.go:
+        wait_for(Path(args.go))
+    say("begin")
+    try:
+        done = advance_claim(
+            db,
+            engine,
+            signed,
+            args.number,
+            "settle",
+            expected_version=view.claim.version,
+            today=TODAY,
+        )
+    except ClaimRefused as exc:
+        say("refused", exc)
+    else:
+        say("ok", done.number)
+    db.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -132,6 +203,15 @@ def main() -> None:
     p.add_argument("--go")
     p.add_argument("--hold")
     p.set_defaults(run=file)
+    p = commands.add_parser("claims")
+    p.add_argument("db")
+    p.set_defaults(run=claims)
+    p = commands.add_parser("settle")
+    p.add_argument("db")
+    p.add_argument("clerk")
+    p.add_argument("number")
+    p.add_argument("--go")
+    p.set_defaults(run=settle)
     args = parser.parse_args()
     args.run(args)
 

@@ -16,13 +16,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from counter_app.storage.db import Database
-from counter_app.storage.models import AuditLog, Filing, OutboxEvent
+from counter_app.storage.models import AuditLog, Claim, Filing, OutboxEvent
 from tests.support.clerk_process import TIMEOUT_S, Clerk
 from tests.support.postgres import Cluster, start_cluster
 
@@ -184,3 +185,46 @@ def test_temporary_filings_to_different_places_both_go_through(
     assert all(r.startswith("ok") for r in results), results
     filings, events, _ = _stored(office_db)
     assert sorted(s for _, _, s in filings) == ["active", "active"] and events == 2
+
+
+def test_two_settlements_of_one_person_do_not_share_the_deductible(
+    office_db: str, tmp_path: Path
+) -> None:
+    """Two claims taken on the same (empty) year-to-date figures, settled at once under the 北京
+    rules, where the deductible is paid once a year: the second
+    settlement sees the first and is recalculated on the year-to-date figures it left (the
+    deductible already paid this year), never settled on the stale figures."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "claims", office_db],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S * 3,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.split()[1:]
+    go = tmp_path / "go"
+    clerks = [
+        Clerk("settle", office_db, f"clerk{i}", number, "--go", str(go), script=SCRIPT)
+        for i, number in ((1, first), (2, second))
+    ]
+    for clerk in clerks:
+        clerk.expect("ready", TIMEOUT_S * 2)
+    go.touch()
+    results = [_result(c) for c in clerks]
+    for clerk in clerks:
+        clerk.finish()
+    assert sorted(r.split(" ", 1)[0] for r in results) == ["ok", "refused"], results
+    assert "待遇已变化" in next(r for r in results if r.startswith("refused"))
+    db = _open(office_db)
+    with db.read() as session:
+        claims = session.exec(select(Claim).order_by(Claim.id)).all()  # type: ignore[arg-type]
+    db.close()
+    settled = [c for c in claims if c.status == "settled"]
+    waiting = [c for c in claims if c.status == "reviewing"]
+    assert len(settled) == 1 and len(waiting) == 1
+    deductible = Decimal(settled[0].result["payment"]["deductible"])
+    assert deductible > 0
+    # The claim left waiting was recalculated on the settled one: no second deductible.
+    assert Decimal(waiting[0].result["payment"]["deductible"]) == 0
+    assert waiting[0].request["ytd"]["deductible_paid"] == f"{deductible:.2f}"

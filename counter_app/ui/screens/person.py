@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,7 +26,8 @@ from counter_app.ui.services import (
 from counter_app.ui.widgets.footer import KeysFooter
 
 #: History actions besides new/change/cancel.
-STEP_LABELS = {**ACTION_LABELS, "followup": "补齐材料"}
+STEP_LABELS = {**ACTION_LABELS, "followup": "补齐材料", "withdraw": "撤回"}
+from counter_app.workflows.refusals import REFUSED_LABEL, refused_filings
 
 
 class PersonScreen(Screen[None]):
@@ -70,6 +72,8 @@ class PersonScreen(Screen[None]):
         self.person: Person | None = None
         self.filings: list[Filing] = []
         self.pending_claims: list[str] = []
+        #: Filing number → the provincial store's reason, while a refusal is unresolved.
+        self.refused: dict[str, str] = {}
         self.revealed = False
 
     def compose(self) -> ComposeResult:
@@ -104,14 +108,22 @@ class PersonScreen(Screen[None]):
         pending = [
             c.number for c in person_claims(services.db, self.person_id) if c.status == PENDING
         ]
-        self.app.call_from_thread(self._show, person, filings, pending)
+        refused = refused_filings(services.db, [f.number for f in filings])
+        self.app.call_from_thread(self._show, person, filings, pending, refused)
 
-    def _show(self, person: Person | None, filings: list[Filing], pending: list[str]) -> None:
+    def _show(
+        self,
+        person: Person | None,
+        filings: list[Filing],
+        pending: list[str],
+        refused: dict[str, str] | None = None,
+    ) -> None:
         if person is None:
             self.notify("参保人不存在", severity="error")
             self.app.pop_screen()
             return
         self.person, self.filings, self.pending_claims = person, filings, pending
+        self.refused = refused or {}
         self._render_details()
         table = self.query_one("#filings", DataTable)
         cursor = table.cursor_row
@@ -123,7 +135,9 @@ class PersonScreen(Screen[None]):
                     self.services.category_label(f.category),
                     f.destination_name,
                     str(f.valid_until or "长期"),
-                    STATUS_LABELS[f.status_on(self.services.today)],
+                    REFUSED_LABEL
+                    if f.number in self.refused
+                    else STATUS_LABELS[f.status_on(self.services.today)],
                 )
                 for f in filings
             ]
@@ -149,6 +163,11 @@ class PersonScreen(Screen[None]):
             f"{INSURANCE_LABELS.get(person.insurance, person.insurance)}  {flags}\n"
             f"身份证号 {id_text}   电话 {phone or '—'}\n"
             f"住址 {person.address or '—'}"
+            + "".join(
+                f"\n[b red]备案 {number} {REFUSED_LABEL}[/b red]：{escape(reason)}"
+                "（同步界面 R 冲突解决后重新上传，X 撤回）"
+                for number, reason in self.refused.items()
+            )
         )
 
     @on(DataTable.RowHighlighted, "#filings")

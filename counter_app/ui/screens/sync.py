@@ -12,7 +12,7 @@ from textual.worker import get_current_worker
 from counter_app.sync import outbox
 from counter_app.sync.client import SyncReport
 from counter_app.sync.pulled import INBOX_LABELS, inbox_counts
-from counter_app.ui.dialogs.confirm import ConfirmDialog
+from counter_app.ui.dialogs.reason import ReasonDialog
 from counter_app.ui.services import Services
 from counter_app.ui.sync_header import since_text
 from counter_app.ui.widgets.footer import KeysFooter
@@ -32,7 +32,13 @@ class SyncScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "返回", id="sync.back", tooltip="回到上一界面"),
         Binding("f9", "run", "开始同步", id="sync.run", tooltip="上传待上传事件、下载线上申请"),
         Binding("r", "retry", "重新上传", id="sync.retry", tooltip="冲突已解决，下次同步重新上传"),
-        Binding("x", "dismiss_problem", "不再上传", id="sync.dismiss", tooltip="已另行处理"),
+        Binding(
+            "x",
+            "dismiss_problem",
+            "撤回",
+            id="sync.dismiss",
+            tooltip="不再上传，并在本机构撤回该办理（填写原因，记入审计）",
+        ),
         Binding("o", "app.applications", "线上申请", id="sync.applications", tooltip="待审核"),
         Binding("j", "app.day_close", "日结", id="sync.day_close", tooltip="日结报表与签署"),
     ]
@@ -192,24 +198,38 @@ class SyncScreen(Screen[None]):
             self.resolve(problem.event_id, "retry")
 
     def action_dismiss_problem(self) -> None:
-        """Settled another way: never send this event (asks first)."""
+        """Withdraw the refused step locally (never sent): asks for the reason, audited."""
         problem = self._selected()
         if problem is None:
             return
 
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self.resolve(problem.event_id, "dismiss")
+        def answer(reason: str | None) -> None:
+            if reason:
+                self.resolve(problem.event_id, "withdraw", reason)
 
         self.app.push_screen(
-            ConfirmDialog(
-                f"事件 {problem.seq}（{problem.summary}）不再上传？", "只在已另行处理时这样做"
+            ReasonDialog(
+                f"撤回事件 {problem.seq}（{problem.summary}）：不再上传，本机构的办理随之撤回。"
+                "原因？",
+                "如：参保人已在其他机构备案",
             ),
             callback=answer,
         )
 
     @work(thread=True, exit_on_error=False, group="sync_resolve", description="处理退回")
-    def resolve(self, event_id: str, action: str) -> None:
-        """Record the clerk's decision (audited)."""
-        outbox.resolve(self.services.db, self.services.clerk.clerk_id, event_id, action)
+    def resolve(self, event_id: str, action: str, reason: str = "") -> None:
+        """Record the clerk's decision (audited); the local records follow a withdrawal."""
+        from counter_app.workflows import refusals
+
+        clerk_id = self.services.clerk.clerk_id
+        try:
+            if action == "retry":
+                refusals.retry(self.services.db, clerk_id, [event_id])
+                done = "已重新排队，下次同步时由省平台重新判断"
+            else:
+                done = refusals.withdraw(self.services.db, clerk_id, event_id, reason)
+        except refusals.ResolveRefused as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+        else:
+            self.app.call_from_thread(self.notify, done, title="已处理")
         self.app.call_from_thread(self.load)
