@@ -24,10 +24,10 @@ from counter_app.ui.services import (
     Services,
 )
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.workflows.refusals import REFUSED_LABEL, refused_filings
 
 #: History actions besides new/change/cancel.
 STEP_LABELS = {**ACTION_LABELS, "followup": "补齐材料", "withdraw": "撤回"}
-from counter_app.workflows.refusals import REFUSED_LABEL, refused_filings
 
 
 class PersonScreen(Screen[None]):
