@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from counter_app.domain.errors import describe_error, field_path
+from counter_app.sync import api_models as api
 from counter_app.sync import protocol, wire
 from counter_app.sync.store import OfficeInfo, ProvinceStore
 
@@ -163,7 +164,7 @@ def _answers(*codes: int) -> dict[int | str, dict[str, Any]]:
         422: "请求格式有误（字段、类型、取值范围）",
         503: "省平台暂时不可用，稍后重试",
     }
-    return {c: {"model": wire.ErrorAnswer, "description": texts[c]} for c in codes}
+    return {c: {"model": api.ErrorAnswer, "description": texts[c]} for c in codes}
 
 
 COMMON = _answers(400, 401, 413, 422, 503)
@@ -245,8 +246,8 @@ def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = 
 
     app.include_router(hello_router)  # hello, own events, office keys
 
-    @router.post("/events", response_model=wire.PushAnswer, summary="上传一批事件")
-    async def push(body: wire.PushRequest, office: Office) -> Any:
+    @router.post("/events", response_model=api.PushAnswer, summary="上传一批事件")
+    async def push(body: api.PushRequest, office: Office) -> Any:
         number = faults.on_push()
         if faults.plan.get("error_503", 0) >= number:
             return JSONResponse(
@@ -266,8 +267,8 @@ def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = 
         results = [{"id": _echo_id(e), **a} for e, a in zip(batch, answers, strict=True)]
         return JSONResponse({"batch_id": batch_id, "results": results})
 
-    @router.post("/reconcile", response_model=wire.ReconcileAnswer, summary="按块对账")
-    def reconcile(body: wire.ReconcileRequest, office: Office) -> dict[str, Any]:
+    @router.post("/reconcile", response_model=api.ReconcileAnswer, summary="按块对账")
+    def reconcile(body: api.ReconcileRequest, office: Office) -> dict[str, Any]:
         theirs = {int(k): v.model_dump() for k, v in body.blocks.items()}
         ours = store.digests(office)
         blocks = []
@@ -289,7 +290,7 @@ def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = 
             "blocks": blocks,
         }
 
-    @router.get("/pull", response_model=wire.PullAnswer, summary="下载发布给本机构的内容")
+    @router.get("/pull", response_model=api.PullAnswer, summary="下载发布给本机构的内容")
     def pull(
         office: Office,
         cursor: Annotated[int, Query(ge=0, le=wire.INT4_MAX)] = 0,
@@ -302,7 +303,7 @@ def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = 
             "more": len(items) == limit,
         }
 
-    @router.get("/filings", response_model=wire.FilingsAnswer, summary="本机构在省平台的备案")
+    @router.get("/filings", response_model=api.FilingsAnswer, summary="本机构在省平台的备案")
     def own_filings(office: Office) -> dict[str, Any]:
         rows = store.office_filings(office.code)
         return {"filings": [{**r, "updated_at": r["updated_at"].isoformat()} for r in rows]}

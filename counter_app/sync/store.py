@@ -7,7 +7,9 @@ is answered from what is stored (``duplicate``, or ``payload_mismatch`` when its
 a concurrent request stores one of the ids first, the batch is rolled back and run again, and is
 then answered from the committed data. Filings of the same person by two offices are serialised
 (row locks on the persons' rows, taken in sorted order, on PostgreSQL; SQLite has one writer at a
-time), so "an active filing elsewhere" is decided on committed data. The tables are in
+time), so "an active filing elsewhere" is decided on committed data. Events are checked by the
+strict wire models (``wire``) first; a batch's filings are read, decided and written set-based
+(``province_book``); what each transition may do is ``transitions``. The tables are in
 ``province_tables``; how each kind of event is applied is in ``province_apply``.
 """
 

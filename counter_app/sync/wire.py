@@ -7,7 +7,8 @@ before anything is stored, and the bounds are those of the smaller database: int
 PostgreSQL's ``integer`` (int4), strings fit their columns, text carries no control characters
 and no lone surrogates (PostgreSQL refuses NUL, and a surrogate cannot be encoded), numbers are
 finite, JSON nests at most ``MAX_DEPTH`` levels. pydantic validates in strict mode (``true`` is
-not ``1``, ``"1"`` is not ``1``); enum values are exact.
+not ``1``, ``"1"`` is not ``1``); enum values are exact. The request bodies and answers built on
+these types are in ``api_models``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -48,7 +48,6 @@ _BAD_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 TEXT_MAX = 2000
 KEY_MAX = 64
 
-_STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
 _OPEN = ConfigDict(strict=True, extra="allow", frozen=True)
 
 
@@ -106,10 +105,6 @@ Seq = Annotated[int, Field(ge=1, le=INT4_MAX)]
 BatchId = Text(64, pattern=r"^[A-Za-z0-9._:-]+$")
 Hash = Text(64, min_length=64, pattern=r"^[0-9a-f]{64}$")
 
-#: A reconcile block number as text; six digits reach sequence number 500 million (int4 would
-#: allow 4,294,967 blocks, but a pattern that says exactly that would not fit in a schema).
-BlockKey = Text(6, pattern=r"^(0|[1-9][0-9]{0,5})$")
-_BLOCK_KEYS = {"pattern": r"^(0|[1-9][0-9]{0,5})$", "minLength": 1, "maxLength": 6}
 Clerk = Text(40)
 Name = Text(50)
 Reason = Text(500, min_length=0)
@@ -360,152 +355,3 @@ def value_problem(value: Any, limit: int = MAX_DEPTH) -> str:
         else:
             return f"{path or '(值)'}：不是 JSON 值"
     return ""
-
-
-# -- request bodies and answers (the OpenAPI schema documents these) -------------------------
-
-
-class PushRequest(BaseModel):
-    """``POST /v1/events``: a batch of at most ``BATCH_MAX`` events, each checked on its own."""
-
-    model_config = _STRICT
-
-    batch_id: BatchId | None = None
-    events: list[
-        Annotated[
-            Any,
-            Field(
-                json_schema_extra={
-                    "anyOf": [{"$ref": "#/components/schemas/WireEvent"}, {}],
-                    "description": "一个事件（WireEvent）；格式不符的事件单独得到 bad_event",
-                }
-            ),
-        ]
-    ] = Field(max_length=protocol.BATCH_MAX)
-
-
-class EventAnswer(BaseModel):
-    """The store's answer to one event, in the order they came."""
-
-    id: str | None = Field(description="事件编号（格式无效时为 null）")
-    status: Literal["accepted", "duplicate", "rejected"]
-    code: str | None = None
-    message: str | None = None
-
-
-class PushAnswer(BaseModel):
-    """The answers to a push."""
-
-    batch_id: str
-    results: list[EventAnswer]
-
-
-def _integral(value: Any) -> Any:
-    """JSON Schema counts ``3.0`` as an integer: take it as 3 (``true`` stays refused)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-class Digest(BaseModel):
-    """Count and hash of one reconcile block."""
-
-    model_config = _STRICT
-
-    count: Annotated[int, Field(ge=0, le=protocol.BATCH_MAX), BeforeValidator(_integral)]
-    hash: Hash
-
-
-class ReconcileRequest(BaseModel):
-    """``POST /v1/reconcile``: the office's digests per block (block number as text)."""
-
-    model_config = _STRICT
-
-    blocks: dict[BlockKey, Digest] = Field(
-        default_factory=dict,
-        max_length=10_000,
-        # pydantic writes patternProperties, which lets other keys through: say it exactly.
-        json_schema_extra={
-            "propertyNames": _BLOCK_KEYS,
-            "additionalProperties": {"$ref": "#/components/schemas/Digest"},
-            "patternProperties": None,  # type: ignore[dict-item]
-        },
-    )
-
-
-class StoredEvent(BaseModel):
-    """An event of a block that differs: sequence, id and hash."""
-
-    seq: int
-    id: str
-    hash: str
-
-
-class BlockCompare(BaseModel):
-    """One block compared."""
-
-    block: int
-    client: Digest | None
-    server: Digest | None
-    match: bool
-    server_events: list[StoredEvent] | None = None
-
-
-class ReconcileAnswer(BaseModel):
-    """The comparison of the office's events with the store's."""
-
-    office: str
-    match: bool
-    server_count: int
-    blocks: list[BlockCompare]
-
-
-class FeedItem(BaseModel):
-    """One item published for the office."""
-
-    cursor: int
-    type: str
-    data: dict[str, Any]
-
-
-class PullAnswer(BaseModel):
-    """A page of the pull feed."""
-
-    items: list[FeedItem]
-    cursor: int
-    more: bool
-
-
-class StoredFiling(BaseModel):
-    """A filing as the store holds it."""
-
-    number: str
-    office: str
-    id_number: str
-    name: str
-    status: str
-    category: str
-    destination: str
-    valid_from: str
-    valid_until: str | None
-    event_id: str
-    updated_at: str
-
-
-class FilingsAnswer(BaseModel):
-    """The office's filings at the store, newest first."""
-
-    filings: list[StoredFiling]
-
-
-class ErrorDetail(BaseModel):
-    """A refused request: machine code and Chinese message."""
-
-    code: str
-    message: str
-
-
-class ErrorAnswer(BaseModel):
-    """Every 4xx/5xx answer of the store."""
-
-    detail: ErrorDetail

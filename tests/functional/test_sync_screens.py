@@ -60,7 +60,10 @@ def _filed_elsewhere_first(server: ServerProcess, db: Database) -> str:
     """弋江区 files, before 镜湖区 syncs, for a person 镜湖区 filed for: returns the number."""
     with db.read() as session:
         filing, person = session.exec(
-            select(Filing, Person).join(Person, col(Person.id) == Filing.person_id)
+            # A long-term filing: it stays in force whatever today's date is at the store.
+            select(Filing, Person)
+            .join(Person, col(Person.id) == Filing.person_id)
+            .where(col(Filing.valid_until).is_(None), Filing.status == "active")
         ).first()
     store = ProvinceStore(server.url)
     other = store.office("340203")
@@ -69,6 +72,9 @@ def _filed_elsewhere_first(server: ServerProcess, db: Database) -> str:
         "number": "BA340203202611230001",
         "status": "active",
         "person": {"name": person.name, "id_number": person.id_number},
+        "category": filing.category,
+        "destination": filing.destination_code,
+        "valid_from": filing.valid_from.isoformat(),
     }
     event = {
         "id": "other-1",

@@ -45,8 +45,9 @@ class ServerProcess:
 
     @property
     def base_url(self) -> str:
-        """Where clients reach it."""
-        return f"http://127.0.0.1:{self.port}"
+        """Where clients reach it (``https`` when started with ``--tls-cert``)."""
+        scheme = "https" if "--tls-cert" in self.extra else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self, faults: str = "") -> ServerProcess:
         """Start (again) and wait until it answers."""
@@ -64,7 +65,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log()}")
             try:
-                httpx.get(f"{self.base_url}/v1/hello", timeout=1)
+                httpx.get(f"{self.base_url}/v1/hello", timeout=1, verify=False)
                 return self
             except httpx.TransportError:
                 time.sleep(0.05)

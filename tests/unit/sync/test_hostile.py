@@ -13,6 +13,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
+import ssl
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -299,3 +304,66 @@ def test_docs_and_schema_are_off_by_default(running: tuple[ServerProcess, dict[s
     server, auth = running
     for path in ("/docs", "/openapi.json", "/redoc"):
         assert httpx.get(server.base_url + path, headers=auth).status_code == 404
+
+
+def test_tls_with_a_test_certificate(tmp_path: Path) -> None:
+    """``province serve --tls-cert/--tls-key``: HTTPS with the certificate, plain HTTP refused."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    url = f"sqlite:///{tmp_path / 'province.db'}"
+    store = ProvinceStore(url)
+    token = store.add_office(OFFICE, "镜湖区", "340200")
+    store.close()
+    server = ServerProcess(url, tmp_path, "--tls-cert", str(cert), "--tls-key", str(key))
+    server.start()
+    try:
+        assert server.base_url.startswith("https://")
+        answer = httpx.get(
+            f"{server.base_url}/v1/hello",
+            headers={"authorization": f"Bearer {token}"},
+            verify=ssl.create_default_context(cafile=str(cert)),
+        )
+        assert answer.status_code == 200 and answer.json()["office"] == OFFICE
+        with pytest.raises(httpx.ConnectError):  # not our certificate: refused by the client
+            httpx.get(f"{server.base_url}/v1/hello")
+        plain = server.base_url.replace("https://", "http://")
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{plain}/v1/hello", headers={"authorization": f"Bearer {token}"})
+    finally:
+        server.kill()
+
+
+def test_serve_wants_both_tls_files(tmp_path: Path) -> None:
+    cert = tmp_path / "cert.pem"
+    cert.write_text("x")
+    run = subprocess.run(
+        [sys.executable, "-m", "counter_app", "province", "serve", "--tls-cert", str(cert)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode != 0 and "--tls-key" in run.stderr
