@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
-from counter_app.storage.clerks import sign_in
+from counter_app.storage.clerks import ClerkError, sign_in
 from counter_app.storage.sync_models import DayClose
 from counter_app.sync.day_close import DayCloseRefused, DayReport, close_day, closed, day_report
 from counter_app.ui.dialogs.confirm import ConfirmDialog
@@ -106,10 +106,15 @@ class DayCloseScreen(Screen[None]):
     )
     def sign(self, report: DayReport, username: str, password: str) -> None:
         """Check the supervisor (audited) and record the sign-off."""
-        supervisor = sign_in(self.services.db, username, password)
-        if supervisor is None:
-            message = "用户名或密码不正确"
+        try:
+            supervisor = sign_in(
+                self.services.db, username, password, self.services.settings.lockout()
+            )
+        except ClerkError as exc:  # locked out: wrong passwords count here as at sign-in
+            supervisor, message = None, str(exc)
         else:
+            message = "用户名或密码不正确"
+        if supervisor is not None:
             try:
                 close_day(self.services.db, supervisor, report)
                 message = ""
