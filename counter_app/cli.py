@@ -159,13 +159,17 @@ def office_add(
 ) -> None:
     """登记本机构。"""
     from counter_app.packs import shipped_pack
-    from counter_app.storage.clerks import ensure_office
+    from counter_app.storage.clerks import ClerkError, ensure_office
 
     settings = command_settings()
     pack = shipped_pack(settings.policy)
-    office = ensure_office(
-        _database(), code, name, settings.policy, pool or pack.pack.home_pool_code
-    )
+    try:
+        office = ensure_office(
+            _database(), code, name, settings.policy, pool or pack.pack.home_pool_code
+        )
+    except ClerkError as exc:
+        typer.echo(f"未登记：{exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
     typer.echo(f"经办机构 {office.code} {office.name}（{settings.policy}）")
 
 
@@ -197,6 +201,35 @@ def clerk_add(
         typer.echo(f"未添加：{exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
     typer.echo(f"已添加经办人 {username}（{name}）")
+
+
+@app.command("text-check")
+def text_check(
+    clean_now: Annotated[
+        bool, typer.Option("--clean", help="把仍含控制字符的值清理掉（每项记入审计日志）")
+    ] = False,
+) -> None:
+    """列出已存文字中清理过的控制字符（供科长核对），以及仍含控制字符的值。"""
+    from counter_app.storage.text_cleanup import clean, cleaned, find
+
+    db = _database()
+    with db.writer.begin() as connection:
+        done = cleaned(connection)
+        remaining = clean(connection) if clean_now else find(connection)
+    for entry in done:
+        typer.echo(
+            f"已清理 {entry['at']:%Y-%m-%d %H:%M} {entry['entity']}#{entry['entity_id']} "
+            f"{entry['label']}：“{entry['before']}” → “{entry['after']}”"
+        )
+    for finding in remaining:
+        verb = "已清理" if clean_now else "含控制字符"
+        typer.echo(
+            f"{verb} {finding.table}#{finding.row_id} {finding.label}：“{finding.shown}”"
+            f" → “{finding.after}”"
+        )
+    if not done and not remaining:
+        typer.echo("已存文字中没有控制字符")
+    raise typer.Exit(EXIT_INVALID if remaining and not clean_now else 0)
 
 
 def _add_sync_commands() -> None:
@@ -320,12 +353,45 @@ def _audit_print(db: Any, kind: str, number: str, out: Path) -> None:
 
 
 @app.command("verify")
-def verify(payload: Annotated[str, typer.Argument(help="扫描得到的二维码内容")]) -> None:
-    """核验文书二维码：真实有效时退出码 0，伪造或被改动时 2。"""
+def verify(
+    payload: Annotated[
+        str | None, typer.Argument(help="扫描得到的二维码内容（给出 --document 时可省略）")
+    ] = None,
+    document: Annotated[
+        Path | None,
+        typer.Option(
+            "--document", "-d", help="文书文件（PDF 或文本）：逐项核对纸面内容与二维码签名"
+        ),
+    ] = None,
+) -> None:
+    """核验文书二维码：真实有效时退出码 0，伪造或被改动时 2。
+
+    显示打印时的关键内容（姓名、身份证号、状态、日期、金额）与记录现状；给出文书文件时，
+    纸面上的金额、日期等与打印时不符即不通过。
+    """
+    from counter_app.printing.paper import PaperError, paper_text, payload_in
     from counter_app.printing.verify import verify_payload
 
     settings = command_settings()
+    text = None
+    if document is not None:
+        try:
+            text = paper_text(document)
+        except PaperError as exc:
+            typer.echo(str(exc))
+            raise typer.Exit(EXIT_INVALID) from None
+        payload = payload or payload_in(text)
+    if not payload:
+        typer.echo("没有二维码内容：请给出扫描结果，或在文书上找不到“扫码核验”一行")
+        raise typer.Exit(EXIT_INVALID)
     key = settings.qr_key.get_secret_value() if settings.qr_key else None
-    result = verify_payload(_database(), payload, key, settings.current_date())
+    result = verify_payload(
+        _database(),
+        payload,
+        key,
+        today=settings.current_date(),
+        forms_dir=settings.forms_dir,
+        paper_text=text,
+    )
     typer.echo(result.message)
     raise typer.Exit(0 if result.genuine else EXIT_INVALID)

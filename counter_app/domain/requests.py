@@ -26,6 +26,7 @@ from pydantic import (
 
 from counter_app.domain.money import MoneyError, parse_money
 from counter_app.domain.policy import Category, Insurance, Scope, Treatment
+from counter_app.domain.text_fields import check_text
 
 Policy = Literal["jiangsu", "beijing", "wuhu", "hunan"]
 Action = Literal["new", "change", "cancel"]
@@ -76,6 +77,14 @@ class Person(_Request):
 
     name: str = Field(min_length=1, max_length=50)
     id_number: str = Field(min_length=1, max_length=40)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _storable_name(cls, value: object) -> object:
+        """The name as stored and printed: no control characters (one check for every entry)."""
+        if isinstance(value, str):
+            return check_text("name", value, required=True)
+        return value
 
 
 class SpecialDisease(_Request):

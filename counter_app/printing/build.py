@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from counter_app.domain.claim_documents import acceptance_receipt, one_time_notice, return_notice
 from counter_app.domain.idnumber import mask_id, mask_phone
 from counter_app.domain.status import ENDED, FilingStatus, describe_status, filing_status
+from counter_app.printing import facts as printed_facts
 from counter_app.printing.document import (
     Block,
     Cell,
@@ -32,8 +34,8 @@ from counter_app.printing.document import (
 from counter_app.printing.forms import CLAIM_KINDS, Form, FormError, load_form
 from counter_app.printing.text import clean
 
-Signer = Callable[[str, str, str], str]
-"""(kind, number, office code) → the QR payload."""
+Signer = Callable[[str, str, str, Mapping[str, Any]], str]
+"""(kind, number, office code, the key facts as printed) → the QR payload."""
 
 _CENT = Decimal("0.01")
 
@@ -173,6 +175,13 @@ def assemble(
     )
 
 
+def _signed(document: Document, values: Mapping[str, str], sign: Signer) -> Document:
+    """The document with its QR payload, which signs the key facts the document shows."""
+    facts = printed_facts.collect(values, "\n".join(document.strings()))
+    payload = sign(document.kind, document.number, values["office_code"], facts)
+    return replace(document, qr_payload=payload, facts=facts)
+
+
 def _person_values(person: Mapping[str, Any]) -> dict[str, str]:
     id_number = clean(person.get("id_number"))
     phone = clean(person.get("phone"))
@@ -281,8 +290,7 @@ def filing_document(
         "fill_date": _date(record.get("handled_on")),
         "handled_date": _date(record.get("handled_on")),
     }
-    payload = sign(kind, values["number"], values["office_code"])
-    return assemble(form, values["number"], values, {}, payload)
+    return _signed(assemble(form, values["number"], values, {}, ""), values, sign)
 
 
 def _age(id_number: str, on: dt.date) -> str:
@@ -386,5 +394,4 @@ def claim_document(
         "returned_items": [clean(label) for label in returned["returned"]] or ["（无）"],
     }
     funds = [(clean(f["name"]), money(f["amount"])) for f in payment.get("funds", [])]
-    payload = sign(kind, values["number"], values["office_code"])
-    return assemble(form, values["number"], values, lists, payload, funds)
+    return _signed(assemble(form, values["number"], values, lists, "", funds), values, sign)

@@ -5,6 +5,7 @@ PDF renderer escapes it; the receipt renderer encodes it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class Document:
     qr_payload: str
     copies: int = 1
     copy_labels: tuple[str, ...] = field(default_factory=tuple)
+    #: The key facts the QR signs (``printing.facts.collect``); empty until signed.
+    facts: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def strings(self) -> list[str]:
         """Every text in the document (to check the font and the printer's encoding)."""

@@ -13,10 +13,12 @@ from dataclasses import dataclass, replace
 
 from sqlmodel import col, select
 
+from counter_app.printing.document import Document
 from counter_app.printing.forms import DOCUMENT_KINDS, FormError
 from counter_app.printing.gate import NotPrintable
 from counter_app.printing.pdf import Rendered, render_pdf
 from counter_app.printing.printers import PrinterError, send
+from counter_app.printing.qr import parse
 from counter_app.printing.receipt import render_receipt
 from counter_app.printing.sources import NotFound, PrintContext, build_checked, check
 from counter_app.settings import PrinterConfig, Settings
@@ -52,6 +54,11 @@ def render_for(
 ) -> Rendered:
     """The bytes this printer needs for ``copies`` sets of the document."""
     document = build_checked(kind, number, context)
+    return render_document(printer, document, copies)
+
+
+def render_document(printer: PrinterConfig, document: Document, copies: int = 1) -> Rendered:
+    """The bytes this printer needs for ``copies`` sets of a built document."""
     document = replace(document, copies=document.copies * copies)
     if printer.paper == "a4":
         return render_pdf(document)
@@ -66,10 +73,14 @@ def _context(db: Database, settings: Settings) -> PrintContext:
 def _attempt(db: Database, settings: Settings, job: PrintJob, printer_name: str) -> Outcome:
     assert job.id is not None
     warnings: list[str] = []
+    digest = ""
     try:
         printer = find_printer(settings, printer_name)
         context = _context(db, settings)
-        rendered = render_for(printer, job.kind, job.number, context, job.copies)
+        document = build_checked(job.kind, job.number, context)
+        parsed = parse(document.qr_payload)
+        digest = parsed.digest if parsed else ""
+        rendered = render_document(printer, document, job.copies)
         warnings = rendered.warnings
         suffix = "pdf" if printer.paper == "a4" else "bin"
         where = send(printer, rendered.data, f"{job.kind}-{job.number}-{job.id}.{suffix}")
@@ -80,6 +91,8 @@ def _attempt(db: Database, settings: Settings, job: PrintJob, printer_name: str)
         row = session.get(PrintJob, job.id)
         assert row is not None
         row.status, row.error, row.printer = status, error, printer_name
+        # The facts this attempt printed (a retry on a later day may print a moved-on record).
+        row.facts_digest = digest or row.facts_digest
         row.attempts += 1
         row.updated_at = utcnow()
         session.add(row)
@@ -93,6 +106,7 @@ def _attempt(db: Database, settings: Settings, job: PrintJob, printer_name: str)
             number=job.number,
             printer=printer_name,
             copies=job.copies,
+            facts=digest,
         )
     return Outcome(job.id, status == DONE, message, tuple(warnings))
 

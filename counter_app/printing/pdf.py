@@ -99,6 +99,41 @@ def _para(text: str, style: Any) -> Any:
     return Paragraph(markup(text), style)
 
 
+#: The tallest a table cell may grow (points): a table row cannot break across pages, so a longer
+#: text is set smaller, and as a last resort cut (with a warning) rather than fail the document.
+MAX_CELL_HEIGHT = 160.0
+_SMALLER = (8.5, 7.5, 6.5, 6.0)
+_CUT = "…（过长，已截断）"
+
+
+def fitted_para(text: str, style: Any, width: float, notes: list[str] | None = None) -> Any:
+    """A Paragraph that fits ``width`` × ``MAX_CELL_HEIGHT``: wrapped, shrunk, or cut."""
+    from reportlab.lib.styles import ParagraphStyle
+
+    def height(candidate: str, candidate_style: Any) -> float:
+        return float(_para(candidate, candidate_style).wrap(width, 1e6)[1])
+
+    if height(text, style) <= MAX_CELL_HEIGHT:
+        return _para(text, style)
+    smaller = style
+    for size in _SMALLER:
+        if size >= style.fontSize:
+            continue
+        smaller = ParagraphStyle(f"{style.name}-{size}", style, fontSize=size, leading=size * 1.3)
+        if height(text, smaller) <= MAX_CELL_HEIGHT:
+            return _para(text, smaller)
+    low, high = 0, len(text)  # the longest prefix that fits with the mark
+    while low < high:
+        middle = (low + high + 1) // 2
+        if height(text[:middle] + _CUT, smaller) <= MAX_CELL_HEIGHT:
+            low = middle
+        else:
+            high = middle - 1
+    if notes is not None:
+        notes.append(f"“{text[:12]}…”过长（{len(text)} 字），表格中只印出前 {low} 字")
+    return _para(text[:low] + _CUT, smaller)
+
+
 def _choice_flowable(choice: Choice, font: str) -> Any:
     """Options laid out left to right, wrapping; each a vector box, ticked with a check mark."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -140,7 +175,7 @@ def _choice_flowable(choice: Choice, font: str) -> Any:
     return ChoiceBoxes()
 
 
-def _table(block: Table, width: float, styles: dict[str, Any], font: str) -> Any:
+def _table(block: Table, width: float, styles: dict[str, Any], font: str, notes: list[str]) -> Any:
     from reportlab.lib import colors
     from reportlab.platypus import Table as RLTable
     from reportlab.platypus import TableStyle
@@ -162,7 +197,9 @@ def _table(block: Table, width: float, styles: dict[str, Any], font: str) -> Any
             if isinstance(cell, Choice):
                 cells.append(_choice_flowable(cell, font))
             else:
-                cells.append(_para(cell, styles["label" if c % 2 == 0 else "cell"]))
+                style = styles["label" if c % 2 == 0 else "cell"]
+                cell_width = _cell_width(block, r, c, len(row)) * unit
+                cells.append(fitted_para(cell, style, cell_width - 6, notes))
         if block.spans:  # cells placed on the grid, each over its columns
             cells, commands = _spanned(cells, block.spans[r], r, columns, commands)
         elif len(row) < columns:
@@ -176,6 +213,18 @@ def _table(block: Table, width: float, styles: dict[str, Any], font: str) -> Any
     )
     table.setStyle(TableStyle(commands))
     return table
+
+
+def _cell_width(block: Table, r: int, c: int, cells: int) -> float:
+    """The width (in the table's units) of cell ``c`` of row ``r``: the columns it covers."""
+    columns = len(block.widths)
+    if block.spans:
+        spans = list(block.spans[r])
+        spans[-1] += max(0, columns - sum(spans))  # a short row's last cell spans the rest
+        start = sum(spans[:c])
+        return float(sum(block.widths[start : start + spans[c]]))
+    last = c == cells - 1 and cells < columns  # a short row's last cell spans the rest
+    return float(sum(block.widths[c:] if last else block.widths[c : c + 1]))
 
 
 def _spanned(
@@ -227,7 +276,9 @@ def _qr(payload: str, side: float = 64.0) -> Any:
     return flowable
 
 
-def _story(document: Document, width: float, styles: dict[str, Any], font: str) -> list[Any]:
+def _story(
+    document: Document, width: float, styles: dict[str, Any], font: str, notes: list[str]
+) -> list[Any]:
     from reportlab.platypus import KeepTogether, Spacer
 
     story: list[Any] = []
@@ -237,7 +288,7 @@ def _story(document: Document, width: float, styles: dict[str, Any], font: str) 
         elif isinstance(block, Line):
             story.append(_para(block.text, styles.get(block.align, styles["left"])))
         elif isinstance(block, Table):
-            story.append(_table(block, width, styles, font))
+            story.append(_table(block, width, styles, font, notes))
         elif isinstance(block, Paragraphs):
             if block.heading:
                 story.append(_para(block.heading, styles["heading"]))
@@ -275,17 +326,18 @@ def render_pdf(document: Document) -> Rendered:
         )
         styles = _styles(font, scale)
         story: list[Any] = []
+        notes: list[str] = []
         for copy in range(document.copies):
             if copy:
                 story.append(PageBreak())
             if document.copy_labels:
                 label = document.copy_labels[copy % len(document.copy_labels)]
                 story.append(_para(label, styles["copy"]))
-            story += _story(document, template.width, styles, font)
+            story += _story(document, template.width, styles, font, notes)
         template.build(story)
         if template.page <= document.copies:
             break
-    warnings = glyph_warnings(document)
+    warnings = glyph_warnings(document) + list(dict.fromkeys(notes))
     for warning in warnings:
         log.warning("%s %s: %s", document.kind, document.number, warning)
     return Rendered(buffer.getvalue(), warnings)

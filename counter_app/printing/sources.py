@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from counter_app.printing import facts as printed_facts
 from counter_app.printing import gate
 from counter_app.printing.build import claim_document, filing_document
 from counter_app.printing.document import Document, Line
@@ -53,6 +54,8 @@ class PrintContext:
     today: date
     qr_key: str | None = None
     forms_dir: Path | None = None
+    #: Record the printed facts (``printed_facts``); off when only comparing with the record.
+    keep_facts: bool = True
 
 
 def load_filing(db: Database, number: str, today: date | None = None) -> dict[str, Any] | None:
@@ -234,11 +237,17 @@ def build(kind: str, record: Mapping[str, Any], context: PrintContext) -> Docume
     """The document of ``kind`` for a record, signed with the record's office key (no gate:
     ``build_checked`` is the printing path)."""
 
-    def signer(doc_kind: str, number: str, office_code: str) -> str:
+    def signer(doc_kind: str, number: str, office_code: str, facts: Mapping[str, Any]) -> str:
         key = office_key(context.db, office_code, context.qr_key)
         if key is None:
             raise NotFound(f"本数据库中没有经办机构 {office_code}，无法签发二维码")
-        return sign(key, doc_kind, number, office_code)
+        if context.keep_facts:
+            code = printed_facts.keep(
+                context.db, office_code, doc_kind, number, facts, context.today
+            )
+        else:
+            code = printed_facts.digest(doc_kind, number, facts)
+        return sign(key, doc_kind, number, office_code, code)
 
     if kind in CLAIM_KINDS:
         claim = dict(record)

@@ -26,6 +26,7 @@ from counter_app.domain.idnumber import mask_id
 from counter_app.domain.money import ZERO
 from counter_app.domain.requests import ClaimRequest
 from counter_app.domain.results import ClaimResult
+from counter_app.domain.text_fields import TextFieldError, check_hospital, check_text
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.storage.models import (
@@ -316,6 +317,12 @@ def write_claim(
             "规则判断不予报销，未保存："
             + "；".join(r.message for r in result.reasons if r.severity == "error")
         )
+    try:
+        hospital = check_hospital(hospital)
+        for line in lines:
+            check_text("item", line.item)
+    except TextFieldError as exc:
+        raise ClaimRefused(str(exc)) from None
     complete = result.complete and result.due is not None
     person = session.get(Person, person_id)
     office = session.get(Office, signed.office_id)
@@ -445,7 +452,10 @@ def write_transition(
     counted on it in the day report.
     """
     sources, target = TRANSITIONS[action]
-    reason = reason.strip()
+    try:
+        reason = check_text("reason", reason)
+    except TextFieldError as exc:
+        raise ClaimRefused(str(exc)) from None
     if action == "return" and not reason:
         raise ClaimRefused("退回原因：请填写退回的原因")
     claim = session.exec(select(Claim).where(Claim.number == number)).first()

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
 
+from counter_app.domain.text_fields import TextFieldError, check_text
 from counter_app.storage.db import Database
 from counter_app.storage.models import Clerk, Office, utcnow
 from counter_app.storage.records import audit
@@ -61,6 +62,10 @@ class SignedIn:
 
 def ensure_office(db: Database, code: str, name: str, policy: str, pool_code: str) -> Office:
     """The office with ``code``, created if it does not exist yet."""
+    try:
+        name = check_text("office_name", name, required=True)
+    except TextFieldError as exc:
+        raise ClerkError(str(exc)) from None
     with db.write() as session:
         office = session.exec(select(Office).where(Office.code == code)).first()
         if office is None:
@@ -80,6 +85,10 @@ def add_clerk(
     role: str = "clerk",
 ) -> int:
     """Create a clerk; raises ``ClerkError`` for a weak password or a taken name."""
+    try:
+        display_name = check_text("name", display_name, required=True)
+    except TextFieldError as exc:
+        raise ClerkError(str(exc)) from None
     if len(password) < MIN_PASSWORD:
         raise ClerkError(f"密码至少 {MIN_PASSWORD} 位")
     if role not in ("clerk", "supervisor"):

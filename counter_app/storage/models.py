@@ -288,6 +288,8 @@ class PrintJob(SQLModel, table=True):
     attempts: int = 0
     error: str = ""
     reprint_of: int | None = Field(default=None, foreign_key="print_job.id")
+    #: The digest (``PrintedFacts.digest``) of the key facts this job printed under its QR.
+    facts_digest: str = Field(default="", max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -320,6 +322,26 @@ class ClaimLine(SQLModel, table=True):
     item: str
     amount: Decimal = Field(sa_column=Column(Money(), nullable=False))
     category: str
+
+
+class PrintedFacts(SQLModel, table=True):
+    """A document's key facts as printed, under the digest its QR code signs.
+
+    ``facts`` holds ``values`` (name, masked 身份证号 and its digest, status, dates, amounts) and
+    ``on_paper`` (which of them the document shows); one row per distinct content of a document.
+    """
+
+    __tablename__ = "printed_facts"
+    __table_args__ = (UniqueConstraint("kind", "number", "digest"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_code: str = Field(max_length=12)
+    kind: str = Field(max_length=40)
+    number: str = Field(index=True, max_length=40)
+    digest: str = Field(max_length=32)
+    facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    printed_on: date
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class OfficeKey(SQLModel, table=True):

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from counter_app.domain.idnumber import check_id_number, mask_id, mask_phone
 from counter_app.domain.status import STANDING, STATUS_LABELS
+from counter_app.domain.text_fields import TextFieldError, check_text
 from counter_app.pinyin import pinyin_keys
 from counter_app.storage.db import Database
 from counter_app.storage.models import Filing, Person, utcnow
@@ -239,8 +240,12 @@ def save_person(
     today: date | None = None,
 ) -> int:
     """Create a person, or update the one with this 身份证号; returns the id."""
-    if not name.strip():
-        raise PersonError("name", "姓名：请填写")
+    try:
+        name = check_text("name", name, required=True)
+        address = check_text("address", address)
+        employer = check_text("employer", employer)
+    except TextFieldError as exc:
+        raise PersonError(exc.field, str(exc)) from None
     check = check_id_number(id_number, today=today)
     if check.errors:
         raise PersonError("id_number", "；".join(check.errors))

@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from counter_app.domain.engine import RulesEngine
+from counter_app.domain.text_fields import TextFieldError, check_text
 from counter_app.domain.workdays import CalendarError
 from counter_app.storage.db import Database
 from counter_app.storage.sync_models import OnlineApplication, SyncInboxItem, SyncPackage
@@ -57,7 +58,10 @@ def store_page(
         for item in items:
             kind, data = item.get("type"), item.get("data") or {}
             if kind == "online_application":
-                if session.get(OnlineApplication, data["id"]) is None:
+                refusal = _application_text_problem(data)
+                if refusal:
+                    outcome.refused.append(refusal)
+                elif session.get(OnlineApplication, data["id"]) is None:
                     due, citation = engine.online_review_due(today)
                     session.add(
                         OnlineApplication(
@@ -85,6 +89,20 @@ def store_page(
         row.value = max(row.value, cursor)
         session.add(row)
     return outcome
+
+
+def _application_text_problem(data: dict[str, Any]) -> str:
+    """An online application whose person's free text cannot be stored: the refusal, else ""."""
+    person = data.get("person") or {}
+    if not isinstance(person, dict):
+        return f"线上申请 {data.get('id', '')}：申请人信息格式不对，已拒收"
+    for key in ("name", "address", "remote_address", "employer"):
+        if key in person:
+            try:
+                check_text(key, person[key], required=key == "name")
+            except TextFieldError as exc:
+                return f"线上申请 {data.get('id', '')}：{exc}，已拒收"
+    return ""
 
 
 def _take_package(session: Any, data: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from counter_app.domain.errors import InvalidInput
 from counter_app.domain.idnumber import mask_id
 from counter_app.domain.requests import FilingRequest
 from counter_app.domain.results import FilingResult
+from counter_app.domain.text_fields import TextFieldError, check_text
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.storage.filings import FilingRefused, as_existing, filings_of, write_filing
@@ -159,6 +160,10 @@ def review(
     filing. Returns the outbox event id."""
     if decision not in ("approved", "rejected"):
         raise ReviewRefused("审核结论应为 通过 或 不通过")
+    try:
+        reason = check_text("reason", reason)
+    except TextFieldError as exc:
+        raise ReviewRefused(str(exc)) from None
     if decision == "rejected" and not reason.strip():
         raise ReviewRefused("不通过原因：请填写（将告知申请人）")
     with db.write() as session:

@@ -9,13 +9,13 @@ from pathlib import Path
 from sqlmodel import select
 
 from counter_app.printing.qr import office_key, sign
-from counter_app.printing.sources import filing_documents
+from counter_app.printing.sources import PrintContext, build, filing_documents, load_record
 from counter_app.settings import PrinterConfig
 from counter_app.storage.models import AuditLog, Filing, Office, Person, PrintJob
 from counter_app.ui.screens.person import PersonScreen
 from counter_app.ui.screens.printing import PrintQueueScreen, PrintScreen
 from counter_app.ui.screens.search import SearchScreen
-from tests.functional.conftest import open_db
+from tests.functional.conftest import TODAY, open_db
 from tests.functional.driving import open_person, settle, sign_in, type_text
 
 
@@ -105,9 +105,12 @@ async def test_scanned_qr_opens_the_person_or_is_refused(make_app, tmp_path: Pat
         with db.read() as session:
             code = session.exec(select(Office)).one().code
         key = office_key(db, code)
-        db.close()
         assert key is not None
-        genuine = sign(key, "filing_form", number, code)
+        genuine = build(
+            "filing_form", load_record(db, "filing_form", number), PrintContext(db, TODAY)
+        ).qr_payload
+        db.close()
+        assert sign(key, "filing_form", number, code, genuine.split(":")[4]) == genuine
 
         await pilot.press("slash")
         await settle(pilot)
@@ -170,3 +173,37 @@ async def test_settle_a_claim_then_print_its_slip(make_app, tmp_path: Path) -> N
     text = pdf_text(pdf)
     assert claim.status == "settled" and number in text
     assert f"基金支付合计金额{claim.fund_total:.2f}" in text
+
+
+async def test_scanning_a_receipt_of_a_record_that_moved_on_shows_both_states(
+    make_app, tmp_path: Path
+) -> None:
+    """Printed as 有效, cancelled since: genuine, the search box shows then and now side by side
+    and waits (Enter again opens the person)."""
+    from sqlalchemy import text
+
+    app = make_app("jiangsu")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await sign_in(pilot)
+        number, _, person_id = _a_filing(app)
+        db = open_db(app)
+        payload = build(
+            "filing_receipt", load_record(db, "filing_receipt", number), PrintContext(db, TODAY)
+        ).qr_payload
+        with db.write() as session:
+            session.execute(
+                text("UPDATE filing SET status = 'cancelled' WHERE number = :n"), {"n": number}
+            )
+        db.close()
+        await pilot.press("slash")
+        await settle(pilot)
+        await type_text(pilot, payload)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SearchScreen)
+        shown = str(app.screen.query_one("#kind").render())
+        assert f"打印于 {TODAY} 时为 有效；现为 已取消" in shown
+        assert "真实有效" in shown and "不是伪造" in shown
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PersonScreen) and app.screen.person_id == person_id

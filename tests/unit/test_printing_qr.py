@@ -19,13 +19,14 @@ from tests.support.printing import TODAY, office_of, pdf_text, seeded
 
 
 def test_sign_and_parse_round_trip() -> None:
-    payload = sign(b"k" * 32, "filing_form", "BA3201022026112300001", "320102")
-    assert payload.startswith("YB1:BAB:BA3201022026112300001:320102:")
-    assert len(payload) < 60 and payload == payload.upper()  # QR alphanumeric mode
+    payload = sign(b"k" * 32, "filing_form", "BA3201022026112300001", "320102", "A" * 16)
+    assert payload.startswith("YB2:BAB:BA3201022026112300001:320102:" + "A" * 16 + ":")
+    assert len(payload) <= 70 and payload == payload.upper()  # QR alphanumeric mode
     parsed = parse(payload.lower())
     assert parsed is not None and parsed.kind == "filing_form"
     assert looks_like_payload(" " + payload) and not looks_like_payload("BA3201")
     assert parse("YB1:XXX:1:2:3") is None and parse("YB1:BAB::2:3") is None
+    assert parse("YB2:BAB:1:2::3") is None and parse("YB2:BAB:1:2:3") is None
 
 
 def test_genuine_forged_and_altered(tmp_path: Path) -> None:
@@ -38,11 +39,11 @@ def test_genuine_forged_and_altered(tmp_path: Path) -> None:
     assert not verify_payload(db, altered).genuine
     kind_swapped = document.qr_payload.replace(":BAB:", ":CNS:")
     assert not verify_payload(db, kind_swapped).genuine
-    forged = sign(b"someone else's key", "filing_form", number, parts[3])
+    forged = sign(b"someone else's key", "filing_form", number, parts[3], parts[4])
     result = verify_payload(db, forged)
     assert not result.genuine and "伪造" in result.message and result.person_id is None
     assert not verify_payload(db, "hello").genuine
-    other_office = sign(b"x", "filing_form", number, "999999")
+    other_office = sign(b"x", "filing_form", number, "999999", parts[4])
     assert "无法核验" in verify_payload(db, other_office).message
 
 
@@ -84,7 +85,7 @@ def test_cli_print_and_verify(tmp_path: Path, suffix: str) -> None:
     data = out.read_bytes()
     assert data.startswith({".pdf": b"%PDF", ".png": b"\x89PNG", ".bin": b"\x1b@"}[suffix])
     if suffix == ".pdf":
-        found = re.search(r"扫码核验：(YB1:[A-Z0-9:]+)", pdf_text(out))
+        found = re.search(r"扫码核验：(YB2:[A-Z0-9:]+)", pdf_text(out))
         assert found is not None
         payload = found.group(1)
         genuine = _cli("verify", payload, db=path)

@@ -193,10 +193,10 @@ def test_qr_verification(office, day: date) -> None:
     result = verify_payload(db, _payload(db, temporary, day), today=day)
     assert result.genuine
     if day <= END:
-        assert result.current and result.message.startswith("真实有效")
+        assert result.standing and result.message.startswith("真实有效")
         assert "备案状态：有效" in result.message
     else:
-        assert not result.current and "真实有效" not in result.message
+        assert not result.standing and "真实有效" not in result.message
         assert "已过期（有效期 2025-10-27 至 2026-04-26，已于 2026-04-26 到期）" in result.message
 
 

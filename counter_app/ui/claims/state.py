@@ -17,6 +17,7 @@ from counter_app.domain.money import normalise_typed_amount
 from counter_app.domain.requests import FilingRecord
 from counter_app.domain.results import ClaimResult
 from counter_app.domain.status import STANDING, FilingStatus
+from counter_app.domain.text_fields import HOSPITAL_FIELDS, input_problem
 from counter_app.storage.models import Filing, Person
 from counter_app.ui.services import Services
 from counter_app.ui.wizard.draft import DraftRoundTrip
@@ -213,8 +214,14 @@ class ClaimState(DraftRoundTrip):
         return {"total": f"{sum(sums.values()):.2f}", **{k: f"{v:.2f}" for k, v in sums.items()}}
 
     def evaluate(self, services: Services) -> ClaimResult | list[FieldError]:
-        """The engine's answer, or the bad fields."""
+        """The engine's answer, or the bad fields (the hospital details checked as stored)."""
+        text_errors = []
+        for key, value in (self.hospital or {}).items():
+            problem = input_problem(HOSPITAL_FIELDS.get(key, "hospital_name"), value)
+            if problem:
+                text_errors.append(FieldError(f"hospital.{key}", problem))
         try:
-            return services.engine.claim(self.request(services))
+            answer = services.engine.claim(self.request(services))
         except InvalidInput as exc:
-            return exc.errors
+            return [*exc.errors, *text_errors]
+        return text_errors or answer

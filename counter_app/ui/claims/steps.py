@@ -20,6 +20,8 @@ from counter_app.domain.claim_documents import TREATMENT_LABELS
 from counter_app.domain.errors import FieldError
 from counter_app.domain.money import MoneyError, normalise_typed_amount, parse_money
 from counter_app.domain.results import ClaimResult
+from counter_app.domain.text_fields import FIELDS
+from counter_app.domain.text_fields import HOSPITAL_FIELDS as TEXT_FIELDS
 from counter_app.storage.claims import (
     ClaimCommitted,
     ClaimRefused,
@@ -168,15 +170,16 @@ class TreatmentStep(ClaimStep):
             )
         hospital = self.state.hospital
         for name, label, hint in HOSPITAL_FIELDS:
-            yield from form_row(
+            yield from field_with_error(
                 label,
                 Input(
                     hospital.get(name, ""),
                     placeholder=hint,
                     id=f"hospital_{name}",
-                    max_length=100,
+                    max_length=FIELDS[TEXT_FIELDS[name]].max_length,
                     compact=True,
                 ),
+                f"hospital.{name}",
             )
         modes = self.services.engine.pack.payment.cross_year.modes
         if len(modes) > 1:

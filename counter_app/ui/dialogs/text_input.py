@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from counter_app.domain.text_fields import FIELDS, input_problem
+
 
 class ReasonDialog(ModalScreen[str | None]):
     """Asks for a reason; Enter gives it (never empty), Esc cancels with None."""
@@ -24,11 +26,19 @@ class ReasonDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self.question, id="question")
-            yield Input(placeholder="原因（回车确认，Esc 取消）", id="reason")
+            yield Input(
+                placeholder="原因（回车确认，Esc 取消）",
+                id="reason",
+                max_length=FIELDS["reason"].max_length,
+            )
             yield Label("", id="detail")
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
+        problem = input_problem("reason", event.value)
+        if problem:
+            self.query_one("#detail", Label).update(problem)
+            return
         if not event.value.strip():
             self.query_one("#detail", Label).update("原因：请填写（将告知申请人）")
             return

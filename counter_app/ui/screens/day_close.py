@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Header, Label, Static
 
-from counter_app.storage.clerks import sign_in
+from counter_app.storage.clerks import ClerkError, sign_in
 from counter_app.storage.models import Clerk
 from counter_app.storage.sync_models import DayClose
 from counter_app.sync.day_close import DayCloseRefused, DayReport, close_day, closed, day_report
@@ -136,7 +136,12 @@ class DayCloseScreen(Screen[None]):
 
         Runs in the dialog's worker thread.
         """
-        supervisor = sign_in(self.services.db, username, password)
+        try:
+            supervisor = sign_in(
+                self.services.db, username, password, self.services.settings.lockout()
+            )
+        except ClerkError as exc:  # locked out: wrong passwords count here as at sign-in
+            return str(exc)
         if supervisor is None:
             return "用户名或密码不正确，请重新输入"
         if supervisor.office_id != self.services.clerk.office_id:

@@ -11,6 +11,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Header, Input, Label, Select
 from textual.widgets.input import Selection
 
+from counter_app.domain.text_fields import FIELDS
 from counter_app.storage.models import Person
 from counter_app.storage.persons import PersonError, record_full_view, save_person
 from counter_app.ui.services import INSURANCE_LABELS, Services
@@ -55,7 +56,14 @@ class PersonFormScreen(Screen[int | None]):
         with VerticalScroll(id="form"):
             yield Label("修改参保人信息" if p else "登记参保人", classes="title")
             yield from form_row(
-                "姓名", Input(p.name if p else "", placeholder="必填", id="name", compact=True)
+                "姓名",
+                Input(
+                    p.name if p else "",
+                    placeholder="必填",
+                    id="name",
+                    max_length=FIELDS["name"].max_length,
+                    compact=True,
+                ),
             )
             yield from form_row(
                 "身份证号",
@@ -73,7 +81,13 @@ class PersonFormScreen(Screen[int | None]):
             )
             yield from form_row(
                 "家庭住址",
-                Input(p.address if p else "", placeholder="可选", id="address", compact=True),
+                Input(
+                    p.address if p else "",
+                    placeholder="可选",
+                    id="address",
+                    max_length=FIELDS["address"].max_length,
+                    compact=True,
+                ),
             )
             yield from form_row(
                 "险种",
@@ -87,7 +101,13 @@ class PersonFormScreen(Screen[int | None]):
             )
             yield from form_row(
                 "工作单位",
-                Input(p.employer if p else "", placeholder="可选", id="employer", compact=True),
+                Input(
+                    p.employer if p else "",
+                    placeholder="可选",
+                    id="employer",
+                    max_length=FIELDS["employer"].max_length,
+                    compact=True,
+                ),
             )
             with Horizontal(classes="flags"):
                 yield Checkbox(

@@ -98,6 +98,10 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
     @on(Input.Submitted, "#query")
     def _submitted(self, event: Input.Submitted) -> None:
         if looks_like_payload(event.value):
+            scanned = getattr(self, "_scanned", None)
+            if scanned is not None and scanned[0] == event.value:
+                self.app.open_person(scanned[1])  # type: ignore[attr-defined]
+                return
             self.verify_scan(event.value)
             return
         self.open_when_single = True
@@ -110,7 +114,13 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
         """A scanned document QR code: check its signature, then open the person it names."""
         settings = self.services.settings
         key = settings.qr_key.get_secret_value() if settings.qr_key else None
-        result = verify_payload(self.services.db, payload, key, self.services.today)
+        result = verify_payload(
+            self.services.db,
+            payload,
+            key,
+            today=self.services.today,
+            forms_dir=settings.forms_dir,
+        )
         self.app.call_from_thread(self._verified, result)
 
     def _verified(self, result: Verification) -> None:
@@ -119,15 +129,24 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
             result.message,
             title="二维码核验："
             + (
-                "真实有效" if result.current else "真实，备案已失效" if result.genuine else "不通过"
+                "真实有效"
+                if result.standing
+                else "真实，备案已失效"
+                if result.genuine
+                else "不通过"
             ),
             severity=(
-                "information" if result.current else "warning" if result.genuine else "error"
+                "information" if result.standing else "warning" if result.genuine else "error"
             ),
-            timeout=12,
+            timeout=30,
         )
-        if result.genuine and result.person_id is not None:
+        # A record that moved on since printing: the clerk reads printed against now here first.
+        self._scanned: tuple[str, int] | None = None
+        if result.genuine and result.person_id is not None and not result.changes:
             self.app.open_person(result.person_id)  # type: ignore[attr-defined]
+        elif result.genuine and result.person_id is not None:
+            self._scanned = (self.query_one("#query", Input).value, result.person_id)
+            self.query_one("#kind", Label).update(result.message + "\n再按 Enter 打开此人页面")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search", description="查找")
     def run_search(self, query: str) -> None:
