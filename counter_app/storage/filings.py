@@ -19,7 +19,15 @@ from counter_app.domain.requests import FilingRequest
 from counter_app.domain.results import FilingResult
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
-from counter_app.storage.models import Draft, Filing, FilingHistory, FilingMaterial, Office, utcnow
+from counter_app.storage.models import (
+    Draft,
+    Filing,
+    FilingHistory,
+    FilingMaterial,
+    Office,
+    Person,
+    utcnow,
+)
 from counter_app.storage.records import audit, emit, next_number
 
 FILING_PREFIX = "BA"
@@ -135,12 +143,30 @@ def _apply(filing: Filing, request: FilingRequest, result: FilingResult) -> None
 
 
 def _event_payload(
-    filing: Filing, action: str, request: FilingRequest, superseded: list[str]
+    filing: Filing,
+    action: str,
+    request: FilingRequest,
+    superseded: list[str],
+    person: Person | None = None,
 ) -> dict[str, Any]:
+    contact = (
+        {
+            "phone2": person.phone2,
+            "remote_address": person.remote_address,
+            "card_number": person.card_number,
+        }
+        if person is not None
+        else {}
+    )
     return {
         "action": action,
         "number": filing.number,
-        "person": {"name": request.person.name, "id_number": request.person.id_number},
+        # the 备案表's 异地联系地址 (居住地, 湘办法 第九条), 联系电话2 and 社会保障卡卡号 too
+        "person": {
+            "name": request.person.name,
+            "id_number": request.person.id_number,
+            **contact,
+        },
         "category": filing.category,
         "scope": filing.scope,
         "insurance": filing.insurance,
@@ -265,7 +291,7 @@ def commit_filing(
             signed.office_id,
             signed.clerk_id,
             f"filing.{action}",
-            _event_payload(filing, action, request, superseded),
+            _event_payload(filing, action, request, superseded, session.get(Person, person_id)),
         )
         if draft_id is not None:
             draft = session.get(Draft, draft_id)
