@@ -166,6 +166,7 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
         return signed
 
     rng = random.Random(20261123)
+    extra = random.Random(20261202)
     people: list[_DemoPerson] = []
     used: set[str] = set()
     for index in range(persons):
@@ -191,10 +192,11 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
             address=f"{pack.home_pool_name}{engine.regions.county_name(office_code) or ''}"
             f"人民路{rng.randint(1, 300)}号",
             # every optional field of the forms filled, so each printed demo form is complete
-            phone2=f"0{rng.randint(10, 99)}-{rng.randint(2000000, 8999999)}",
-            remote_address=f"{rng.choice(REMOTE_STREETS)}{rng.randint(1, 120)}号"
-            f"{rng.randint(1, 20)}栋{rng.randint(101, 2402)}室",
-            card_number=f"{'ABCDEFGH'[index % 8]}{rng.randint(10000000, 99999999)}",
+            # (their own random stream: the names and numbers above stay as they were)
+            phone2=f"0{extra.randint(10, 99)}-{extra.randint(2000000, 8999999)}",
+            remote_address=f"{extra.choice(REMOTE_STREETS)}{extra.randint(1, 120)}号"
+            f"{extra.randint(1, 20)}栋{extra.randint(101, 2402)}室",
+            card_number=f"{'ABCDEFGH'[index % 8]}{extra.randint(10000000, 99999999)}",
             insurance="employee" if index % 3 else "resident",
             has_employer=not retired and index % 3 != 0,
             retired=retired,
