@@ -1,6 +1,7 @@
 """The fields the official forms need (issue 15 item 1): 联系电话2, 异地联系地址 and
-社会保障卡卡号 on the person, the slip's hospital details on the claim — validated where given, stored (migration
-0006_docs on a real SQLite file), carried in the sync events, filled by the demo."""
+社会保障卡卡号 on the person, the slip's hospital details on the claim — validated where given,
+stored (migration 0006_docs on a real SQLite file), carried in the sync events, filled by the
+demo."""
 
 from __future__ import annotations
 
