@@ -79,6 +79,17 @@ def hospital_errors(hospital: Mapping[str, Any]) -> dict[str, str]:
     return errors
 
 
+def deadline_warning(example: bool, citation: str) -> str | None:
+    """The supervisor's warning while the claim deadline is the pack's example value (the
+    region's documents set none): receipts then print no article and no number of days."""
+    if not example:
+        return None
+    return (
+        f"零星报销办结时限为示例值（{citation}）：受理回执打印“办结时限以本经办机构公布为准”。"
+        "请在本机构策略包 [claim.deadline] 中设定本机构的时限并写明依据。"
+    )
+
+
 def _missing_items(result: Mapping[str, Any], presented: set[str]) -> list[dict[str, Any]]:
     """Every unsatisfied checklist group: its label, what would satisfy it, and its article."""
     items: list[dict[str, Any]] = []

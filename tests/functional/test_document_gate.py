@@ -145,3 +145,16 @@ async def test_the_claim_wizard_takes_the_slips_details(make_app) -> None:
         "admission_mode": "急诊",
         "diagnosis_other": "原发性高血压",
     }
+
+
+async def test_a_supervisor_is_told_the_claim_deadline_is_an_example(make_app) -> None:
+    """京 sets no claim deadline: the supervisor signing in sees the warning; 苏 sets one."""
+    for policy, expected in (("beijing", True), ("jiangsu", False)):
+        app = make_app(policy)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await sign_in(pilot, "admin", "admin1234")
+            await app.workers.wait_for_complete()
+            await settle(pilot)
+            messages = [n.message for n in app._notifications]
+            warned = any("零星报销办结时限为示例值" in m for m in messages)
+            assert warned == expected, (policy, messages)
