@@ -62,7 +62,8 @@ def render_region(region: str, folder: Path) -> list[Path]:
     """The PNGs of one region's documents."""
     db = Database.open(folder / f"{region}.db")
     seed_demo(db, build_engine(region), TODAY)
-    context = PrintContext(db, TODAY)
+    # A fixed signing key: the QR codes (and so the PNGs) are the same on every run.
+    context = PrintContext(db, TODAY, qr_key="docs-forms-rendering")
     written: list[Path] = []
     for kind, number in sorted(
         first_records(db).items(), key=lambda k: list(DOCUMENT_KINDS).index(k[0])
