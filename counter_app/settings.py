@@ -31,9 +31,11 @@ class PrinterConfig(BaseModel):
     name: str
     """打印机名称（界面中显示，如“1号窗口小票机”）。"""
 
-    kind: Literal["network", "usb", "serial", "file"]
+    kind: Literal["network", "usb", "serial", "file", "system"]
     """连接方式：network（网口，address 为 主机:端口）、usb（address 为 厂商ID:产品ID，十六进制）、
-    serial（address 为串口设备，如 /dev/ttyUSB0）、file（address 为文件或目录）。"""
+    serial（address 为串口设备，如 /dev/ttyUSB0）、file（address 为文件或目录）、
+    system（交给操作系统打印：CUPS 的 lp，address 为打印队列名，另一台 CUPS 服务器写 队列@服务器，
+    空为默认打印机；Windows 上交给默认打印机。用于不接受网口直接发送 PDF 的激光打印机）。"""
 
     address: str
     """地址，含义见 kind。"""

@@ -11,6 +11,8 @@ missing items, the due date and its citation are the engine's.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +25,69 @@ TREATMENT_LABELS = {
     "emergency": "急诊",
     "maternity": "生育",
 }
+
+
+#: 入院方式 as the national 住院病案首页 lists 入院途径 (the slip's 入院方式 cell).
+ADMISSION_MODES = ("急诊", "门诊", "其他医疗机构转入", "其他")
+#: The slip's hospital details (stored with the claim, not part of the engine request):
+#: key → (label, hint, maximum length).
+HOSPITAL_DETAILS: dict[str, tuple[str, str, int]] = {
+    "name": ("医院名称", "可空", 60),
+    "place": ("就医地", "如 上海市，可空", 30),
+    "inpatient_no": ("住院号", "字母、数字，可空", 30),
+    "department": ("出院科室", "如 心血管内科，可空", 20),
+    "diagnosis_main": ("主要诊断", "诊断名称，可空", 60),
+    "diagnosis_main_icd": ("ICD-10", "如 I25.1，可空", 10),
+    "diagnosis_other": ("次要诊断", "可空", 60),
+    "diagnosis_other_icd": ("ICD-10", "可空", 10),
+}
+_INPATIENT_NO = re.compile(r"^[0-9A-Za-z\-]{1,30}$")
+_ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
+
+
+def normalise_hospital(hospital: Mapping[str, Any]) -> dict[str, str]:
+    """The details as stored: full-width forms folded, spaces trimmed, ICD codes upper-case."""
+    out: dict[str, str] = {}
+    for key, value in hospital.items():
+        text = str(value or "").strip()
+        if key.endswith("_icd") or key == "inpatient_no":
+            text = unicodedata.normalize("NFKC", text).upper().replace(" ", "")
+        if text:
+            out[key] = text
+    return out
+
+
+def hospital_errors(hospital: Mapping[str, Any]) -> dict[str, str]:
+    """A Chinese message per bad detail (empty when all are right); blanks are allowed."""
+    values = normalise_hospital(hospital)
+    errors: dict[str, str] = {}
+    for key, (label, _, limit) in HOSPITAL_DETAILS.items():
+        if len(values.get(key, "")) > limit:
+            errors[key] = f"{label}：最多 {limit} 个字"
+    mode = values.get("admission_mode")
+    if mode and mode not in ADMISSION_MODES:
+        errors["admission_mode"] = "入院方式：请从列表中选择（" + "、".join(ADMISSION_MODES) + "）"
+    number = values.get("inpatient_no")
+    if number and not _INPATIENT_NO.match(number):
+        errors["inpatient_no"] = f"住院号：“{number}”只能含字母、数字和连字符"
+    for key in ("diagnosis_main_icd", "diagnosis_other_icd"):
+        code = values.get(key)
+        if code and not _ICD10.match(code):
+            errors[key] = f"ICD-10：“{code}”不是 ICD-10 编码（如 I25.1、J18.9）"
+        if code and not values.get(key.removesuffix("_icd")):
+            errors.setdefault(key, "ICD-10：请先填写诊断名称")
+    return errors
+
+
+def deadline_warning(example: bool, citation: str) -> str | None:
+    """The supervisor's warning while the claim deadline is the pack's example value (the
+    region's documents set none): receipts then print no article and no number of days."""
+    if not example:
+        return None
+    return (
+        f"零星报销办结时限为示例值（{citation}）：受理回执打印“办结时限以本经办机构公布为准”。"
+        "请在本机构策略包 [claim.deadline] 中设定本机构的时限并写明依据。"
+    )
 
 
 def _missing_items(result: Mapping[str, Any], presented: set[str]) -> list[dict[str, Any]]:

@@ -301,6 +301,18 @@ def _age(id_number: str, on: dt.date) -> str:
     return str(on.year - born.year - ((on.month, on.day) < (born.month, born.day)))
 
 
+def cited(citation: str, own: tuple[str, ...] | None) -> str:
+    """`（citation）` when it is the region's own article (``own``: its documents' short
+    names; ``None`` when unknown); nothing when it names another region's document or an
+    example value — paper handed to a citizen cites only the rules that bind the office."""
+    citation = clean(citation)
+    if not citation or "示例" in citation:
+        return ""
+    if own is not None and not any(citation.startswith(name) for name in own):
+        return ""
+    return f"（{citation}）"
+
+
 def _diagnosis(hospital: Mapping[str, Any], key: str) -> str:
     """A diagnosis as typed, with its ICD-10 code when one was given: ``冠心病（I25.1）``."""
     text, code = clean(hospital.get(key)), clean(hospital.get(f"{key}_icd"))
@@ -381,13 +393,14 @@ def claim_document(
     }
     # A deadline the region's seed does not set (an example value in the pack) is printed
     # without any article: the office publishes its own (issue 15).
-    cited = bool(due["citation"]) and not claim.get("due_example")
+    set_by_seed = bool(due["citation"]) and not claim.get("due_example")
     for key in ("due_text", "due_basis"):
-        template = form.text.get(f"{key}_{'cited' if cited else 'unset'}", "")
+        template = form.text.get(f"{key}_{'cited' if set_by_seed else 'unset'}", "")
         values[key] = template.format_map(_Context(values, form))
     lists = {
         "missing_items": [
-            clean(f"{item['text']}（{item['citation']}）") for item in notice["items"]
+            clean(item["text"] + cited(item["citation"], claim.get("own_articles")))
+            for item in notice["items"]
         ]
         or ["（无）"],
         "present_items": [clean(label) for label in notice["presented"]] or ["（无）"],

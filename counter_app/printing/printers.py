@@ -2,12 +2,20 @@
 
 A printer that is off must not stop the window: connections time out after the printer's
 ``timeout`` and every failure becomes ``PrinterError`` with a Chinese message saying what to do.
-A4 printers get the PDF (network printers on port 9100 take it raw); receipt printers ESC/POS.
+A4 printers get the PDF (network printers on port 9100 take it raw, ``system`` printers get it
+through the operating system's spooler: CUPS ``lp``, or the Windows shell); receipt printers
+ESC/POS.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from counter_app.settings import PrinterConfig
@@ -100,6 +108,47 @@ def _file(printer: PrinterConfig, data: bytes, filename: str) -> Path:
     return target
 
 
+def _system(printer: PrinterConfig, data: bytes, filename: str) -> str:
+    """The PDF to the system's spooler: CUPS ``lp`` (address: the queue, ``队列@服务器[:端口]``
+    for another CUPS server, empty for the default printer), or on Windows the shell's print
+    verb (the registered PDF application prints it to the default printer)."""
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        target = Path(tempfile.gettempdir()) / filename
+        target.write_bytes(data)
+        try:
+            os.startfile(str(target), "print")  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise PrinterError(
+                f"打印机“{printer.name}”：Windows 无法打印 PDF（{exc}），请安装并关联 PDF 阅读器"
+            ) from None
+        return "Windows 打印"
+    lp = shutil.which("lp")
+    if lp is None:
+        raise PrinterError(
+            f"打印机“{printer.name}”：本机没有 CUPS 的 lp 命令，请安装 cups-client 或改用网口打印机"
+        )
+    queue, _, server = printer.address.partition("@")
+    command = [lp, "-t", filename, "-o", "media=A4"]
+    if server:
+        command[1:1] = ["-h", server]
+    if queue:
+        command += ["-d", queue]
+    try:
+        done = subprocess.run(
+            command, input=data, capture_output=True, timeout=printer.timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise PrinterError(
+            f"打印机“{printer.name}”：打印服务 {printer.timeout:g} 秒内没有响应，请检查 CUPS 服务"
+        ) from None
+    answer = (done.stdout or b"").decode(errors="replace").strip()
+    if done.returncode != 0:
+        reason = (done.stderr or b"").decode(errors="replace").strip() or answer
+        raise PrinterError(f"打印机“{printer.name}”（{printer.address or '默认打印机'}）：{reason}")
+    job = re.search(r"request id is (\S+)", answer)
+    return f"CUPS {job.group(1) if job else printer.address or '默认打印机'}"
+
+
 def send(printer: PrinterConfig, data: bytes, filename: str) -> str:
     """Deliver ``data``; returns where it went (for the queue). Raises ``PrinterError``."""
     if printer.kind == "network":
@@ -111,4 +160,6 @@ def send(printer: PrinterConfig, data: bytes, filename: str) -> str:
     if printer.kind == "serial":
         _serial(printer, data)
         return printer.address
+    if printer.kind == "system":
+        return _system(printer, data, filename)
     return str(_file(printer, data, filename))

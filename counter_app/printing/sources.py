@@ -120,7 +120,10 @@ def load_filing(db: Database, number: str, today: date | None = None) -> dict[st
             "sex": person.sex,
             "id_number": person.id_number,
             "phone": person.phone,
+            "phone2": person.phone2,
             "address": person.address,
+            "remote_address": person.remote_address,
+            "card_number": person.card_number,
         },
         "office": {"code": office.code, "name": office.name, "phone": office.phone},
         "clerk_name": clerk.display_name if clerk else "",
@@ -152,8 +155,8 @@ def load_claim(db: Database, number: str) -> dict[str, Any] | None:
     person = view.person
     source["person"] = {
         **source["person"],
-        "phone2": getattr(person, "phone2", ""),
-        "card_number": getattr(person, "card_number", ""),
+        "phone2": person.phone2,
+        "card_number": person.card_number,
     }
     returned = [h.at for h in view.history if h.to_status == gate.RETURNED]
     source["returned_on"] = _local_day(returned[-1]).isoformat() if returned else None
@@ -255,6 +258,7 @@ def build(kind: str, record: Mapping[str, Any], context: PrintContext) -> Docume
 
         pack = shipped_pack(claim["request"]["policy"])
         claim.setdefault("home_pool", pack.pack.home_pool_name)
+        claim.setdefault("own_articles", tuple(d.cite_as for d in pack.pack.documents))
         deadline = pack.claim.deadline
         due = (claim.get("result") or {}).get("due") or {}
         # The shipped example value still in use (not the office's own deadline and basis).

@@ -216,6 +216,8 @@ def _event_payload(claim: Claim, person: Person, action: str) -> dict[str, Any]:
         "funds": payment.get("funds", []),
         "missing": claim.result.get("missing", []),
         "return_reason": claim.return_reason,
+        # the slip's hospital details (入院方式, 住院号, 科室, 诊断) travel with the claim
+        "hospital": claim.hospital or {},
         "version": claim.version,
     }
 

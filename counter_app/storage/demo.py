@@ -19,7 +19,7 @@ from counter_app.domain.engine import RulesEngine
 from counter_app.domain.idnumber import check_digit, check_id_number
 from counter_app.storage.clerks import SignedIn, add_clerk, ensure_office, sign_in
 from counter_app.storage.db import Database
-from counter_app.storage.models import Clerk
+from counter_app.storage.models import Clerk, Office
 from counter_app.storage.persons import save_person
 
 DEMO_USER, DEMO_PASSWORD = "demo", "demo1234"
@@ -156,7 +156,12 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
         f"{engine.regions.county_name(office_code) or pack.home_pool_name}医疗保障服务中心（演示）"
     )
     if not has_clerks:
-        ensure_office(db, office_code, office_name, pack.id, pack.home_pool_code)
+        office = ensure_office(db, office_code, office_name, pack.id, pack.home_pool_code)
+        with db.write() as session:  # the phone every printed form gives (联系电话)
+            row = session.get(Office, office.id)
+            if row is not None and not row.phone:
+                row.phone = DEMO_OFFICE_PHONE
+                session.add(row)
         add_clerk(db, office_code, DEMO_USER, "演示经办人", DEMO_PASSWORD)
         add_clerk(db, office_code, SUPERVISOR_USER, "演示科长", SUPERVISOR_PASSWORD, "supervisor")
     signed = sign_in(db, DEMO_USER, DEMO_PASSWORD)
@@ -165,6 +170,7 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
         return signed
 
     rng = random.Random(20261123)
+    extra = random.Random(20261202)
     people: list[_DemoPerson] = []
     used: set[str] = set()
     for index in range(persons):
@@ -189,6 +195,12 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
             phone=f"13{rng.randint(100000000, 999999999)}",
             address=f"{pack.home_pool_name}{engine.regions.county_name(office_code) or ''}"
             f"人民路{rng.randint(1, 300)}号",
+            # every optional field of the forms filled, so each printed demo form is complete
+            # (their own random stream: the names and numbers above stay as they were)
+            phone2=f"0{extra.randint(10, 99)}-{extra.randint(2000000, 8999999)}",
+            remote_address=f"{extra.choice(REMOTE_STREETS)}{extra.randint(1, 120)}号"
+            f"{extra.randint(1, 20)}栋{extra.randint(101, 2402)}室",
+            card_number=f"{'ABCDEFGH'[index % 8]}{extra.randint(10000000, 99999999)}",
             insurance="employee" if index % 3 else "resident",
             has_employer=not retired and index % 3 != 0,
             retired=retired,
@@ -262,7 +274,12 @@ DEMO_CLAIMS = [
     DemoClaim(2, (), {"treatment": "outpatient", "total": "860.00", "self_pay": "60.00"}),
     DemoClaim(30, (), {"treatment": "emergency", "total": "4200.00", "self_pay": "200.00"}),
     # 受理, a stay of 30,000元 or more (费用协查 where the region has it).
-    DemoClaim(1, (), {"treatment": "inpatient", "total": "46800.00", "self_pay": "3800.00"}),
+    # ... an injury with no third party (the 外伤无第三方责任承诺书 prints for it).
+    DemoClaim(
+        1,
+        (),
+        {"treatment": "inpatient", "total": "46800.00", "self_pay": "3800.00", "injury": True},
+    ),
     DemoClaim(6, ("review",), {"treatment": "maternity", "total": "7600.00", "self_pay": "600.00"}),
     DemoClaim(
         40,
@@ -273,7 +290,43 @@ DEMO_CLAIMS = [
 ]
 
 
+DEMO_OFFICE_PHONE = "0000-12345678"
 DEMO_HOSPITAL = {"name": "上海交通大学医学院附属瑞金医院", "place": "上海市"}
+#: The slip's details of each demo claim by treatment (every field of the official slip).
+DEMO_TREATMENT_DETAILS = {
+    "inpatient": {
+        "admission_mode": "门诊",
+        "department": "心血管内科",
+        "diagnosis_main": "冠状动脉粥样硬化性心脏病",
+        "diagnosis_main_icd": "I25.1",
+        "diagnosis_other": "原发性高血压",
+        "diagnosis_other_icd": "I10",
+    },
+    "maternity": {
+        "admission_mode": "门诊",
+        "department": "产科",
+        "diagnosis_main": "单胎顺产",
+        "diagnosis_main_icd": "O80",
+        "diagnosis_other": "妊娠期贫血",
+        "diagnosis_other_icd": "O99.0",
+    },
+    "outpatient": {
+        "department": "呼吸内科",
+        "diagnosis_main": "急性支气管炎",
+        "diagnosis_main_icd": "J20.9",
+        "diagnosis_other": "过敏性鼻炎",
+        "diagnosis_other_icd": "J30.4",
+    },
+    "emergency": {
+        "department": "急诊科",
+        "diagnosis_main": "急性胃肠炎",
+        "diagnosis_main_icd": "K52.9",
+        "diagnosis_other": "脱水",
+        "diagnosis_other_icd": "E86",
+    },
+}
+#: Streets of the demo persons' 异地联系地址 (where they stay out of the pool).
+REMOTE_STREETS = ("海口市美兰区海甸五西路", "上海市浦东新区张杨路", "广州市天河区体育西路")
 
 
 def _seed_claims(
@@ -287,6 +340,7 @@ def _seed_claims(
         fields = dict(plan.fields)
         treatment = fields.pop("treatment")
         total, self_pay = Decimal(fields.pop("total")), Decimal(fields.pop("self_pay"))
+        injury = bool(fields.pop("injury", False))
         stay = treatment in ("inpatient", "maternity")
         request: dict = {
             "policy": engine.pack.pack.id,
@@ -296,7 +350,7 @@ def _seed_claims(
             "filing": "none",  # the demo persons without a filing
             "treatment": treatment,
             "hospital_level": 3 if stay else 2,
-            "flags": {"rescue": treatment == "emergency"},
+            "flags": {"rescue": treatment == "emergency", "injury_no_third_party": injury},
             "materials": ["id_card"],
             "amounts": {
                 "total": str(total),
@@ -317,7 +371,17 @@ def _seed_claims(
             request["materials"] = [*request["materials"], *missing]
             result = engine.claim(request)
         committed = take_claim(
-            db, engine, signed, person.id, request, seen=None, hospital=DEMO_HOSPITAL
+            db,
+            engine,
+            signed,
+            person.id,
+            request,
+            seen=None,
+            hospital={
+                **DEMO_HOSPITAL,
+                **DEMO_TREATMENT_DETAILS[treatment],
+                **({"inpatient_no": f"ZY{day:%Y%m%d}{len(plan.steps):03d}"} if stay else {}),
+            },
         )
         for step in plan.steps:
             reason = "票据为复印件，请提供原件" if step == "return" else ""

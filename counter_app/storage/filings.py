@@ -162,10 +162,28 @@ def _apply(filing: Filing, request: FilingRequest, result: FilingResult) -> None
     filing.followup_due = result.followup_due
 
 
+def person_payload(
+    person: Person | None, name: str | None = None, id_number: str | None = None
+) -> dict[str, str | None]:
+    """The person as a filing event carries it: name and 身份证号 (as filed), and the 备案表's
+    异地联系地址 (居住地, 湘办法 第九条), 联系电话2 and 社会保障卡卡号 where the person has them."""
+    carried: dict[str, str | None] = {
+        "name": name if name is not None else (person.name if person else ""),
+        "id_number": id_number if id_number is not None else (person.id_number if person else ""),
+    }
+    if person is not None:
+        carried |= {
+            "phone2": person.phone2,
+            "remote_address": person.remote_address,
+            "card_number": person.card_number,
+        }
+    return carried
+
+
 def event_payload(
     filing: Filing,
     action: str,
-    person: dict[str, str],
+    person: dict[str, str | None],
     today: date,
     superseded: list[str],
 ) -> dict[str, Any]:
@@ -179,7 +197,7 @@ def event_payload(
     return {
         "action": action,
         "number": filing.number,
-        "person": {"name": person["name"], "id_number": person["id_number"]},
+        "person": dict(person),  # see ``person_payload``
         "category": filing.category,
         "scope": filing.scope,
         "insurance": filing.insurance,
@@ -329,7 +347,9 @@ def write_filing(
             event_payload(
                 filing,
                 action,
-                {"name": request.person.name, "id_number": request.person.id_number},
+                person_payload(
+                    session.get(Person, person_id), request.person.name, request.person.id_number
+                ),
                 request.today,
                 superseded,
             ),

@@ -18,7 +18,7 @@ from counter_app.domain.policy import PolicyPack
 from counter_app.domain.results import Reason
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
-from counter_app.storage.filings import event_payload
+from counter_app.storage.filings import event_payload, person_payload
 from counter_app.storage.models import Filing, FilingHistory, FilingMaterial, Person, utcnow
 from counter_app.storage.records import audit, emit
 
@@ -116,7 +116,7 @@ def complete_followup(
             event_payload(
                 filing,
                 "change",
-                {"name": person.name, "id_number": person.id_number},
+                person_payload(person),
                 today,
                 [],
             ),

@@ -88,7 +88,14 @@ class Person(SQLModel, table=True):
     sex: str = ""
     birth_date: date | None = None
     phone: str = ""
+    #: 联系电话2 of the forms (optional).
+    phone2: str = Field(default="", max_length=20)
     address: str = ""
+    #: 异地联系地址: where the person lives or stays in the other place (登记备案表; 湘办法 第九条
+    #: names 居住地 as core content of a filing).
+    remote_address: str = Field(default="", max_length=120)
+    #: 社会保障卡卡号 (optional on the 备案表 and the 结算单).
+    card_number: str = Field(default="", max_length=20)
     insurance: str = "employee"
     has_employer: bool = False
     retired: bool = False

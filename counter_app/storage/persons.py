@@ -31,6 +31,10 @@ _DIGITS = re.compile(r"^\d{1,17}[\dXx]?$")
 _PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{9,11}|\d{7,8})$")
 
 
+#: 社会保障卡卡号 as printed on the card: nine letters or digits.
+_CARD = re.compile(r"^[0-9A-Z]{9}$")
+
+
 def _phone_digits(phone: str) -> str:
     """The digits of a phone number as typed: full-width forms, spaces, dashes, +86 dropped."""
     text = re.sub(r"[\s\-()（）]", "", unicodedata.normalize("NFKC", phone))
@@ -238,12 +242,17 @@ def save_person(
     retired: bool = False,
     employer: str = "",
     today: date | None = None,
+    phone2: str = "",
+    remote_address: str = "",
+    card_number: str = "",
 ) -> int:
-    """Create a person, or update the one with this 身份证号; returns the id."""
+    """Create a person, or update the one with this 身份证号; returns the id. 联系电话2,
+    异地联系地址 and 社会保障卡卡号 are optional (the forms print them when given)."""
     try:
         name = check_text("name", name, required=True)
         address = check_text("address", address)
         employer = check_text("employer", employer)
+        remote_address = check_text("remote_address", remote_address)
     except TextFieldError as exc:
         raise PersonError(exc.field, str(exc)) from None
     check = check_id_number(id_number, today=today)
@@ -254,6 +263,14 @@ def save_person(
             "phone",
             f"电话：“{phone.strip()}”不是有效的电话号码（手机 11 位；固定电话 7–8 位，"
             "可带区号，如 0553-1234567）",
+        )
+    if phone2.strip() and not _PHONE.match(_phone_digits(phone2)):
+        raise PersonError("phone2", f"联系电话2：“{phone2.strip()}”不是有效的电话号码")
+    card = unicodedata.normalize("NFKC", card_number).strip().upper()
+    if card and not _CARD.match(card):
+        raise PersonError(
+            "card_number",
+            f"社会保障卡卡号：“{card}”应为 9 位字母或数字（卡面所印卡号，如 A12345678）",
         )
     full, initials = pinyin_keys(name.strip())
     with db.write() as session:
@@ -266,6 +283,8 @@ def save_person(
         person.sex = check.sex or ""
         person.birth_date = check.birth_date
         person.phone, person.address = phone.strip(), address.strip()
+        person.phone2, person.card_number = phone2.strip(), card
+        person.remote_address = remote_address.strip()
         person.insurance, person.has_employer, person.retired = insurance, has_employer, retired
         person.employer = employer.strip()
         if not created:

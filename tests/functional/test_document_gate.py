@@ -78,3 +78,83 @@ async def test_the_window_prints_only_what_the_claims_state_allows(make_app) -> 
         await settle(pilot)
         assert isinstance(app.screen, PrintScreen)
         assert app.screen.kinds == ["return_notice"]
+
+
+async def test_the_claim_wizard_takes_the_slips_details(make_app) -> None:
+    """入院方式 from the list, 住院号, 科室 and diagnoses with ICD-10 codes: a bad code is named
+    and keeps the clerk on the step; the review lists them; they are stored with the claim."""
+    from counter_app.ui.claims.steps import ClaimMaterialsStep, ClaimReviewStep, TreatmentStep
+    from tests.functional.driving import choose, fill, missing_now, next_step, open_person, tick
+    from tests.functional.test_claim_flows import INPATIENT, _add_person
+
+    app = make_app("jiangsu")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        person_id = _add_person(app)
+        await sign_in(pilot)
+        await open_person(pilot, "测试甲")
+        await pilot.press("b")
+        await settle(pilot)
+        await choose(pilot, "filing", "long_term")
+        await next_step(pilot)
+        assert isinstance(app.screen, TreatmentStep)
+        await fill(pilot, "admission_date", "2026-10-08")
+        await fill(pilot, "discharge_date", "2026-10-20")
+        await choose(pilot, "hospital_admission_mode", "急诊")
+        details = {
+            "name": "江苏省人民医院",
+            "place": "南京市",
+            "inpatient_no": "ZY20261008-017",
+            "department": "呼吸内科",
+            "diagnosis_main": "社区获得性肺炎",
+            "diagnosis_main_icd": "J18",  # no point: still a valid category code
+            "diagnosis_other_icd": "I10",  # a code without its diagnosis
+        }
+        for name, value in details.items():
+            await fill(pilot, f"hospital_{name}", value)
+        await next_step(pilot)
+        assert isinstance(app.screen, TreatmentStep)  # refused, the reason under the fields
+        shown = str(app.screen.query_one("#hospital_errors").render())
+        assert "ICD-10：请先填写诊断名称" in shown
+        await fill(pilot, "hospital_diagnosis_other", "原发性高血压")
+        await next_step(pilot)
+        await next_step(pilot)  # 特殊情况
+        assert isinstance(app.screen, ClaimMaterialsStep)
+        await tick(pilot, missing_now(pilot))
+        await next_step(pilot)
+        await next_step(pilot)  # 明细: none
+        for name, value in INPATIENT.items():
+            await fill(pilot, name, value)
+        await next_step(pilot)
+        assert isinstance(app.screen, ClaimReviewStep)
+        review = str(app.screen.query_one("#review_request").render())
+        for text in ("入院方式：急诊", "住院号：ZY20261008-017", "主要诊断：社区获得性肺炎"):
+            assert text in review
+        await pilot.press("f10")
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+
+    db = open_db(app)
+    with db.read() as session:
+        claim = session.exec(select(Claim).where(Claim.person_id == person_id)).one()
+    db.close()
+    assert claim.status == ACCEPTED
+    assert claim.hospital == {
+        **details,
+        "admission_mode": "急诊",
+        "diagnosis_other": "原发性高血压",
+    }
+
+
+async def test_a_supervisor_is_told_the_claim_deadline_is_an_example(make_app) -> None:
+    """京 sets no claim deadline: the supervisor signing in sees the warning; 苏 sets one."""
+    for policy, expected in (("beijing", True), ("jiangsu", False)):
+        app = make_app(policy)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await sign_in(pilot, "admin", "admin1234")
+            await app.workers.wait_for_complete()
+            await settle(pilot)
+            messages = [n.message for n in app._notifications]
+            warned = any("零星报销办结时限为示例值" in m for m in messages)
+            assert warned == expected, (policy, messages)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from counter_app.domain.claim_documents import one_time_notice
+from counter_app.packs import shipped_pack
+from counter_app.printing.build import cited
 from counter_app.printing.document import Choice, Table
 from counter_app.printing.forms import CLAIM_KINDS, FILING_KINDS, load_form
 from counter_app.printing.pdf import render_pdf
@@ -109,9 +111,11 @@ def test_every_document_renders_with_its_chinese_text(
         assert "本次起付标准" + payment["deductible"] in extracted
         if extreme:
             assert "3456789.12" in extracted  # amounts in the millions
-    if kind == "missing_notice":  # the screen's items, with their citations
+    if kind == "missing_notice":  # the screen's items, with their citations if the region's own
+        own = tuple(d.cite_as for d in shipped_pack(policy).pack.documents)
         for item in one_time_notice(record)["items"]:
-            assert "".join(f"{item['text']}（{item['citation']}）".split()) in extracted
+            expected = item["text"] + cited(item["citation"], own)
+            assert "".join(expected.split()) in extracted
 
     # one page per copy, even with the longest name, address and hospital
     assert pdf_pages(path, tmp_path) == load_form(kind, policy).copies

@@ -16,7 +16,13 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Checkbox, DataTable, Input, Label, Select, SelectionList, Static
 
-from counter_app.domain.claim_documents import TREATMENT_LABELS
+from counter_app.domain.claim_documents import (
+    ADMISSION_MODES,
+    HOSPITAL_DETAILS,
+    TREATMENT_LABELS,
+    hospital_errors,
+    normalise_hospital,
+)
 from counter_app.domain.errors import FieldError
 from counter_app.domain.money import MoneyError, normalise_typed_amount, parse_money
 from counter_app.domain.results import ClaimResult
@@ -47,7 +53,8 @@ from counter_app.workflows.claims import shown_year_to_date, take_claim
 AUTO_CASE = "auto"
 DATE_LABELS = {"admission_date": "入院日期", "discharge_date": "出院日期", "visit_date": "就诊日期"}
 #: The hospital details the settlement slip prints (optional; stored with the claim).
-HOSPITAL_FIELDS = (("name", "医院名称", "结算单用，可空"), ("place", "就医地", "如 上海市，可空"))
+HOSPITAL_FIELDS = tuple((key, label, hint) for key, (label, hint, _) in HOSPITAL_DETAILS.items())
+NO_MODE = "（未填）"
 #: The slip categories in five cells (the label column); the verdict uses the full names.
 SHORT_LABELS = {
     "total": "总费用",
@@ -69,6 +76,19 @@ def field_with_error(label: str, widget: Widget, field: str) -> ComposeResult:
     with Vertical(classes="field"):
         yield from form_row(label, widget)
         yield Label("", id=error_id(field), classes="field-error")
+
+
+def hospital_lines(hospital: dict[str, str]) -> list[str]:
+    """The slip's hospital details as the review step lists them (only those given)."""
+    given = [
+        f"{label}：{hospital[key]}"
+        for key, label in [
+            ("admission_mode", "入院方式"),
+            *((k, v[0]) for k, v in HOSPITAL_DETAILS.items()),
+        ]
+        if hospital.get(key)
+    ]
+    return ["结算单：" + "  ".join(given)] if given else []
 
 
 class ClaimStep(WizardStep):
@@ -169,6 +189,9 @@ class TreatmentStep(ClaimStep):
                 name,
             )
         hospital = self.state.hospital
+        modes = {NO_MODE: NO_MODE} | {m: m for m in ADMISSION_MODES}
+        mode = hospital.get("admission_mode") or NO_MODE
+        yield from form_row("入院方式", choice_select(modes, mode, "hospital_admission_mode"))
         for name, label, hint in HOSPITAL_FIELDS:
             yield from field_with_error(
                 label,
@@ -176,11 +199,16 @@ class TreatmentStep(ClaimStep):
                     hospital.get(name, ""),
                     placeholder=hint,
                     id=f"hospital_{name}",
-                    max_length=FIELDS[TEXT_FIELDS[name]].max_length,
+                    max_length=(
+                        FIELDS[TEXT_FIELDS[name]].max_length
+                        if name in TEXT_FIELDS
+                        else HOSPITAL_DETAILS[name][2]
+                    ),
                     compact=True,
                 ),
                 f"hospital.{name}",
             )
+        yield Label("", id="hospital_errors", classes="error")
         modes = self.services.engine.pack.payment.cross_year.modes
         if len(modes) > 1:
             current = (
@@ -205,10 +233,23 @@ class TreatmentStep(ClaimStep):
             values["cross_year"] = self.query_one("#cross_year", Select).value
         values["designated"] = self.query_one("#designated", Checkbox).value
         values["special"] = self.query_one("#special", Checkbox).value
-        self.state.hospital = {
-            name: self.query_one(f"#hospital_{name}", Input).value.strip()
-            for name, _, _ in HOSPITAL_FIELDS
+        hospital = {
+            name: self.query_one(f"#hospital_{name}", Input).value for name, _, _ in HOSPITAL_FIELDS
         }
+        mode = self.query_one("#hospital_admission_mode", Select).value
+        hospital["admission_mode"] = "" if mode == NO_MODE else str(mode)
+        self.state.hospital = normalise_hospital(hospital)
+
+    def action_next(self) -> None:
+        """The slip's details are checked here (住院号, ICD-10 codes); the rest by the engine."""
+        self.collect()
+        errors = hospital_errors(self.state.hospital)
+        self.query_one("#hospital_errors", Label).update("\n".join(errors.values()))
+        if errors:
+            self.query_one(f"#hospital_{next(iter(errors))}").focus()
+            self.notify("请先按字段下方的提示更正", severity="error")
+            return
+        super().action_next()
 
     @on(Select.Changed)
     @on(Checkbox.Changed)
@@ -464,6 +505,7 @@ class ClaimReviewStep(ClaimStep):
             f"{LEVEL_LABELS[int(values['hospital_level'])]}医院  "
             f"{'定点' if values['designated'] else '非定点'}  {dates}",
             f"特殊情况：{flags}",
+            *hospital_lines(self.state.hospital),
         )
         yield Static("\n".join(lines), id="review_request")
         yield Label("", id="commit_message", classes="error")

@@ -114,6 +114,17 @@ class DashboardScreen(Screen[None]):
         )
         self._fill("#followups", data.followups)
         self._fill("#expiring", data.expiring)
+        self._warn_supervisor()
+
+    def _warn_supervisor(self) -> None:
+        """Once per sign-in: a supervisor is told that an example deadline is in use."""
+        from counter_app.domain.claim_documents import deadline_warning
+
+        deadline = self.services.engine.pack.claim.deadline
+        warning = deadline_warning(deadline.example, deadline.citation)
+        if warning and self.services.clerk.role == "supervisor" and not getattr(self, "_warned", 0):
+            self._warned = 1
+            self.notify(warning, title="示例参数", severity="warning", timeout=20)
 
     def _fill(self, table_id: str, rows: list[QueueRow]) -> None:
         table = self.query_one(table_id, DataTable)

@@ -80,12 +80,36 @@ class PersonFormScreen(Screen[int | None]):
                 Input(p.phone if p else "", placeholder="手机或固话", id="phone", compact=True),
             )
             yield from form_row(
+                "联系电话2",
+                Input(p.phone2 if p else "", placeholder="可选", id="phone2", compact=True),
+            )
+            yield from form_row(
                 "家庭住址",
                 Input(
                     p.address if p else "",
                     placeholder="可选",
                     id="address",
                     max_length=FIELDS["address"].max_length,
+                    compact=True,
+                ),
+            )
+            yield from form_row(
+                "异地联系地址",
+                Input(
+                    p.remote_address if p else "",
+                    placeholder="异地居住地，可选",
+                    id="remote_address",
+                    max_length=120,
+                    compact=True,
+                ),
+            )
+            yield from form_row(
+                "社保卡卡号",
+                Input(
+                    p.card_number if p else "",
+                    placeholder="卡面9位，可选",
+                    id="card_number",
+                    max_length=20,
                     compact=True,
                 ),
             )
@@ -145,6 +169,9 @@ class PersonFormScreen(Screen[int | None]):
             "id_number": self.query_one("#id_number", Input).value,
             "phone": self.query_one("#phone", Input).value,
             "address": self.query_one("#address", Input).value,
+            "phone2": self.query_one("#phone2", Input).value,
+            "remote_address": self.query_one("#remote_address", Input).value,
+            "card_number": self.query_one("#card_number", Input).value,
             "insurance": self.query_one("#insurance", Select).value,
             "employer": self.query_one("#employer", Input).value,
             "has_employer": self.query_one("#has_employer", Checkbox).value,

@@ -381,7 +381,28 @@ class ReviewStep(WizardStep):
         ]
         for line in lines:
             yield Label(line)
+        yield Label("", id="review_contact")
         yield Label("", id="commit_message", classes="error")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._load_contact()
+
+    @work(thread=True, exit_on_error=False, group="review", description="读取参保人")
+    def _load_contact(self) -> None:
+        """The person's details the 备案表 prints beside the filing (from the person form)."""
+        from counter_app.storage.models import Person
+
+        with self.services.db.read() as session:
+            person = session.get(Person, self.state.person_id)
+        if person is None:
+            return
+        text = (
+            f"异地联系地址：{person.remote_address or '—'}\n"
+            f"联系电话2：{person.phone2 or '—'}  社保卡卡号：{person.card_number or '—'}"
+            "（备案表打印；按 E 在参保人页面修改）"
+        )
+        self.app.call_from_thread(self.query_one("#review_contact", Label).update, text)
 
     def action_next(self) -> None:
         """Commit if the engine allows it."""
