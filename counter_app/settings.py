@@ -7,9 +7,10 @@ Precedence: environment (``COUNTER_POLICY=wuhu``, nested with ``__``) over the T
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
 
 from platformdirs import user_config_dir
 from pydantic import BaseModel, Field, SecretStr
@@ -123,7 +124,23 @@ class Settings(BaseSettings):
     """无操作多少分钟后锁屏（需重新输入密码）。"""
 
     today: date | None = None
-    """固定“今天”的日期（仅用于测试和培训）；不设置时取系统日期。"""
+    """固定“今天”的日期（仅用于测试和培训）；不设置时取本机构时区的当前日期。"""
+
+    timezone: str = "Asia/Shanghai"
+    """本机构所在时区（IANA 名称）：时间以 UTC 保存、按此时区显示；经办日期、“今日”、日结
+    都取此时区的日期。"""
+
+    clock: datetime | None = None
+    """固定的当前时刻（带时区，仅用于测试和培训，如 2026-11-23T16:30:00Z）；不设置时取系统时钟。"""
+
+    office_address: str = ""
+    """经办机构地址（印在每份文书上）；用 counter-app office set 设置。"""
+
+    office_phone: str = ""
+    """经办机构咨询电话（印在每份文书上）。"""
+
+    office_hours: str = ""
+    """办公时间（印在每份文书上），如“周一至周五 8:30–12:00，14:00–17:30”。"""
 
     printers: list[PrinterConfig] = Field(default_factory=list)
     """本机构的打印机；未配置时只有“保存为文件”（PDF 存入用户数据目录下的 prints 文件夹）。"""
@@ -154,9 +171,27 @@ class Settings(BaseSettings):
             return default_db_path().with_name(f"demo-{self.policy}.db")
         return default_db_path()
 
+    def zone(self) -> ZoneInfo:
+        """The office's time zone (the ``tzdata`` package supplies it where the system has none)."""
+        return ZoneInfo(self.timezone)
+
+    def now(self) -> datetime:
+        """The current instant in UTC (the fixed clock of a test or training run, if set)."""
+        if self.clock is not None:
+            clock = self.clock if self.clock.tzinfo else self.clock.replace(tzinfo=UTC)
+            return clock.astimezone(UTC)
+        return datetime.now(UTC)
+
+    def local(self, moment: datetime) -> datetime:
+        """A stored instant (UTC; SQLite hands it back naive) in the office's time zone."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(self.zone())
+
     def current_date(self) -> date:
-        """Today, or the fixed date of a test or training run."""
-        return self.today or date.today()
+        """The office's business date: its local date now (not the UTC date), or the fixed
+        date of a test or training run."""
+        return self.today or self.local(self.now()).date()
 
     @classmethod
     def settings_customise_sources(

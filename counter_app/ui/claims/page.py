@@ -130,7 +130,7 @@ class ClaimScreen(Screen[None]):
         table.add_rows(
             [
                 (
-                    h.at.strftime("%Y-%m-%d %H:%M"),
+                    self.services.show_time(h.at),
                     history_label(h.action),
                     STATUS_LABELS.get(h.to_status, h.to_status),
                     h.note[:40],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from textual import on
@@ -135,7 +134,7 @@ class FilingRulesScreen(Screen[None]):
         request: dict[str, Any] = {
             "policy": self.engine.pack.pack.id,
             "action": "new",
-            "today": date.today().isoformat(),
+            "today": self.app.settings.current_date().isoformat(),  # type: ignore[attr-defined]
             "person": {
                 "name": self.query_one("#name", Input).value.strip(),
                 "id_number": self.query_one("#id_number", Input).value.strip(),

@@ -195,7 +195,7 @@ class PersonScreen(Screen[None]):
         for entry in rows:
             note = "；".join(r["message"] for r in entry.reasons if r.get("severity") != "error")
             table.add_row(
-                entry.at.strftime("%Y-%m-%d %H:%M"),
+                self.services.show_time(entry.at),
                 ACTION_LABELS.get(entry.action, entry.action),
                 names.get(entry.clerk_id, str(entry.clerk_id)),
                 note[:60],
