@@ -104,9 +104,16 @@ def load_filing(db: Database, number: str, today: date | None = None) -> dict[st
             "phone": person.phone,
             "address": person.address,
         },
-        "office": {"code": office.code, "name": office.name, "phone": office.phone},
+        "office": {
+            "code": office.code,
+            "name": office.name,
+            "phone": office.phone,
+            "address": office.address,
+            "hours": office.hours,
+        },
         "clerk_name": clerk.display_name if clerk else "",
-        "handled_on": (step.at if step else filing.created_at).date(),
+        # The office's business date of the step (not the UTC date of its timestamp).
+        "handled_on": _business_date(step, filing),
         "today": today or date.today(),
     }
 
@@ -167,6 +174,14 @@ def load_record(db: Database, kind: str, number: str) -> Mapping[str, Any]:
         what = "备案" if kind in FILING_KINDS else "报销"
         raise NotFound(f"没有编号为 {number} 的{what}记录")
     return record
+
+
+def _business_date(step: FilingHistory | None, filing: Filing) -> date:
+    """The business date a filing step was recorded on (its snapshot's ``today``)."""
+    today = (step.snapshot or {}).get("today") if step else None
+    if isinstance(today, str):
+        return date.fromisoformat(today)
+    return (step.at if step else filing.created_at).date()
 
 
 def build(kind: str, record: Mapping[str, Any], context: PrintContext) -> Document:

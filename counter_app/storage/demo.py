@@ -17,7 +17,13 @@ from sqlmodel import func, select
 from counter_app.domain.engine import RulesEngine
 from counter_app.domain.idnumber import check_digit, check_id_number
 from counter_app.domain.requests import FilingRequest
-from counter_app.storage.clerks import SignedIn, add_clerk, ensure_office, sign_in
+from counter_app.storage.clerks import (
+    SignedIn,
+    add_clerk,
+    ensure_office,
+    set_office_details,
+    sign_in,
+)
 from counter_app.storage.db import Database
 from counter_app.storage.filings import commit_filing
 from counter_app.storage.models import Clerk
@@ -153,6 +159,13 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
     )
     if not has_clerks:
         ensure_office(db, office_code, office_name, pack.id, pack.home_pool_code)
+        set_office_details(  # a demo office prints complete forms
+            db,
+            office_code,
+            phone="0000-12345678（演示）",
+            address=f"{office_name.removesuffix('（演示）')}一楼服务大厅（演示地址）",
+            hours="周一至周五 8:30-12:00，14:00-17:30（法定节假日除外）",
+        )
         add_clerk(db, office_code, DEMO_USER, "演示经办人", DEMO_PASSWORD)
         add_clerk(db, office_code, SUPERVISOR_USER, "演示科长", SUPERVISOR_PASSWORD, "supervisor")
     signed = sign_in(db, DEMO_USER, DEMO_PASSWORD)
