@@ -133,15 +133,6 @@ class Settings(BaseSettings):
     clock: datetime | None = None
     """固定的当前时刻（带时区，仅用于测试和培训，如 2026-11-23T16:30:00Z）；不设置时取系统时钟。"""
 
-    office_address: str = ""
-    """经办机构地址（印在每份文书上）；用 counter-app office set 设置。"""
-
-    office_phone: str = ""
-    """经办机构咨询电话（印在每份文书上）。"""
-
-    office_hours: str = ""
-    """办公时间（印在每份文书上），如“周一至周五 8:30–12:00，14:00–17:30”。"""
-
     printers: list[PrinterConfig] = Field(default_factory=list)
     """本机构的打印机；未配置时只有“保存为文件”（PDF 存入用户数据目录下的 prints 文件夹）。"""
 
