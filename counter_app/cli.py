@@ -173,6 +173,42 @@ def office_add(
     typer.echo(f"经办机构 {office.code} {office.name}（{settings.policy}）")
 
 
+@office_app.command("set")
+def office_set(
+    code: Annotated[
+        str | None, typer.Option("--code", help="经办机构代码（本数据库只有一个机构时可不写）")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="经办机构名称")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="咨询电话")] = None,
+    address: Annotated[str | None, typer.Option("--address", help="地址")] = None,
+    hours: Annotated[
+        str | None, typer.Option("--hours", help="办公时间，如“周一至周五 8:30-17:30”")
+    ] = None,
+) -> None:
+    """设置本机构的名称、电话、地址、办公时间（印在每份文书上）。"""
+    from sqlmodel import select
+
+    from counter_app.storage.clerks import ClerkError, set_office_details
+    from counter_app.storage.models import Office
+
+    db = _database()
+    if code is None:
+        with db.read() as session:
+            codes = list(session.exec(select(Office.code)))
+        if len(codes) != 1:
+            _fail("--code", "本数据库有多个经办机构或没有经办机构，请用 --code 指定")
+        code = codes[0]
+    try:
+        office = set_office_details(db, code, name=name, phone=phone, address=address, hours=hours)
+    except ClerkError as exc:
+        typer.echo(f"未修改：{exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    typer.echo(
+        f"经办机构 {office.code} {office.name}；电话 {office.phone or '（未设）'}；"
+        f"地址 {office.address or '（未设）'}；办公时间 {office.hours or '（未设）'}"
+    )
+
+
 @clerk_app.command("add")
 def clerk_add(
     username: Annotated[str, typer.Option("--username", help="登录用户名")],

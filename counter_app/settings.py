@@ -10,6 +10,7 @@ import os
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
 
 from platformdirs import user_config_dir
 from pydantic import BaseModel, Field, SecretStr
@@ -168,7 +169,14 @@ class Settings(BaseSettings):
     """账户因密码输错被锁定的分钟数；到时前任何密码都不受理。"""
 
     today: date | None = None
-    """固定“今天”的日期（仅用于测试和培训）；不设置时取系统日期。"""
+    """固定“今天”的日期（仅用于测试和培训）；不设置时取本机构时区的当前日期。"""
+
+    timezone: str = "Asia/Shanghai"
+    """本机构所在时区（IANA 名称）：时间以 UTC 保存、按此时区显示；经办日期、“今日”、日结
+    都取此时区的日期。"""
+
+    clock: datetime | None = None
+    """固定的当前时刻（带时区，仅用于测试和培训，如 2026-11-23T16:30:00Z）；不设置时取系统时钟。"""
 
     printers: list[PrinterConfig] = Field(default_factory=list)
     """本机构的打印机；未配置时只有“保存为文件”（PDF 存入用户数据目录下的 prints 文件夹）。"""
@@ -205,10 +213,27 @@ class Settings(BaseSettings):
             return default_db_path().with_name(f"demo-{self.policy}.db")
         return default_db_path()
 
+    def zone(self) -> ZoneInfo:
+        """The office's time zone (the ``tzdata`` package supplies it where the system has none)."""
+        return ZoneInfo(self.timezone)
+
+    def now(self) -> datetime:
+        """The current instant in UTC (the fixed clock of a test or training run, if set)."""
+        if self.clock is not None:
+            clock = self.clock if self.clock.tzinfo else self.clock.replace(tzinfo=UTC)
+            return clock.astimezone(UTC)
+        return datetime.now(UTC)
+
+    def local(self, moment: datetime) -> datetime:
+        """A stored instant (UTC; SQLite hands it back naive) in the office's time zone."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(self.zone())
+
     def current_date(self) -> date:
-        """The business date: today in China (UTC+8, whatever the machine's zone), or the fixed
-        date of a test or training run. Every status that moves with time is read against it."""
-        return self.today or business_date()
+        """The office's business date: its local date now (not the UTC date), or the fixed
+        date of a test or training run."""
+        return self.today or self.local(self.now()).date()
 
     @classmethod
     def settings_customise_sources(

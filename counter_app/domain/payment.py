@@ -43,6 +43,13 @@ class _Part:
     ytd: YearToDate
 
 
+def _deductible_basis(per: str, standard: Decimal, paid: Decimal) -> str:
+    """How the region counts the deductible, in words: once a year or for each admission."""
+    if per == "year":
+        return f"（按年度计：每年 {standard}，本年度已付 {paid}）"
+    return f"（按每次住院计：每次 {standard}）"
+
+
 def _percent(ratio: Decimal) -> str:
     return f"{(ratio * HUNDRED).normalize():f}%"
 
@@ -152,7 +159,8 @@ def compute_payment(
         label = f"{part.year}年" if len(parts) > 1 else ""
         lines.append(
             PaymentLine(
-                item=f"{label}本次起付标准（已扣除本年度已付起付线）",
+                item=f"{label}本次起付标准"
+                + _deductible_basis(deductible_rule.per, standard, part.ytd.deductible_paid),
                 amount=deductible,
                 citation=deductible_rule.citation,
             )

@@ -204,6 +204,8 @@ def _office_values(office: Mapping[str, Any], clerk: object, today: object) -> d
         "office_code": clean(office.get("code")),
         "office_name": clean(office.get("name")),
         "office_phone": clean(office.get("phone")),
+        "office_address": clean(office.get("address")),
+        "office_hours": clean(office.get("hours")),
         "clerk_name": clean(clerk),
         "today": _date(today),
     }

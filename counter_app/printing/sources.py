@@ -125,9 +125,16 @@ def load_filing(db: Database, number: str, today: date | None = None) -> dict[st
             "remote_address": person.remote_address,
             "card_number": person.card_number,
         },
-        "office": {"code": office.code, "name": office.name, "phone": office.phone},
+        "office": {
+            "code": office.code,
+            "name": office.name,
+            "phone": office.phone,
+            "address": office.address,
+            "hours": office.hours,
+        },
         "clerk_name": clerk.display_name if clerk else "",
-        "handled_on": (step.at if step else filing.created_at).date(),
+        # The office's business date of the step (not the UTC date of its timestamp).
+        "handled_on": _business_date(step, filing),
         "today": today or business_date(),
     }
 
@@ -222,6 +229,14 @@ def check(db: Database, kind: str, number: str) -> tuple[Mapping[str, Any], gate
     if not verdict.allowed:
         raise gate.NotPrintable(verdict.reason)
     return record, verdict
+
+
+def _business_date(step: FilingHistory | None, filing: Filing) -> date:
+    """The business date a filing step was recorded on (its snapshot's ``today``)."""
+    today = (step.snapshot or {}).get("today") if step else None
+    if isinstance(today, str):
+        return date.fromisoformat(today)
+    return (step.at if step else filing.created_at).date()
 
 
 def build_checked(kind: str, number: str, context: PrintContext) -> Document:

@@ -76,6 +76,39 @@ def ensure_office(db: Database, code: str, name: str, policy: str, pool_code: st
         return office
 
 
+#: The office details a clerk or the command line may set, with their names in messages.
+OFFICE_DETAILS = {"name": "名称", "phone": "咨询电话", "address": "地址", "hours": "办公时间"}
+
+
+def set_office_details(
+    db: Database, code: str, clerk_id: int | None = None, **details: str | None
+) -> Office:
+    """Change the office's name, phone, address or hours (``None`` keeps a value); audited."""
+    unknown = set(details) - set(OFFICE_DETAILS)
+    if unknown:
+        raise ClerkError(f"未知的机构信息：{'、'.join(sorted(unknown))}")
+    with db.write() as session:
+        office = session.exec(select(Office).where(Office.code == code)).first()
+        if office is None:
+            raise ClerkError(f"没有代码为 {code} 的经办机构")
+        changed = {}
+        for key, value in details.items():
+            if value is None:
+                continue
+            value = value.strip()
+            if key == "name" and not value:
+                raise ClerkError("机构名称不能为空")
+            if getattr(office, key) != value:
+                setattr(office, key, value)
+                changed[key] = value
+        if changed:
+            session.add(office)
+            audit(session, clerk_id, "update", "office", office.id, **changed)
+        session.flush()
+        session.refresh(office)
+        return office
+
+
 def add_clerk(
     db: Database,
     office_code: str,

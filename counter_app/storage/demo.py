@@ -17,9 +17,15 @@ from sqlmodel import func, select
 
 from counter_app.domain.engine import RulesEngine
 from counter_app.domain.idnumber import check_digit, check_id_number
-from counter_app.storage.clerks import SignedIn, add_clerk, ensure_office, sign_in
+from counter_app.storage.clerks import (
+    SignedIn,
+    add_clerk,
+    ensure_office,
+    set_office_details,
+    sign_in,
+)
 from counter_app.storage.db import Database
-from counter_app.storage.models import Clerk, Office
+from counter_app.storage.models import Clerk
 from counter_app.storage.persons import save_person
 
 DEMO_USER, DEMO_PASSWORD = "demo", "demo1234"
@@ -156,12 +162,14 @@ def seed_demo(db: Database, engine: RulesEngine, today: date, persons: int = 40)
         f"{engine.regions.county_name(office_code) or pack.home_pool_name}医疗保障服务中心（演示）"
     )
     if not has_clerks:
-        office = ensure_office(db, office_code, office_name, pack.id, pack.home_pool_code)
-        with db.write() as session:  # the phone every printed form gives (联系电话)
-            row = session.get(Office, office.id)
-            if row is not None and not row.phone:
-                row.phone = DEMO_OFFICE_PHONE
-                session.add(row)
+        ensure_office(db, office_code, office_name, pack.id, pack.home_pool_code)
+        set_office_details(  # a demo office prints complete forms
+            db,
+            office_code,
+            phone="0000-12345678（演示）",
+            address=f"{office_name.removesuffix('（演示）')}一楼服务大厅（演示地址）",
+            hours="周一至周五 8:30-12:00，14:00-17:30（法定节假日除外）",
+        )
         add_clerk(db, office_code, DEMO_USER, "演示经办人", DEMO_PASSWORD)
         add_clerk(db, office_code, SUPERVISOR_USER, "演示科长", SUPERVISOR_PASSWORD, "supervisor")
     signed = sign_in(db, DEMO_USER, DEMO_PASSWORD)

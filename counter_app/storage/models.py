@@ -49,6 +49,9 @@ class Office(SQLModel, table=True):
     policy: str
     pool_code: str = Field(max_length=6)
     phone: str = ""
+    #: Printed on every form with the phone (set with ``counter-app office set`` or in the UI).
+    address: str = ""
+    hours: str = ""
 
 
 class Clerk(SQLModel, table=True):

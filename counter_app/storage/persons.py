@@ -1,6 +1,7 @@
 """Insured persons: search by 身份证号, name, pinyin initials or filing number; view; save.
 
-Every search is an index range scan (``col >= q AND col < q⁺``), never a scan of the table.
+Every search is an index range scan (``col >= q AND col < q⁺``), never a scan of the table, except
+one: a single character also finds the names that contain it (a given name, 霞), a LIMITed LIKE.
 Search results carry masked 身份证号; opening a full record is audited.
 """
 

@@ -17,7 +17,7 @@ from counter_app.settings import Settings
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.drafts import DECLINED, list_drafts, mark_declined
 from counter_app.storage.filings import as_existing, person_filings
-from counter_app.storage.models import Claim, Draft, Filing, Person
+from counter_app.storage.models import Claim, Draft, Filing, Office, Person
 from counter_app.ui.claims.flow import ClaimWizard
 from counter_app.ui.claims.state import DRAFT_KIND as CLAIM_DRAFT
 from counter_app.ui.claims.state import ClaimState
@@ -39,6 +39,7 @@ TOP_LEVEL_SCREENS = frozenset(
         "SyncScreen",
         "ApplicationsScreen",
         "DayCloseScreen",
+        "OfficeScreen",
     }
 )
 
@@ -113,9 +114,20 @@ class CounterApp(GuardedApp):
             from counter_app.storage.demo import seed_demo
 
             seed_demo(db, engine, settings.current_date())
+        # The sign-in title names the office as the dashboard will (the database's, not the
+        # settings' placeholder), when this database holds one office.
+        from sqlmodel import select
+
+        with db.read() as session:
+            names = list(session.exec(select(Office.name)))
+        if len(names) == 1:
+            self.call_from_thread(self._name_office, names[0])
         from counter_app.sync.pulled import with_pulled_calendar
 
         return Services(settings=settings, db=db, engine=with_pulled_calendar(engine, db))
+
+    def _name_office(self, name: str) -> None:
+        self.title, self.sub_title = name, "请登录"
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place where a failed worker becomes a clear Chinese message."""
@@ -324,6 +336,22 @@ class CounterApp(GuardedApp):
 
         self.open_top_level(ApplicationsScreen(self.ready))
 
+    def action_office(self) -> None:
+        """本机构信息 (supervisors only)."""
+        from counter_app.ui.screens.office import OfficeScreen
+
+        if self.ready.clerk.role != "supervisor":
+            self.notify("本机构信息只有科长可以修改", severity="warning")
+            return
+        self.open_top_level(OfficeScreen(self.ready))
+
+    def office_renamed(self, name: str) -> None:
+        """The office's name changed: the header and the signed-in clerk show the new one."""
+        from dataclasses import replace
+
+        self.ready.signed = replace(self.ready.clerk, office_name=name)
+        self.title = name
+
     def action_day_close(self) -> None:
         """日结."""
         from counter_app.ui.screens.day_close import DayCloseScreen
@@ -463,6 +491,10 @@ class CounterApp(GuardedApp):
             yield SystemCommand("线上申请", "审核不见面备案申请", self.action_applications)
             yield SystemCommand("日结", "日结报表与科长签署", self.action_day_close)
             yield SystemCommand("锁屏", "锁定屏幕", self.action_lock)
+            if self.services.signed.role == "supervisor":
+                yield SystemCommand(
+                    "本机构信息", "机构名称、电话、地址、办公时间（科长）", self.action_office
+                )
             yield SystemCommand("打印队列", "重试、重印、换打印机", self.action_print_queue)
 
 

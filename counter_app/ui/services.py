@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from counter_app.domain.engine import RulesEngine
 from counter_app.domain.status import STATUS_LABELS  # noqa: F401  (the one definition; re-exported)
@@ -31,6 +31,10 @@ class Services:
     def today(self) -> date:
         """The office's today (fixed in tests and training)."""
         return self.settings.current_date()
+
+    def show_time(self, moment: datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        """A stored (UTC) instant as the office's local time."""
+        return self.settings.local(moment).strftime(pattern)
 
     @property
     def clerk(self) -> SignedIn:

@@ -72,7 +72,11 @@ class TypeAhead:
             return False
         if not self.held:
             self.since = time.monotonic()
-        self.held.append(events.Key(event.key, event.character))
+        key, character = event.key, event.character
+        if key == "ctrl+j":
+            # Typed before the terminal left cooked mode, Enter arrives as a newline (ICRNL).
+            key, character = "enter", "\r"
+        self.held.append(events.Key(key, character))
         self._start()
         return True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import Select
 
 from counter_app.ui.widgets.chinese import NO_MATCHES, PALETTE_PLACEHOLDER
+from counter_app.ui.widgets.footer import screen_keys
 from tests.functional.driving import focus, settle, sign_in, type_text
 from tests.functional.screen_text import BUILT_IN_WORDS, english_words, screen_lines
 
@@ -14,7 +15,9 @@ async def test_footer_and_palette_speak_chinese(make_app) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await sign_in(pilot)
         footer = screen_lines(app)[-1]
-        assert "palette" not in footer and "命令" in footer
+        assert "palette" not in footer and "更多" in footer
+        keys = {e.description: e.display for e in screen_keys(app.screen)}
+        assert keys["命令"] == "^p"  # the palette key is listed under 更多, in Chinese
         await pilot.press("ctrl+p")
         await settle(pilot)
         lines = screen_lines(app)

@@ -208,7 +208,7 @@ async def test_a_locked_change_cannot_be_committed(make_app) -> None:
         assert isinstance(pilot.app.screen, ReviewStep)
         await next_step(pilot)  # refused: still on the review step
         assert isinstance(pilot.app.screen, ReviewStep)
-        assert "不允许办理" in str(pilot.app.screen.query_one("#commit_message").render())
+        assert "暂不能办理" in str(pilot.app.screen.query_one("#commit_message").render())
 
     db = open_db(app)
     (filing,) = person_filings(db, person_id)

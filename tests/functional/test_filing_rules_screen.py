@@ -25,7 +25,7 @@ async def test_typing_a_person_and_destination_updates_the_verdict(make_app) -> 
     app = make_app("wuhu")
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await _ready(pilot)
-        assert "姓名：请填写" in _verdict_text(screen)
+        assert "姓名" not in _verdict_text(screen)  # a phone enquiry needs no person
         await pilot.press(*"张三", "tab", *"11010519491231002X")
         for _ in range(4):
             await pilot.press("tab")
@@ -62,7 +62,7 @@ async def test_ticking_every_material_makes_the_filing_allowed(make_app) -> None
         assert "长期有效" in text
         await pilot.press("ctrl+r")
         await pilot.pause()
-        assert "姓名：请填写" in _verdict_text(screen)
+        assert "就医地" in _verdict_text(screen) and "可以办理" not in _verdict_text(screen)
 
 
 async def test_escape_goes_back_to_the_dashboard(make_app) -> None:
@@ -72,3 +72,17 @@ async def test_escape_goes_back_to_the_dashboard(make_app) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_a_phone_enquiry_gets_a_verdict_without_a_person(make_app) -> None:
+    app = make_app("wuhu")
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await _ready(pilot)
+        for _ in range(5):
+            await pilot.press("tab")
+        await pilot.press(*"hainan")
+        await pilot.pause()
+        text = _verdict_text(screen)
+        assert "未填参保人" in text and "海南省" in text
+        assert "姓名：请填写" not in text and "身份证号" not in text.split("\n", 1)[1]
+        assert "安徽省异地就医登记备案表" in text  # the materials the region asks for

@@ -1131,3 +1131,25 @@ def test_invalid_claim_names_fields(fields: dict[str, Any], expected: list[str])
     with pytest.raises(InvalidInput) as caught:
         decide("jiangsu", **fields)
     assert [e.field for e in caught.value.errors] == expected
+
+
+@pytest.mark.parametrize(
+    ("policy", "fields", "words"),
+    [
+        # 芜湖 住院起付标准 is per admission, its 门诊 one per year (assets/policies/wuhu.toml).
+        ("wuhu", {}, "按每次住院计：每次"),
+        ("hunan", {}, "按每次住院计：每次"),
+        (
+            "wuhu",
+            {"treatment": "outpatient", "materials": OUTPATIENT, **OUTPATIENT_VISIT},
+            "按年度计：每年",
+        ),
+    ],
+)
+def test_deductible_line_says_per_admission_or_per_year(
+    policy: str, fields: dict[str, Any], words: str
+) -> None:
+    payment = paid(decide(policy, **fields))
+    line = next(line.item for line in payment.lines if "起付标准" in line.item)
+    assert words in line
+    assert "已扣除本年度已付起付线" not in line

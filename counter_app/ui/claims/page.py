@@ -130,7 +130,7 @@ class ClaimScreen(Screen[None]):
         table.add_rows(
             [
                 (
-                    h.at.strftime("%Y-%m-%d %H:%M"),
+                    self.services.show_time(h.at),
                     history_label(h.action),
                     STATUS_LABELS.get(h.to_status, h.to_status),
                     h.note[:40],
@@ -166,9 +166,22 @@ class ClaimScreen(Screen[None]):
         self.app.resume_claim(view.person, view.claim, lines)  # type: ignore[attr-defined]
 
     def action_review(self) -> None:
-        """受理 → 审核."""
-        if self._allowed("review"):
-            self.advance("review")
+        """受理 → 审核, after the clerk confirms what will be recorded."""
+        if not self._allowed("review") or self.view is None:
+            return
+        payment = self.result.payment if self.result is not None else None
+        amounts = (
+            f"按规则计算：基金支付 {payment.fund_total} 元，个人现金 {payment.personal_cash} 元。"
+            if payment is not None
+            else ""
+        )
+        self.app.push_screen(
+            ConfirmDialog(
+                f"审核通过报销 {self.number}（{self.view.person.name}）？",
+                f"{amounts}确认后状态改为“已审核”，等待结算；记入办理记录，下次同步时报省平台。",
+            ),
+            callback=lambda yes: self.advance("review") if yes else None,
+        )
 
     def action_settle(self) -> None:
         """Confirm the engine's payment, then settle."""
@@ -178,9 +191,9 @@ class ClaimScreen(Screen[None]):
         payment = result.payment
         self.app.push_screen(
             ConfirmDialog(
-                f"按规则计算结算：基金支付 {payment.fund_total} 元，"
+                f"结算报销 {self.number}：基金支付 {payment.fund_total} 元，"
                 f"个人现金 {payment.personal_cash} 元？",
-                "确认后状态改为已结算，并写入待上传事件。",
+                "确认后状态改为“已结算”，出具结算单；记入办理记录，下次同步时报省平台。",
             ),
             callback=lambda yes: self.advance("settle") if yes else None,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from counter_app.domain.claim import filing_for_care
 from counter_app.domain.errors import FieldError, InvalidInput
@@ -96,6 +96,8 @@ class ClaimState(DraftRoundTrip):
     filings: list[dict[str, Any]] = field(default_factory=list)
     step: int = 0
     draft_id: int | None = field(default=None, compare=False)
+    #: Set by F10 on the materials step of a completed 补材料 claim: the review accepts at once.
+    accept_on_arrival: ClassVar[bool] = False
 
     @classmethod
     def begin(cls, services: Services, person: Person, filings: list[Filing]) -> ClaimState:

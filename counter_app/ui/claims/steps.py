@@ -282,9 +282,35 @@ class FlagsStep(ClaimStep):
 
 
 class ClaimMaterialsStep(ClaimStep):
-    """The engine's checklist for this claim: space ticks a material presented."""
+    """The engine's checklist for this claim: space ticks a material presented.
+
+    For a claim taken up again (补材料), F10 with the materials now complete accepts it at once
+    (the review step opens and accepts); otherwise F10 goes on to the next step.
+    """
 
     STEP_TITLE = "材料"
+    BINDINGS = [
+        Binding(
+            "f10",
+            "next",
+            "下一步（补材料齐全即受理）",
+            id="claim.materials.next",
+            tooltip="补材料的报销：材料齐全时直接受理并出具回执；否则进入下一步",
+        ),
+    ]
+
+    def action_next(self) -> None:
+        self.collect()
+        outcome = self.state.evaluate(self.services)
+        if (
+            self.state.claim_number
+            and not isinstance(outcome, list)
+            and outcome.eligible
+            and outcome.complete
+        ):
+            self.state.accept_on_arrival = True
+            self.state.step = STEPS.index(ClaimReviewStep) - 1  # the wizard adds one
+        super().action_next()
 
     def form(self) -> ComposeResult:
         yield Label("已收材料（空格勾选；可替代的材料都列出）", classes="section")
@@ -511,6 +537,12 @@ class ClaimReviewStep(ClaimStep):
         yield Label("", id="commit_message", classes="error")
         yield Static("", id="payment")
         yield Static("", id="review_verdict")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.state.accept_on_arrival:  # F10 at the materials step of a completed claim
+            self.state.accept_on_arrival = False
+            self.call_after_refresh(self.action_next)
 
     def refresh_verdict(self) -> ClaimResult | None:  # type: ignore[override]
         result = super().refresh_verdict()

@@ -97,7 +97,7 @@ class DayCloseScreen(Screen[None]):
             warning.remove_class("warning")
         self.query_one("#report", Static).update("\n".join(report.lines()))
         self.query_one("#signed", Label).update(
-            f"已日结：{sign_off.closed_at:%Y-%m-%d %H:%M} 由科长 {signer} 签署"
+            f"已日结：{self.services.show_time(sign_off.closed_at)} 由科长 {signer} 签署"
             if sign_off
             else "尚未日结（须由科长签署）"
         )

@@ -60,7 +60,7 @@ class DraftsScreen(Screen[None]):
         table.clear()
         table.add_rows(
             [
-                (d.updated_at.strftime("%Y-%m-%d %H:%M"), d.title, f"第 {int(d.step or 0) + 1} 步")
+                (self.services.show_time(d.updated_at), d.title, f"第 {int(d.step or 0) + 1} 步")
                 for d in drafts
             ]
         )

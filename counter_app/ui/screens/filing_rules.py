@@ -16,6 +16,7 @@ from textual.widgets import Checkbox, Header, Input, Label, Select, SelectionLis
 
 from counter_app.domain.engine import RulesEngine
 from counter_app.domain.errors import InvalidInput
+from counter_app.domain.idnumber import check_digit
 from counter_app.domain.regions import RegionError
 from counter_app.domain.status import STATUS_LABELS
 from counter_app.pinyin import pinyin_match
@@ -59,6 +60,10 @@ def filing_material_ids(engine: RulesEngine) -> list[str]:
     return [m.id for m in engine.pack.materials if m.id in used]
 
 
+#: The birth date (YYYYMMDD) of the stand-in person of a phone enquiry.
+ENQUIRY_BIRTH = "19700101"
+
+
 class FilingRulesScreen(Screen[None]):
     """A form on the left, the engine's verdict on the right, updated as the clerk types."""
 
@@ -80,6 +85,7 @@ class FilingRulesScreen(Screen[None]):
         self.today = today
         self.lookup = lookup
         self.existing: list[Filing] = []
+        self.without_person = False
 
     def compose(self) -> ComposeResult:
         pack = self.engine.pack
@@ -89,15 +95,20 @@ class FilingRulesScreen(Screen[None]):
         with Horizontal():
             with VerticalScroll(id="form"):
                 yield Label(f"{pack.pack.name} · 新增备案规则查询", classes="title")
-                yield from _row("姓名", Input(placeholder="张三", id="name", compact=True))
-                yield from _row("身份证号", Input(placeholder="18位", id="id_number", compact=True))
+                yield from _row(
+                    "姓名", Input(placeholder="可不填（电话咨询）", id="name", compact=True)
+                )
+                yield from _row(
+                    "身份证号",
+                    Input(placeholder="可不填；与年龄有关时填写", id="id_number", compact=True),
+                )
                 yield Label("", id="existing")
                 yield from _row("险种", _select(INSURANCE, "insurance"))
                 yield from _row("人员类别", _select(categories, "category", categories[1][1]))
                 yield from _row("范围", _select(SCOPES, "scope"))
                 yield from _row(
                     "就医地",
-                    Input(placeholder="名称或代码，如 芜湖", id="destination", compact=True),
+                    Input(placeholder="名称、拼音或代码", id="destination", compact=True),
                 )
                 yield Label("", id="destination_hint")
                 yield from _row("备案依据", _select(BASES, "basis"))
@@ -147,14 +158,18 @@ class FilingRulesScreen(Screen[None]):
             return self.query_one(f"#{widget_id}", Select).value
 
         end = self.query_one("#end_date", Input).value.strip()
+        name = self.query_one("#name", Input).value.strip()
+        id_number = self.query_one("#id_number", Input).value.strip()
+        self.without_person = not name and not id_number
+        if self.without_person:  # a phone enquiry: the general case of an adult of this pool
+            pool = self.engine.pack.pack.home_pool_code
+            first17 = f"{pool}{ENQUIRY_BIRTH}001"
+            name, id_number = "咨询", first17 + check_digit(first17)
         request: dict[str, Any] = {
             "policy": self.engine.pack.pack.id,
             "action": "new",
             "today": self.today.isoformat(),
-            "person": {
-                "name": self.query_one("#name", Input).value.strip(),
-                "id_number": self.query_one("#id_number", Input).value.strip(),
-            },
+            "person": {"name": name, "id_number": id_number},
             "insurance": value("insurance"),
             "category": value("category"),
             "scope": value("scope"),
@@ -209,7 +224,12 @@ class FilingRulesScreen(Screen[None]):
         except InvalidInput as exc:
             verdict.show_errors(exc.errors)
             return
-        verdict.show_result(result, self.engine.pack.material_labels)
+        note = (
+            "未填参保人：按一般情况（1970 年出生）判断；与年龄有关的条件请填写身份证号"
+            if self.without_person
+            else ""
+        )
+        verdict.show_result(result, self.engine.pack.material_labels, note)
 
     def action_clear(self) -> None:
         """Start again with an empty form."""

@@ -10,11 +10,13 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label, Static
 
+from counter_app.domain.claim_documents import TREATMENT_LABELS
 from counter_app.domain.idnumber import mask_id, mask_phone
 from counter_app.storage.claims import PENDING, person_claims
+from counter_app.storage.claims import STATUS_LABELS as CLAIM_STATUS_LABELS
 from counter_app.storage.clerks import clerk_names
 from counter_app.storage.filings import filing_history, person_filings
-from counter_app.storage.models import Filing, FilingHistory, Person
+from counter_app.storage.models import Claim, Filing, FilingHistory, Person
 from counter_app.storage.persons import open_person, record_full_view
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import (
@@ -74,6 +76,7 @@ class PersonScreen(Screen[None]):
         self.pending_claims: list[str] = []
         #: Filing number → the provincial store's reason, while a refusal is unresolved.
         self.refused: dict[str, str] = {}
+        self.claims: list[Claim] = []
         self.revealed = False
 
     def compose(self) -> ComposeResult:
@@ -82,6 +85,8 @@ class PersonScreen(Screen[None]):
         with Vertical(id="filings_pane"):
             yield Label("备案记录", classes="section")
             yield DataTable(id="filings", cursor_type="row", zebra_stripes=True)
+            yield Label("零星报销（回车打开）", classes="section")
+            yield DataTable(id="person_claims", cursor_type="row", zebra_stripes=True)
             yield Label("办理历史", classes="section")
             yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
         yield KeysFooter()
@@ -91,6 +96,9 @@ class PersonScreen(Screen[None]):
             "备案编号", "人员类别", "就医地", "有效至", "状态"
         )
         self.query_one("#history", DataTable).add_columns("时间", "办理", "经办人", "说明")
+        self.query_one("#person_claims", DataTable).add_columns(
+            "报销编号", "就医", "状态", "办结时限"
+        )
 
     def on_screen_resume(self) -> None:
         # Also sent when the screen is first shown; loading on mount as well would audit the
@@ -105,11 +113,35 @@ class PersonScreen(Screen[None]):
         services = self.services
         person = open_person(services.db, self.person_id, services.clerk.clerk_id)
         filings = person_filings(services.db, self.person_id)
-        pending = [
-            c.number for c in person_claims(services.db, self.person_id) if c.status == PENDING
-        ]
+        claims = person_claims(services.db, self.person_id)
+        pending = [c.number for c in claims if c.status == PENDING]
         refused = refused_filings(services.db, [f.number for f in filings])
+        self.app.call_from_thread(self._show_claims, claims)
         self.app.call_from_thread(self._show, person, filings, pending, refused)
+
+    def _show_claims(self, claims: list[Claim]) -> None:
+        """The person's claims: number, treatment, status and due date; Enter opens one."""
+        self.claims = claims
+        table = self.query_one("#person_claims", DataTable)
+        table.clear()
+        table.add_rows(
+            [
+                (
+                    c.number,
+                    TREATMENT_LABELS.get(c.treatment, c.treatment),
+                    CLAIM_STATUS_LABELS.get(c.status, c.status),
+                    str(c.due_date) if c.due_date else "—",
+                )
+                for c in claims
+            ]
+        )
+        if not claims:
+            table.add_row("（无）", "", "", "")
+
+    @on(DataTable.RowSelected, "#person_claims")
+    def _open_claim(self, event: DataTable.RowSelected) -> None:
+        if 0 <= event.cursor_row < len(self.claims):
+            self.app.open_claim(self.claims[event.cursor_row].number)  # type: ignore[attr-defined]
 
     def _show(
         self,
@@ -193,7 +225,7 @@ class PersonScreen(Screen[None]):
         for entry in rows:
             note = "；".join(r["message"] for r in entry.reasons if r.get("severity") != "error")
             table.add_row(
-                entry.at.strftime("%Y-%m-%d %H:%M"),
+                self.services.show_time(entry.at),
                 STEP_LABELS.get(entry.action, entry.action),
                 names.get(entry.clerk_id, str(entry.clerk_id)),
                 note[:60],

@@ -167,7 +167,7 @@ class PrintQueueScreen(Screen[None]):
             [
                 (
                     str(job.id),
-                    job.created_at.astimezone().strftime("%m-%d %H:%M"),
+                    self.services.show_time(job.created_at, "%m-%d %H:%M"),
                     DOCUMENT_KINDS.get(job.kind, job.kind),
                     job.number,
                     str(job.copies),

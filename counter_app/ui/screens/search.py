@@ -48,7 +48,7 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
             "focus_query",
             "查找框",
             id="search.query",
-            tooltip="光标回到查找框（选中原内容，直接输入或扫码即替换）",
+            tooltip="光标回到查找框，选中原内容（扫码即替换）",
             priority=True,
         ),
     ]

@@ -161,7 +161,10 @@ class SyncScreen(Screen[None]):
             self._after_run()
 
     def _done(self, report: SyncReport) -> None:
-        if not self.is_mounted:
+        if not self.is_mounted:  # the clerk left during the sync: the header still updates
+            refresh = getattr(self.app, "refresh_sync_header", None)
+            if refresh:
+                refresh()
             return
         tally, pulled = report.tally, report.pulled
         self.query_one(ProgressBar).update(total=1, progress=1)

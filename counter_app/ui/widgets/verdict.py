@@ -56,9 +56,11 @@ class Verdict(Static):
             text.append(f" •{label}：{message}\n")
         self.update(text)
 
-    def show_result(self, result: FilingResult, labels: dict[str, str]) -> None:
-        """A decided filing."""
+    def show_result(self, result: FilingResult, labels: dict[str, str], note: str = "") -> None:
+        """A decided filing (``note``: a line above the verdict, e.g. what it assumed)."""
         text = Text()
+        if note:
+            text.append(f"{note}\n", style="italic")
         if not result.needs_filing:
             text.append("无需备案\n", style="bold cyan")
         elif result.allowed:

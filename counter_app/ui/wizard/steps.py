@@ -24,6 +24,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from counter_app.domain.regions import Region
 from counter_app.domain.results import ChecklistItem, FilingResult
 from counter_app.pinyin import pinyin_match
 from counter_app.storage.filings import Committed, FilingRefused, StaleFiling
@@ -260,10 +261,11 @@ class MaterialsStep(WizardStep):
 
     def form(self) -> ComposeResult:
         values = self.state.values
-        yield from form_row(
-            "备案依据",
-            choice_select(BASIS_LABELS, values["basis"], "basis"),
-        )
+        if self.state.action != "cancel":  # a cancel needs no basis, only its materials
+            yield from form_row(
+                "备案依据",
+                choice_select(BASIS_LABELS, values["basis"], "basis"),
+            )
         yield Label("已收材料（空格勾选）", classes="section")
         yield SelectionList[str](id="materials")
 
@@ -282,7 +284,8 @@ class MaterialsStep(WizardStep):
         )
 
     def collect(self) -> None:
-        self.state.values["basis"] = self.query_one("#basis", Select).value
+        if self.state.action != "cancel":
+            self.state.values["basis"] = self.query_one("#basis", Select).value
         self.state.values["materials"] = list(self.query_one(SelectionList).selected)
 
     @on(Select.Changed, "#basis")
@@ -372,17 +375,30 @@ class ReviewStep(WizardStep):
             f"参保人：{self.state.person_name}",
             f"办理：{ACTION_LABELS[self.state.action]}"
             + (f"（原备案 {self.state.target}）" if self.state.target else ""),
+        ]
+        if self.state.action == "cancel":  # what a cancel records: the filing and its papers
+            lines.append(f"就医地：{region.full_name if region else '—'}")
+        else:
+            lines += self._filing_lines(region)
+        labels = services.engine.pack.material_labels
+        ticked = [labels.get(m, m) for m in values.get("materials") or []]
+        lines.append(f"已收材料：{'、'.join(ticked) if ticked else '无'}")
+        for line in lines:
+            yield Label(line, classes="review-line")
+        yield Label("", id="review_contact")
+        yield Label("", id="commit_message", classes="error")
+
+    def _filing_lines(self, region: Region | None) -> list[str]:
+        values, services = self.state.values, self.services
+        return [
             f"险种：{INSURANCE_LABELS[values['insurance']]}",
             f"人员类别：{services.category_label(values['category'])}",
             f"范围：{SCOPE_LABELS[values['scope']]}",
             f"就医地：{region.full_name if region else '—'}",
             f"备案依据：{BASIS_LABELS[values['basis']]}",
             f"开始日期：{values.get('start_date') or services.today}",
+            f"结束日期：{values.get('end_date') or '按规定（见右侧有效期）'}",
         ]
-        for line in lines:
-            yield Label(line)
-        yield Label("", id="review_contact")
-        yield Label("", id="commit_message", classes="error")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -407,12 +423,19 @@ class ReviewStep(WizardStep):
     def action_next(self) -> None:
         """Commit if the engine allows it."""
         result = self.refresh_verdict()
-        if result is None or not result.allowed:
-            self.query_one("#commit_message", Label).update(
-                "规则判断不允许办理，请按右侧提示返回修改"
-            )
+        message = self.query_one("#commit_message", Label)
+        if result is not None and not result.needs_filing:
+            plain = next((r.message for r in result.reasons if r.severity == "info"), "")
+            message.update(f"此人无需办理备案，不用提交。{plain}")
             return
-        self.query_one("#commit_message", Label).update("正在提交…")
+        if result is not None and not result.allowed:
+            why = "；".join(r.message for r in result.reasons if r.severity == "error")
+            message.update(f"暂不能办理：{why}" if why else "暂不能办理，请按右侧提示修改")
+            return
+        if result is None:
+            message.update("还有内容未填或有误，请按右侧提示返回修改")
+            return
+        message.update("正在提交…")
         self.commit(result)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="commit", description="提交备案")
