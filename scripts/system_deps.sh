@@ -10,6 +10,9 @@ command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 # (initdb/pg_ctl as the postgres user) and fail in CI when PostgreSQL is missing.
 command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null ||
   need_apt+=(postgresql)
+# The system-printer test hands a PDF to a private CUPS scheduler (cupsd, lp, lpadmin).
+{ command -v cupsd >/dev/null 2>&1 || [ -x /usr/sbin/cupsd ]; } || need_apt+=(cups)
+command -v lp >/dev/null 2>&1 || need_apt+=(cups-client)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   as_root=()
   [ "$(id -u)" -eq 0 ] || as_root=(sudo -n)
