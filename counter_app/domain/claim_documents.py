@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from counter_app.domain.text_fields import FIELDS, HOSPITAL_FIELDS
+
 NOTICE_TITLE = "零星报销材料一次性告知书"
 RECEIPT_TITLE = "零星报销受理回执"
 RETURN_TITLE = "零星报销退回通知书"
@@ -32,14 +34,17 @@ ADMISSION_MODES = ("急诊", "门诊", "其他医疗机构转入", "其他")
 #: The slip's hospital details (stored with the claim, not part of the engine request):
 #: key → (label, hint, maximum length).
 HOSPITAL_DETAILS: dict[str, tuple[str, str, int]] = {
-    "name": ("医院名称", "可空", 60),
-    "place": ("就医地", "如 上海市，可空", 30),
-    "inpatient_no": ("住院号", "字母、数字，可空", 30),
-    "department": ("出院科室", "如 心血管内科，可空", 20),
-    "diagnosis_main": ("主要诊断", "诊断名称，可空", 60),
-    "diagnosis_main_icd": ("ICD-10", "如 I25.1，可空", 10),
-    "diagnosis_other": ("次要诊断", "可空", 60),
-    "diagnosis_other_icd": ("ICD-10", "可空", 10),
+    key: (label, hint, FIELDS[HOSPITAL_FIELDS[key]].max_length)
+    for key, label, hint in (
+        ("name", "医院名称", "可空"),
+        ("place", "就医地", "如 上海市，可空"),
+        ("inpatient_no", "住院号", "字母、数字，可空"),
+        ("department", "出院科室", "如 心血管内科，可空"),
+        ("diagnosis_main", "主要诊断", "诊断名称，可空"),
+        ("diagnosis_main_icd", "ICD-10", "如 I25.1，可空"),
+        ("diagnosis_other", "次要诊断", "可空"),
+        ("diagnosis_other_icd", "ICD-10", "可空"),
+    )
 }
 _INPATIENT_NO = re.compile(r"^[0-9A-Za-z\-]{1,30}$")
 _ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")

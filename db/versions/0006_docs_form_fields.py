@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0006_docs"
-down_revision: str | None = "0006_lock_c"
+down_revision: str | None = "0006_lock_b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,7 +17,7 @@ from alembic import op
 from counter_app.storage.text_cleanup import clean
 
 revision: str = "0006_lock_c"
-down_revision: str | None = "0006_lock_b"
+down_revision: str | None = "0006_clerk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -29,7 +29,7 @@ from counter_app.printing.pdf import render_pdf
 from counter_app.printing.sources import PrintContext, build, load_record
 from counter_app.storage.clerks import ClerkError, add_clerk, ensure_office
 from counter_app.storage.db import Database
-from counter_app.storage.migrations import _config
+from counter_app.storage.migrations import config as _config
 from counter_app.storage.models import AuditLog, Claim, Person
 from counter_app.storage.persons import PersonError, save_person
 from tests.support.printing import TODAY, pdf_text, seeded
@@ -158,7 +158,10 @@ def test_the_migration_cleans_stored_control_characters_with_audit(tmp_path: Pat
     with raw.writer.connect() as connection:
         config = _config()
         config.attributes["connection"] = connection
-        command.stamp(config, "0006_lock_b")
+        from alembic.script import ScriptDirectory
+
+        before_cleanup = ScriptDirectory.from_config(config).get_revision("0006_lock_c")
+        command.stamp(config, before_cleanup.down_revision)
         connection.commit()
     with raw.write() as session:
         session.execute(

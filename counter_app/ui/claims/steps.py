@@ -26,8 +26,6 @@ from counter_app.domain.claim_documents import (
 from counter_app.domain.errors import FieldError
 from counter_app.domain.money import MoneyError, normalise_typed_amount, parse_money
 from counter_app.domain.results import ClaimResult
-from counter_app.domain.text_fields import FIELDS
-from counter_app.domain.text_fields import HOSPITAL_FIELDS as TEXT_FIELDS
 from counter_app.storage.claims import (
     ClaimCommitted,
     ClaimRefused,
@@ -199,11 +197,7 @@ class TreatmentStep(ClaimStep):
                     hospital.get(name, ""),
                     placeholder=hint,
                     id=f"hospital_{name}",
-                    max_length=(
-                        FIELDS[TEXT_FIELDS[name]].max_length
-                        if name in TEXT_FIELDS
-                        else HOSPITAL_DETAILS[name][2]
-                    ),
+                    max_length=HOSPITAL_DETAILS[name][2],
                     compact=True,
                 ),
                 f"hospital.{name}",
