@@ -7,16 +7,16 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from counter_app.domain.requests import FilingRequest
 from counter_app.storage.clerks import sign_in as storage_sign_in
 from counter_app.storage.drafts import list_drafts, save_draft
-from counter_app.storage.filings import as_existing, commit_filing
+from counter_app.storage.filings import as_existing
 from counter_app.storage.models import Draft
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.screens.dashboard import DashboardScreen
 from counter_app.ui.screens.drafts import DraftsScreen
 from counter_app.ui.screens.person import PersonScreen
 from counter_app.ui.wizard.steps import WizardStep
+from counter_app.workflows.filings import commit_filing
 from tests.functional.conftest import TODAY, engine_for, open_db
 from tests.functional.driving import next_step, open_person, settle, sign_in
 from tests.functional.test_filing_flows import TEST_ID, _add_person
@@ -92,14 +92,7 @@ async def test_a_change_the_rules_lock_leaves_no_draft(make_app) -> None:
             "existing": as_existing([]),
         }
         result = engine.filing(request)
-        commit_filing(
-            db,
-            signed,
-            person_id,
-            FilingRequest.model_validate(request),
-            result,
-            engine.pack.material_labels,
-        )
+        commit_filing(db, engine, signed, person_id, request, seen=result)
         db.close()
         before = len(_drafts(app))
         await sign_in(pilot)

@@ -9,15 +9,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from counter_app.domain.requests import FilingRequest
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import add_clerk, ensure_office, sign_in
 from counter_app.storage.db import Database
-from counter_app.storage.filings import commit_filing
 from counter_app.storage.followups import FollowupRefused, complete_followup
 from counter_app.storage.models import AuditLog, Filing, FilingHistory, OutboxEvent
 from counter_app.storage.persons import save_person
 from counter_app.storage.queues import followups_due
+from counter_app.workflows.filings import commit_filing
 
 FILED = date(2025, 10, 27)
 DUE = date(2026, 4, 26)  # 湘办法 第二十二条: 6 months
@@ -46,14 +45,7 @@ def test_complete_followup_late_in_hunan(tmp_path: Path) -> None:
         "materials": ["id_card", "filing_form", "commitment_letter"],
     }
     result = engine.filing(request)
-    number = commit_filing(
-        db,
-        signed,
-        person_id,
-        FilingRequest.model_validate(request),
-        result,
-        engine.pack.material_labels,
-    ).number
+    number = commit_filing(db, engine, signed, person_id, request, seen=result).number
     late = DUE + timedelta(days=3)
     assert [r.status for r in followups_due(db, late)] == ["逾期未补"]
 

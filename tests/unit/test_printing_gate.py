@@ -24,11 +24,11 @@ from counter_app.printing.sources import (
 )
 from counter_app.rules_engine import build_engine
 from counter_app.settings import Settings
-from counter_app.storage.claims import advance_claim
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.storage.demo import seed_demo
 from counter_app.storage.models import Claim, Filing, PrintJob
+from counter_app.workflows.claims import advance_claim
 from tests.support.printing import TODAY, pdf_text
 from tests.unit.test_printing_qr import _cli
 
@@ -116,8 +116,8 @@ def test_queue_refuses_before_recording_and_reprints_as_补打(office, tmp_path:
 
     done = submit(db, settings, signed, "保存为文件", "claim_receipt", number)
     assert done.ok, done.message
-    advance_claim(db, signed, number, "review", today=TODAY)
-    advance_claim(db, signed, number, "settle", today=TODAY)
+    advance_claim(db, build_engine("jiangsu"), signed, number, "review", today=TODAY)
+    advance_claim(db, build_engine("jiangsu"), signed, number, "settle", today=TODAY)
     source = load_claim(db, number)
     assert source is not None
     assert claim_documents(source) == ["settlement_slip"]

@@ -20,18 +20,18 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from counter_app.domain.requests import FilingRequest
 from counter_app.printing.pdf import render_pdf
 from counter_app.printing.sources import PrintContext, build, load_record
 from counter_app.printing.verify import verify_payload
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn, add_clerk, ensure_office, sign_in
 from counter_app.storage.db import Database
-from counter_app.storage.filings import as_existing, commit_filing, event_payload, person_filings
+from counter_app.storage.filings import as_existing, event_payload, person_filings
 from counter_app.storage.models import Filing, OutboxEvent
 from counter_app.storage.persons import save_person, search_persons
 from counter_app.storage.queues import expiring, followups_due
 from counter_app.sync.day_close import day_report
+from counter_app.workflows.filings import commit_filing
 from tests.support.printing import pdf_text
 
 FILED = date(2025, 10, 27)
@@ -66,14 +66,7 @@ def _commit(db: Database, signed: SignedIn, person: tuple[str, str], **fields: A
     request = _request(person, **fields)
     result = engine.filing(request)
     assert result.allowed, result.reasons
-    committed = commit_filing(
-        db,
-        signed,
-        person_id,
-        FilingRequest.model_validate(request),
-        result,
-        engine.pack.material_labels,
-    )
+    committed = commit_filing(db, engine, signed, person_id, request, seen=result)
     return committed.number
 
 
