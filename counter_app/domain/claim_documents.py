@@ -123,7 +123,13 @@ def _missing_items(result: Mapping[str, Any], presented: set[str]) -> list[dict[
 
 def _office(source: Mapping[str, Any]) -> dict[str, str]:
     office = source["office"]
-    return {"name": office["name"], "code": office["code"], "phone": office.get("phone", "")}
+    return {
+        "name": office["name"],
+        "code": office["code"],
+        "phone": office.get("phone") or "",
+        "address": office.get("address") or "",
+        "hours": office.get("hours") or "",
+    }
 
 
 def _header(source: Mapping[str, Any]) -> dict[str, Any]:
