@@ -142,7 +142,7 @@ def describe_status(
     if status == FilingStatus.EXPIRED:
         detail = f"{period}，已于 {valid_until} 到期" if valid_until else period
     elif status == FilingStatus.CANCELLED:
-        detail = f"{valid_until} 取消" if valid_until else "已取消"
+        detail = f"{valid_until} 取消" if valid_until else ""
     elif status == FilingStatus.OVERDUE:
         detail = f"承诺书补齐材料期限 {followup_due} 已过"
     elif status == FilingStatus.UPCOMING:
