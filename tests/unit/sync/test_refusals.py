@@ -94,7 +94,9 @@ def _refused_here(server, two_offices) -> tuple[str, str]:  # type: ignore[no-un
     theirs = _file(there_db, there, there_pid, category="other_temporary", basis="materials")
     server.start()
     assert run_sync(there_db, ENGINE, config(server, there_token), TODAY).tally.accepted == 1
-    ours = _file(here_db, here, here_pid)
+    # The same person, a temporary filing to the same place here: the store's conflict rule (the
+    # engine's) refuses it while 弋江区's stands.
+    ours = _file(here_db, here, here_pid, category="other_temporary", basis="materials")
     report = run_sync(here_db, ENGINE, config(server, here_token), TODAY)
     assert report.tally.rejected == 1
     # The local copy says so, with the store's reason, until the clerk resolves it.
