@@ -14,7 +14,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete
+from sqlmodel import select
 
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
