@@ -88,4 +88,4 @@ def test_schemathesis_all_checks_pass(
         server.kill()
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-6000:]
-    assert "No issues found" in output and "5 selected" in output, output[-3000:]
+    assert "No issues found" in output and "7 selected" in output, output[-3000:]
