@@ -11,7 +11,8 @@ echo "== ruff check" && ruff check counter_app tests tools benchmarks
 echo "== import contracts" && lint-imports
 echo "== pytest"
 set +e
-python -m pytest -n 2 -p no:cacheprovider "$@"
+# worksteal: idle workers take queued tests from busy ones (the Pilot tests are long and uneven).
+python -m pytest -n 3 --dist worksteal -p no:cacheprovider "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
