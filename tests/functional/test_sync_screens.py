@@ -215,7 +215,10 @@ async def test_approved_online_application_is_found_at_the_counter(  # type: ign
         await settle(pilot)
         await pilot.press("y", "y")  # approve 韩宝驹
         await settle(pilot)
-        await pilot.press("escape")
+        await pilot.press("escape")  # the applications replaced the sync screen: back home
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
         await pilot.press("f9")  # the answer goes to the store
         await settle(pilot)
         assert "上传接收 " in _text(pilot, "#stage")
