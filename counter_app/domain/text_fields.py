@@ -36,6 +36,7 @@ FIELDS: dict[str, TextField] = {
     "department": TextField("科室", 30),
     "diagnosis_main": TextField("主要诊断", 100),
     "diagnosis_other": TextField("其他诊断", 100),
+    "diagnosis_icd": TextField("ICD-10", 10),
     "admission_mode": TextField("入院方式", 20),
     "inpatient_no": TextField("住院号", 30),
     "item": TextField("费用项目", 60),
@@ -50,6 +51,8 @@ HOSPITAL_FIELDS: dict[str, str] = {
     "department": "department",
     "diagnosis_main": "diagnosis_main",
     "diagnosis_other": "diagnosis_other",
+    "diagnosis_main_icd": "diagnosis_icd",
+    "diagnosis_other_icd": "diagnosis_icd",
     "admission_mode": "admission_mode",
     "inpatient_no": "inpatient_no",
 }
