@@ -350,7 +350,7 @@ def claim_document(
     level = str(request.get("hospital_level", ""))
     values = {
         **person,
-        **_office_values(receipt["office"], claim.get("clerk_name"), request.get("today")),
+        **_office_values(claim["office"], claim.get("clerk_name"), request.get("today")),
         "number": clean(claim["number"]),
         "age": _age(person["id_number"], on),
         "home_pool": clean(claim.get("home_pool") or claim["office"].get("pool_name", "")),

@@ -9,15 +9,15 @@ filing is listed until its last valid day and drops out the day after.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, or_
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from counter_app.domain.idnumber import mask_id
 from counter_app.domain.status import STATUS_LABELS
 from counter_app.storage.db import Database
-from counter_app.storage.models import Draft, Filing, FilingHistory, Person
+from counter_app.storage.models import Clerk, Draft, Filing, FilingHistory, Person
 from counter_app.storage.records import pending_events
 
 
@@ -103,19 +103,34 @@ def expiring(db: Database, today: date, horizon_days: int = 30, limit: int = 50)
     )
 
 
+#: What the dashboard's 今日 and the day report's 备案 section count, in the same words
+#: (the dashboard prefixes 今日).
+ACTIONS_COUNTED = "备案办理（按经办日期）"
+
+
+def actions_on(session: Session, day: date, office_id: int | None = None) -> dict[str, int]:
+    """Filing steps (新增/变更/取消 → count) whose business date (经办日期, the office's local
+    date stored with the step) is ``day``; of one office when ``office_id`` is given. The
+    dashboard's 今日 and the day report count the same steps with this query."""
+    business_day = FilingHistory.snapshot["today"].as_string()  # type: ignore[index]
+    query = (
+        select(FilingHistory.action, func.count())
+        .join(Filing, col(Filing.id) == FilingHistory.filing_id)
+        .where(business_day == day.isoformat())
+        .group_by(FilingHistory.action)
+    )
+    if office_id is not None:
+        query = query.where(Filing.office_id == office_id)
+    return dict(session.exec(query).all())
+
+
 def dashboard(db: Database, clerk_id: int, today: date, horizon_days: int = 30) -> Dashboard:
     """The queues for the next ``horizon_days`` days and today's counts."""
     followups = followups_due(db, today)
     ending = expiring(db, today, horizon_days)
-    start = datetime.combine(today, time.min).astimezone(UTC)  # the office's local midnight
     with db.read() as session:
-        counts = dict(
-            session.exec(
-                select(FilingHistory.action, func.count())
-                .where(FilingHistory.at >= start)
-                .group_by(FilingHistory.action)
-            ).all()
-        )
+        clerk = session.get(Clerk, clerk_id)
+        counts = actions_on(session, today, clerk.office_id if clerk else None)
         drafts = session.exec(
             select(func.count()).select_from(Draft).where(Draft.clerk_id == clerk_id)
         ).one()

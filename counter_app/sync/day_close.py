@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -26,10 +26,12 @@ from counter_app.domain.status import FilingStatus, filing_status
 from counter_app.storage.claims import STATUS_LABELS, STATUS_ORDER
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
-from counter_app.storage.models import Claim, Filing, FilingHistory
+from counter_app.storage.models import Claim, Filing
+from counter_app.storage.queues import ACTIONS_COUNTED, actions_on
 from counter_app.storage.records import audit
 from counter_app.storage.sync_models import DayClose, OnlineApplication
 from counter_app.sync import outbox
+from counter_app.sync.transitions import BUSINESS_ZONE
 
 ACTION_LABELS = {"new": "新增", "change": "变更", "cancel": "取消"}
 REVIEW_LABELS = {"approved": "通过", "rejected": "不通过"}
@@ -89,22 +91,15 @@ class DayReport:
         }
 
 
-def _filings(session: Session, office_id: int, day: date) -> Section:
-    business_day = FilingHistory.snapshot["today"].as_string()  # type: ignore[index]
-    rows = session.exec(
-        select(FilingHistory.action, func.count())
-        .join(Filing, col(Filing.id) == FilingHistory.filing_id)
-        .where(Filing.office_id == office_id, business_day == day.isoformat())
-        .group_by(FilingHistory.action)
-    ).all()
-    counts = dict(rows)
+def _filings(session: Session, office_id: int, day: date, zone: tzinfo) -> Section:
+    counts = actions_on(session, day, office_id)
     return Section(
-        "备案",
+        ACTIONS_COUNTED,
         [(label, counts[key], None) for key, label in ACTION_LABELS.items() if key in counts],
     )
 
 
-def _filing_statuses(session: Session, office_id: int, day: date) -> Section:
+def _filing_statuses(session: Session, office_id: int, day: date, zone: tzinfo) -> Section:
     """The office's filings by their status at the end of ``day`` (``domain.status``: a filing
     is 已过期 from the day after its last valid day, 逾期未补 after its follow-up date), and how
     many reached their last valid day that day."""
@@ -135,12 +130,14 @@ def _filing_statuses(session: Session, office_id: int, day: date) -> Section:
     return section
 
 
-def _reviews(session: Session, office_id: int, day: date) -> Section:
+def _reviews(session: Session, office_id: int, day: date, zone: tzinfo) -> Section:
+    start, end = utc_bounds(day, zone)
     rows = session.exec(
         select(OnlineApplication.status, func.count())
         .where(
             OnlineApplication.office_id == office_id,
-            func.date(OnlineApplication.reviewed_at) == day.isoformat(),
+            col(OnlineApplication.reviewed_at) >= start,
+            col(OnlineApplication.reviewed_at) < end,
         )
         .group_by(OnlineApplication.status)
     ).all()
@@ -151,7 +148,7 @@ def _reviews(session: Session, office_id: int, day: date) -> Section:
     )
 
 
-def _claims(session: Session, office_id: int, day: date) -> Section:
+def _claims(session: Session, office_id: int, day: date, zone: tzinfo) -> Section:
     """The office's claims by status as they stand at the close (the work still open)."""
     counts = dict(
         session.exec(
@@ -166,7 +163,7 @@ def _claims(session: Session, office_id: int, day: date) -> Section:
     )
 
 
-def _settled(session: Session, office_id: int, day: date) -> Section:
+def _settled(session: Session, office_id: int, day: date, zone: tzinfo) -> Section:
     """Claims settled on the business day: the fund's total and the persons' cash, summed as
     ``Decimal`` (the amounts are stored as exact text, which SQL would sum as floats)."""
     rows = session.exec(
@@ -183,7 +180,7 @@ def _settled(session: Session, office_id: int, day: date) -> Section:
     )
 
 
-SECTIONS: list[Callable[[Session, int, date], Section]] = [
+SECTIONS: list[Callable[[Session, int, date, tzinfo], Section]] = [
     _filings,
     _reviews,
     _claims,
@@ -192,12 +189,20 @@ SECTIONS: list[Callable[[Session, int, date], Section]] = [
 ]
 
 
-def day_report(db: Database, day: date) -> DayReport:
-    """The office's report of ``day``."""
+def utc_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
+    """The UTC instants from the office's local midnight of ``day`` to the next one: a moment
+    stored in UTC belongs to the office's local date, not the UTC date."""
+    start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
+def day_report(db: Database, day: date, zone: tzinfo = BUSINESS_ZONE) -> DayReport:
+    """The office's report of ``day`` (the office's local date in ``zone``)."""
     office = outbox.office_of(db)
     assert office.id is not None
     with db.read() as session:
-        sections = [make(session, office.id, day) for make in SECTIONS]
+        sections = [make(session, office.id, day, zone) for make in SECTIONS]
     state = outbox.status(db)
     return DayReport(office.code, office.name, day, sections, state.pending, state.problems)
 

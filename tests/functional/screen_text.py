@@ -79,6 +79,7 @@ ALLOWED = {
     "left",
     "right",
     "demo",
+    "icd",  # ICD-10 diagnosis codes
 }
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")

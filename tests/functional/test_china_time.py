@@ -4,13 +4,21 @@ office's local date (a clock at 23:30 UTC, and at 00:30 China time, is already t
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
 
+from counter_app.rules_engine import build_engine
 from counter_app.settings import Settings
 from counter_app.storage.clerks import sign_in as storage_sign_in
+from counter_app.storage.db import Database
+from counter_app.storage.demo import seed_demo
 from counter_app.storage.drafts import save_draft
+from counter_app.storage.queues import ACTIONS_COUNTED
+from counter_app.storage.sync_models import OnlineApplication
+from counter_app.sync import outbox
+from counter_app.sync.day_close import day_report
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.screens.drafts import DraftsScreen
 from tests.functional.conftest import open_db
@@ -62,3 +70,74 @@ async def test_screens_show_the_office_date_and_local_times(make_app, clock: dat
         assert isinstance(app.screen, DraftsScreen)
         table = app.screen.query_one("#drafts")
         assert table.get_row_at(0)[0] == "2026-11-24 00:30"  # not 2026-11-23 16:30 (UTC)
+
+
+def test_day_report_counts_reviews_by_the_office_local_date(tmp_path) -> None:
+    """An online application reviewed at 23:30 UTC or 00:30 China time belongs to the next
+    China day in the day report; one at 23:30 China time to the same day."""
+    db = Database.open(tmp_path / "wuhu.db")
+    seed_demo(db, build_engine("wuhu"), date(2026, 11, 23), persons=2)
+    office = outbox.office_of(db)
+    with db.write() as session:
+        for n, (at, status) in enumerate(
+            [(AT_2330_UTC, "approved"), (AT_0030_CHINA, "rejected"), (AT_2330_CHINA, "approved")]
+        ):
+            session.add(
+                OnlineApplication(
+                    id=f"WS{n}",
+                    office_id=office.id,
+                    received_on=date(2026, 11, 20),
+                    due_date=date(2026, 11, 30),
+                    data={},
+                    status=status,
+                    reviewed_at=at,
+                )
+            )
+
+    def reviews(day: date) -> list[tuple[str, int, None]]:
+        return day_report(db, day, ZoneInfo("Asia/Shanghai")).sections[1].rows
+
+    assert reviews(date(2026, 11, 24)) == [("通过", 1, None), ("不通过", 1, None)]
+    assert reviews(date(2026, 11, 23)) == [("通过", 1, None)]
+    # The same instants counted in UTC dates would put all three on the 23rd.
+    assert day_report(db, date(2026, 11, 23), UTC).sections[1].rows == [
+        ("通过", 2, None),
+        ("不通过", 1, None),
+    ]
+    db.close()
+
+
+async def test_dashboard_today_and_the_day_report_count_the_same_steps(make_app) -> None:
+    """Both count filing steps by their business date (经办日期) and say so; a step recorded
+    today (UTC) for an earlier business date is not counted as today's."""
+    app = make_app("wuhu")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        today = app.settings.current_date()
+        db = open_db(app)
+        with db.write() as session:  # three of the demo's new filings handled today
+            ids = session.execute(
+                text("SELECT id FROM filing_history WHERE action = 'new' ORDER BY id LIMIT 3")
+            ).scalars()
+            for row in list(ids):
+                session.execute(
+                    text(
+                        "UPDATE filing_history SET snapshot = json_set(snapshot, '$.today', :d)"
+                        " WHERE id = :id"
+                    ),
+                    {"d": today.isoformat(), "id": row},
+                )
+        report = day_report(db, today)
+        db.close()
+        section = report.sections[0]
+        assert section.title == ACTIONS_COUNTED and section.rows == [("新增", 3, None)]
+        await sign_in(pilot)
+        if isinstance(app.screen, ConfirmDialog):
+            await pilot.press("n")
+            await settle(pilot)
+        counts = "\n".join(screen_lines(app))
+        assert f"今日{ACTIONS_COUNTED}：新增 3 · 变更 0 · 取消 0" in counts
+        await pilot.press("j")
+        await settle(pilot)
+        shown = "\n".join(screen_lines(app))
+        assert ACTIONS_COUNTED in shown and "新增：3 笔" in shown

@@ -14,19 +14,23 @@ import pytest
 from rich.cells import cell_len
 from textual.pilot import Pilot
 from textual.screen import ModalScreen
-from textual.widgets import Checkbox, Select, SelectionList
+from textual.widgets import Checkbox, DataTable, Select, SelectionList
 from textual.widgets._footer import FooterKey
 
 from counter_app.ui.dialogs.keys import KeysDialog
 from counter_app.ui.screens.dashboard import DashboardScreen
+from counter_app.ui.screens.lock import LockScreen
+from counter_app.ui.screens.office import OfficeScreen
 from counter_app.ui.widgets.footer import MORE_ACTION, KeysFooter, screen_keys
-from tests.functional.driving import choose_destination, settle, sign_in, type_text
+from tests.functional.driving import choose, choose_destination, fill, settle, sign_in, type_text
 from tests.functional.screen_text import (
     bad_line_starts,
     english_words,
     region_lines,
     screen_lines,
 )
+from tests.functional.test_claim_flows import scenarios
+from tests.functional.test_lock_screen import unlock
 
 SIZES = [(80, 24), (100, 30)]
 
@@ -85,7 +89,7 @@ def problems(pilot: Pilot, where: str) -> list[str]:
 
 async def back_to_dashboard(pilot: Pilot) -> None:
     """Esc until the dashboard (answering Y when asked whether to leave)."""
-    for _ in range(10):
+    for _ in range(20):  # the claim wizard's seven steps, the person, the search
         if isinstance(pilot.app.screen, DashboardScreen):
             return
         key = "y" if type(pilot.app.screen).__name__ == "ConfirmDialog" else "escape"
@@ -131,14 +135,39 @@ async def tour(pilot: Pilot) -> list[str]:
         await back_to_dashboard(pilot)
     await visit("claims queue rows", "l", "tab", "enter")
     await visit("claim page", "enter")
+    claim_page = pilot.app.screen
+    await visit("claim documents", "g")
+    await _keys(pilot, "escape")
+    assert pilot.app.screen is claim_page
+    await _keys(pilot, "f8")
+    for _ in range(40):  # the documents are read in a worker thread
+        if type(pilot.app.screen).__name__ == "PrintScreen":
+            break
+        await pilot.pause(0.05)
+    await settle(pilot)
+    assert type(pilot.app.screen).__name__ == "PrintScreen", pilot.app.screen
+    await visit("claim print")
     await back_to_dashboard(pilot)
-    # A person with filings, found by search.
+    await _keys(pilot, "o")
+    if pilot.app.screen.query(DataTable).first().row_count:
+        await visit("online application detail", "enter")
+    await back_to_dashboard(pilot)
+    await visit("lock screen", "ctrl+l")
+    assert isinstance(pilot.app.screen, LockScreen)
+    await unlock(pilot)
+    # A person found by search (the print screen is visited from a claim above).
     await _keys(pilot, "slash")
     await type_text(pilot, "z")
     await visit("search")
     await visit("person", "enter", "enter")
     await visit("person form", "e")
     await _keys(pilot, "escape")
+    await visit("person 更多", "f1")
+    await _keys(pilot, "escape")
+    assert type(pilot.app.screen).__name__ == "PersonScreen"
+    await _keys(pilot, "escape")
+    await visit("new person form", "f3")  # from the search screen
+    await _keys(pilot, "escape", "enter", "enter")
     await visit("palette", "ctrl+p")
     await _keys(pilot, "escape")
     await visit("filing wizard: category", "n")
@@ -146,14 +175,50 @@ async def tour(pilot: Pilot) -> list[str]:
     await type_text(pilot, "hainan")
     await choose_destination(pilot, "")
     await visit("filing wizard: materials", "f10")
+    await visit("filing wizard: dates", "f10")
+    await visit("filing wizard: review", "f10")
     await back_to_dashboard(pilot)
     await _keys(pilot, "slash")
     await type_text(pilot, "z")
     await _keys(pilot, "enter", "enter")
     await visit("claim wizard: first step", "b")
-    await visit("claim wizard: next step", "f10")
+    await visit("claim wizard: treatment", "f10")
+    scenario = scenarios("jiangsu")[0]
+    await choose(pilot, "treatment", scenario.treatment)
+    await choose(pilot, "hospital_level", scenario.level)
+    for name in ("admission", "discharge", "visit"):
+        if getattr(scenario, name):
+            await fill(pilot, f"{name}_date", getattr(scenario, name))
+    await visit("claim wizard: flags", "f10")
+    await visit("claim wizard: materials", "f10")
+    await visit("claim wizard: lines", "f10")
+    await visit("claim wizard: amounts", "f10")
+    for name, value in scenario.amounts.items():
+        await fill(pilot, name, value)
+    found.extend(problems(pilot, "claim wizard: amounts filled"))
+    await visit("claim wizard: review", "f10")
+    assert type(pilot.app.screen).__name__ == "ClaimReviewStep", pilot.app.screen
     await back_to_dashboard(pilot)
     return found
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "100x30"])
+async def test_supervisor_screens_whole_and_in_chinese(make_app, size: tuple[int, int]) -> None:
+    """The office details screen (supervisors only) and the day close as a supervisor."""
+    app = make_app("jiangsu")
+    async with app.run_test(size=size) as pilot:
+        await sign_in(pilot, "admin", "admin1234")
+        if type(app.screen).__name__ == "ConfirmDialog":
+            await _keys(pilot, "n")
+        found = problems(pilot, "supervisor dashboard")
+        app.action_office()
+        await settle(pilot)
+        assert isinstance(app.screen, OfficeScreen)
+        found += problems(pilot, "office details")
+        await back_to_dashboard(pilot)
+        await _keys(pilot, "j")
+        found += problems(pilot, "day close (supervisor)")
+    assert found == [], "\n".join(found)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "100x30"])

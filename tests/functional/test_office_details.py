@@ -5,13 +5,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
 from counter_app.cli import app as cli
+from counter_app.printing.forms import DOCUMENT_KINDS
 from counter_app.printing.pdf import render_pdf
-from counter_app.printing.sources import PrintContext, build, load_record
-from counter_app.storage.models import Filing, Office
+from counter_app.printing.sources import (
+    PrintContext,
+    build,
+    build_checked,
+    claim_documents,
+    filing_documents,
+    load_claim,
+    load_record,
+)
+from counter_app.rules_engine import build_engine
+from counter_app.storage.clerks import set_office_details
+from counter_app.storage.db import Database
+from counter_app.storage.demo import seed_demo
+from counter_app.storage.models import Claim, Filing, Office
 from counter_app.ui.screens.dashboard import DashboardScreen
 from counter_app.ui.screens.office import OfficeScreen
 from tests.functional.conftest import TODAY, open_db
@@ -67,10 +81,6 @@ async def test_supervisor_sets_the_office_details_and_they_are_printed(
 
 def test_office_set_from_the_command_line(make_app, tmp_path: Path) -> None:
     app = make_app("wuhu")
-    from counter_app.rules_engine import build_engine
-    from counter_app.storage.db import Database
-    from counter_app.storage.demo import seed_demo
-
     db = Database.open(app.settings.database_path())
     seed_demo(db, build_engine("wuhu"), TODAY, persons=2)
     db.close()
@@ -86,3 +96,40 @@ def test_office_set_from_the_command_line(make_app, tmp_path: Path) -> None:
         office = session.exec(select(Office)).one()
     db.close()
     assert (office.phone, office.hours) == ("0553-1111111", "周一至周五")
+
+
+@pytest.mark.parametrize("policy", ["jiangsu", "beijing", "wuhu", "hunan"])
+def test_every_printed_form_names_the_office_address_phone_and_hours(
+    policy: str, tmp_path: Path
+) -> None:
+    """Each document kind, printed from the first demo record its gate allows, shows the
+    office's name, phone, address and hours (issue 14 item 8), and no empty 联系电话."""
+    db = Database.open(tmp_path / f"{policy}.db")
+    seed_demo(db, build_engine(policy), TODAY)
+    with db.read() as session:
+        office = session.exec(select(Office)).one()
+        filings = [f.number for f in session.exec(select(Filing).order_by(Filing.id)).all()]  # type: ignore[arg-type]
+        claims = [c.number for c in session.exec(select(Claim).order_by(Claim.id)).all()]  # type: ignore[arg-type]
+    set_office_details(
+        db, office.code, phone="0551-7654321", address="政务中心三楼", hours="工作日9至17时"
+    )
+    found: dict[str, str] = {}
+    for number in filings:
+        for kind in filing_documents(db, number):
+            found.setdefault(kind, number)
+    for number in claims:
+        source = load_claim(db, number)
+        assert source is not None
+        for kind in claim_documents(source):
+            found.setdefault(kind, number)
+    # Every kind the region prints (the commitment only where the region has one).
+    assert set(found) >= set(DOCUMENT_KINDS) - {"commitment"}, sorted(found)
+    context = PrintContext(db, TODAY)
+    for kind, number in found.items():
+        out = tmp_path / f"{kind}.pdf"
+        out.write_bytes(render_pdf(build_checked(kind, number, context)).data)
+        text = pdf_text(out)
+        for value in (office.name, "0551-7654321", "政务中心三楼", "工作日9至17时"):
+            assert value in text, f"{policy} {kind}: {value} missing"
+        assert "联系电话：。" not in text and "联系电话：，" not in text, kind
+    db.close()

@@ -131,6 +131,8 @@ def test_layout_of_a_form_uses_its_blocks() -> None:
             "treatment_label": "住院",
             "office_name": "某中心",
             "office_phone": "1",
+            "office_address": "某路1号",
+            "office_hours": "工作日",
             "clerk_name": "李",
             "today": "2026-11-23",
             "come_back_where": "某中心零星报销窗口",

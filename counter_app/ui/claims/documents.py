@@ -9,7 +9,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Label, Static
+from textual.widgets import Header, Label
 
 from counter_app.domain.claim_documents import (
     acceptance_receipt,
@@ -21,6 +21,7 @@ from counter_app.domain.results import ClaimResult
 from counter_app.storage.claims import PENDING, RETURNED, SETTLED
 from counter_app.ui.claims.render import payment_text
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.wrapped import WrappedStatic
 
 
 def document_for(source: dict[str, Any]) -> dict[str, Any]:
@@ -63,10 +64,10 @@ class DocumentScreen(Screen[None]):
         with VerticalScroll(id="document"):
             title = "零星报销结算" if self.source["status"] == SETTLED else self.document["title"]
             yield Label(title, classes="title")
-            yield Static(as_text(self.document).split("\n", 1)[1], id="document_text")
+            yield WrappedStatic(as_text(self.document).split("\n", 1)[1], id="document_text")
             payment = ClaimResult.model_validate(self.source["result"]).payment
             if self.source["status"] == SETTLED and payment is not None:
-                yield Static(payment_text(payment), id="document_payment")
+                yield WrappedStatic(payment_text(payment), id="document_payment")
             yield Label("按 F8 打印（可选打印机和份数）；内容已随报销保存。", classes="hint")
         yield KeysFooter()
 

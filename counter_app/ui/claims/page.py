@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Header
 
 from counter_app.domain.claim_documents import TREATMENT_LABELS, one_time_notice
 from counter_app.domain.results import ClaimResult
@@ -34,6 +34,7 @@ from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.reason import ReasonDialog
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.wrapped import WrappedStatic
 from counter_app.workflows.claims import advance_claim
 
 
@@ -59,9 +60,9 @@ class ClaimScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="claim_page"):
-            yield Static("正在读取…", id="claim_details")
+            yield WrappedStatic("正在读取…", id="claim_details")
             yield DataTable(id="claim_history", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="claim_payment")
+            yield WrappedStatic("", id="claim_payment")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -121,8 +122,8 @@ class ClaimScreen(Screen[None]):
                 "明细：" + "；".join(f"{line.item} {line.amount}" for line in view.lines) + "\n",
                 style="dim",
             )
-        self.query_one("#claim_details", Static).update(text)
-        self.query_one("#claim_payment", Static).update(
+        self.query_one("#claim_details", WrappedStatic).update(text)
+        self.query_one("#claim_payment", WrappedStatic).update(
             payment_text(result.payment) if result.payment else "未填写费用金额"
         )
         table = self.query_one(DataTable)

@@ -44,6 +44,7 @@ from counter_app.ui.claims.state import AMOUNT_FIELDS, DATE_FIELDS, FLAG_FIELDS,
 from counter_app.ui.screens.person_form import choice_select, form_row
 from counter_app.ui.services import INSURANCE_LABELS, SCOPE_LABELS
 from counter_app.ui.widgets.verdict import Verdict
+from counter_app.ui.widgets.wrapped import WrappedStatic
 from counter_app.ui.wizard.state import DRAFT_LOCK
 from counter_app.ui.wizard.steps import WizardStep, fill_checklist
 from counter_app.workflows.claims import shown_year_to_date, take_claim
@@ -527,10 +528,10 @@ class ClaimReviewStep(ClaimStep):
             f"特殊情况：{flags}",
             *hospital_lines(self.state.hospital),
         )
-        yield Static("\n".join(lines), id="review_request")
+        yield WrappedStatic("\n".join(lines), id="review_request")
         yield Label("", id="commit_message", classes="error")
-        yield Static("", id="payment")
-        yield Static("", id="review_verdict")
+        yield WrappedStatic("", id="payment")
+        yield WrappedStatic("", id="review_verdict")
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label
 
 from counter_app.storage.claims import claim_counts
-from counter_app.storage.queues import Dashboard, QueueRow, dashboard
+from counter_app.storage.queues import ACTIONS_COUNTED, Dashboard, QueueRow, dashboard
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
 
@@ -107,7 +107,8 @@ class DashboardScreen(Screen[None]):
 
     def _show(self, data: Dashboard, claims: dict[str, int]) -> None:
         self.query_one("#counts", Label).update(
-            f"今日：新增 {data.today_new} · 变更 {data.today_change} · 取消 {data.today_cancel}"
+            f"今日{ACTIONS_COUNTED}：新增 {data.today_new} · 变更 {data.today_change}"
+            f" · 取消 {data.today_cancel}"
             f"    草稿 {data.drafts}    未同步事件 {data.pending_events}\n"
             f"报销：待补材料 {claims['pending_materials']} · 受理 {claims['accepted']} · "
             f"审核 {claims['reviewing']} · 逾期 {claims['overdue']}"

@@ -61,7 +61,8 @@ class DayCloseScreen(Screen[None]):
     def load(self) -> None:
         """Build the report off the UI thread."""
         db, today = self.services.db, self.services.today
-        report, sign_off = day_report(db, today), closed(db, today)
+        report = day_report(db, today, self.services.settings.zone())
+        sign_off = closed(db, today)
         office = self.services.clerk.office_id
         with db.read() as session:
             supervisors = list(

@@ -75,6 +75,10 @@ class Wizard:
             self.state.step,
             len(self.steps),
         )
+        later = self.steps[self.state.step + 1 : self.state.step + 2]
+        name_next = getattr(step, "name_next_step", None)
+        if later and name_next is not None:
+            name_next(getattr(later[0], "STEP_TITLE", ""))
         self.app.push_screen(step, callback=self._after)
 
     def _after(self, outcome: str | None) -> None:

@@ -6,6 +6,7 @@ Each step edits ``WizardState.values`` and dismisses with ``"next"`` (F10) or ``
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from textual import on, work
@@ -109,6 +110,19 @@ class WizardStep(Screen[str]):
             with VerticalScroll(id="verdict_pane"):
                 yield Verdict(id="verdict")
         yield KeysFooter()
+
+    def name_next_step(self, title: str) -> None:
+        """Say in the footer what F10 does here: ``下一步：就医地`` (the flow knows the order;
+        the last step's F10 says 提交 or 受理 itself)."""
+        if not title:
+            return
+        keys = self._bindings.key_to_bindings  # a copy per screen; its lists are shared
+        keys["f10"] = [
+            replace(b, description=f"下一步：{title}{b.description.removeprefix('下一步')}")
+            if b.action == "next" and b.description.startswith("下一步")
+            else b
+            for b in keys.get("f10", [])
+        ]
 
     def form(self) -> ComposeResult:
         """The step's own fields."""

@@ -11,6 +11,7 @@ from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import sign_in
 from counter_app.storage.db import Database
 from counter_app.storage.demo import seed_demo
+from counter_app.storage.queues import ACTIONS_COUNTED
 from counter_app.sync.day_close import DayCloseRefused, close_day, closed, day_report
 from counter_app.ui.sync_header import header_text, overdue_days, since_text
 
@@ -30,7 +31,7 @@ def test_report_counts_the_business_day(demo: Database) -> None:
     day = TODAY - timedelta(days=20)
     report = day_report(demo, day)
     (filings, reviews, claims, settled, statuses) = report.sections
-    assert filings.title == "备案" and filings.rows == [("新增", 4, None)]
+    assert filings.title == ACTIONS_COUNTED and filings.rows == [("新增", 4, None)]
     assert day_report(demo, TODAY - timedelta(days=25)).sections[0].rows == [("新增", 6, None)]
     assert statuses.title == "备案状态（日终）"
     assert reviews.rows == [] and settled.rows == []
