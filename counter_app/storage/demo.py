@@ -298,7 +298,6 @@ DEMO_CLAIMS = [
 ]
 
 
-DEMO_OFFICE_PHONE = "0000-12345678"
 DEMO_HOSPITAL = {"name": "上海交通大学医学院附属瑞金医院", "place": "上海市"}
 #: The slip's details of each demo claim by treatment (every field of the official slip).
 DEMO_TREATMENT_DETAILS = {

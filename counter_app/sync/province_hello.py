@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 
+from counter_app.sync import api_models as api
 from counter_app.sync import protocol
 from counter_app.sync.province_keys import accept_key, signing_key_path, store_key_id
 from counter_app.sync.province_tables import events
@@ -32,19 +33,6 @@ router = APIRouter(prefix=protocol.PREFIX, route_class=GuardedRoute, responses=C
 #: The highest value of the store's integer columns on both databases (PostgreSQL int4).
 SEQ_MAX = 2**31 - 1
 OWN_EVENTS_PAGE = 500
-
-
-class Refusal(BaseModel):
-    """An error answer: a machine code and a Chinese message."""
-
-    code: str
-    message: str
-
-
-class RefusalAnswer(BaseModel):
-    """How FastAPI wraps a refusal."""
-
-    detail: Refusal
 
 
 class DocumentNumber(BaseModel):
@@ -142,11 +130,6 @@ def _bad_request(message: str, status: int = 422) -> HTTPException:
     return HTTPException(status, detail={"code": "bad_request", "message": message})
 
 
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"model": RefusalAnswer, "description": "令牌无效或缺失"},
-}
-
-
 def _store(request: Request) -> ProvinceStore:
     return request.app.state.store
 
@@ -170,7 +153,7 @@ def document_numbers(office_code: str, payloads: list[str]) -> list[dict[str, An
     ]
 
 
-@router.get("/hello", response_model=HelloAnswer, responses=REFUSALS)
+@router.get("/hello", response_model=HelloAnswer)
 def hello(
     request: Request,
     office: Office,
@@ -198,7 +181,7 @@ def hello(
     }
 
 
-@router.get("/own-events", response_model=OwnEventsAnswer, responses=REFUSALS)
+@router.get("/own-events", response_model=OwnEventsAnswer)
 def own_events(
     request: Request,
     office: Office,
@@ -232,10 +215,9 @@ def own_events(
     "/office-key",
     response_model=KeyAnswer,
     responses={
-        **REFUSALS,
-        409: {"model": RefusalAnswer, "description": "公钥未被采用"},
-        413: {"model": RefusalAnswer, "description": "请求过大"},
-        422: {"model": RefusalAnswer, "description": "格式不对"},
+        409: {"model": api.ErrorAnswer, "description": "公钥未被采用"},
+        413: {"model": api.ErrorAnswer, "description": "请求过大"},
+        422: {"model": api.ErrorAnswer, "description": "格式不对"},
     },
     openapi_extra={
         "requestBody": {

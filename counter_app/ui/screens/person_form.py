@@ -99,7 +99,7 @@ class PersonFormScreen(Screen[int | None]):
                     p.remote_address if p else "",
                     placeholder="异地居住地，可选",
                     id="remote_address",
-                    max_length=120,
+                    max_length=FIELDS["remote_address"].max_length,
                     compact=True,
                 ),
             )
