@@ -238,10 +238,6 @@ async def test_approved_online_application_is_found_at_the_counter(  # type: ign
     assert served[app_id]["status"] == "active"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 item 9 open: after Esc from the sync screen the header still says 从未同步",
-)
 async def test_header_shows_the_sync_as_soon_as_it_ends_after_leaving_the_screen(  # type: ignore[no-untyped-def]
     province, make_app
 ) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label, ProgressBar
 from textual.worker import get_current_worker
@@ -110,7 +111,7 @@ class SyncScreen(Screen[None]):
 
     def action_run(self) -> None:
         """Start a sync (one at a time)."""
-        if any(w.group == "sync_run" and not w.is_finished for w in self.workers):
+        if any(w.group == "sync_run" and not w.is_finished for w in self.app.workers):
             self.notify("正在同步，请稍候", title="同步")
             return
         self.query_one("#stage", Label).update("正在连接省平台…")
@@ -119,8 +120,20 @@ class SyncScreen(Screen[None]):
         bar.update(total=None, progress=0)
         self.run_sync()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sync_run", description="同步")
     def run_sync(self) -> None:
+        """Start the run in an app-owned worker: leaving the screen does not cancel it, and its
+        end still reaches the header (the screen's own workers die with the screen)."""
+        app = self.app  # a popped screen no longer finds its app from a thread
+        app.run_worker(
+            lambda: self._sync_job(app),
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+            group="sync_run",
+            description="同步",
+        )
+
+    def _sync_job(self, app: App[object]) -> None:
         """Push, pull and reconcile off the UI thread; progress comes back by call_from_thread."""
         from counter_app.sync.client import SyncError, run_sync
 
@@ -128,7 +141,7 @@ class SyncScreen(Screen[None]):
         worker = get_current_worker()
 
         def progress(done: int, total: int, stage: str) -> None:
-            self.app.call_from_thread(self._progress, done, total, stage)
+            app.call_from_thread(self._progress, done, total, stage)
 
         try:
             report = run_sync(
@@ -140,12 +153,12 @@ class SyncScreen(Screen[None]):
                 lambda: worker.is_cancelled,
             )
         except SyncError as exc:
-            self.app.call_from_thread(self._failed, str(exc))
+            app.call_from_thread(self._failed, app, str(exc))
             return
-        self.app.call_from_thread(self._done, report)
+        app.call_from_thread(self._done, app, report)
 
     def _progress(self, done: int, total: int, stage: str) -> None:
-        if not self.is_mounted:  # the clerk left the screen: the run stops after this batch
+        if not self._shown():  # the clerk left the screen: the run goes on, unseen
             return
         bar = self.query_one(ProgressBar)
         if total:
@@ -154,17 +167,17 @@ class SyncScreen(Screen[None]):
         else:
             self.query_one("#stage", Label).update(f"{stage}…")
 
-    def _failed(self, message: str) -> None:
-        self.app.notify(message, title="同步未完成", severity="error", timeout=10)
-        if self.is_mounted:
+    def _failed(self, app: App[object], message: str) -> None:
+        app.notify(message, title="同步未完成", severity="error", timeout=10)
+        if self._shown():
             self.query_one("#stage", Label).update(f"同步未完成：{message}")
             self._after_run()
+        else:
+            self._refresh_header(app)
 
-    def _done(self, report: SyncReport) -> None:
-        if not self.is_mounted:  # the clerk left during the sync: the header still updates
-            refresh = getattr(self.app, "refresh_sync_header", None)
-            if refresh:
-                refresh()
+    def _done(self, app: App[object], report: SyncReport) -> None:
+        if not self._shown():  # the clerk left during the sync: the header still updates
+            self._refresh_header(app)
             return
         tally, pulled = report.tally, report.pulled
         self.query_one(ProgressBar).update(total=1, progress=1)
@@ -186,7 +199,21 @@ class SyncScreen(Screen[None]):
 
     def _after_run(self) -> None:
         self.load()
-        refresh = getattr(self.app, "refresh_sync_header", None)
+        self._refresh_header(self.app)
+
+    def _shown(self) -> bool:
+        """Whether this screen's widgets are still there to update (not popped or popping)."""
+        if not self.is_mounted or not self.is_attached:
+            return False
+        try:
+            self.query_one("#stage", Label)
+        except NoMatches:
+            return False
+        return True
+
+    @staticmethod
+    def _refresh_header(app: App[object]) -> None:
+        refresh = getattr(app, "refresh_sync_header", None)
         if refresh:
             refresh()
 
