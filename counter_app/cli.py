@@ -144,9 +144,7 @@ app.add_typer(office_app, name="office")
 
 
 def _database():  # type: ignore[no-untyped-def]
-    from counter_app.storage.db import Database
-
-    return Database.open(command_settings().database_path())
+    return command_settings().open_database()
 
 
 @office_app.command("add")
@@ -171,6 +169,43 @@ def office_add(
         typer.echo(f"未登记：{exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
     typer.echo(f"经办机构 {office.code} {office.name}（{settings.policy}）")
+
+
+@office_app.command("init-db")
+def office_init_db(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="PostgreSQL 数据库地址 postgresql+psycopg://用户@主机/库名（默认取配置 db_url）",
+        ),
+    ] = None,
+) -> None:
+    """建立或升级多窗口共用的 PostgreSQL 机构数据库（表结构、审计保护），可重复执行。"""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from counter_app.storage.db import describe_postgres, open_postgres
+
+    target = url or command_settings().database_url()
+    if not target or not target.startswith("postgresql"):
+        typer.echo(
+            "未指定 PostgreSQL 数据库：用 --url postgresql+psycopg://用户@主机/库名，"
+            "或在配置中设置 db_url。单窗口机构用本机数据库文件，无须此命令。",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        database = open_postgres(target)
+        try:
+            report = describe_postgres(database)
+        finally:
+            database.close()
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        typer.echo(f"无法建立数据库：{reason}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    for line in report:
+        typer.echo(line)
 
 
 @office_app.command("set")

@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 if TYPE_CHECKING:
     from counter_app.storage.clerks import Lockout
+    from counter_app.storage.db import Database
     from counter_app.sync.client import ClientConfig
 
 
@@ -156,6 +157,12 @@ class Settings(BaseSettings):
     db_path: Path | None = None
     """本机构数据库文件（SQLite）；默认在用户数据目录下的 counter.db，也可用 COUNTER_DB 指定。"""
 
+    db_url: str | None = Field(default=None, pattern=r"^postgresql(\+psycopg)?://")
+    """多窗口经办机构共用的 PostgreSQL 数据库地址，如
+    postgresql+psycopg://counter@db.example.cn/office?sslmode=verify-full（口令放在 PGPASSWORD 或
+    .pgpass，不写在这里）；设置后代替本机数据库文件（演示模式仍用演示文件）。先用
+    counter-app office init-db --url … 建库。"""
+
     demo: bool = False
     """演示模式：使用单独的演示数据库，首次启动时自动生成演示经办机构、人员和备案。"""
 
@@ -212,6 +219,21 @@ class Settings(BaseSettings):
         if self.demo:
             return default_db_path().with_name(f"demo-{self.policy}.db")
         return default_db_path()
+
+    def database_url(self) -> str | None:
+        """The shared PostgreSQL office database of this run, if one is set (never in the demo)."""
+        from counter_app.storage.db import postgres_url
+
+        if self.demo or not self.db_url:
+            return None
+        return postgres_url(self.db_url)
+
+    def open_database(self) -> Database:
+        """Open (and migrate) this run's office database: ``db_url`` if set, else the file."""
+        from counter_app.storage.db import Database
+
+        url = self.database_url()
+        return Database.open_url(url) if url else Database.open(self.database_path())
 
     def zone(self) -> ZoneInfo:
         """The office's time zone (the ``tzdata`` package supplies it where the system has none)."""

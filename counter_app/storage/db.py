@@ -1,4 +1,4 @@
-"""The SQLite database of an office: engines with safe settings, sessions, migrations.
+"""The database of an office (an SQLite file, or PostgreSQL shared by several windows).
 
 Every connection runs in WAL mode with ``synchronous=FULL`` (``NORMAL`` can lose the last commits
 on a power cut), a busy timeout and foreign keys on. Write transactions start with
@@ -6,9 +6,10 @@ on a power cut), a busy timeout and foreign keys on. Write transactions start wi
 "database is locked" (a deferred transaction that reads then writes gets SQLITE_BUSY at once).
 Reads use a second engine with ordinary deferred transactions, so they never wait for a writer.
 
-The same tables also open on PostgreSQL (``Database.open_url``), where writes for one person are
-serialised by a row lock on the person (``lock_person``) instead of the file's write lock; the
-schema is created from the models there (the alembic scripts are written for SQLite).
+The same schema also opens on PostgreSQL (``Database.open_url``), where writes for one person are
+serialised by a row lock on the person (``lock_person``) instead of the file's write lock, and
+numbers and outbox sequences by a row lock on the office; the same alembic migrations build and
+upgrade the schema on both.
 """
 
 from __future__ import annotations
@@ -93,18 +94,19 @@ class Database:
         return database
 
     @classmethod
-    def open_url(cls, url: str) -> Database:
+    def open_url(cls, url: str, *, migrate: bool = True) -> Database:
         """Open a database by SQLAlchemy URL: ``sqlite:///file`` or ``postgresql+psycopg://…``.
 
-        On PostgreSQL an empty database gets the schema from the models, the append-only audit
-        trigger and the alembic stamp of the latest revision.
+        A PostgreSQL office database is brought to the latest schema by the same alembic
+        migrations as an SQLite file (``open_postgres``).
         """
         if url.startswith("sqlite"):
-            return cls.open(url.split(":///", 1)[1])
-        engine = create_engine(url, pool_pre_ping=True)
-        database = cls(None, engine, engine)
-        _create_postgres_schema(database)
-        return database
+            return cls.open(url.split(":///", 1)[1], migrate=migrate)
+        if not url.startswith("postgresql"):
+            raise ValueError(
+                f"不支持的数据库地址：{url.split('://', 1)[0]}://…（应为 postgresql+psycopg://…）"
+            )
+        return open_postgres(url, migrate=migrate)
 
     @property
     def postgres(self) -> bool:
@@ -129,28 +131,58 @@ class Database:
         self.reader.dispose()
 
 
-_PG_AUDIT_TRIGGER = """
-CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$
-BEGIN RAISE EXCEPTION '审计记录不能修改或删除'; END $$ LANGUAGE plpgsql;
-CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
-FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
-"""
+def is_database_url(spec: str) -> bool:
+    """Whether ``spec`` is a SQLAlchemy URL (``postgresql+psycopg://…``) rather than a file path."""
+    return "://" in spec
 
 
-def _create_postgres_schema(database: Database) -> None:
-    """The office schema on an empty PostgreSQL database (one transaction), stamped at head."""
-    from alembic import command
-    from sqlalchemy import inspect
-    from sqlmodel import SQLModel
+def postgres_url(url: str) -> str:
+    """``postgresql://…`` as SQLAlchemy's psycopg 3 URL (the driver installed with the app)."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
 
-    import counter_app.storage.models  # noqa: F401  (registers the tables)
-    from counter_app.storage.migrations import config
 
-    with database.writer.begin() as connection:
-        if inspect(connection).has_table("office"):
-            return
-        SQLModel.metadata.create_all(connection)
-        connection.exec_driver_sql(_PG_AUDIT_TRIGGER)
-        alembic = config()
-        alembic.attributes["connection"] = connection
-        command.stamp(alembic, "head")
+def open_postgres(url: str, *, migrate: bool = True) -> Database:
+    """A PostgreSQL office database shared by several windows, upgraded to the latest schema.
+
+    One engine serves reads and writes: PostgreSQL's MVCC lets readers run beside writers, and
+    writes that must not interleave take row locks (``records.lock_person``, the office row for
+    numbers and outbox sequence). An empty database gets the whole schema from the migrations;
+    one made by an older release from the models (stamped at its head) continues from there.
+    """
+    engine = create_engine(postgres_url(url), pool_pre_ping=True)
+    database = Database(None, engine, engine)
+    if migrate:
+        from counter_app.storage.migrations import upgrade
+
+        upgrade(database)
+    return database
+
+
+def describe_postgres(database: Database) -> list[str]:
+    """What ``office init-db`` reports about a PostgreSQL office database, in Chinese."""
+    from counter_app.storage.migrations import current_revision
+    from counter_app.storage.pg_schema import audit_trigger_present, connection_encrypted
+
+    url = database.writer.url
+    lines = [
+        f"数据库 {url.host or '本机套接字'}:{url.port or 5432}/{url.database} 已就绪，"
+        f"表结构版本 {current_revision(database)}。"
+    ]
+    with database.reader.connect() as connection:
+        lines.append(
+            "审计记录：数据库触发器禁止修改和删除。"
+            if audit_trigger_present(connection)
+            else "⚠ 审计记录的保护触发器缺失或被停用：请由数据库管理员检查。"
+        )
+        if connection_encrypted(connection):
+            lines.append("连接：已加密（TLS）。")
+        elif url.host in (None, "", "localhost", "127.0.0.1", "::1"):
+            lines.append("连接：本机连接，未加密。")
+        else:
+            lines.append(
+                "⚠ 连接未加密：数据库在另一台机器上时，请在服务器开启 TLS，"
+                "并在地址后加 ?sslmode=verify-full。"
+            )
+    return lines

@@ -28,7 +28,7 @@ def config() -> Config:
 
 
 def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the database to ``revision`` in one transaction.
+    """Bring the database (SQLite or PostgreSQL, same scripts) to ``revision`` in one transaction.
 
     A database already at the latest revision is only read: every clerk process opens the
     database, and taking the write lock for nothing would queue the start behind another clerk's
@@ -41,6 +41,12 @@ def upgrade(database: Database, revision: str = "head") -> None:
         if current_revision(database) == ScriptDirectory.from_config(alembic).get_current_head():
             return
     with database.writer.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Windows opening the shared database at once take turns; the later ones find the
+            # schema already at ``revision`` (alembic reads the version after the lock).
+            from counter_app.storage.pg_schema import migration_lock
+
+            migration_lock(connection)
         alembic.attributes["connection"] = connection
         command.upgrade(alembic, revision)
         connection.commit()

@@ -39,7 +39,7 @@ def _settings():  # type: ignore[no-untyped-def]
 def _office_db(path: Path | None):  # type: ignore[no-untyped-def]
     from counter_app.storage.db import Database
 
-    return Database.open(path or _settings().database_path())
+    return Database.open(path) if path else _settings().open_database()
 
 
 def _store(url: str | None):  # type: ignore[no-untyped-def]

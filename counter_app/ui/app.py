@@ -105,11 +105,10 @@ class CounterApp(GuardedApp):
     def start_up(self) -> Services:
         """Open (and migrate) the database and load the rules off the UI thread."""
         from counter_app.rules_engine import build_engine
-        from counter_app.storage.db import Database
 
         settings = self.settings
         engine = build_engine(settings.policy, settings.pack_file)
-        db = Database.open(settings.database_path())
+        db = settings.open_database()
         if settings.demo:
             from counter_app.storage.demo import seed_demo
 
