@@ -12,7 +12,7 @@ from sqlmodel import select
 from counter_app.domain.text_fields import TextFieldError, check_text
 from counter_app.storage.db import Database
 from counter_app.storage.models import Clerk, Office, utcnow
-from counter_app.storage.records import audit
+from counter_app.storage.records import audit, lock_key
 
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 8
@@ -67,6 +67,7 @@ def ensure_office(db: Database, code: str, name: str, policy: str, pool_code: st
     except TextFieldError as exc:
         raise ClerkError(str(exc)) from None
     with db.write() as session:
+        lock_key(session, "office", code)
         office = session.exec(select(Office).where(Office.code == code)).first()
         if office is None:
             office = Office(code=code, name=name, policy=policy, pool_code=pool_code)
@@ -130,6 +131,7 @@ def add_clerk(
         office = session.exec(select(Office).where(Office.code == office_code)).first()
         if office is None:
             raise ClerkError(f"经办机构 {office_code} 不存在")
+        lock_key(session, "clerk", username)
         if session.exec(select(Clerk).where(Clerk.username == username)).first():
             raise ClerkError(f"用户名 {username} 已被使用")
         clerk = Clerk(

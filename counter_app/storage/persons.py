@@ -23,7 +23,7 @@ from counter_app.domain.text_fields import TextFieldError, check_text
 from counter_app.pinyin import pinyin_keys
 from counter_app.storage.db import Database
 from counter_app.storage.models import Filing, Person, utcnow
-from counter_app.storage.records import audit
+from counter_app.storage.records import audit, lock_key
 
 #: Filing numbers: the counter's (BA…) and approved online applications' (WS + office code …).
 _FILING_NUMBER = re.compile(r"^(?:BA|WS)\d{6,}")
@@ -275,7 +275,10 @@ def save_person(
         )
     full, initials = pinyin_keys(name.strip())
     with db.write() as session:
-        person = session.exec(select(Person).where(Person.id_number == check.normalised)).first()
+        lock_key(session, "person", check.normalised)
+        person = session.exec(
+            select(Person).where(Person.id_number == check.normalised).with_for_update()
+        ).first()
         created = person is None
         if person is None:
             person = Person(id_number=check.normalised, name=name.strip())

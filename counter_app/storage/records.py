@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from counter_app.storage.models import AuditLog, NumberSequence, Office, OutboxEvent, Person
@@ -33,6 +33,20 @@ def lock_person(session: Session, person_id: int) -> Person | None:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
+
+
+def lock_key(session: Session, kind: str, key: str) -> None:
+    """Serialise writes that look up a row by a unique natural key, then create it if missing.
+
+    Two windows registering the same 身份证号 (or office code, or user name) at once would both
+    find nothing and both insert; on PostgreSQL one would then fail on the unique index. A
+    transaction-scoped advisory lock on ``kind:key`` makes the second wait and then find the
+    first one's row. SQLite needs nothing: the write transaction holds the file's write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"{kind}:{key}"}
+        )
 
 
 def _lock_office(session: Session, office_id: int) -> None:

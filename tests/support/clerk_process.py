@@ -24,12 +24,15 @@ TIMEOUT_S = 20.0
 class Clerk:
     """A running ``commit_loop.py``, its stdout read line by line on a thread."""
 
-    def __init__(self, *args: str, script: Path = COMMIT_LOOP) -> None:
+    def __init__(
+        self, *args: str, script: Path = COMMIT_LOOP, env: dict[str, str] | None = None
+    ) -> None:
         self.process = subprocess.Popen(
             [sys.executable, str(script), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=env,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
