@@ -131,11 +131,6 @@ class Database:
         self.reader.dispose()
 
 
-def is_database_url(spec: str) -> bool:
-    """Whether ``spec`` is a SQLAlchemy URL (``postgresql+psycopg://…``) rather than a file path."""
-    return "://" in spec
-
-
 def postgres_url(url: str) -> str:
     """``postgresql://…`` as SQLAlchemy's psycopg 3 URL (the driver installed with the app)."""
     if url.startswith("postgresql://"):

@@ -1,22 +1,22 @@
-"""Claims (零星报销) on a real SQLite file: transitions, transactions, audit, outbox, YTD.
+"""Claims (零星报销) on a real SQLite file and on PostgreSQL: transitions, transactions, audit,
+outbox, YTD.
 
-Every test opens its own database under ``tmp_path`` as the app does; what landed in the file is
-checked with plain SQL. The figures stored are compared with the engine's answer to the same
+Every test opens its own database (``new_db`` of tests/unit/conftest.py: a file under
+``tmp_path`` as the app does, or a fresh PostgreSQL database); what landed in it is checked with
+plain SQL. The figures stored are compared with the engine's answer to the same
 request, and the due dates across 国庆 and 春节 with dates worked out by hand from the State
 Council's holiday notices.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from counter_app.domain.claim_documents import acceptance_receipt, as_text, one_time_notice
 from counter_app.domain.engine import RulesEngine
@@ -39,6 +39,8 @@ from counter_app.storage.drafts import get_draft, save_draft
 from counter_app.storage.persons import save_person
 from counter_app.workflows.claims import advance_claim as advance_workflow
 from counter_app.workflows.claims import take_claim
+from tests.support.db_rows import rows
+from tests.support.db_rows import snapshot as table_snapshot
 
 TODAY = date(2026, 11, 23)
 ID_NUMBER = "11010519491231002X"
@@ -52,10 +54,8 @@ def engine_for(policy: str) -> RulesEngine:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(tmp_path / "office.db")
-    yield database
-    database.close()
+def db(new_db: Callable[[str], Database]) -> Database:
+    return new_db("office")
 
 
 def open_office(db: Database, policy: str = "jiangsu", code: str = "320102") -> SignedIn:
@@ -116,13 +116,8 @@ def advance_claim(db: Database, signed: SignedIn, number: str, action: str, **kw
     return advance_workflow(db, engine, signed, number, action, **kw)
 
 
-def rows(db: Database, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    with db.reader.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(sql), params)]
-
-
 def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    return {table: rows(db, f"SELECT * FROM {table} ORDER BY rowid") for table in CLAIM_TABLES}
+    return table_snapshot(db, CLAIM_TABLES)
 
 
 def test_accepting_writes_claim_history_lines_audit_and_event(
@@ -334,12 +329,11 @@ def test_year_to_date_from_this_offices_settled_claims(
 
 
 @pytest.fixture
-def beijing(tmp_path: Path) -> Iterator[tuple[Database, SignedIn, int]]:
-    database = Database.open(tmp_path / "beijing.db")
+def beijing(new_db: Callable[[str], Database]) -> tuple[Database, SignedIn, int]:
+    database = new_db("beijing")
     office = open_office(database, "beijing", "110105")
     pid = save_person(database, office.clerk_id, name="李四", id_number=ID_NUMBER, today=TODAY)
-    yield database, office, pid
-    database.close()
+    return database, office, pid
 
 
 def test_split_stay_is_counted_per_year(beijing: tuple[Database, SignedIn, int]) -> None:

@@ -1,10 +1,11 @@
 """Completing a 湖南 承诺书 filing in the database: the follow-up day, history, audit and the
-outbox event in one transaction; the status, the queue and the claim record follow."""
+outbox event in one transaction; the status, the queue and the claim record follow (on SQLite and
+on PostgreSQL)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -22,8 +23,8 @@ FILED = date(2025, 10, 27)
 DUE = date(2026, 4, 26)  # 湘办法 第二十二条: 6 months
 
 
-def test_complete_followup_late_in_hunan(tmp_path: Path) -> None:
-    db = Database.open(tmp_path / "hunan.db")
+def test_complete_followup_late_in_hunan(new_db: Callable[[str], Database]) -> None:
+    db = new_db("hunan")  # an SQLite file or a PostgreSQL database (tests/unit/conftest.py)
     ensure_office(db, "430102", "芙蓉区医疗保障服务中心", "hunan", "430100")
     add_clerk(db, "430102", "clerk", "经办人", "password123")
     signed = sign_in(db, "clerk", "password123")

@@ -197,3 +197,17 @@ def test_four_windows_share_one_office(empty_url: str, tmp_path: Path) -> None:
     with db.reader.connect() as connection:
         assert audit_trigger_present(connection)
     db.close()
+
+
+def test_db_url_setting_is_checked_and_the_demo_keeps_its_file(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from counter_app.settings import Settings
+
+    with pytest.raises(ValidationError, match="db_url"):
+        Settings(db_url="mysql://office/counter")
+    plain = Settings(db_url="postgresql://counter@db.example/office", db_path=tmp_path / "x.db")
+    assert plain.database_url() == "postgresql+psycopg://counter@db.example/office"
+    demo = Settings(db_url="postgresql://counter@db.example/office", demo=True)
+    assert demo.database_url() is None  # the demo never touches the office's real database
+    assert Settings(db_path=tmp_path / "x.db").database_url() is None

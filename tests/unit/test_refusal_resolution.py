@@ -9,8 +9,8 @@ supersedes the old) is withdrawn and the old filing is active again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,8 +30,10 @@ TODAY = date(2026, 3, 2)
 PERSON = ("张三", "11010519491231002X")
 
 
-def _office(tmp_path: Path, policy: str, code: str) -> tuple[Database, SignedIn, int]:
-    db = Database.open(tmp_path / f"{policy}.db")
+def _office(
+    new_db: Callable[[str], Database], policy: str, code: str
+) -> tuple[Database, SignedIn, int]:
+    db = new_db(policy)  # an SQLite file or a PostgreSQL database (tests/unit/conftest.py)
     engine = build_engine(policy)
     ensure_office(db, code, "测试中心", policy, engine.pack.pack.home_pool_code)
     add_clerk(db, code, "clerk", "经办人", "password123")
@@ -107,8 +109,10 @@ def _pid(db: Database) -> int:
 
 
 @pytest.mark.parametrize("step", ["change", "cancel"])
-def test_refused_change_or_cancel_goes_back_to_the_step_before(tmp_path: Path, step: str) -> None:
-    db, signed, person_id = _office(tmp_path, "jiangsu", "320102")
+def test_refused_change_or_cancel_goes_back_to_the_step_before(
+    new_db: Callable[[str], Database], step: str
+) -> None:
+    db, signed, person_id = _office(new_db, "jiangsu", "320102")
     number = _step(db, signed, person_id, "jiangsu")
     _answer_last(db, "accepted")
     if step == "change":
@@ -139,8 +143,10 @@ def test_refused_change_or_cancel_goes_back_to_the_step_before(tmp_path: Path, s
     assert refusals.refused_filings(db) == {} and outbox.status(db).pending == 0
 
 
-def test_refused_refile_is_withdrawn_and_the_old_filing_is_active_again(tmp_path: Path) -> None:
-    db, signed, person_id = _office(tmp_path, "beijing", "110105")
+def test_refused_refile_is_withdrawn_and_the_old_filing_is_active_again(
+    new_db: Callable[[str], Database],
+) -> None:
+    db, signed, person_id = _office(new_db, "beijing", "110105")
     old = _step(
         db, signed, person_id, "beijing", category="long_term_resident", end_date="2027-03-01"
     )

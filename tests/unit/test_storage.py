@@ -9,7 +9,6 @@ repositories. Tests of SQLite's own settings run on SQLite only.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Callable
@@ -56,6 +55,8 @@ from counter_app.storage.persons import (
 )
 from counter_app.storage.queues import dashboard
 from counter_app.workflows.filings import commit_filing
+from tests.support.db_rows import jx, rows
+from tests.support.db_rows import snapshot as table_snapshot
 
 TODAY = date(2026, 3, 2)
 POLICIES = ("jiangsu", "beijing", "wuhu", "hunan")
@@ -179,37 +180,12 @@ def change_request(
     return {**base, "action": "change", "target": number, "existing": existing, **fields}
 
 
-def plain(value: Any) -> Any:
-    """A column value as SQLite hands it back: dates as ISO text, JSON as its text."""
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return value
-
-
-def rows(db: Database, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    with db.reader.connect() as connection:
-        return [tuple(plain(v) for v in row) for row in connection.execute(text(sql), params)]
-
-
-def jx(db: Database, column: str, key: str) -> str:
-    """SQL for the text of JSON ``column``'s top-level ``key`` on this database's engine."""
-    if db.postgres:
-        return f"({column}->>'{key}')"
-    return f"json_extract({column}, '$.{key}')"
-
-
 def scalar(db: Database, sql: str, **params: Any) -> Any:
     return rows(db, sql, **params)[0][0]
 
 
 def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    if db.postgres:  # no rowid: any fixed order will do for comparing before and after
-        return {
-            table: sorted(rows(db, f"SELECT * FROM {table}"), key=repr) for table in FILING_TABLES
-        }
-    return {table: rows(db, f"SELECT * FROM {table} ORDER BY rowid") for table in FILING_TABLES}
+    return table_snapshot(db, FILING_TABLES)
 
 
 # --- settings and schema -----------------------------------------------------------------------
