@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from platformdirs import user_config_dir
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -219,6 +219,15 @@ class Settings(BaseSettings):
         if self.demo:
             return default_db_path().with_name(f"demo-{self.policy}.db")
         return default_db_path()
+
+    @model_validator(mode="after")
+    def _keys_beside_the_local_data(self) -> Settings:
+        # A PostgreSQL office database has no file to keep the sync keys beside: this window's
+        # local data folder holds them (the window that runs the day-end sync).
+        if self.database_url() and self.sync.key_dir is None:
+            local = self.database_path()
+            self.sync.key_dir = local.with_name(local.name + ".keys")
+        return self
 
     def database_url(self) -> str | None:
         """The shared PostgreSQL office database of this run, if one is set (never in the demo)."""

@@ -51,9 +51,20 @@ class Registration(BaseModel):
         return {self.store_key_id: self.store_public_key}
 
 
-def key_dir(db_path: Path, override: Path | None = None) -> Path:
-    """The office's key folder: ``override`` or ``<database>.keys`` beside the database."""
-    return override or db_path.with_name(db_path.name + ".keys")
+def key_dir(db_path: Path | None, override: Path | None = None) -> Path:
+    """The office's key folder: ``override`` or ``<database>.keys`` beside the database.
+
+    A PostgreSQL office database has no file to keep the keys beside: the settings give the
+    folder (``Settings`` defaults it to the window's local data folder when ``db_url`` is set).
+    """
+    if override:
+        return override
+    if db_path is None:
+        raise RegistrationError(
+            "机构数据库在 PostgreSQL 上，没有数据库文件：请在配置 [sync] 一节设置 key_dir"
+            "（本机构密钥文件夹，放在做日终同步的那台窗口机上）"
+        )
+    return db_path.with_name(db_path.name + ".keys")
 
 
 def load(folder: Path) -> Registration | None:

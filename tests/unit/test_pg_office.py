@@ -208,6 +208,7 @@ def test_db_url_setting_is_checked_and_the_demo_keeps_its_file(tmp_path: Path) -
         Settings(db_url="mysql://office/counter")
     plain = Settings(db_url="postgresql://counter@db.example/office", db_path=tmp_path / "x.db")
     assert plain.database_url() == "postgresql+psycopg://counter@db.example/office"
+    assert plain.sync.key_dir == tmp_path / "x.db.keys"  # the sync keys stay on this window's disk
     demo = Settings(db_url="postgresql://counter@db.example/office", demo=True)
     assert demo.database_url() is None  # the demo never touches the office's real database
     assert Settings(db_path=tmp_path / "x.db").database_url() is None

@@ -1,4 +1,5 @@
-"""A demo office's day, synced end to end with the real server (SQLite and PostgreSQL).
+"""A demo office's day, synced end to end with the real server (SQLite and PostgreSQL: the store
+and the office database both on one engine or both on the other).
 
 The demo office (芜湖) is seeded, registered with the province, files one more person at the
 counter, syncs; the province assigns it two online applications, which are pulled with the
@@ -27,6 +28,7 @@ from counter_app.sync.pulled import ReviewRefused, applications, review, with_pu
 from counter_app.sync.store import ProvinceStore
 from counter_app.workflows.filings import commit_filing
 from tests.support.province import ServerProcess, assert_exactly_once
+from tests.unit.conftest import new_pg_office
 from tests.unit.sync.conftest import config
 
 TODAY = date(2026, 11, 23)  # a Monday: two working days later is Wednesday 25 November
@@ -51,16 +53,28 @@ def _application(name: str, id_number: str, destination: str = "460105") -> dict
 
 
 def test_demo_office_day(
-    server: ServerProcess, store: ProvinceStore, province_url: str, tmp_path
+    server: ServerProcess,
+    store: ProvinceStore,
+    province_url: str,
+    tmp_path,
+    request: pytest.FixtureRequest,
 ) -> None:
-    db = Database.open(tmp_path / "demo.db")
+    if province_url.startswith("postgresql"):  # the office's database on PostgreSQL too
+        url = new_pg_office(
+            request.getfixturevalue("pg_cluster"), request.getfixturevalue("pg_office_template")
+        )
+        db = Database.open_url(url)
+        keys = {"key_dir": tmp_path / "office.keys"}  # no database file to keep them beside
+    else:
+        db = Database.open(tmp_path / "demo.db")
+        keys = {}
     demo = seed_demo(db, ENGINE, TODAY)
     token = store.add_office(demo.office_code, demo.office_name, "340200")
     server.start()
 
     # A bad token is refused with a clear message, and nothing is marked.
     with pytest.raises(SyncError, match="不认本机构的令牌"):
-        run_sync(db, ENGINE, config(server, "wrong"), TODAY)
+        run_sync(db, ENGINE, config(server, "wrong", **keys), TODAY)
     assert httpx.get(f"{server.base_url}/v1/filings").status_code == 401
 
     # At the counter: a new person, a new filing (engine → commit, outbox event in the same tx).
@@ -94,7 +108,7 @@ def test_demo_office_day(
         {"year": 2027, "version": "2027 放假安排", "holidays": ["2027-01-01"]},
     )
 
-    first = run_sync(db, ENGINE, config(server, token), TODAY)
+    first = run_sync(db, ENGINE, config(server, token, **keys), TODAY)
     with db.read() as session:
         total = len(session.exec(select(OutboxEvent.id)).all())  # type: ignore[call-overload]
     assert first.tally.accepted == total and first.reconciled
@@ -118,7 +132,7 @@ def test_demo_office_day(
         review(db, ENGINE, demo, approve_id, "approved", "", TODAY)
     assert applications(db) == []
 
-    second = run_sync(db, ENGINE, config(server, token), TODAY)
+    second = run_sync(db, ENGINE, config(server, token, **keys), TODAY)
     assert second.tally.accepted == 2 and second.reconciled and second.pulled.total == 0
     assert outbox.status(db).pending == 0
 
