@@ -49,10 +49,15 @@ def lock_key(session: Session, kind: str, key: str) -> None:
         )
 
 
-def _lock_office(session: Session, office_id: int) -> None:
-    # Numbers and outbox sequence are per office: on PostgreSQL two transactions for different
-    # persons must not take the same one (on SQLite the write lock already orders them). Taken
-    # after any person lock, so the lock order is always person → office.
+def lock_office(session: Session, office_id: int) -> None:
+    """Serialise what is numbered per office: document numbers and the outbox sequence.
+
+    On PostgreSQL two windows' transactions for different persons must not take the same number
+    (on SQLite the write lock already orders them): ``SELECT … FOR UPDATE`` on the office's row,
+    held until the transaction ends, so numbers are handed out one after another and a rolled
+    back transaction gives its number back (no gaps). Taken after any person lock, so the lock
+    order is always person → office.
+    """
     session.exec(select(Office.id).where(Office.id == office_id).with_for_update()).first()
 
 
@@ -80,7 +85,7 @@ def emit(
     The number continues above the floor the sync set when the database was restored from a
     backup (the store already holds the numbers issued after the backup).
     """
-    _lock_office(session, office_id)
+    lock_office(session, office_id)
     last = session.exec(
         select(func.max(OutboxEvent.seq)).where(OutboxEvent.office_id == office_id)
     ).one()
@@ -103,7 +108,7 @@ def emit(
 def next_number(session: Session, office: Office, kind: str, day: date, prefix: str) -> str:
     """A number unique without asking the server: prefix + office code + date + sequence."""
     assert office.id is not None
-    _lock_office(session, office.id)
+    lock_office(session, office.id)
     row = session.get(NumberSequence, (office.id, kind, day))
     if row is None:
         row = NumberSequence(office_id=office.id, kind=kind, day=day, last=0)

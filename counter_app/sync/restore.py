@@ -34,7 +34,7 @@ from counter_app.storage.models import (
     Person,
     utcnow,
 )
-from counter_app.storage.records import SEQ_FLOOR, audit
+from counter_app.storage.records import SEQ_FLOOR, audit, lock_office
 from counter_app.storage.sync_models import SyncCursor, SyncEventState
 from counter_app.sync import protocol
 
@@ -110,6 +110,8 @@ def align(
     """Continue above what the store holds: ``theirs`` are its events after our last sent one."""
     outcome = Alignment()
     with db.write() as session:
+        if office.id is not None:  # no window may number an event or a document meanwhile
+            lock_office(session, office.id)
         local = dict(
             session.exec(
                 select(OutboxEvent.id, OutboxEvent.seq).where(  # type: ignore[call-overload]
