@@ -1,11 +1,11 @@
 """The fields the official forms need (issue 15 item 1): 联系电话2, 异地联系地址 and
 社会保障卡卡号 on the person, the slip's hospital details on the claim — validated where given,
-stored (migration 0006_docs on a real SQLite file), carried in the sync events, filled by the
-demo."""
+stored (migration 0006_docs on a real SQLite file and on PostgreSQL), carried in the sync
+events, filled by the demo."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from sqlmodel import col, select
@@ -22,8 +22,8 @@ ID = "11010519491231002X"
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = Database.open(tmp_path / "office.db")
+def db(new_db: Callable[[str], Database]) -> Database:
+    database = new_db("office")  # an SQLite file or a PostgreSQL database (tests/unit/conftest.py)
     seed_demo(database, build_engine("hunan"), TODAY, persons=40)
     return database
 
