@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,55 @@ def test_db_url_setting_is_checked_and_the_demo_keeps_its_file(tmp_path: Path) -
     demo = Settings(db_url="postgresql://counter@db.example/office", demo=True)
     assert demo.database_url() is None  # the demo never touches the office's real database
     assert Settings(db_path=tmp_path / "x.db").database_url() is None
+
+
+def test_the_text_cleanup_migration_runs_on_postgres_through_the_configured_db_url(
+    empty_url: str, tmp_path: Path
+) -> None:
+    """0006_lock_c on PostgreSQL: stored control characters are cleaned with an audit entry, when
+    ``counter-app text-check`` opens the database named by ``db_url`` in the settings file."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlmodel import select
+
+    from counter_app.rules_engine import build_engine
+    from counter_app.storage.demo import seed_demo
+    from counter_app.storage.models import AuditLog, Filing, Person
+
+    db = Database.open_url(empty_url)
+    seed_demo(db, build_engine("wuhu"), date(2026, 3, 2))
+    with db.read() as session:
+        number = session.exec(select(Filing.number)).first()
+    with db.writer.connect() as connection:  # back to the schema before the clean-up
+        alembic = config()
+        alembic.attributes["connection"] = connection
+        cleanup = ScriptDirectory.from_config(alembic).get_revision("0006_lock_c")
+        command.stamp(alembic, cleanup.down_revision)
+        connection.commit()
+    with db.write() as session:  # a value as an old version stored it
+        session.execute(
+            text(
+                "UPDATE person SET name = :name WHERE id = "
+                "(SELECT person_id FROM filing WHERE number = :n)"
+            ),
+            {"name": "张三\n姓名：李四", "n": number},
+        )
+    db.close()
+    settings_file = tmp_path / "config.toml"
+    settings_file.write_text(f'policy = "wuhu"\ndb_url = "{empty_url}"\n', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "counter_app", "text-check"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COUNTER_CONFIG": str(settings_file)},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "姓名" in done.stdout and "\\n" in done.stdout
+    db = Database.open_url(empty_url)
+    assert current_revision(db) == _head()
+    with db.read() as session:
+        assert session.exec(select(Person).where(Person.name == "张三 姓名：李四")).one()
+        audits = session.exec(select(AuditLog).where(AuditLog.action == "clean_text")).all()
+    assert [a.detail["field"] for a in audits] == ["name"] and audits[0].clerk_id is None
+    db.close()
