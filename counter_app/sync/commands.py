@@ -189,7 +189,11 @@ def _announce(database: Any, change: Any, token: Any, url: str, out: Path | None
             typer.echo(f"未能在线报送公钥：{exc}", err=True)
     from counter_app.sync import outbox
 
-    target = out or database.path.with_name(f"office-key-{outbox.office_of(database).code}.json")
+    name = f"office-key-{outbox.office_of(database).code}.json"
+    # Beside the database file; a PostgreSQL office database has none: in the key folder.
+    target = out or (
+        database.path.with_name(name) if database.path else _key_folder(database) / name
+    )
     write_announcement(target, change)
     typer.echo(
         f"本机构公钥文件已写入 {target}：请交省平台导入（province office-key {target.name}）"
