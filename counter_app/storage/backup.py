@@ -21,7 +21,7 @@ import shutil
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from counter_app.private_files import DIR_MODE, FILE_MODE
@@ -232,6 +232,22 @@ def age_text(backup: BackupFile | None, now: datetime | None = None) -> str:
 def stale(backup: BackupFile | None, now: datetime | None = None) -> bool:
     """Whether the newest backup is missing or older than a day."""
     return backup is None or (now or datetime.now(UTC)) - backup.taken_at > WARN_AGE
+
+
+def report_line(
+    db_path: Path, places: Iterable[Path], zone: tzinfo, now: datetime | None = None
+) -> str:
+    """The day report's line on backups (⚠ when the newest is missing or older than a day);
+    times in the office's ``zone``."""
+    moment = now or datetime.now(UTC)
+    found = newest(db_path, places)
+    if found is None:
+        return "⚠ 备份：从未备份（运行 counter-app backup now，并在配置 [backup] 中设置备份位置）"
+    when = found.taken_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    age = age_text(found, moment).removeprefix("⚠").removeprefix("备份")
+    if stale(found, moment):
+        return f"⚠ 备份：最新备份 {when}（{age}），已超过一天，请检查备份位置后运行 backup now"
+    return f"备份：最新备份 {when}（{age}），{found.path.parent}"
 
 
 # -- checking and restoring -------------------------------------------------------------------

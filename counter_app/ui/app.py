@@ -156,6 +156,9 @@ class CounterApp(GuardedApp):
         self.refresh_sync_header()
         if self._header_timer is None:
             self._header_timer = self.set_interval(60, self.refresh_sync_header)
+        from counter_app.ui.backups import start_timer
+
+        start_timer(self)
 
     def _show_dashboard(self) -> None:
         from counter_app.ui.screens.dashboard import DashboardScreen
@@ -387,6 +390,10 @@ class CounterApp(GuardedApp):
         text = header_text(config.terminal, online, last_ok, config.warn_days)
         if config.allow_insecure and config.insecure():
             text += " · ⚠明文连接（sync.allow_insecure）"
+        if services.settings.backups_automatic():
+            from counter_app.ui.backups import header_part
+
+            text += f" · {header_part(services.settings)}"
         overdue = overdue_days(last_ok, config.warn_days) if config.url else 0
         never = last_ok is None
         self.call_from_thread(self._show_sync_state, text, overdue, never)
