@@ -289,8 +289,20 @@ def main_callback(
     demo: Annotated[
         bool, typer.Option("--demo", help="演示模式：单独的演示数据库，自动生成演示数据")
     ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="显示程序版本和同步协议版本后退出", is_eager=True)
+    ] = False,
 ) -> None:
     """不带子命令时启动终端界面；--policy、--demo 也作用于子命令（写在子命令之前）。"""
+    if version:
+        from counter_app import __version__
+        from counter_app.sync import protocol
+
+        typer.echo(
+            f"counter-app {__version__}（同步协议 {protocol.VERSION}，"
+            f"客户端协议版本 {protocol.CLIENT_PROTOCOL}）"
+        )
+        raise typer.Exit(0)
     from counter_app.private_files import restrict_process
 
     restrict_process()  # every file this run creates (database, keys, prints) is 0600, folders 0700
@@ -549,3 +561,32 @@ def backup_restore(
         "备份之后办理的业务不在恢复的数据库中：下次同步时编号自动接续省平台，"
         "再运行 counter-app sync recover 从省平台取回已上传的备案与报销"
     )
+
+
+# -- health check (issue 16) ---------------------------------------------------------------------
+
+
+@app.command("doctor")
+def doctor_command() -> None:
+    """系统检查：数据库、备份、加密、打印机、省平台、时钟；每项 OK/⚠/✘ 及处理办法。
+
+    退出码：0 全部正常或只有 ⚠，2 有 ✘。
+    """
+    from counter_app.doctor import run_checks, worst
+
+    settings = command_settings()
+    if settings.demo and not settings.database_path().exists():
+        # A fresh demo office is created as the counter creates it on its first start.
+        from counter_app.rules_engine import build_engine
+        from counter_app.storage.db import Database
+        from counter_app.storage.demo import seed_demo
+
+        db = Database.open(settings.database_path())
+        seed_demo(db, build_engine(settings.policy, settings.pack_file), settings.current_date())
+        db.close()
+    checks = run_checks(settings)
+    for check in checks:
+        typer.echo(check.line())
+    counts = {m: sum(c.mark == m for c in checks) for m in ("OK", "⚠", "✘")}
+    typer.echo(f"共 {len(checks)} 项：OK {counts['OK']}，⚠ {counts['⚠']}，✘ {counts['✘']}")
+    raise typer.Exit(EXIT_INVALID if worst(checks) == "fail" else 0)
