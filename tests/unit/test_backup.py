@@ -240,3 +240,18 @@ def test_restored_database_gets_an_audit_entry_through_the_command(tmp_path: Pat
     with reopened.read() as session:
         actions = session.exec(select(AuditLog.action)).all()
     assert "backup_restore" in actions
+
+
+def test_the_day_report_line_warns_when_the_newest_backup_is_older_than_a_day(
+    tmp_path: Path,
+) -> None:
+    from counter_app.settings import CHINA_TIME
+
+    db, _ = make_office(tmp_path / "office.db")
+    place = tmp_path / "usb"
+    assert backup.report_line(db.path, [place], CHINA_TIME).startswith("⚠ 备份：从未备份")
+    backup_now(db.path, [place], keep_days=14, now=T0)
+    fresh = backup.report_line(db.path, [place], CHINA_TIME, T0 + timedelta(hours=5))
+    assert fresh == f"备份：最新备份 2026-11-23 17:00（5小时前），{place}"
+    old = backup.report_line(db.path, [place], CHINA_TIME, T0 + timedelta(days=2))
+    assert old.startswith("⚠ 备份：最新备份 2026-11-23 17:00（2天前），已超过一天")
