@@ -293,6 +293,23 @@ def office_codes(path: Path) -> set[str]:
         return set()
 
 
+def in_use(db_path: Path) -> bool:
+    """Whether another connection has the database open (a running counter keeps one open).
+
+    In WAL mode an exclusive lock cannot be had while any other connection is open, even idle.
+    """
+    connection = sqlite3.connect(db_path, timeout=0.5, isolation_level=None)
+    try:
+        connection.execute("PRAGMA locking_mode=EXCLUSIVE")
+        connection.execute("BEGIN EXCLUSIVE")
+        connection.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        connection.close()
+
+
 def _keep_aside(db_path: Path, moment: datetime) -> Path:
     """A consistent copy of the current database beside it (raw files if it cannot be read)."""
     aside = db_path.with_name(f"{db_path.name}.before-restore-{moment.strftime(STAMP)}")
@@ -334,6 +351,10 @@ def restore(backup: Path, db_path: Path, now: datetime | None = None) -> Path | 
             raise BackupError(
                 f"备份属于经办机构 {'、'.join(sorted(theirs))}，"
                 f"与本数据库的 {'、'.join(sorted(mine))} 不符，未恢复"
+            )
+        if in_use(db_path):
+            raise BackupError(
+                "数据库正被使用（还有窗口开着程序，或正在同步）：请先关闭本机构所有窗口的程序，再恢复"
             )
         aside = _keep_aside(db_path, moment)
         # Empty the WAL into the file, then drop it: an old WAL must never meet the new file.

@@ -180,6 +180,9 @@ def test_restore_keeps_the_current_database_aside(tmp_path: Path) -> None:
     add_events(db, signed, 3)
     file = backup_now(db.path, [tmp_path / "b"], keep_days=14, now=T0).written[0]
     add_events(db, signed, 4, start=4)  # in the WAL and the file: kept aside, not lost
+    with pytest.raises(BackupError, match="正被使用"):  # the counter still has it open
+        backup.restore(file, tmp_path / "office.db")
+    assert events_in(tmp_path / "office.db") == 7
     db.close()
     aside = backup.restore(file, tmp_path / "office.db", now=T0 + timedelta(hours=2))
     assert aside is not None and aside.name == "office.db.before-restore-20261123-110000"
