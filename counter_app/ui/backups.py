@@ -63,11 +63,13 @@ def _run(app: CounterApp, reason: str) -> None:
         if found is not None and datetime.now(UTC) - found.taken_at < due:
             return
     outcome = backup_now(db_path, places, settings.backup.keep_days)
-    if outcome.failed:
-        text = "；".join(f"{place}：{why}" for place, why in outcome.failed)
+    text = "；".join(f"{place}：{why}" for place, why in outcome.failed)
+    # The timer tries again every few minutes: say a failure once, not at every attempt.
+    if text and text != getattr(app, "_backup_failure", ""):
         app.call_from_thread(
             app.notify, f"自动备份未完成：{text}", title="备份", severity="warning", timeout=15
         )
-    elif reason == "day_close":
+    app._backup_failure = text  # type: ignore[attr-defined]
+    if not outcome.failed and reason == "day_close":
         app.call_from_thread(app.notify, "日结后已自动备份", title="备份")
     app.call_from_thread(app.refresh_sync_header)

@@ -57,3 +57,25 @@ async def test_the_demo_does_not_back_up_and_the_header_says_nothing(
         await _idle(app, pilot)
         assert not (app.settings.database_path().parent / "backups").exists()
         assert "备份" not in app.sub_title
+
+
+async def test_a_place_that_fails_is_said_once_and_the_header_warns(
+    make_app, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    app = make_app(
+        "wuhu", backup={"enabled": True, "places": [blocked / "usb"], "interval_minutes": 1}
+    )
+    async with app.run_test(size=(120, 30)) as pilot:
+        await sign_in(pilot)
+        await _idle(app, pilot)
+        from counter_app.ui.backups import back_up
+
+        back_up(app, "timer")  # the timer's next attempt fails the same way
+        await _idle(app, pilot)
+        app.refresh_sync_header()
+        await _idle(app, pilot)
+        said = [n for n in app._notifications if "自动备份未完成" in n.message]
+        assert len(said) == 1 and str(blocked / "usb") in said[0].message
+        assert "⚠从未备份" in app.sub_title
