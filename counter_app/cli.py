@@ -9,6 +9,7 @@ broken policy pack or data file.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -323,8 +324,20 @@ def main_callback(
     demo: Annotated[
         bool, typer.Option("--demo", help="演示模式：单独的演示数据库，自动生成演示数据")
     ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="显示程序版本和同步协议版本后退出", is_eager=True)
+    ] = False,
 ) -> None:
     """不带子命令时启动终端界面；--policy、--demo 也作用于子命令（写在子命令之前）。"""
+    if version:
+        from counter_app import __version__
+        from counter_app.sync import protocol
+
+        typer.echo(
+            f"counter-app {__version__}（同步协议 {protocol.VERSION}，"
+            f"客户端协议版本 {protocol.CLIENT_PROTOCOL}）"
+        )
+        raise typer.Exit(0)
     from counter_app.private_files import restrict_process
 
     restrict_process()  # every file this run creates (database, keys, prints) is 0600, folders 0700
@@ -466,3 +479,149 @@ def verify(
     )
     typer.echo(result.message)
     raise typer.Exit(0 if result.genuine else EXIT_INVALID)
+
+
+# -- backups (issue 16) --------------------------------------------------------------------------
+
+backup_app = typer.Typer(
+    help="本机构数据库的备份：立即备份、列出、核对、恢复", no_args_is_help=True
+)
+app.add_typer(backup_app, name="backup")
+
+
+@backup_app.command("now")
+def backup_now_command() -> None:
+    """立即备份到配置的每个位置（核对完整性，按保留天数删除过期备份）。"""
+    from counter_app.storage.backup import BackupError, backup_now, pg_backup
+
+    settings = command_settings()
+    url = str(getattr(settings, "db_url", "") or "")
+    if url.startswith("postgresql"):
+        try:
+            done = pg_backup(url, settings.backup_places()[0])
+        except BackupError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(EXIT_CONFIG) from None
+        typer.echo(f"已用 pg_dump 备份到 {done}")
+        return
+    try:
+        outcome = backup_now(
+            settings.database_path(), settings.backup_places(), settings.backup.keep_days
+        )
+    except BackupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    for line in outcome.lines():
+        typer.echo(line)
+    raise typer.Exit(0 if outcome.ok and not outcome.failed else EXIT_CONFIG)
+
+
+@backup_app.command("list")
+def backup_list() -> None:
+    """列出各位置的备份（最新的在前）。"""
+    from counter_app.settings import CHINA_TIME
+    from counter_app.storage.backup import age_text, list_backups, newest
+
+    settings = command_settings()
+    db_path, places = settings.database_path(), settings.backup_places()
+    for place in places:
+        state = "可用" if place.is_dir() and os.access(place, os.W_OK) else "✘ 不可达或不可写"
+        typer.echo(f"位置 {place}：{state}")
+    found = list_backups(db_path, places)
+    for backup in found:
+        when = backup.taken_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S")
+        typer.echo(f"{when}  {backup.size / 1_048_576:8.1f} MB  {backup.path}")
+    typer.echo(f"共 {len(found)} 份；{age_text(newest(db_path, places))}")
+
+
+@backup_app.command("verify")
+def backup_verify(
+    file: Annotated[
+        Path | None, typer.Argument(help="要核对的备份文件（不写时核对每个位置的全部备份）")
+    ] = None,
+) -> None:
+    """核对备份文件：SQLite 完整性检查，并确认是本应用的经办机构数据库。"""
+    from counter_app.storage.backup import check_file, list_backups
+
+    settings = command_settings()
+    files = (
+        [file]
+        if file
+        else [b.path for b in list_backups(settings.database_path(), settings.backup_places())]
+    )
+    if not files:
+        typer.echo("没有找到备份", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    bad = 0
+    for path in files:
+        problem = check_file(path)
+        bad += problem is not None
+        typer.echo(f"✘ {path}：{problem}" if problem else f"OK {path}")
+    raise typer.Exit(EXIT_INVALID if bad else 0)
+
+
+@backup_app.command("restore")
+def backup_restore(
+    file: Annotated[Path, typer.Argument(help="要恢复的备份文件")],
+    yes: Annotated[bool, typer.Option("--yes", help="不再询问，直接恢复")] = False,
+) -> None:
+    """用备份替换本机构数据库（先关闭所有窗口；现有数据库另存在旁边）。"""
+    from counter_app.storage.backup import BackupError, check_file, restore
+    from counter_app.storage.db import Database
+    from counter_app.storage.records import audit
+
+    settings = command_settings()
+    db_path = settings.database_path()
+    problem = check_file(file)
+    if problem:
+        typer.echo(f"备份文件 {file} 不能用于恢复：{problem}", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    if not yes and not typer.confirm(
+        f"用 {file} 替换 {db_path}？请先关闭本机构所有窗口的程序", default=False
+    ):
+        raise typer.Exit(1)
+    try:
+        aside = restore(file, db_path)
+    except BackupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    db = Database.open(db_path)  # a backup of an older version is upgraded here
+    with db.write() as session:
+        audit(session, None, "backup_restore", "database", str(db_path), file=str(file))
+    db.close()
+    typer.echo(f"已从 {file} 恢复 {db_path}")
+    if aside:
+        typer.echo(f"原数据库另存为 {aside}")
+    typer.echo(
+        "备份之后办理的业务不在恢复的数据库中：下次同步时编号自动接续省平台，"
+        "再运行 counter-app sync recover 从省平台取回已上传的备案与报销"
+    )
+
+
+# -- health check (issue 16) ---------------------------------------------------------------------
+
+
+@app.command("doctor")
+def doctor_command() -> None:
+    """系统检查：数据库、备份、加密、打印机、省平台、时钟；每项 OK/⚠/✘ 及处理办法。
+
+    退出码：0 全部正常或只有 ⚠，2 有 ✘。
+    """
+    from counter_app.doctor import run_checks, worst
+
+    settings = command_settings()
+    if settings.demo and not settings.database_path().exists():
+        # A fresh demo office is created as the counter creates it on its first start.
+        from counter_app.rules_engine import build_engine
+        from counter_app.storage.db import Database
+        from counter_app.storage.demo import seed_demo
+
+        db = Database.open(settings.database_path())
+        seed_demo(db, build_engine(settings.policy, settings.pack_file), settings.current_date())
+        db.close()
+    checks = run_checks(settings)
+    for check in checks:
+        typer.echo(check.line())
+    counts = {m: sum(c.mark == m for c in checks) for m in ("OK", "⚠", "✘")}
+    typer.echo(f"共 {len(checks)} 项：OK {counts['OK']}，⚠ {counts['⚠']}，✘ {counts['✘']}")
+    raise typer.Exit(EXIT_INVALID if worst(checks) == "fail" else 0)

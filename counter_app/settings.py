@@ -140,6 +140,26 @@ class SyncSettings(BaseModel):
         return bool(self.url) and self.url.startswith("http://") and not is_loopback(self.url)
 
 
+class BackupSettings(BaseModel):
+    """Automatic backups of the office database (``[backup]``, ``COUNTER_BACKUP__…``)."""
+
+    places: list[Path] = Field(default_factory=list)
+    """备份存放位置（可写多个：第二块硬盘、U 盘、网络共享文件夹）；不设置时存入数据库旁的
+    backups 文件夹（与数据库同一块硬盘，硬盘损坏时一起丢失，正式使用请另设位置）。"""
+
+    interval_minutes: int = Field(default=60, ge=0, le=1440)
+    """界面运行时每隔多少分钟自动备份一次（0 为只在日结时备份）。"""
+
+    at_day_close: bool = True
+    """科长签署日结后立即备份。"""
+
+    keep_days: int = Field(default=14, ge=1, le=3650)
+    """每个位置保留多少天的备份（更早的自动删除，最新的一份总是保留）。"""
+
+    enabled: bool | None = None
+    """是否自动备份；不设置时正式数据库自动备份，演示数据库不备份。"""
+
+
 class Settings(BaseSettings):
     """An office's settings; each field's docstring is its documentation."""
 
@@ -209,6 +229,17 @@ class Settings(BaseSettings):
 
     sync: SyncSettings = Field(default_factory=SyncSettings)
     """与省平台的日终同步（[sync] 一节）。"""
+
+    backup: BackupSettings = Field(default_factory=BackupSettings)
+    """自动备份（[backup] 一节）。"""
+
+    def backup_places(self) -> list[Path]:
+        """Where backups go: the configured places, or ``backups`` beside the database."""
+        return list(self.backup.places) or [self.database_path().parent / "backups"]
+
+    def backups_automatic(self) -> bool:
+        """Whether the UI and the day close back up by themselves (not the demo, by default)."""
+        return self.backup.enabled if self.backup.enabled is not None else not self.demo
 
     def database_path(self) -> Path:
         """The database this run uses (the demo has its own file per region)."""

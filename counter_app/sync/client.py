@@ -114,6 +114,16 @@ def with_registration(config: ClientConfig, db_path: Path | None) -> ClientConfi
     )
 
 
+def client_headers() -> dict[str, str]:
+    """What every request says about the client: protocol revision and program version."""
+    from counter_app import __version__
+
+    return {
+        protocol.PROTOCOL_HEADER: str(protocol.CLIENT_PROTOCOL),
+        protocol.VERSION_HEADER: __version__,
+    }
+
+
 class _Bearer:
     """Adds the token to each request without keeping it in a plain string anywhere else."""
 
@@ -167,6 +177,7 @@ class ProvinceClient:
             timeout=config.timeout,
             auth=_Bearer(config.secret()),
             verify=_tls_context(config.ca_file),
+            headers=client_headers(),
         )
 
     def close(self) -> None:
@@ -205,6 +216,8 @@ class ProvinceClient:
                     "省平台不认本机构的令牌：请核对配置中的 sync.token，或重新登记"
                     "（counter-app sync register）"
                 )
+            if response.status_code == protocol.CLIENT_TOO_OLD:
+                raise SyncError(_message(response))
             if response.status_code >= 400:
                 raise SyncError(
                     f"省平台拒绝了请求（HTTP {response.status_code}）：{_message(response)}"
@@ -518,6 +531,7 @@ def probe(config: ClientConfig, timeout: float = 3.0) -> bool:
         response = httpx.get(
             config.url.rstrip("/") + protocol.PREFIX + "/hello",
             auth=_Bearer(token),
+            headers=client_headers(),
             timeout=timeout,
             verify=_tls_context(config.ca_file),
         )

@@ -59,6 +59,8 @@ class DayReport:
     sections: list[Section]
     pending_events: int
     problems: int
+    #: The backup line (``storage.backup.report_line``); empty when backups are not reported.
+    backup: str = ""
 
     def lines(self) -> list[str]:
         """The report as printable lines."""
@@ -71,6 +73,8 @@ class DayReport:
                 money = f"  金额 ￥{amount:,.2f}" if amount is not None else ""
                 out.append(f"  {label}：{count} 笔{money}")
         out.append(f"未上传事件：{self.pending_events}    待处理退回：{self.problems}")
+        if self.backup:
+            out.append(self.backup)
         return out
 
     def as_json(self) -> dict[str, Any]:
@@ -88,6 +92,7 @@ class DayReport:
             ],
             "pending_events": self.pending_events,
             "problems": self.problems,
+            "backup": self.backup,
         }
 
 

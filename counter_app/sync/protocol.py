@@ -16,6 +16,64 @@ from typing import Any
 VERSION = "v1"
 PREFIX = f"/{VERSION}"
 
+#: The client's protocol revision, sent with every request in ``PROTOCOL_HEADER`` with the app's
+#: version in ``VERSION_HEADER``. Clients from before these headers are revision 1.
+CLIENT_PROTOCOL = 2
+PROTOCOL_HEADER = "X-Counter-Protocol"
+VERSION_HEADER = "X-Counter-Version"
+#: What the store accepts unless told otherwise: this revision and the previous one (a rollout
+#: to a hundred offices takes weeks; both must sync meanwhile).
+MIN_CLIENT_PROTOCOL = CLIENT_PROTOCOL - 1
+#: The HTTP status and code of a refused client (426 Upgrade Required).
+CLIENT_TOO_OLD = 426
+
+
+def version_tuple(text: str) -> tuple[int, ...] | None:
+    """``"1.2.10"`` → ``(1, 2, 10)``; ``None`` for anything else."""
+    parts = text.strip().split(".")
+    if not 1 <= len(parts) <= 4 or not all(p.isdigit() and len(p) <= 6 for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def client_refusal(
+    protocol_header: str | None,
+    version_header: str | None,
+    min_protocol: int = MIN_CLIENT_PROTOCOL,
+    min_version: str = "",
+) -> tuple[int, str, str] | None:
+    """Why the store refuses this client: (HTTP status, code, Chinese message), or ``None``.
+
+    No protocol header means revision 1 (clients from before the header). A revision below
+    ``min_protocol``, or a version below ``min_version`` (empty: no minimum; a client that does
+    not say its version is then refused too), is answered 426; a header that is no revision
+    this store knows (not a number, 0, newer than the store) is a bad request (400).
+    """
+    raw = (protocol_header or "1").strip()
+    revision = int(raw) if raw.isdigit() and len(raw) <= 4 else None
+    version = (version_header or "").strip()[:20]
+    shown = f"本机程序版本 {version or '未知'}，协议 {raw[:8]}"
+    advice = (
+        "请安装省里下发的新版本离线安装包（README“更新到新版本”），安装后再同步；"
+        "待上传的业务都保留在本机，不会丢失"
+    )
+    if revision is None or not 1 <= revision <= CLIENT_PROTOCOL:
+        return (
+            400,
+            "bad_request",
+            f"省平台不认识本机的协议版本（{shown}；省平台支持 1 至 {CLIENT_PROTOCOL}）",
+        )
+    if revision < min_protocol:
+        message = f"本机的经办窗口程序版本过旧（{shown}），省平台只接受协议 {min_protocol} 及以上"
+        return CLIENT_TOO_OLD, "client_too_old", f"{message}：{advice}"
+    wanted = version_tuple(min_version) if min_version else None
+    have = version_tuple(version) if version else None
+    if wanted is not None and (have is None or have < wanted):
+        message = f"本机的经办窗口程序版本过旧（{shown}），省平台要求 {min_version} 及以上"
+        return CLIENT_TOO_OLD, "client_too_old", f"{message}：{advice}"
+    return None
+
+
 #: A push carries at most this many events; reconcile compares blocks of this many sequence numbers.
 BATCH_MAX = 500
 

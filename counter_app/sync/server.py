@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request, Security
+from fastapi import Depends, FastAPI, Header, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -132,6 +132,13 @@ class GuardedRoute(APIRoute):
                 )
             except wire.WireError as exc:
                 return _error(exc)
+            refusal = protocol.client_refusal(
+                request.headers.get(protocol.PROTOCOL_HEADER),
+                request.headers.get(protocol.VERSION_HEADER),
+                *request.app.state.client_floor,
+            )
+            if refusal:
+                return _error(wire.WireError(*refusal))
             checked = _CheckedRequest(request.scope, request.receive)
             checked._body = body
             checked.state.office = office
@@ -148,6 +155,23 @@ _bearer = HTTPBearer(
 def office_of(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+    _protocol: Annotated[
+        str | None,
+        Header(
+            alias=protocol.PROTOCOL_HEADER,
+            pattern=r"^[0-9]{1,4}$",
+            description=f"客户端协议版本（当前 {protocol.CLIENT_PROTOCOL}；不带时按 1）；"
+            "低于省平台接受的最低版本时答 426",
+        ),
+    ] = None,
+    _version: Annotated[
+        str | None,
+        Header(
+            alias=protocol.VERSION_HEADER,
+            pattern=r"^[0-9A-Za-z.+-]{1,40}$",
+            description="客户端程序版本，如 0.1.0（省平台设置了最低版本时，低于它答 426）",
+        ),
+    ] = None,
 ) -> OfficeInfo:
     """The office the guard authenticated (the security scheme documents the bearer token)."""
     return request.state.office  # type: ignore[no-any-return]
@@ -161,13 +185,22 @@ def _answers(*codes: int) -> dict[int | str, dict[str, Any]]:
         400: "请求体不是有效的 JSON（编码、NaN/Infinity、嵌套过深）",
         401: "令牌无效或缺失",
         413: "请求体过大",
+        426: "客户端版本过旧（协议或程序版本低于省平台接受的最低版本），须安装新版本",
         422: "请求格式有误（字段、类型、取值范围）",
         503: "省平台暂时不可用，稍后重试",
     }
     return {c: {"model": api.ErrorAnswer, "description": texts[c]} for c in codes}
 
 
-COMMON = _answers(400, 401, 413, 422, 503)
+COMMON = _answers(400, 401, 413, 422, 426, 503)
+
+
+def client_floor() -> tuple[int, str]:
+    """The oldest client accepted: ``COUNTER_PROVINCE_MIN_PROTOCOL`` (default: the previous
+    revision, for rollouts) and ``COUNTER_PROVINCE_MIN_VERSION`` (an app version, default none)."""
+    raw = os.environ.get("COUNTER_PROVINCE_MIN_PROTOCOL", "").strip()
+    floor = int(raw) if raw.isdigit() else protocol.MIN_CLIENT_PROTOCOL
+    return floor, os.environ.get("COUNTER_PROVINCE_MIN_VERSION", "").strip()
 
 
 # -- error answers -------------------------------------------------------------------------
@@ -217,10 +250,22 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(event.pop("$defs", {}))
         components["WireEvent"] = event
+        _document_client_floor(schema, *app.state.client_floor)
         app.openapi_schema = schema
         return schema
 
     return build
+
+
+def _document_client_floor(schema: dict[str, Any], floor: int, _min_version: str) -> None:
+    """The protocol revisions this store accepts now, as the header's ``enum``."""
+    accepted = [str(v) for v in range(max(floor, 1), protocol.CLIENT_PROTOCOL + 1)]
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("name") == protocol.PROTOCOL_HEADER:
+                    parameter["schema"] = {"type": "string", "enum": accepted}
+                    parameter["required"] = floor > 1  # revision 1 sent no header
 
 
 # -- the application -----------------------------------------------------------------------
@@ -238,6 +283,7 @@ def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = 
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.store = store
+    app.state.client_floor = client_floor()
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     _install_handlers(app)
     router = APIRouter(prefix=protocol.PREFIX, route_class=GuardedRoute, responses=COMMON)

@@ -40,6 +40,7 @@ TOP_LEVEL_SCREENS = frozenset(
         "ApplicationsScreen",
         "DayCloseScreen",
         "OfficeScreen",
+        "DoctorScreen",
     }
 )
 
@@ -155,6 +156,9 @@ class CounterApp(GuardedApp):
         self.refresh_sync_header()
         if self._header_timer is None:
             self._header_timer = self.set_interval(60, self.refresh_sync_header)
+        from counter_app.ui.backups import start_timer
+
+        start_timer(self)
 
     def _show_dashboard(self) -> None:
         from counter_app.ui.screens.dashboard import DashboardScreen
@@ -344,6 +348,15 @@ class CounterApp(GuardedApp):
             return
         self.open_top_level(OfficeScreen(self.ready))
 
+    def action_doctor(self) -> None:
+        """系统检查 (supervisors only)."""
+        from counter_app.ui.screens.doctor import DoctorScreen
+
+        if self.ready.clerk.role != "supervisor":
+            self.notify("系统检查只有科长可以运行", severity="warning")
+            return
+        self.open_top_level(DoctorScreen(self.ready))
+
     def office_renamed(self, name: str) -> None:
         """The office's name changed: the header and the signed-in clerk show the new one."""
         from dataclasses import replace
@@ -386,6 +399,10 @@ class CounterApp(GuardedApp):
         text = header_text(config.terminal, online, last_ok, config.warn_days)
         if config.allow_insecure and config.insecure():
             text += " · ⚠明文连接（sync.allow_insecure）"
+        if services.settings.backups_automatic():
+            from counter_app.ui.backups import header_part
+
+            text += f" · {header_part(services.settings)}"
         overdue = overdue_days(last_ok, config.warn_days) if config.url else 0
         never = last_ok is None
         self.call_from_thread(self._show_sync_state, text, overdue, never)
@@ -493,6 +510,11 @@ class CounterApp(GuardedApp):
             if self.services.signed.role == "supervisor":
                 yield SystemCommand(
                     "本机构信息", "机构名称、电话、地址、办公时间（科长）", self.action_office
+                )
+                yield SystemCommand(
+                    "系统检查",
+                    "数据库、备份、加密、打印机、省平台、时钟（科长）",
+                    self.action_doctor,
                 )
             yield SystemCommand("打印队列", "重试、重印、换打印机", self.action_print_queue)
 

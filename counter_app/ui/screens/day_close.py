@@ -61,7 +61,14 @@ class DayCloseScreen(Screen[None]):
     def load(self) -> None:
         """Build the report off the UI thread."""
         db, today = self.services.db, self.services.today
-        report = day_report(db, today, self.services.settings.zone())
+        settings = self.services.settings
+        report = day_report(db, today, settings.zone())
+        if settings.backups_automatic():
+            from counter_app.storage.backup import report_line
+
+            report.backup = report_line(
+                settings.database_path(), settings.backup_places(), settings.zone()
+            )
         sign_off = closed(db, today)
         office = self.services.clerk.office_id
         with db.read() as session:
@@ -155,4 +162,8 @@ class DayCloseScreen(Screen[None]):
 
     def _signed(self) -> None:
         self.notify("日结已签署", title="日结")
+        if self.services.settings.backup.at_day_close:
+            from counter_app.ui.backups import back_up
+
+            back_up(self.app, "day_close")  # type: ignore[arg-type]
         self.load()
