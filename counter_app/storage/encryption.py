@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,6 +220,18 @@ def unlock_with_recovery(db: Database, recovery_key: str) -> None:
         _unlock(db, lambda slots: slots.unlock_recovery(recovery_key))
     except WrongSecret as exc:
         raise EncryptionError(str(exc)) from None
+
+
+def unlock_with_prompt(db: Database, ask: Callable[[str, bool], str]) -> None:
+    """A command-line tool on a locked database: ask (``ask(label, hidden)``) for a clerk's user
+    name and password, or ``recovery`` and the recovery key; ``EncryptionError`` if wrong."""
+    if not db.locked:
+        return
+    username = ask("数据库已加密。用户名（用恢复密钥时输入 recovery）", False).strip()
+    if username == "recovery":
+        unlock_with_recovery(db, ask("恢复密钥", True))
+    elif not unlock_for_sign_in(db, username, ask("密码", True)):
+        raise EncryptionError("用户名或密码不正确，数据库未打开")
 
 
 def clerk_password_set(db: Database, username: str, password: str) -> None:
