@@ -108,6 +108,9 @@ class CounterApp(GuardedApp):
         from counter_app.storage.db import Database
 
         settings = self.settings
+        from counter_app.personal_files import prune_personal_files
+
+        prune_personal_files(settings)  # printed files past their keeping time
         engine = build_engine(settings.policy, settings.pack_file)
         db = Database.open(settings.database_path())
         if settings.demo:
