@@ -276,6 +276,44 @@ def slot_names(db_path: Path) -> list[str]:
     return load_slots(db_path).names()
 
 
+@dataclass(frozen=True)
+class EncryptionStatus:
+    """Encryption at rest of one database file, for ``doctor`` and the supervisor's screen."""
+
+    state: FileState
+    clerks: tuple[str, ...]  # user names with a key slot
+    recovery: bool  # whether a recovery slot exists
+    ok: bool
+    message: str  # Chinese, with what to do when not ok
+
+
+def encryption_status(db_path: Path) -> EncryptionStatus:
+    """Whether the database is encrypted, and whose passwords (and a recovery key) open it."""
+    from counter_app.storage.keyslots import RECOVERY_SLOT, KeySlotError, KeySlots, slot_file_path
+
+    state = file_state(db_path)
+    if state != "encrypted":
+        return EncryptionStatus(
+            state,
+            (),
+            False,
+            False,
+            "数据库未加密：请关闭所有窗口后由科长执行 counter-app db encrypt"
+            if state == "plain"
+            else "数据库尚未建立",
+        )
+    try:
+        slots = KeySlots.load(slot_file_path(db_path))
+    except KeySlotError as exc:
+        return EncryptionStatus(state, (), False, False, f"{exc}：请从备份恢复密钥槽文件")
+    clerks = tuple(slots.names())
+    recovery = RECOVERY_SLOT in slots.names("recovery")
+    message = f"已加密（SQLCipher），可打开的经办人 {len(clerks)} 名：{'、'.join(clerks) or '无'}"
+    if not recovery:
+        message += "；没有恢复密钥：请执行 counter-app db rekey --new-recovery"
+    return EncryptionStatus(state, clerks, recovery, bool(clerks) and recovery, message)
+
+
 # -- creating, converting, re-keying ---------------------------------------------------------
 
 

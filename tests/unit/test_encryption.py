@@ -339,3 +339,19 @@ def test_create_refuses_an_existing_database(tmp_path: Path) -> None:
     with pytest.raises(EncryptionError, match="已存在"):
         create_encrypted(path, "boss", "boss-pass-1")
     assert file_state(path) == "plain"
+
+
+def test_status_for_doctor(tmp_path: Path) -> None:
+    from counter_app.storage.encryption import encryption_status
+
+    path = tmp_path / "office.db"
+    assert encryption_status(path).state == "new"
+    plain_office(tmp_path / "plain.db").close()
+    plain = encryption_status(tmp_path / "plain.db")
+    assert not plain.ok and "db encrypt" in plain.message
+    new_office(path)[0].close()
+    status = encryption_status(path)
+    assert status.ok and status.recovery and sorted(status.clerks) == ["boss", "li"]
+    assert "已加密" in status.message
+    slot_file_path(path).unlink()
+    assert not encryption_status(path).ok
