@@ -231,10 +231,13 @@ def sign_in(
     if db.locked:
         # An encrypted database opens only with a clerk's key slot: the slot's argon2 checks the
         # password before anything is read (wrong passwords cannot be counted until it is open).
-        from counter_app.storage.encryption import unlock_for_sign_in
+        from counter_app.storage.encryption import EncryptionError, unlock_for_sign_in
 
-        if not unlock_for_sign_in(db, username, password):
-            return None
+        try:
+            if not unlock_for_sign_in(db, username, password):
+                return None
+        except EncryptionError as exc:  # no slot file, or slots of another key: said in Chinese
+            raise ClerkError(str(exc)) from None
     with db.read() as session:
         clerk = session.exec(select(Clerk).where(Clerk.username == username)).first()
     if clerk is not None:

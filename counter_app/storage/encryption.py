@@ -317,6 +317,20 @@ def encryption_status(db_path: Path) -> EncryptionStatus:
 # -- creating, converting, re-keying ---------------------------------------------------------
 
 
+def _unused(path: Path) -> bool:
+    """A plain database with no office and no clerk (only the schema): nothing to lose."""
+    try:
+        with closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            return all(
+                conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] == 0
+                for table in ("office", "clerk", "person")
+                if table in tables
+            )
+    except sqlite3.DatabaseError:
+        return False
+
+
 def create_encrypted(
     path: Path, username: str, password: str, cost: KdfCost | None = None
 ) -> tuple[Database, str]:
@@ -324,11 +338,16 @@ def create_encrypted(
 
     Returns the open database and the recovery key to show (and print) once for the supervisor;
     it is stored nowhere. Then create the office and ``username`` as a supervisor with
-    ``clerks.add_clerk`` (which re-wraps the same slot). Refuses when a database exists.
+    ``clerks.add_clerk`` (which re-wraps the same slot). Refuses when a database with data exists
+    (an empty plain one, as the app opens before first-run set-up, is replaced; close it first).
     """
     from counter_app.storage.db import Database
     from counter_app.storage.keyslots import new_database_key, new_slot_file, slot_file_path
 
+    if file_state(path) == "plain" and _unused(path):
+        # The app opened (and migrated) an empty plain database before first-run set-up.
+        for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
     if file_state(path) != "new":
         raise EncryptionError(f"数据库 {path} 已存在，不能重新建立")
     path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)

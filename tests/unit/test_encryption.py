@@ -181,7 +181,7 @@ def test_wrong_key_is_chinese_and_creates_nothing(tmp_path: Path) -> None:
     slot_file_path(path).rename(tmp_path / "elsewhere.keyslots")
     db = Database.open(moved)
     assert db.locked
-    with pytest.raises(EncryptionError, match="找不到密钥槽文件"):
+    with pytest.raises(ClerkError, match="找不到密钥槽文件"):
         sign_in(db, "li", "li-pass-01")
 
 
@@ -270,6 +270,26 @@ def test_encrypt_refused_while_another_window_is_open(tmp_path: Path) -> None:
     assert file_state(path) == "plain"
 
 
+def signed_in(path: Path, username: str, password: str) -> bool:
+    """Whether ``password`` opens the database at ``path`` (closed again afterwards)."""
+    db = reopen(path)
+    try:
+        return sign_in(db, username, password) is not None
+    finally:
+        db.close()
+
+
+def recovered(path: Path, recovery: str) -> bool:
+    db = reopen(path)
+    try:
+        unlock_with_recovery(db, recovery)
+        return not db.locked
+    except EncryptionError:
+        return False
+    finally:
+        db.close()
+
+
 def test_rekey_rewraps_every_slot(tmp_path: Path) -> None:
     path = tmp_path / "office.db"
     db, recovery = new_office(path)
@@ -281,18 +301,17 @@ def test_rekey_rewraps_every_slot(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(WrongKey):
         Database.open(path, key=old)
-    assert sign_in(reopen(path), "li", "li-pass-01") is not None
-    assert sign_in(reopen(path), "boss", "boss-pass-1") is not None
-    unlock_with_recovery(reopen(path), recovery)
+    assert signed_in(path, "li", "li-pass-01")
+    assert signed_in(path, "boss", "boss-pass-1")
+    assert recovered(path, recovery)
     # A new recovery key replaces the old one.
     db = reopen(path)
     sign_in(db, "boss", "boss-pass-1")
     fresh = rekey_database(db, new_recovery=True)
-    assert fresh is not None and fresh != recovery
     db.close()
-    with pytest.raises(EncryptionError):
-        unlock_with_recovery(reopen(path), recovery)
-    unlock_with_recovery(reopen(path), fresh)
+    assert fresh is not None and fresh != recovery
+    assert not recovered(path, recovery)
+    assert recovered(path, fresh)
 
 
 def test_interrupted_rekey_finishes_at_next_sign_in(tmp_path: Path) -> None:
@@ -339,6 +358,23 @@ def test_create_refuses_an_existing_database(tmp_path: Path) -> None:
     with pytest.raises(EncryptionError, match="已存在"):
         create_encrypted(path, "boss", "boss-pass-1")
     assert file_state(path) == "plain"
+
+
+def test_create_replaces_the_empty_database_opened_before_set_up(tmp_path: Path) -> None:
+    path = tmp_path / "office.db"
+    Database.open(path).close()  # the app's start-up, before first-run set-up
+    assert file_state(path) == "plain"
+    db, _ = create_encrypted(path, "boss", "boss-pass-1")
+    assert file_state(path) == "encrypted"
+    assert office_names(db) == []
+
+
+def test_sign_in_without_slot_file_is_a_clerk_message(tmp_path: Path) -> None:
+    path = tmp_path / "office.db"
+    new_office(path)[0].close()
+    slot_file_path(path).unlink()
+    with pytest.raises(ClerkError, match="找不到密钥槽文件"):
+        sign_in(Database.open(path), "li", "li-pass-01")
 
 
 def test_status_for_doctor(tmp_path: Path) -> None:
