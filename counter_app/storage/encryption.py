@@ -142,10 +142,19 @@ def export_to(source: Any, target: Path, key: bytes | None) -> None:
 
 
 def backup_to(db: Database, target: Path) -> None:
-    """An online copy of an encrypted database, encrypted with the same key (for ``ops``)."""
+    """An online copy of an encrypted database, encrypted with the same key (for ``ops``).
+
+    SQLite's backup API (a consistent snapshot while other windows keep writing) between two
+    connections opened with the same key. The copy opens with the same key slots.
+    """
+    import sqlcipher3
+
     assert db.path is not None and db.key is not None, "not an open encrypted database"
-    with closing(connect(db.path, db.key)) as conn:
-        export_to(conn, target, db.key)
+    touch_private(target)
+    with closing(connect(db.path, db.key)) as source:
+        with closing(sqlcipher3.connect(str(target))) as copy:
+            copy.execute(f'PRAGMA key = "{key_pragma_value(db.key)}"')
+            source.backup(copy)
 
 
 def database_key(db: Database) -> bytes | None:
