@@ -267,8 +267,11 @@ def clerk_enrol(db: Database, username: str, password: str) -> None:
             return
         except WrongSecret:
             pass
-    slots.set(username, password, db.key)
-    slots.save()
+    # Under the database's write lock: windows editing the slot file take turns.
+    with db.write():
+        slots = load_slots(db.path)
+        slots.set(username, password, db.key)
+        slots.save()
 
 
 def clerk_removed(db: Database, username: str) -> None:
