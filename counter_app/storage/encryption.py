@@ -151,10 +151,12 @@ def backup_to(db: Database, target: Path) -> None:
 
     assert db.path is not None and db.key is not None, "not an open encrypted database"
     touch_private(target)
-    with closing(connect(db.path, db.key)) as source:
-        with closing(sqlcipher3.connect(str(target))) as copy:
-            copy.execute(f'PRAGMA key = "{key_pragma_value(db.key)}"')
-            source.backup(copy)
+    with (
+        closing(connect(db.path, db.key)) as source,
+        closing(sqlcipher3.connect(str(target))) as copy,
+    ):
+        copy.execute(f'PRAGMA key = "{key_pragma_value(db.key)}"')
+        source.backup(copy)
 
 
 def database_key(db: Database) -> bytes | None:
