@@ -275,11 +275,30 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+#: The benchmark's own key slot when it runs on an encrypted (SQLCipher) database.
+BENCH_CLERK, BENCH_PASSWORD = "bench", "bench-password"
+
+
+def open_bench_db(path: Path, encrypted: bool) -> Database:
+    """The benchmark database: plain, or encrypted as a real office's (``--encrypted``), opened
+    through a key slot the way sign-in opens it."""
+    from counter_app.storage.encryption import create_encrypted, file_state, unlock_for_sign_in
+
+    if not encrypted:
+        return Database.open(path)
+    if file_state(path) == "new":
+        return create_encrypted(path, BENCH_CLERK, BENCH_PASSWORD)[0]
+    db = Database.open(path)
+    if not unlock_for_sign_in(db, BENCH_CLERK, BENCH_PASSWORD):
+        sys.exit(f"{path} is not an encrypted database of this benchmark")
+    return db
+
+
 def run(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(args.db) if args.db else Path(scratch) / "bench.db"
-        db = Database.open(path)
+        db = open_bench_db(path, args.encrypted)
         have = count_rows(db, "person"), count_rows(db, "filing")
         if have == (0, 0):
             print(f"seeding {args.persons:,} persons and {args.filings:,} filings into {path} …")
@@ -338,6 +357,9 @@ def main() -> None:
     parser.add_argument("--db", help="keep (or reuse) the database here; default: a temporary one")
     parser.add_argument("--queries", type=int, default=1000, help="random queries per kind")
     parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument(
+        "--encrypted", action="store_true", help="an SQLCipher database, as a real office has"
+    )
     sys.exit(run(parser.parse_args()))
 
 

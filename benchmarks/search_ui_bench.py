@@ -24,12 +24,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-from search_bench import KINDS, count_rows, percentile, sample, seed
+from search_bench import KINDS, count_rows, open_bench_db, percentile, sample, seed
 from textual import events
 from textual.widgets import DataTable, Input
 
 from counter_app.settings import Settings
-from counter_app.storage.db import Database
 from counter_app.storage.persons import search_persons
 from counter_app.ui.app import CounterApp
 from counter_app.ui.screens.search import SearchScreen
@@ -113,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(args.db) if args.db else Path(scratch) / "bench.db"
-        db = Database.open(path)
+        db = open_bench_db(path, args.encrypted)
         if count_rows(db, "person") == 0:
             print(f"seeding {args.persons:,} persons and {args.filings:,} filings into {path} …")
             seed(db, args.persons, args.filings, rng)
@@ -135,6 +134,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="random queries per kind")
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--size", default="80x24", help="terminal size, e.g. 120x40")
+    parser.add_argument(
+        "--encrypted", action="store_true", help="an SQLCipher database (opened at sign-in)"
+    )
     sys.exit(run(parser.parse_args()))
 
 

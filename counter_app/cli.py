@@ -145,7 +145,23 @@ app.add_typer(office_app, name="office")
 
 
 def _database():  # type: ignore[no-untyped-def]
-    return command_settings().open_database()
+    return unlocked(command_settings().open_database())
+
+
+def unlocked(db: Any) -> Any:
+    """An encrypted database unlocked by a clerk's password (or the recovery key) typed at the
+    prompt; a wrong one ends the command with a Chinese message (exit 2)."""
+    from counter_app.storage.encryption import EncryptionError, unlock_with_prompt
+
+    def ask(label: str, hidden: bool) -> str:
+        return str(typer.prompt(label, hide_input=hidden))
+
+    try:
+        unlock_with_prompt(db, ask)
+    except EncryptionError as exc:
+        typer.echo(f"未打开：{exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    return db
 
 
 @office_app.command("add")
@@ -302,6 +318,64 @@ def text_check(
     if not done and not remaining:
         typer.echo("已存文字中没有控制字符")
     raise typer.Exit(EXIT_INVALID if remaining and not clean_now else 0)
+
+
+# -- encryption at rest (issue 16) -----------------------------------------------------------
+
+db_app = typer.Typer(help="本机构数据库：加密、更换密钥", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("encrypt")
+def db_encrypt(
+    username: Annotated[str, typer.Option("--username", help="科长的用户名")],
+    password: Annotated[
+        str, typer.Option("--password", prompt="科长密码", hide_input=True, help="不写时交互输入")
+    ] = "",
+    backup: Annotated[
+        Path | None,
+        typer.Option("--backup", help="加密前的明文备份文件（默认在数据库旁 .before-encrypt）"),
+    ] = None,
+) -> None:
+    """把未加密的本机构数据库转为加密（SQLCipher），先做备份；打印一次恢复密钥。"""
+    from counter_app.storage.clerks import ClerkError
+    from counter_app.storage.encryption import EncryptionError, encrypt_database
+
+    path = command_settings().database_path()
+    target = backup or path.with_name(path.name + ".before-encrypt")
+    try:
+        done = encrypt_database(path, username, password, target)
+    except (ClerkError, EncryptionError) as exc:
+        typer.echo(f"未加密：{exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    typer.echo(f"数据库已加密：{path}")
+    typer.echo(f"恢复密钥（只显示这一次，请抄写或打印后交科长锁柜保管）：{done.recovery_key}")
+    typer.echo(
+        f"加密前的明文备份：{done.backup}（其中有未加密的个人信息：确认新数据库可用后请删除）"
+    )
+    typer.echo("其他经办人在科长登录过的窗口上登录一次后，即可用自己的密码打开数据库。")
+
+
+@db_app.command("rekey")
+def db_rekey(
+    new_recovery: Annotated[
+        bool, typer.Option("--new-recovery", help="同时更换恢复密钥（原恢复密钥作废）")
+    ] = False,
+) -> None:
+    """更换数据库密钥：所有密钥槽重新封装，经办人密码不变（须先关闭所有窗口的程序）。"""
+    from counter_app.storage.encryption import EncryptionError, rekey_database
+
+    db = _database()
+    try:
+        recovery = rekey_database(db, new_recovery=new_recovery)
+    except EncryptionError as exc:
+        typer.echo(f"未更换：{exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    finally:
+        db.close()
+    typer.echo("数据库密钥已更换，所有经办人的密钥槽已重新封装。")
+    if recovery:
+        typer.echo(f"新的恢复密钥（只显示这一次，原恢复密钥已作废）：{recovery}")
 
 
 def _add_sync_commands() -> None:

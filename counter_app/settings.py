@@ -211,6 +211,17 @@ class Settings(BaseSettings):
     forms_dir: Path | None = None
     """本机构的文书措辞目录：放与 forms/ 同名的 TOML 文件，只写要改的键（措辞、电话、机构名称）。"""
 
+    encryption: bool = True
+    """新建本机构数据库时加密（SQLCipher；密钥由各经办人的密码和科长的恢复密钥保护）。
+    演示模式始终不加密；已有的未加密数据库用 counter-app db encrypt 转换。"""
+
+    personal_file_days: int = Field(default=30, ge=1, le=3650)
+    """打印到文件的文书等含个人信息的文件（数据库之外）保留天数；启动和日结时删除更早的文件。"""
+
+    def encrypts_new_database(self) -> bool:
+        """Whether set-up creates this office's new database encrypted (never for the demo)."""
+        return self.encryption and not self.demo
+
     qr_key: SecretStr | None = None
     """文书二维码签名密钥；不设置时每个经办机构首次打印时生成一个，保存在本机构数据库中。"""
 

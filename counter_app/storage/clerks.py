@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -145,7 +146,71 @@ def add_clerk(
         session.flush()
         audit(session, None, "create", "clerk", clerk.id, username=username, role=role)
         assert clerk.id is not None
+        # Inside the write transaction: it also serialises edits of the key slot file.
+        _slot_password_set(db, username, password)
         return clerk.id
+
+
+def _slot_password_set(db: Database, username: str, password: str) -> None:
+    """An encrypted database: ``username``'s key slot now opens with ``password``."""
+    if db.encrypted:
+        from counter_app.storage.encryption import clerk_password_set
+
+        clerk_password_set(db, username, password)
+
+
+def set_password(db: Database, username: str, password: str, by_clerk_id: int | None) -> None:
+    """Set a clerk's new password (the clerk themself, or a supervisor resetting it); audited.
+
+    On an encrypted database the clerk's key slot is re-wrapped for the new password.
+    """
+    if len(password) < MIN_PASSWORD:
+        raise ClerkError(f"密码至少 {MIN_PASSWORD} 位")
+    with db.write() as session:
+        clerk = session.exec(select(Clerk).where(Clerk.username == username)).first()
+        if clerk is None:
+            raise ClerkError(f"没有用户名为 {username} 的经办人")
+        clerk.password_hash = _HASHER.hash(password)
+        clerk.failed_logins, clerk.locked_until = 0, None
+        session.add(clerk)
+        audit(session, by_clerk_id, "set_password", "clerk", clerk.id, username=username)
+        if clerk.active:
+            _slot_password_set(db, username, password)
+
+
+def disable_clerk(db: Database, username: str, by_clerk_id: int | None) -> None:
+    """Disable a clerk: they can no longer sign in, and on an encrypted database their key slot
+    is removed, so their password no longer opens it. Audited."""
+    with db.write() as session:
+        clerk = session.exec(select(Clerk).where(Clerk.username == username)).first()
+        if clerk is None:
+            raise ClerkError(f"没有用户名为 {username} 的经办人")
+        clerk.active = False
+        session.add(clerk)
+        audit(session, by_clerk_id, "disable", "clerk", clerk.id, username=username)
+        if db.encrypted:
+            from counter_app.storage.encryption import clerk_removed
+
+            clerk_removed(db, username)
+
+
+def verify_supervisor(path: Path, username: str, password: str) -> None:
+    """Check, on the plain database at ``path``, that ``username`` is an active supervisor with
+    this password (``ClerkError`` in Chinese otherwise); for ``db encrypt``."""
+    db = Database.open(path)
+    try:
+        with db.read() as session:
+            clerk = session.exec(select(Clerk).where(Clerk.username == username)).first()
+    finally:
+        db.close()
+    try:
+        ok = clerk is not None and clerk.active and _HASHER.verify(clerk.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or clerk is None:
+        raise ClerkError("用户名或密码不正确")
+    if clerk.role != "supervisor":
+        raise ClerkError("只有科长可以执行此操作")
 
 
 def sign_in(
@@ -164,6 +229,17 @@ def sign_in(
     """
     lockout = lockout or Lockout()
     now = now or utcnow()
+    unlocked_now = db.locked
+    if db.locked:
+        # An encrypted database opens only with a clerk's key slot: the slot's argon2 checks the
+        # password before anything is read (wrong passwords cannot be counted until it is open).
+        from counter_app.storage.encryption import EncryptionError, unlock_for_sign_in
+
+        try:
+            if not unlock_for_sign_in(db, username, password):
+                return None
+        except EncryptionError as exc:  # no slot file, or slots of another key: said in Chinese
+            raise ClerkError(str(exc)) from None
     with db.read() as session:
         clerk = session.exec(select(Clerk).where(Clerk.username == username)).first()
     if clerk is not None:
@@ -228,6 +304,10 @@ def sign_in(
             )
     if locked is not None:
         raise AccountLocked(locked)
+    if signed is not None and db.encrypted and not unlocked_now:
+        from counter_app.storage.encryption import clerk_enrol
+
+        clerk_enrol(db, username, password)
     return signed
 
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from counter_app.private_files import DIR_MODE, touch_private
@@ -44,6 +46,30 @@ def _make_engine(path: Path, *, immediate: bool) -> Engine:
     )
     configure_sqlite(engine, immediate=immediate)
     return engine
+
+
+def _make_cipher_engine(path: Path, key: bytes, *, immediate: bool) -> Engine:
+    """An engine over an SQLCipher file opened with the raw 256-bit ``key`` (no passphrase KDF)."""
+    from counter_app.storage.encryption import cipher_url
+
+    engine = create_engine(
+        cipher_url(path, key),
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        # Pooled like a plain file (the dialect's default is one connection per thread).
+        poolclass=QueuePool,
+    )
+    configure_sqlite(engine, immediate=immediate)
+    return engine
+
+
+def _make_locked_engine(path: Path) -> Engine:
+    """An engine that refuses to connect: an encrypted database before a clerk has signed in."""
+    from counter_app.storage.encryption import DatabaseLocked
+
+    def refuse() -> Any:
+        raise DatabaseLocked(path)
+
+    return create_engine("sqlite://", creator=refuse)
 
 
 def configure_sqlite(engine: Engine, *, immediate: bool) -> None:
@@ -73,11 +99,27 @@ class Database:
     path: Path | None
     writer: Engine
     reader: Engine
+    #: The SQLCipher key while an encrypted database is open (``None``: plain, or still locked).
+    key: bytes | None = field(default=None, repr=False)
+    #: Whether the file is encrypted (it then opens only once a key slot gives the key).
+    encrypted: bool = False
 
     @classmethod
-    def open(cls, path: Path | str | None = None, *, migrate: bool = True) -> Database:
-        """Open (creating the folder and schema if needed) and upgrade to the latest schema."""
+    def open(
+        cls, path: Path | str | None = None, *, migrate: bool = True, key: bytes | None = None
+    ) -> Database:
+        """Open (creating the folder and schema if needed) and upgrade to the latest schema.
+
+        An encrypted file (no SQLite header) opens with ``key``, or else *locked*: nothing can be
+        read until ``unlock`` (a clerk's key slot at sign-in). An encrypted database is never
+        created here (``encryption.create_encrypted`` does that), and a missing or wrong key never
+        leaves a new empty file behind.
+        """
         db_path = Path(path) if path else default_db_path()
+        from counter_app.storage.encryption import expects_encrypted
+
+        if key is not None or expects_encrypted(db_path):
+            return cls.open_encrypted(db_path, key, migrate=migrate)
         # Personal data: a new folder is 0700 and the file 0600 from the start (SQLite gives the
         # -wal and -shm files the database file's mode).
         db_path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
@@ -92,6 +134,39 @@ class Database:
 
             upgrade(database)
         return database
+
+    @classmethod
+    def open_encrypted(cls, path: Path, key: bytes | None, *, migrate: bool = True) -> Database:
+        """An existing SQLCipher database: opened with ``key``, or locked until ``unlock``."""
+        from counter_app.storage.encryption import require_encrypted_file
+
+        require_encrypted_file(path)
+        locked = _make_locked_engine(path)
+        database = cls(path, locked, locked, encrypted=True)
+        if key is not None:
+            database.unlock(key, migrate=migrate)
+        return database
+
+    @property
+    def locked(self) -> bool:
+        """An encrypted database no clerk has unlocked yet."""
+        return self.encrypted and self.key is None
+
+    def unlock(self, key: bytes, *, migrate: bool = True) -> None:
+        """Open the encrypted file with ``key`` (``WrongKey`` in Chinese if it is not its key)."""
+        from counter_app.storage.encryption import check_key
+
+        assert self.path is not None
+        check_key(self.path, key)
+        self.writer.dispose()
+        self.reader.dispose()
+        self.writer = _make_cipher_engine(self.path, key, immediate=True)
+        self.reader = _make_cipher_engine(self.path, key, immediate=False)
+        self.key = key
+        if migrate:
+            from counter_app.storage.migrations import upgrade
+
+            upgrade(self)
 
     @classmethod
     def open_url(cls, url: str, *, migrate: bool = True) -> Database:

@@ -38,8 +38,15 @@ def _settings():  # type: ignore[no-untyped-def]
 
 def _office_db(path: Path | None):  # type: ignore[no-untyped-def]
     from counter_app.storage.db import Database
+    from counter_app.storage.encryption import EncryptionError, unlock_with_prompt
 
-    return Database.open(path) if path else _settings().open_database()
+    db = Database.open(path) if path else _settings().open_database()
+    try:  # an encrypted database: a clerk's password (or the recovery key) at the prompt
+        unlock_with_prompt(db, lambda label, hidden: str(typer.prompt(label, hide_input=hidden)))
+    except EncryptionError as exc:
+        typer.echo(f"未打开：{exc}", err=True)
+        raise typer.Exit(2) from None
+    return db
 
 
 def _store(url: str | None):  # type: ignore[no-untyped-def]

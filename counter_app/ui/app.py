@@ -108,6 +108,9 @@ class CounterApp(GuardedApp):
         from counter_app.rules_engine import build_engine
 
         settings = self.settings
+        from counter_app.personal_files import prune_personal_files
+
+        prune_personal_files(settings)  # printed files past their keeping time
         engine = build_engine(settings.policy, settings.pack_file)
         db = settings.open_database()
         if settings.demo:
@@ -116,6 +119,9 @@ class CounterApp(GuardedApp):
             seed_demo(db, engine, settings.current_date())
         # The sign-in title names the office as the dashboard will (the database's, not the
         # settings' placeholder), when this database holds one office.
+        if db.locked:
+            # Encrypted: nothing can be read before a clerk's key slot opens it at sign-in.
+            return Services(settings=settings, db=db, engine=engine)
         from sqlmodel import select
 
         with db.read() as session:
@@ -149,6 +155,13 @@ class CounterApp(GuardedApp):
 
     def _signed_in(self, signed: SignedIn | None) -> None:
         assert self.services is not None and signed is not None
+        if self.services.db.encrypted and not getattr(self, "_calendar_read", False):
+            # The database opened at the first sign-in: apply the calendar packages start-up
+            # could not read.
+            from counter_app.sync.pulled import with_pulled_calendar
+
+            self._calendar_read = True
+            self.services.engine = with_pulled_calendar(self.services.engine, self.services.db)
         self.services.signed = signed
         self.sub_title = f"{signed.office_name} · {signed.display_name}"
         # The sign-in screen is still being dismissed; open the dashboard once it is gone.

@@ -158,6 +158,9 @@ class DayCloseScreen(Screen[None]):
             close_day(self.services.db, supervisor, report)
         except DayCloseRefused as exc:
             return str(exc)
+        from counter_app.personal_files import prune_personal_files
+
+        prune_personal_files(self.services.settings)  # printed files past their keeping time
         return ""
 
     def _signed(self) -> None:

@@ -1,0 +1,51 @@
+"""An encrypted office database in the app: nothing is read before sign-in, a clerk's password
+opens it, a wrong one says so in Chinese and leaves it closed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Label
+
+from counter_app.rules_engine import build_engine
+from counter_app.storage import keyslots
+from counter_app.storage.clerks import add_clerk, ensure_office
+from counter_app.storage.demo import seed_demo
+from counter_app.storage.encryption import create_encrypted, file_state
+from counter_app.ui.screens.dashboard import DashboardScreen
+from counter_app.ui.screens.sign_in import SignInScreen
+from tests.functional.conftest import TODAY
+from tests.functional.driving import settle, sign_in, type_text
+
+
+@pytest.fixture
+def encrypted_office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo office's data, in an encrypted database (``demo`` has a slot)."""
+    monkeypatch.setattr(keyslots, "DEFAULT_COST", keyslots.KdfCost(1, 1024, 1))
+    path = tmp_path / "office.db"
+    db, _ = create_encrypted(path, "demo", "demo1234")
+    seed_demo(db, build_engine("jiangsu"), TODAY)
+    ensure_office(db, "320102", "玄武区医保中心", "jiangsu", "320100")
+    add_clerk(db, "320102", "li", "李经办", "li-pass-01")
+    db.close()
+    assert file_state(path) == "encrypted"
+    return path
+
+
+async def test_sign_in_opens_the_encrypted_database(make_app, encrypted_office: Path) -> None:
+    app = make_app("jiangsu", demo=False, db_path=encrypted_office)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, SignInScreen)
+        assert app.services is not None and app.services.db.locked
+        await sign_in(pilot, "demo", "wrong-password")
+        assert isinstance(app.screen, SignInScreen)
+        assert "用户名或密码不正确" in str(app.screen.query_one("#message", Label).content)
+        assert app.services.db.locked
+        # The password field is cleared and focused; the user name stays.
+        await type_text(pilot, "demo1234")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen), type(app.screen)
+        assert not app.services.db.locked
