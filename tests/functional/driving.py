@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, SelectionList
+from textual.widgets import DataTable, Input, Select, SelectionList
 
 from counter_app.ui.wizard.steps import WizardStep
 
 
 async def settle(pilot: Pilot) -> None:
-    """Let workers finish and messages flow (instead of sleeping)."""
+    """Let workers finish and messages flow (instead of sleeping).
+
+    A table measures its new rows when its message queue goes idle; on a loaded machine that can
+    come after the pauses above, so wait (a bounded number of pauses) until every table of the
+    screen has measured its rows — a snapshot taken earlier shows columns as wide as their headers.
+    """
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    for _ in range(50):
+        if not any(
+            table._require_update_dimensions or table._updated_cells
+            for table in pilot.app.screen.query(DataTable)
+        ):
+            break
         await pilot.pause()
 
 

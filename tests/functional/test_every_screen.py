@@ -3,7 +3,8 @@
 On each screen: no ASCII word from Textual's built-ins and no raw stored code; the 更多 (F1) key
 is in the footer and every footer key is whole; every key the counter defines on the screen is in
 the footer or in the 更多 list; drop-down and checklist labels fit whole; no line starts with
-``、`` or ``）`` (a badly wrapped line).
+``、`` or ``）`` (a badly wrapped line); every table is a ``CounterTable`` and no header or cell
+holds an ambiguous-width character or a line break (so headers align with their rows).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from counter_app.ui.screens.dashboard import DashboardScreen
 from counter_app.ui.screens.lock import LockScreen
 from counter_app.ui.screens.office import OfficeScreen
 from counter_app.ui.widgets.footer import MORE_ACTION, KeysFooter, screen_keys
+from counter_app.ui.widgets.table import CounterTable, is_ambiguous
 from tests.functional.driving import choose, choose_destination, fill, settle, sign_in, type_text
 from tests.functional.screen_text import (
     bad_line_starts,
@@ -81,6 +83,16 @@ def problems(pilot: Pilot, where: str) -> list[str]:
     for checklist in screen.query(SelectionList):
         if any("…" in line for line in region_lines(app, checklist.region)):
             found.append(f"{where}: checklist label cut")
+    for table in screen.query(DataTable):
+        # Headers line up with their rows only when no cell holds a character whose width
+        # depends on the terminal, or a line break.
+        if not isinstance(table, CounterTable):
+            found.append(f"{where}: table #{table.id} is not a CounterTable")
+        cells = [str(column.label) for column in table.columns.values()]
+        cells += [str(cell) for row in range(table.row_count) for cell in table.get_row_at(row)]
+        for text in cells:
+            if any(is_ambiguous(c) for c in text) or "\n" in text:
+                found.append(f"{where}: table #{table.id} cell breaks alignment: {text!r}")
     for box in screen.query(Checkbox):
         if box.display and cell_len(str(box.label)) + 4 > box.size.width:
             found.append(f"{where}: checkbox label cut: {box.label}")

@@ -34,6 +34,7 @@ from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.reason import ReasonDialog
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.table import CounterTable
 from counter_app.ui.widgets.wrapped import WrappedStatic
 from counter_app.workflows.claims import advance_claim
 
@@ -61,7 +62,7 @@ class ClaimScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="claim_page"):
             yield WrappedStatic("正在读取…", id="claim_details")
-            yield DataTable(id="claim_history", cursor_type="row", zebra_stripes=True)
+            yield CounterTable(id="claim_history", cursor_type="row", zebra_stripes=True)
             yield WrappedStatic("", id="claim_payment")
         yield KeysFooter()
 

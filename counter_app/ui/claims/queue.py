@@ -23,6 +23,7 @@ from counter_app.storage.claims import (
 )
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.table import CounterTable
 
 
 def marks(row: ClaimRow) -> str:
@@ -64,7 +65,7 @@ class ClaimsQueueScreen(Screen[None]):
         yield Header()
         yield Label("零星报销队列（按状态和办结期限；回车打开）", classes="title")
         yield Label("", id="claims_summary")
-        yield DataTable(id="claims", cursor_type="row", zebra_stripes=True)
+        yield CounterTable(id="claims", cursor_type="row", zebra_stripes=True)
         yield KeysFooter()
 
     def on_mount(self) -> None:

@@ -43,6 +43,7 @@ from counter_app.ui.claims.render import (
 from counter_app.ui.claims.state import AMOUNT_FIELDS, DATE_FIELDS, FLAG_FIELDS, ClaimState
 from counter_app.ui.screens.person_form import choice_select, form_row
 from counter_app.ui.services import INSURANCE_LABELS, SCOPE_LABELS
+from counter_app.ui.widgets.table import CounterTable
 from counter_app.ui.widgets.verdict import Verdict
 from counter_app.ui.widgets.wrapped import WrappedStatic
 from counter_app.ui.wizard.state import DRAFT_LOCK
@@ -354,7 +355,7 @@ class LinesStep(ClaimStep):
         yield from form_row(
             "类别", choice_select(dict(list(SHORT_LABELS.items())[1:]), "in_scope", "line_category")
         )
-        yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+        yield CounterTable(id="lines", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("日期", "项目", "金额", "类别")

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label
 
 from counter_app.ui.widgets.footer import MORE_ACTION, KeyEntry, screen_keys
+from counter_app.ui.widgets.table import CounterTable
 
 
 class KeysDialog(ModalScreen[KeyEntry | None]):
@@ -26,7 +27,7 @@ class KeysDialog(ModalScreen[KeyEntry | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="keys_dialog", classes="panel"):
             yield Label("本界面的按键（回车执行所选项，Esc 关闭）", classes="title")
-            yield DataTable(id="key_list", cursor_type="row", zebra_stripes=True)
+            yield CounterTable(id="key_list", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

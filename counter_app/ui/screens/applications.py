@@ -17,6 +17,7 @@ from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.text_input import ReasonDialog
 from counter_app.ui.services import BASIS_LABELS, INSURANCE_LABELS, SCOPE_LABELS, Services
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.table import CounterTable
 from counter_app.ui.widgets.verdict import Verdict
 from counter_app.workflows.applications import (
     ApplicationView,
@@ -54,7 +55,7 @@ class ApplicationsScreen(Screen[None]):
         yield Header()
         yield Label("线上申请（不见面备案）待审核", classes="title")
         yield Label("", id="rule")
-        yield DataTable(id="applications", cursor_type="row", zebra_stripes=True)
+        yield CounterTable(id="applications", cursor_type="row", zebra_stripes=True)
         yield KeysFooter()
 
     def on_mount(self) -> None:

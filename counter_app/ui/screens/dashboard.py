@@ -13,6 +13,7 @@ from counter_app.storage.claims import claim_counts
 from counter_app.storage.queues import ACTIONS_COUNTED, Dashboard, QueueRow, dashboard
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.table import CounterTable
 
 
 class DashboardScreen(Screen[None]):
@@ -70,10 +71,10 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="queues"):
             with Vertical():
                 yield Label("承诺书补材料：本周到期与逾期", classes="section")
-                yield DataTable(id="followups", cursor_type="row", zebra_stripes=True)
+                yield CounterTable(id="followups", cursor_type="row", zebra_stripes=True)
             with Vertical():
                 yield Label("临时备案即将到期", classes="section")
-                yield DataTable(id="expiring", cursor_type="row", zebra_stripes=True)
+                yield CounterTable(id="expiring", cursor_type="row", zebra_stripes=True)
         yield KeysFooter(compact=True)  # every key of the day fits in 80 columns
 
     def on_mount(self) -> None:

@@ -13,6 +13,7 @@ from counter_app.storage.models import Draft
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.table import CounterTable
 
 
 class DraftsScreen(Screen[None]):
@@ -37,7 +38,7 @@ class DraftsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label("未完成的办理（回车继续）", classes="title")
-        yield DataTable(id="drafts", cursor_type="row", zebra_stripes=True)
+        yield CounterTable(id="drafts", cursor_type="row", zebra_stripes=True)
         yield KeysFooter()
 
     def on_mount(self) -> None:

@@ -26,6 +26,7 @@ from counter_app.ui.services import (
     Services,
 )
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.table import CounterTable
 from counter_app.workflows.refusals import REFUSED_LABEL, refused_filings
 
 #: History actions besides new/change/cancel.
@@ -78,17 +79,20 @@ class PersonScreen(Screen[None]):
         self.refused: dict[str, str] = {}
         self.claims: list[Claim] = []
         self.revealed = False
+        self.history_notes: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("正在读取…", id="details")
         with Vertical(id="filings_pane"):
             yield Label("备案记录", classes="section")
-            yield DataTable(id="filings", cursor_type="row", zebra_stripes=True)
+            yield CounterTable(id="filings", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="filing_detail", classes="detail-line")
             yield Label("零星报销（回车打开）", classes="section")
-            yield DataTable(id="person_claims", cursor_type="row", zebra_stripes=True)
+            yield CounterTable(id="person_claims", cursor_type="row", zebra_stripes=True)
             yield Label("办理历史", classes="section")
-            yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+            yield CounterTable(id="history", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="history_detail", classes="detail-line")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -176,9 +180,27 @@ class PersonScreen(Screen[None]):
         )
         if filings:
             table.move_cursor(row=min(cursor, len(filings) - 1))
+            self._show_filing_detail(filings[table.cursor_row])
             self._load_history(filings[table.cursor_row].id)  # type: ignore[arg-type]
         else:
+            self.query_one("#filing_detail", Static).update("")
             self.query_one("#history", DataTable).clear()
+            self._show_history_detail()
+
+    def _show_filing_detail(self, filing: Filing) -> None:
+        """The highlighted filing in full: the table clips a long destination, not this line."""
+        status = (
+            REFUSED_LABEL
+            if filing.number in self.refused
+            else str(filing.status_text(self.services.today))
+        )
+        self.query_one("#filing_detail", Static).update(
+            escape(
+                f"{filing.number}  {self.services.category_label(filing.category)}  "
+                f"就医地 {filing.destination_name}  "
+                f"有效期 {filing.valid_from} 至 {filing.valid_until or '长期'}  {status}"
+            )
+        )
 
     def _render_details(self) -> None:
         person = self.person
@@ -205,6 +227,7 @@ class PersonScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#filings")
     def _highlight(self, event: DataTable.RowHighlighted) -> None:
         if 0 <= event.cursor_row < len(self.filings):
+            self._show_filing_detail(self.filings[event.cursor_row])
             self._load_history(self.filings[event.cursor_row].id)  # type: ignore[arg-type]
 
     @work(
@@ -222,14 +245,23 @@ class PersonScreen(Screen[None]):
     def _show_history(self, rows: list[FilingHistory], names: dict[int, str]) -> None:
         table = self.query_one("#history", DataTable)
         table.clear()
+        self.history_notes = []
         for entry in rows:
             note = "；".join(r["message"] for r in entry.reasons if r.get("severity") != "error")
-            table.add_row(
-                self.services.show_time(entry.at),
-                STEP_LABELS.get(entry.action, entry.action),
-                names.get(entry.clerk_id, str(entry.clerk_id)),
-                note[:60],
-            )
+            when = self.services.show_time(entry.at)
+            action = STEP_LABELS.get(entry.action, entry.action)
+            table.add_row(when, action, names.get(entry.clerk_id, str(entry.clerk_id)), note)
+            self.history_notes.append(f"{when} {action}：{note}" if note else "")
+        self._show_history_detail(table.cursor_row)
+
+    @on(DataTable.RowHighlighted, "#history")
+    def _history_highlight(self, event: DataTable.RowHighlighted) -> None:
+        self._show_history_detail(event.cursor_row)
+
+    def _show_history_detail(self, row: int = -1) -> None:
+        """The highlighted step's whole note, wrapped: the table shows its start only."""
+        note = self.history_notes[row] if 0 <= row < len(self.history_notes) else ""
+        self.query_one("#history_detail", Static).update(escape(note))
 
     def _selected(self) -> Filing | None:
         table = self.query_one("#filings", DataTable)

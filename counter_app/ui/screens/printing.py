@@ -19,6 +19,7 @@ from counter_app.storage.models import PrintJob
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.chinese import ChoiceSelect
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.table import CounterTable
 
 STATUS = {"queued": "待打印", "done": "已打印"}
 
@@ -137,7 +138,7 @@ class PrintQueueScreen(Screen[None]):
             yield Label("打印机", classes="field-label")
             options = _printer_options(self.services)
             yield ChoiceSelect(options, value=options[0][1], allow_blank=False, id="queue_printer")
-        yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        yield CounterTable(id="jobs", cursor_type="row", zebra_stripes=True)
         yield Label("", id="queue_status")
         yield KeysFooter()
 

@@ -18,6 +18,7 @@ from counter_app.storage.persons import PersonRow, classify, search_persons
 from counter_app.ui.services import INSURANCE_LABELS, Services
 from counter_app.ui.typeahead import TypeAheadTarget
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.table import CounterTable
 
 KIND_LABELS = {
     "id_exact": "身份证号",
@@ -64,7 +65,7 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
         yield Label("查找参保人：身份证号、姓名、拼音首字母（如 zs）或备案编号", classes="title")
         yield Input(placeholder="输入或扫码后回车", id="query")
         yield Label("", id="kind")
-        yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
+        yield CounterTable(id="results", cursor_type="row", zebra_stripes=True)
         yield KeysFooter()
 
     def on_mount(self) -> None:

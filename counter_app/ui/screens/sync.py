@@ -17,6 +17,7 @@ from counter_app.ui.dialogs.reason import ReasonDialog
 from counter_app.ui.services import Services
 from counter_app.ui.sync_header import since_text
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.table import CounterTable
 
 KIND_LABELS = {
     "filing.new": "新增备案",
@@ -56,7 +57,7 @@ class SyncScreen(Screen[None]):
         yield ProgressBar(id="progress", show_eta=False)
         yield Label("", id="stage")
         yield Label("被省平台退回、需要处理的事件", classes="section")
-        yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
+        yield CounterTable(id="problems", cursor_type="row", zebra_stripes=True)
         yield Label("", id="problem_detail")
         yield KeysFooter()
 
