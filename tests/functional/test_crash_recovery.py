@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ID_NUMBER = "11010519491231002X"
 
 
-def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 60) -> None:
+def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 300) -> None:
+    # Generous: a driver that dies is seen at once; only a loaded machine takes long.
     deadline = time.monotonic() + seconds
     while not path.exists():
         if process.poll() is not None:
