@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS
-from counter_app.storage.claims import (
+from counter_app.domain.claim_lifecycle import (
     ACCEPTED,
     PENDING,
     RETURNED,
     REVIEWING,
     SETTLED,
-    STATUS_LABELS,
+    ClaimStatus,
 )
+from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS
 
 COMMITMENT_MATERIAL = "commitment_letter"
 #: The claim statuses each claim document describes.
@@ -69,7 +69,7 @@ def _claim_verdict(kind: str, source: Mapping[str, Any], printed: Mapping[str, d
         return Verdict(kind, True)
     if kind in printed:
         return Verdict(kind, True, "", printed[kind])
-    state = STATUS_LABELS.get(status, status)
+    state = ClaimStatus.label_of(status)
     return Verdict(
         kind, False, f"报销 {source['number']} 当前为“{state}”：{DOCUMENT_KINDS[kind]}{_WHEN[kind]}"
     )

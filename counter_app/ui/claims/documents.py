@@ -17,8 +17,8 @@ from counter_app.domain.claim_documents import (
     one_time_notice,
     return_notice,
 )
+from counter_app.domain.claim_lifecycle import PENDING, RETURNED, SETTLED
 from counter_app.domain.results import ClaimResult
-from counter_app.storage.claims import PENDING, RETURNED, SETTLED
 from counter_app.ui.claims.render import payment_text
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.wrapped import WrappedStatic
