@@ -361,6 +361,12 @@ def build_checked(kind: str, number: str, context: PrintContext) -> Document:
     return replace(document, blocks=(mark, *document.blocks))
 
 
+def preview(kind: str, number: str, context: PrintContext) -> Document:
+    """The document exactly as ``build_checked`` gives it to the printer now, for a screen to
+    show: same record, pack, forms, gate and date; only the printed facts are not recorded."""
+    return build_checked(kind, number, replace(context, keep_facts=False))
+
+
 def build(kind: str, record: Mapping[str, Any], context: PrintContext) -> Document:
     """The document of ``kind`` for a record, signed with the record's office key (no gate:
     ``build_checked`` is the printing path)."""

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from counter_app.domain.claim_documents import acceptance_receipt, as_text, one_time_notice
+from counter_app.domain.claim_documents import acceptance_receipt, one_time_notice
 from counter_app.domain.claim_lines import ItemLine
 from counter_app.domain.engine import RulesEngine
 from counter_app.domain.requests import ClaimRequest
 from counter_app.domain.results import ClaimResult
-from counter_app.printing.sources import claim_record
+from counter_app.printing.sources import PrintContext, claim_record, preview
 from counter_app.rules_engine import build_engine
 from counter_app.storage import claims as claims_module
 from counter_app.storage.claims import (
@@ -195,7 +195,8 @@ def test_incomplete_is_saved_with_notice_then_resumed_and_accepted(
     assert all(item["citation"].startswith("苏规程 第二十七条") for item in notice["items"])
     assert notice["person"]["id_masked"] == "110105********002X"
     assert "320102 医保服务中心" in notice["come_back"]["where"]
-    assert ID_NUMBER not in as_text(notice)
+    shown = preview("missing_notice", saved.number, PrintContext(db, TODAY)).text()
+    assert ID_NUMBER not in shown and "110105********002X" in shown
 
     # The person comes back on the 23rd with the rest: the due date runs from that day.
     resumed = take(
