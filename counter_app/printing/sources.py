@@ -180,17 +180,22 @@ def load_filing(
             "remote_address": person.remote_address,
             "card_number": person.card_number,
         },
-        "office": {
-            "code": office.code,
-            "name": office.name,
-            "phone": office.phone,
-            "address": office.address,
-            "hours": office.hours,
-        },
+        "office": _office(office),
         "clerk_name": clerk.display_name if clerk else "",
         # The office's business date of the step (not the UTC date of its timestamp).
         "handled_on": _business_date(step, filing),
         "today": today or business_date(),
+    }
+
+
+def _office(office: Office) -> dict[str, str]:
+    """The office as every document names it (its line at the foot of a form)."""
+    return {
+        "code": office.code,
+        "name": office.name,
+        "phone": office.phone,
+        "address": office.address,
+        "hours": office.hours,
     }
 
 
@@ -228,13 +233,7 @@ def claim_record(view: ClaimView, *, personal: bool = False) -> DocumentSource:
         "result": claim.result,
         "accepted_on": claim.accepted_on.isoformat() if claim.accepted_on else None,
         "due_date": claim.due_date.isoformat() if claim.due_date else None,
-        "office": {
-            "code": office.code,
-            "name": office.name,
-            "phone": office.phone,
-            "address": office.address,
-            "hours": office.hours,
-        },
+        "office": _office(office),
         "return_reason": claim.return_reason,
         "hospital": claim.hospital or {},
         "clerk_name": view.clerk_name,
