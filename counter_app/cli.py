@@ -457,7 +457,7 @@ def print_document(
     from counter_app.printing.gate import NotPrintable
     from counter_app.printing.pdf import render_pdf
     from counter_app.printing.receipt import render_preview, render_receipt
-    from counter_app.printing.sources import NotFound, PrintContext, build_checked
+    from counter_app.printing.sources import NotFound, build_checked, print_context
 
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".png", ".bin"):
@@ -470,8 +470,7 @@ def print_document(
         _fail("--qr", "二维码方式应为 native 或 image")
     settings = command_settings()
     db = _database()
-    key = settings.qr_key.get_secret_value() if settings.qr_key else None
-    context = PrintContext(db, settings.current_date(), key, settings.forms_dir)
+    context = print_context(db, settings)
     try:
         document = build_checked(kind, number, context)
     except (NotFound, FormError) as exc:
@@ -550,6 +549,7 @@ def verify(
         today=settings.current_date(),
         forms_dir=settings.forms_dir,
         paper_text=text,
+        pack_file=settings.pack_file,
     )
     typer.echo(result.message)
     raise typer.Exit(0 if result.genuine else EXIT_INVALID)

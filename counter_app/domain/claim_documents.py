@@ -3,10 +3,11 @@
 
 Pure functions over the stored claim as plain data (keys ``number``, ``status``, ``person`` with
 the masked 身份证号, ``request``, ``result`` — the engine's ``ClaimResult`` as JSON —,
-``accepted_on``, ``due_date``, ``office``); they return the content as plain data, so the screen
-(``ui/claims/documents.py``) and the printed forms (``printing/build.py``: the PDF and the receipt
-printer) show the same items, citations, due date and office. Nothing here decides a rule: the
-missing items, the due date and its citation are the engine's.
+``accepted_on``, ``due_date``, ``office``); they return the content as plain data, which the
+printed forms (``printing/build.py``) fill in; the screens show that printed ``Document``
+(``printing.sources.preview``), so screen and paper show the same items, citations, due date
+and office. Nothing here decides a rule: the missing items, the due date and its citation are
+the engine's.
 """
 
 from __future__ import annotations
@@ -224,42 +225,3 @@ def acceptance_receipt(source: Mapping[str, Any]) -> dict[str, Any]:
         "fund_total": payment.get("fund_total"),
         "cost_check_candidate": bool(result.get("cost_check_candidate")),
     }
-
-
-def as_text(document: Mapping[str, Any]) -> str:
-    """The document as plain lines, as the screen shows it (the printed form lays out the same
-    content with its own wording around it)."""
-    person, office = document["person"], document["office"]
-    lines = [
-        document["title"],
-        f"编号：{document['number']}    日期：{document['date']}",
-        f"参保人：{person['name']}（{person['id_masked']}）",
-        f"情形：{document['case']}    类别：{document['treatment']}",
-    ]
-    if document["kind"] == "return_notice":
-        lines.append(f"退回原因：{document['reason']}")
-        lines.append("退回的材料：" + ("、".join(document["returned"]) or "无"))
-        lines += [f"办理地点：{document['come_back']['where']}", document["come_back"]["when"]]
-    elif document["kind"] == "one_time_notice":
-        lines.append("请补齐以下材料（一次性告知）：")
-        lines += [
-            f"{i}. {item['text']}（{item['citation']}）"
-            for i, item in enumerate(document["items"], 1)
-        ]
-        lines.append("已交材料：" + ("、".join(document["presented"]) or "无"))
-        lines += [f"办理地点：{document['come_back']['where']}", document["come_back"]["when"]]
-    else:
-        due = document["due"]
-        mark = "（暂定，节假日数据待更新）" if due["provisional"] else ""
-        lines += [
-            f"受理日期：{document['accepted_on']}",
-            f"办结时限：{due['date']}（材料齐全之日起 {due['working_days']} 个工作日，"
-            f"{due['citation']}）{mark}",
-            "已收材料：" + "、".join(document["materials"]),
-        ]
-        if document["total"]:
-            lines.append(f"申报总费用：{document['total']} 元")
-    lines.append(
-        f"经办机构：{office['name']}" + (f"  电话 {office['phone']}" if office["phone"] else "")
-    )
-    return "\n".join(lines)

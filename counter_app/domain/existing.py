@@ -14,9 +14,13 @@ from datetime import date
 
 from counter_app.domain.policy import PolicyPack
 from counter_app.domain.requests import ExistingFiling, FilingRequest
-from counter_app.domain.status import STANDING, FilingStatus, describe_status, status_of
-
-ACTION_LABELS = {"new": "新增", "change": "变更", "cancel": "取消"}
+from counter_app.domain.status import (
+    STANDING,
+    FilingAction,
+    FilingStatus,
+    describe_status,
+    status_of,
+)
 
 Add = Callable[..., None]
 """(code, message, citation[, severity]) → records a reason."""
@@ -47,7 +51,7 @@ def check_target(
 ) -> None:
     """A change or cancel needs a filing that still stands on the business day."""
     rules = pack.filing
-    action = ACTION_LABELS[request.action]
+    action = FilingAction(request.action).label
     status = existing_status(target, request.today)
     text = describe_status(
         status, target.valid_from, target.valid_until, followup_due=target.followup_due

@@ -17,7 +17,7 @@ from counter_app.domain.checklist import applicable, describe_missing, evaluate
 from counter_app.domain.conditions import matches
 from counter_app.domain.dates import after_term, term_end
 from counter_app.domain.errors import FieldError, InvalidInput
-from counter_app.domain.existing import ACTION_LABELS, check_target, existing_status, stands
+from counter_app.domain.existing import check_target, existing_status, stands
 from counter_app.domain.filing_checks import (
     changed_fields,
     continued_treatment_reasons,
@@ -37,7 +37,7 @@ from counter_app.domain.results import (
     FilingResult,
     Reason,
 )
-from counter_app.domain.status import FilingStatus
+from counter_app.domain.status import FilingAction, FilingStatus
 
 
 @dataclass(frozen=True)
@@ -540,7 +540,7 @@ def decide_filing(request: FilingRequest, pack: PolicyPack, regions: RegionTable
             )
     else:
         assert target is not None
-        action = ACTION_LABELS[request.action]
+        action = FilingAction(request.action).label
         check_target(request, pack, target, decision.add)
         locked_until, citation = _lock_until(pack, target.category, target.basis, target.valid_from)
         if locked_until and request.today < locked_until:

@@ -19,6 +19,7 @@ from counter_app.domain.dates import term_end
 from counter_app.domain.policy import PolicyPack
 from counter_app.domain.requests import ExistingFiling, FilingRequest
 from counter_app.domain.results import Reason
+from counter_app.domain.status import FilingStatus
 
 CHANGE_LABELS = {
     "destination": "就医地",
@@ -33,7 +34,9 @@ def _reason(code: str, message: str, citation: str, severity: str = "error") -> 
 
 
 def _active(filing: ExistingFiling, today: date) -> bool:
-    return filing.status == "active" and (filing.valid_until is None or filing.valid_until >= today)
+    return filing.status == FilingStatus.ACTIVE and (
+        filing.valid_until is None or filing.valid_until >= today
+    )
 
 
 def requirement_reasons(pack: PolicyPack, facts: dict[str, object]) -> list[Reason]:

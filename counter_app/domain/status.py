@@ -17,33 +17,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Protocol
 
+from counter_app.domain.labels import LabelledEnum
 
-class FilingStatus(StrEnum):
-    """What a filing is on a given day."""
 
-    ACTIVE = "active"
-    UPCOMING = "upcoming"
-    OVERDUE = "overdue"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    SUPERSEDED = "superseded"
+class FilingStatus(LabelledEnum):
+    """What a filing is on a given day, with its one Chinese label (screens, documents, reports,
+    messages). ``ACTIVE``, ``CANCELLED``, ``SUPERSEDED`` and ``WITHDRAWN`` are also what the
+    database stores."""
+
+    ACTIVE = ("active", "有效")
+    UPCOMING = ("upcoming", "未生效")
+    OVERDUE = ("overdue", "逾期未补")
+    EXPIRED = ("expired", "已过期")
+    CANCELLED = ("cancelled", "已取消")
+    SUPERSEDED = ("superseded", "已失效（重新备案）")
     #: Taken back after the provincial store refused it (see ``workflows.refusals``).
-    WITHDRAWN = "withdrawn"
+    WITHDRAWN = ("withdrawn", "已撤回（未被省平台接受）")
 
 
-#: The one set of Chinese labels for a filing status (screens, documents, reports, messages).
-STATUS_LABELS: dict[str, str] = {
-    FilingStatus.ACTIVE: "有效",
-    FilingStatus.UPCOMING: "未生效",
-    FilingStatus.OVERDUE: "逾期未补",
-    FilingStatus.EXPIRED: "已过期",
-    FilingStatus.CANCELLED: "已取消",
-    FilingStatus.SUPERSEDED: "已失效（重新备案）",
-    FilingStatus.WITHDRAWN: "已撤回（未被省平台接受）",
-}
+class FilingAction(LabelledEnum):
+    """A step a clerk takes on a filing (the request's ``action``), with its Chinese label."""
+
+    NEW = ("new", "新增")
+    CHANGE = ("change", "变更")
+    CANCEL = ("cancel", "取消")
+
+
+#: ``FilingStatus`` labels by value (derived from the enum: not a second definition).
+STATUS_LABELS: dict[str, str] = FilingStatus.labels()
+#: ``FilingAction`` labels by value (derived from the enum).
+ACTION_LABELS: dict[str, str] = FilingAction.labels()
 
 #: Statuses in which the filing still stands (it blocks a duplicate and can be changed or
 #: cancelled). An overdue commitment filing still stands: the person completes the materials
@@ -153,4 +158,4 @@ def describe_status(
         detail = "省平台未接受，已撤回"
     else:
         detail = period
-    return StatusText(status, STATUS_LABELS[status], detail)
+    return StatusText(status, status.label, detail)

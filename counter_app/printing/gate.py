@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS
-from counter_app.storage.claims import (
+from counter_app.domain.claim_lifecycle import (
     ACCEPTED,
     PENDING,
     RETURNED,
     REVIEWING,
     SETTLED,
-    STATUS_LABELS,
+    ClaimStatus,
 )
+from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS
 
 COMMITMENT_MATERIAL = "commitment_letter"
 #: The claim statuses each claim document describes.
@@ -35,6 +35,8 @@ CLAIM_STATES: dict[str, frozenset[str]] = {
     "return_notice": frozenset({RETURNED}),
     "injury_commitment": frozenset({PENDING, ACCEPTED, REVIEWING, SETTLED}),
 }
+#: Claim documents printed only when the claim's request asks for them (not a state's own).
+_ON_REQUEST = frozenset({"injury_commitment"})
 _WHEN = {
     "missing_notice": "只在材料不全（待补材料）时出具",
     "claim_receipt": "只在受理后、结算前出具",
@@ -42,6 +44,15 @@ _WHEN = {
     "return_notice": "只在退回时出具",
     "injury_commitment": "只在报销未退回时出具",
 }
+
+
+def state_document(status: str) -> str | None:
+    """The document a claim's status calls for (the one its screen shows): 一次性告知书 while
+    materials are missing, 受理回执 once accepted, 结算单 once settled, 退回通知书 once returned."""
+    return next(
+        (k for k, states in CLAIM_STATES.items() if status in states and k not in _ON_REQUEST),
+        None,
+    )
 
 
 class NotPrintable(ValueError):
@@ -69,7 +80,7 @@ def _claim_verdict(kind: str, source: Mapping[str, Any], printed: Mapping[str, d
         return Verdict(kind, True)
     if kind in printed:
         return Verdict(kind, True, "", printed[kind])
-    state = STATUS_LABELS.get(status, status)
+    state = ClaimStatus.label_of(status)
     return Verdict(
         kind, False, f"报销 {source['number']} 当前为“{state}”：{DOCUMENT_KINDS[kind]}{_WHEN[kind]}"
     )

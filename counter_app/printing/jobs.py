@@ -20,7 +20,7 @@ from counter_app.printing.pdf import Rendered, render_pdf
 from counter_app.printing.printers import PrinterError, send
 from counter_app.printing.qr import parse
 from counter_app.printing.receipt import render_receipt
-from counter_app.printing.sources import NotFound, PrintContext, build_checked, check
+from counter_app.printing.sources import NotFound, PrintContext, build_checked, check, print_context
 from counter_app.settings import PrinterConfig, Settings
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
@@ -65,18 +65,13 @@ def render_document(printer: PrinterConfig, document: Document, copies: int = 1)
     return render_receipt(document, printer.paper, printer.hanzi, printer.qr)
 
 
-def _context(db: Database, settings: Settings) -> PrintContext:
-    key = settings.qr_key.get_secret_value() if settings.qr_key else None
-    return PrintContext(db, settings.current_date(), key, settings.forms_dir)
-
-
 def _attempt(db: Database, settings: Settings, job: PrintJob, printer_name: str) -> Outcome:
     assert job.id is not None
     warnings: list[str] = []
     digest = ""
     try:
         printer = find_printer(settings, printer_name)
-        context = _context(db, settings)
+        context = print_context(db, settings)
         document = build_checked(job.kind, job.number, context)
         parsed = parse(document.qr_payload)
         digest = parsed.digest if parsed else ""
@@ -129,7 +124,7 @@ def submit(
     if not 1 <= copies <= 20:
         raise ValueError("份数应在 1 到 20 之间")
     with suppress(NotFound):  # a missing record is recorded and stays queued, to retry
-        check(db, kind, number)
+        check(db, kind, number, settings.pack_file)
     with db.write() as session:
         job = PrintJob(
             office_id=clerk.office_id,

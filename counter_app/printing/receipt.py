@@ -15,16 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from counter_app.printing.document import (
-    Choice,
-    Document,
-    Line,
-    Note,
-    Paragraphs,
-    Signature,
-    Table,
-    Title,
-)
+from counter_app.printing.document import Document
 from counter_app.printing.fonts import CJK_FONT, font_for, font_path, missing_glyphs
 from counter_app.printing.pdf import Rendered
 from counter_app.printing.text import char_width, clean, text_width, wrap
@@ -54,11 +45,6 @@ class ReceiptLine:
     bold: bool = False
 
 
-def _pairs(row: tuple[Any, ...]) -> list[tuple[str, str]]:
-    cells = [cell.chosen if isinstance(cell, Choice) else cell for cell in row]
-    return [(cells[i], cells[i + 1] if i + 1 < len(cells) else "") for i in range(0, len(cells), 2)]
-
-
 def layout(document: Document, columns: int) -> list[ReceiptLine]:
     """The document as receipt lines of at most ``columns`` columns."""
     out: list[ReceiptLine] = []
@@ -66,27 +52,17 @@ def layout(document: Document, columns: int) -> list[ReceiptLine]:
     def add(text: str, indent: int = 0, **style: Any) -> None:
         out.extend(ReceiptLine(line, **style) for line in wrap(clean(text), columns, indent))
 
-    for block in document.blocks:
-        if isinstance(block, Title):
-            add(block.text, align="center", bold=True)
+    for line in document.text_lines():  # the same lines the screen previews show
+        if line.role == "title":
+            add(line.text, align="center", bold=True)
             out.append(ReceiptLine("-" * columns))
-        elif isinstance(block, Line):
-            add(block.text)
-        elif isinstance(block, Table):
-            for row in block.rows:
-                for label, value in _pairs(row):
-                    if label.strip() or value.strip():
-                        add(f"{label.strip()}：{value}", indent=2)
-        elif isinstance(block, Paragraphs):
-            if block.heading:
-                add(block.heading, bold=True)
-            for index, item in enumerate(block.items, 1):
-                add(f"{index}. {item}" if block.numbered else item, indent=2)
-        elif isinstance(block, Signature):
+        elif line.role == "signature":
             out.append(ReceiptLine(""))
-            add(block.text)
-        elif isinstance(block, Note):
-            add(block.text)
+            add(line.text)
+        elif line.role == "heading":
+            add(line.text, bold=True)
+        else:
+            add(line.text, indent=2 if line.role in ("field", "item") else 0)
     out.append(ReceiptLine("-" * columns))
     return out
 

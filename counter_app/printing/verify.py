@@ -17,11 +17,11 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from counter_app.domain.claim_lifecycle import ClaimStatus
 from counter_app.domain.status import STANDING
 from counter_app.printing import facts as printed_facts
 from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS, FormError
 from counter_app.printing.qr import Payload, genuine, office_key, parse
-from counter_app.storage.claims import STATUS_LABELS
 from counter_app.storage.db import Database
 from counter_app.storage.models import Claim, Filing, Person
 
@@ -53,14 +53,20 @@ class Verification:
 
 
 def _current_facts(
-    db: Database, payload: Payload, key: str | None, today: date, forms_dir: Path | None
+    db: Database,
+    payload: Payload,
+    key: str | None,
+    today: date,
+    forms_dir: Path | None,
+    pack_file: Path | None = None,
 ) -> dict[str, str]:
     """The key facts the same document would print now (nothing is recorded)."""
     from counter_app.printing.sources import NotFound, PrintContext, build, load_record
 
-    context = PrintContext(db, today, key, forms_dir, keep_facts=False)
+    context = PrintContext(db, today, key, forms_dir, keep_facts=False, pack_file=pack_file)
     try:
-        document = build(payload.kind, load_record(db, payload.kind, payload.number), context)
+        record = load_record(db, payload.kind, payload.number, pack_file)
+        document = build(payload.kind, record, context)
     except (NotFound, FormError):
         return {}
     return dict(document.facts.get("values", {}))
@@ -74,6 +80,7 @@ def verify_payload(
     today: date | None = None,
     forms_dir: Path | None = None,
     paper_text: str | None = None,
+    pack_file: Path | None = None,
 ) -> Verification:
     """Check the signature with the issuing office's key, then the printed facts and the record;
     with ``today`` (the business day) a filing's answer says its status on that day."""
@@ -120,7 +127,7 @@ def verify_payload(
         if found is not None:
             claim, person = found
             person_id = person.id
-            detail = f"参保人 {person.name}，报销状态 {STATUS_LABELS[claim.status]}"
+            detail = f"参保人 {person.name}，报销状态 {ClaimStatus.label_of(claim.status)}"
     verdict = "真实有效" if status in ("", *STANDING) else "真实（备案已不在有效期内）"
     head = f"{verdict}：{name}，编号 {payload.number}，经办机构 {payload.office_code}；{detail}"
     if payload.legacy:
@@ -134,7 +141,9 @@ def verify_payload(
             person_id,
         )
         return replace(legacy, filing_status=status)
-    answer = _with_facts(db, payload, head, person_id, configured_key, today, forms_dir, paper_text)
+    answer = _with_facts(
+        db, payload, head, person_id, configured_key, today, forms_dir, paper_text, pack_file
+    )
     return replace(answer, filing_status=status)
 
 
@@ -147,6 +156,7 @@ def _with_facts(
     today: date | None,
     forms_dir: Path | None,
     paper_text: str | None,
+    pack_file: Path | None = None,
 ) -> Verification:
     """The printed facts beside the record's; against the paper when its text is given."""
     name = DOCUMENT_KINDS[payload.kind]
@@ -161,7 +171,8 @@ def _with_facts(
             person_id,
         )
     printed = dict(kept.facts["values"])
-    current = _current_facts(db, payload, configured_key, today or date.today(), forms_dir)
+    on = today or date.today()
+    current = _current_facts(db, payload, configured_key, on, forms_dir, pack_file)
     changes = tuple(printed_facts.changes(printed, current)) if current else ()
     status_then = printed.get("status_label", "")
     lines = [head]

@@ -1,7 +1,8 @@
 """Manual reimbursement claims (零星报销) in the office database: intake, transitions, queue.
 
-A claim moves 待补材料 (pending_materials) → 受理 (accepted) → 审核 (reviewing) → 已结算 (settled),
-or to 退回 (returned) with a reason. Every transition is written inside the caller's write
+The lifecycle (statuses, transitions, labels) is ``domain.claim_lifecycle``, the year-to-date
+arithmetic ``domain.year_to_date``, the documents' record ``printing.sources``; this module keeps
+the claims. Every transition is written inside the caller's write
 transaction: the claim row, its history entry, the itemised lines, the audit entry, the outbox
 event ``claim.<action>`` and the draft it came from — all or nothing. The engine's answer
 (``ClaimResult``) must have been decided in that transaction on the year-to-date figures read
@@ -22,11 +23,24 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select, update
 
+from counter_app.domain.claim_lifecycle import (
+    OPEN_STATUSES,
+    PENDING,
+    SETTLED,
+    STATUS_ORDER,
+    TRANSITIONS,
+    ClaimAction,
+    ClaimStatus,
+    intake_step,
+    is_overdue,
+    may,
+)
+from counter_app.domain.claim_lines import ItemLine
 from counter_app.domain.idnumber import mask_id
-from counter_app.domain.money import ZERO
 from counter_app.domain.requests import ClaimRequest
 from counter_app.domain.results import ClaimResult
 from counter_app.domain.text_fields import TextFieldError, check_hospital, check_text
+from counter_app.domain.year_to_date import year_to_date_sums
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.storage.models import (
@@ -42,39 +56,6 @@ from counter_app.storage.models import (
 from counter_app.storage.records import audit, emit, next_number
 
 CLAIM_PREFIX = "BX"
-PENDING, ACCEPTED, REVIEWING, SETTLED, RETURNED = (
-    "pending_materials",
-    "accepted",
-    "reviewing",
-    "settled",
-    "returned",
-)
-STATUS_LABELS = {
-    PENDING: "待补材料",
-    ACCEPTED: "受理",
-    REVIEWING: "审核",
-    SETTLED: "已结算",
-    RETURNED: "退回",
-}
-#: The order the queue lists statuses in (work still to do first).
-STATUS_ORDER = (PENDING, ACCEPTED, REVIEWING, RETURNED, SETTLED)
-#: action → (the statuses it may start from, the status it leads to).
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "review": (frozenset({ACCEPTED}), REVIEWING),
-    "settle": (frozenset({REVIEWING}), SETTLED),
-    "return": (frozenset({PENDING, ACCEPTED, REVIEWING}), RETURNED),
-}
-ACTION_LABELS = {
-    "save": "存为待补材料",
-    "update": "补充材料",
-    "accept": "受理",
-    "review": "审核",
-    "settle": "结算",
-    "return": "退回",
-    "recalculate": "重新计算",
-}
-#: Statuses whose due date is still a promise to keep (overdue is marked in the queue).
-OPEN_STATUSES = frozenset({ACCEPTED, REVIEWING})
 
 
 class ClaimRefused(ValueError):
@@ -86,46 +67,12 @@ class StaleClaim(RuntimeError):
 
 
 @dataclass(frozen=True)
-class ItemLine:
-    """An itemised line as the clerk typed it (the category is an ``Amounts`` field name)."""
-
-    day: date | None
-    item: str
-    amount: Decimal
-    category: str
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ItemLine:
-        """Back from the draft form."""
-        return cls(
-            date.fromisoformat(data["day"]) if data.get("day") else None,
-            data["item"],
-            Decimal(data["amount"]),
-            data["category"],
-        )
-
-    @classmethod
-    def from_row(cls, row: ClaimLine) -> ItemLine:
-        """A stored line."""
-        return cls(row.day, row.item, row.amount, row.category)
-
-    def as_json(self) -> dict[str, str | None]:
-        """The draft form."""
-        return {
-            "day": self.day.isoformat() if self.day else None,
-            "item": self.item,
-            "amount": f"{self.amount:.2f}",
-            "category": self.category,
-        }
-
-
-@dataclass(frozen=True)
 class ClaimCommitted:
     """What a transition produced."""
 
     number: str
     claim_id: int
-    status: str
+    status: ClaimStatus
     version: int
     event_id: str
 
@@ -138,7 +85,7 @@ class ClaimRow:
     person_id: int
     person_name: str
     id_masked: str
-    status: str
+    status: ClaimStatus
     treatment: str
     due_date: date | None
     total: Decimal | None
@@ -159,38 +106,11 @@ class ClaimView:
     #: Who handled the latest step (the printed documents name the clerk).
     clerk_name: str = ""
 
-    def document_source(self, *, personal: bool = False) -> dict[str, Any]:
-        """What the claim's documents are rendered from: the screen's 一次性告知书 and 受理回执
-        (personal numbers masked) and, with ``personal``, the printed forms, whose official
-        layouts (结算单, 外伤承诺书) carry the full 身份证号, sex, phone and address."""
-        claim, person, office = self.claim, self.person, self.office
-        shown: dict[str, Any] = {"name": person.name, "id_masked": mask_id(person.id_number)}
-        if personal:
-            shown |= {
-                "id_number": person.id_number,
-                "sex": person.sex,
-                "phone": person.phone,
-                "address": person.address,
-            }
-        return {
-            "number": claim.number,
-            "status": claim.status,
-            "person": shown,
-            "request": claim.request,
-            "result": claim.result,
-            "accepted_on": claim.accepted_on.isoformat() if claim.accepted_on else None,
-            "due_date": claim.due_date.isoformat() if claim.due_date else None,
-            "office": {
-                "code": office.code,
-                "name": office.name,
-                "phone": office.phone,
-                "address": office.address,
-                "hours": office.hours,
-            },
-            "return_reason": claim.return_reason,
-            "hospital": claim.hospital or {},
-            "clerk_name": self.clerk_name,
-        }
+
+def _committed(claim: Claim, event_id: str) -> ClaimCommitted:
+    assert claim.id is not None
+    status = ClaimStatus(claim.status)
+    return ClaimCommitted(claim.number, claim.id, status, claim.version, event_id)
 
 
 def _figures(claim: Claim, request: ClaimRequest, result: ClaimResult) -> None:
@@ -205,7 +125,8 @@ def _figures(claim: Claim, request: ClaimRequest, result: ClaimResult) -> None:
     claim.treatment = request.treatment
 
 
-def _event_payload(claim: Claim, person: Person, action: str) -> dict[str, Any]:
+def event_payload(claim: Claim, person: Person, action: str) -> dict[str, Any]:
+    """The outbox payload of a claim step: the claim as the provincial store keeps it."""
     payment = claim.result.get("payment") or {}
     return {
         "action": action,
@@ -266,7 +187,7 @@ def _record(
         signed.office_id,
         signed.clerk_id,
         f"claim.{action}",
-        _event_payload(claim, person, action),
+        event_payload(claim, person, action),
     )
 
 
@@ -362,15 +283,11 @@ def write_claim(
     claim.request, claim.result = request_json, result_json
     claim.hospital = {k: v for k, v in (hospital or {}).items() if v} or None
     _figures(claim, request, result)
+    claim.status, action = intake_step(complete, resumed=number is not None)
     if complete:
         assert result.due is not None
-        claim.status = ACCEPTED
         claim.materials_complete_on = claim.accepted_on = request.today
         claim.due_date, claim.calendar_version = result.due.date, result.due.calendar_version
-        action = "accept"
-    else:
-        claim.status = PENDING
-        action = "save" if number is None else "update"
     override = request.ytd.model_dump(mode="json")
     if ytd_computed is not None and override != ytd_computed:
         claim.ytd_override = {"entered": override, "computed": ytd_computed}
@@ -395,7 +312,7 @@ def write_claim(
         draft = session.get(Draft, draft_id)
         if draft is not None:
             session.delete(draft)
-    return ClaimCommitted(claim.number, claim.id, claim.status, claim.version, event_id)
+    return _committed(claim, event_id)
 
 
 def write_recalculation(
@@ -422,7 +339,7 @@ def write_recalculation(
     session.add(
         ClaimHistory(
             claim_id=claim.id,
-            action="recalculate",
+            action=ClaimAction.RECALCULATE,
             from_status=claim.status,
             to_status=claim.status,
             note="本年度累计已变化，按最新累计重新计算",
@@ -433,7 +350,7 @@ def write_recalculation(
     audit(
         session,
         signed.clerk_id,
-        "recalculate",
+        ClaimAction.RECALCULATE,
         "claim",
         claim.number,
         person_id=person.id,
@@ -441,7 +358,7 @@ def write_recalculation(
         fund_total_before=before.get("fund_total"),
         fund_total_after=f"{claim.fund_total:.2f}" if claim.fund_total is not None else None,
     )
-    return ClaimCommitted(claim.number, claim.id, claim.status, claim.version, "")
+    return _committed(claim, "")
 
 
 def write_transition(
@@ -459,32 +376,33 @@ def write_transition(
     ``today`` is the office's business date (fixed in tests and training); a settlement is
     counted on it in the day report.
     """
-    sources, target = TRANSITIONS[action]
+    target = TRANSITIONS[action][1]
     try:
         reason = check_text("reason", reason)
     except TextFieldError as exc:
         raise ClaimRefused(str(exc)) from None
-    if action == "return" and not reason:
+    if action == ClaimAction.RETURN and not reason:
         raise ClaimRefused("退回原因：请填写退回的原因")
     claim = session.exec(select(Claim).where(Claim.number == number)).first()
     if claim is None:
         raise ClaimRefused(f"没有编号为 {number} 的报销")
-    if claim.status not in sources:
-        raise StaleClaim(f"报销 {number} 当前状态不能{ACTION_LABELS[action]}，请重新打开后再办理")
-    if action == "settle" and not claim.result.get("payment"):
+    if not may(action, claim.status):
+        label = ClaimAction(action).label
+        raise StaleClaim(f"报销 {number} 当前状态不能{label}，请重新打开后再办理")
+    if action == ClaimAction.SETTLE and not claim.result.get("payment"):
         raise ClaimRefused(f"报销 {number} 没有规则计算的支付结果，不能结算")
     values: dict[str, Any] = {"status": target}
-    if action == "settle":
+    if action == ClaimAction.SETTLE:
         values["settled_at"] = utcnow()
         values["settled_on"] = today or date.today()
-    if action == "return":
+    if action == ClaimAction.RETURN:
         values["return_reason"] = reason
     from_status = claim.status
     _bump(session, claim, expected_version, **values)
     person = session.get(Person, claim.person_id)
     assert person is not None and claim.id is not None
     event_id = _record(session, claim, person, signed, action, from_status, reason)
-    return ClaimCommitted(claim.number, claim.id, claim.status, claim.version, event_id)
+    return _committed(claim, event_id)
 
 
 def year_to_date(
@@ -504,8 +422,6 @@ def year_to_date_in(
     session: Session, office_id: int, person_id: int, year: int, basic_funds: Iterable[str]
 ) -> dict[str, str]:
     """``year_to_date`` as the given transaction sees the settled claims."""
-    basic = set(basic_funds)
-    deductible = fund = above = ZERO
     results = session.exec(
         select(Claim.result).where(
             Claim.office_id == office_id,
@@ -514,33 +430,7 @@ def year_to_date_in(
             col(Claim.settlement_year).in_([year, year + 1]),
         )
     ).all()
-    for result in results:
-        payment = result.get("payment") or {}
-        parts = payment.get("segments") or [
-            {
-                "year": payment.get("settlement_year"),
-                "deductible": payment.get("deductible", "0"),
-                "funds": payment.get("funds", []),
-            }
-        ]
-        for part in parts:
-            if part["year"] != year:
-                continue
-            deductible += Decimal(part["deductible"])
-            for line in part["funds"]:
-                if line["name"] in basic:
-                    fund += Decimal(line["amount"])
-                else:
-                    above += Decimal(line["amount"])
-    return {
-        "deductible_paid": f"{deductible:.2f}",
-        "fund_paid": f"{fund:.2f}",
-        "above_cap_paid": f"{above:.2f}",
-    }
-
-
-def _overdue(claim: Claim, today: date) -> bool:
-    return claim.status in OPEN_STATUSES and claim.due_date is not None and claim.due_date < today
+    return year_to_date_sums(results, year, basic_funds)
 
 
 def claim_queue(
@@ -563,13 +453,13 @@ def claim_queue(
             person_id=p.id,  # type: ignore[arg-type]
             person_name=p.name,
             id_masked=mask_id(p.id_number),
-            status=c.status,
+            status=ClaimStatus(c.status),
             treatment=c.treatment,
             due_date=c.due_date,
             total=c.total,
             fund_total=c.fund_total,
             cost_check_candidate=c.cost_check_candidate,
-            overdue=_overdue(c, today),
+            overdue=is_overdue(c.status, c.due_date, today),
         )
         for c, p in pairs
     ]

@@ -302,7 +302,7 @@ def write_filing(
                 session,
                 filing,
                 expected_version,
-                status="cancelled",
+                status=FilingStatus.CANCELLED,
                 valid_until=result.valid_until,
             )
         else:
@@ -318,11 +318,11 @@ def write_filing(
             # still as the clerk saw it (a second refile of it must not make another filing).
             if old is None or old.person_id != person_id:
                 raise FilingRefused(f"备案 {number} 不属于该参保人")
-            if old.status != "active":
+            if old.status != FilingStatus.ACTIVE:
                 raise StaleFiling(f"备案 {number} 已被其他经办人变更或注销，请重新打开后再办理")
-            _bump(session, old, expected_version, status="superseded")
-        elif old is not None and old.status == "active":
-            _bump(session, old, None, status="superseded")
+            _bump(session, old, expected_version, status=FilingStatus.SUPERSEDED)
+        elif old is not None and old.status == FilingStatus.ACTIVE:
+            _bump(session, old, None, status=FilingStatus.SUPERSEDED)
         else:
             continue
         superseded.append(old.number)
@@ -403,14 +403,14 @@ def undo_refused_step(
         outcome = "withdrawn"
         for old_number in supersedes:
             old = session.exec(select(Filing).where(Filing.number == old_number)).first()
-            if old is not None and old.status == "superseded":
-                _bump(session, old, None, status="active")
+            if old is not None and old.status == FilingStatus.SUPERSEDED:
+                _bump(session, old, None, status=FilingStatus.ACTIVE)
                 audit(session, clerk_id, "restore", "filing", old.number, by=number)
     else:
         before = dict(steps[-2].snapshot)
         result = FilingResult.model_validate({**before.pop("result"), "checklist": []})
         request = FilingRequest.model_validate(before)
-        _bump(session, filing, None, status="active")
+        _bump(session, filing, None, status=FilingStatus.ACTIVE)
         _apply(filing, request, result)
         session.add(filing)
         outcome = "restored"

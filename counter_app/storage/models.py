@@ -134,7 +134,7 @@ class Filing(SQLModel, table=True):
     followup_done_on: date | None = None
     #: What a person decided: active, cancelled or superseded. What time did to the filing
     #: (已过期, 逾期未补) is derived at read time: ``Filing.status_on`` / ``domain.status``.
-    status: str = Field(default="active", index=True)
+    status: str = Field(default=FilingStatus.ACTIVE.value, index=True)
     version: int = 1
     created_by: int = Field(foreign_key="clerk.id")
     created_at: datetime = Field(default_factory=utcnow)

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from counter_app.domain.idnumber import mask_id
-from counter_app.domain.status import STATUS_LABELS
+from counter_app.domain.status import FilingStatus
 from counter_app.storage.db import Database
 from counter_app.storage.models import Clerk, Draft, Filing, FilingHistory, Person
 from counter_app.storage.records import pending_events
@@ -59,7 +59,7 @@ def _rows(db: Database, today: date, due_column, *conditions, limit: int) -> lis
         statement = (
             select(Filing, Person)
             .join(Person, col(Person.id) == col(Filing.person_id))
-            .where(Filing.status == "active", *conditions)
+            .where(Filing.status == FilingStatus.ACTIVE, *conditions)
             .order_by(due_column, col(Filing.id))
             .limit(limit)
         )
@@ -72,7 +72,7 @@ def _rows(db: Database, today: date, due_column, *conditions, limit: int) -> lis
                 category=f.category,
                 destination_name=f.destination_name,
                 due=getattr(f, due_column.key),
-                status=STATUS_LABELS[f.status_on(today)],
+                status=f.status_on(today).label,
             )
             for f, p in session.exec(statement).all()
         ]

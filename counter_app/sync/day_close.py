@@ -20,10 +20,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from counter_app.domain.claim_lifecycle import STATUS_ORDER
 from counter_app.domain.money import ZERO
-from counter_app.domain.status import STATUS_LABELS as FILING_STATUS_LABELS
-from counter_app.domain.status import FilingStatus, filing_status
-from counter_app.storage.claims import STATUS_LABELS, STATUS_ORDER
+from counter_app.domain.status import ACTION_LABELS, FilingStatus, filing_status
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.storage.models import Claim, Filing
@@ -33,7 +32,6 @@ from counter_app.storage.sync_models import DayClose, OnlineApplication
 from counter_app.sync import outbox
 from counter_app.sync.transitions import BUSINESS_ZONE
 
-ACTION_LABELS = {"new": "新增", "change": "变更", "cancel": "取消"}
 REVIEW_LABELS = {"approved": "通过", "rejected": "不通过"}
 
 
@@ -125,10 +123,10 @@ def _filing_statuses(session: Session, office_id: int, day: date, zone: tzinfo) 
                 stored, valid_from, valid_until, day, followup_due=due, followup_done_on=done
             )
         ] += 1
-        ending += stored == "active" and valid_until == day
+        ending += stored == FilingStatus.ACTIVE and valid_until == day
     section = Section(
         "备案状态（日终）",
-        [(FILING_STATUS_LABELS[s], counts[s], None) for s in FilingStatus if counts.get(s)],
+        [(s.label, counts[s], None) for s in FilingStatus if counts.get(s)],
     )
     if ending:
         section.rows.append(("当日有效期届满（次日起已过期）", ending, None))
@@ -164,7 +162,7 @@ def _claims(session: Session, office_id: int, day: date, zone: tzinfo) -> Sectio
     )
     return Section(
         "零星报销（按状态）",
-        [(STATUS_LABELS[s], counts[s], None) for s in STATUS_ORDER if counts.get(s)],
+        [(s.label, counts[s], None) for s in STATUS_ORDER if counts.get(s)],
     )
 
 

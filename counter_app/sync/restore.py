@@ -19,6 +19,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, func, select
 
 from counter_app.domain.idnumber import mask_id
+from counter_app.domain.status import FilingStatus
 from counter_app.storage.claims import CLAIM_PREFIX
 from counter_app.storage.db import Database
 from counter_app.storage.filings import FILING_PREFIX
@@ -248,7 +249,7 @@ def _filing(session: Session, office: Office, clerk_id: int, event: dict[str, An
         "basis": str(p.get("basis", "materials")),
         "valid_from": _day(p.get("valid_from")) or utcnow().date(),
         "valid_until": _day(p.get("valid_until")),
-        "status": str(p.get("status", "active")),
+        "status": str(p.get("status", FilingStatus.ACTIVE)),
         "version": int(p.get("version", 1)) if isinstance(p.get("version"), int) else 1,
     }
     if filing is None:
@@ -267,8 +268,8 @@ def _filing(session: Session, office: Office, clerk_id: int, event: dict[str, An
     session.flush()
     for number in p.get("supersedes") or []:
         old = session.exec(select(Filing).where(Filing.number == number)).first()
-        if old is not None and old.status == "active":
-            old.status = "superseded"
+        if old is not None and old.status == FilingStatus.ACTIVE:
+            old.status = FilingStatus.SUPERSEDED
             session.add(old)
     session.add(
         FilingHistory(

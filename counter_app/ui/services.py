@@ -6,14 +6,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from counter_app.domain.engine import RulesEngine
-from counter_app.domain.status import STATUS_LABELS  # noqa: F401  (the one definition; re-exported)
+from counter_app.domain.status import (  # noqa: F401  (the one definition; re-exported)
+    ACTION_LABELS,
+    STATUS_LABELS,
+)
 from counter_app.settings import Settings
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 
 INSURANCE_LABELS = {"employee": "职工医保", "resident": "居民医保"}
 SCOPE_LABELS = {"cross_province": "跨省异地", "in_province": "省内异地"}
-ACTION_LABELS = {"new": "新增", "change": "变更", "cancel": "取消"}
 BASIS_LABELS = {"materials": "提供认定材料", "commitment": "签署个人承诺书"}
 
 

@@ -14,15 +14,15 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from counter_app.domain.claim_lifecycle import REVIEWING, ClaimAction
+from counter_app.domain.claim_lines import ItemLine
 from counter_app.domain.engine import RulesEngine
 from counter_app.domain.errors import InvalidInput
 from counter_app.domain.requests import ClaimRequest
 from counter_app.domain.results import ClaimResult
 from counter_app.storage.claims import (
-    REVIEWING,
     ClaimCommitted,
     ClaimRefused,
-    ItemLine,
     write_claim,
     write_recalculation,
     write_transition,
@@ -239,7 +239,11 @@ def advance_claim(
         claim = session.exec(
             select(Claim).where(Claim.number == number).execution_options(populate_existing=True)
         ).one()
-        if action == "settle" and claim.status == REVIEWING and claim.result.get("payment"):
+        if (
+            action == ClaimAction.SETTLE
+            and claim.status == REVIEWING
+            and claim.result.get("payment")
+        ):
             stored = ClaimResult.model_validate(claim.result)
             request = dict(claim.request)
             current, previous = year_to_date_pair(

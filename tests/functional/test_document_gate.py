@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
-from counter_app.storage.claims import ACCEPTED
+from counter_app.domain.claim_lifecycle import ACCEPTED
 from counter_app.storage.models import Claim, PrintJob
 from counter_app.ui.claims.documents import DocumentScreen
 from counter_app.ui.claims.page import ClaimScreen

@@ -17,6 +17,7 @@ import pytest
 from sqlmodel import col, select
 
 from counter_app.domain.claim_documents import acceptance_receipt, one_time_notice
+from counter_app.domain.claim_lifecycle import ACCEPTED, PENDING, SETTLED
 from counter_app.printing.pdf import render_pdf
 from counter_app.printing.receipt import render_receipt
 from counter_app.printing.sources import (
@@ -29,7 +30,6 @@ from counter_app.printing.sources import (
 )
 from counter_app.printing.verify import verify_payload
 from counter_app.rules_engine import build_engine
-from counter_app.storage.claims import ACCEPTED, PENDING, SETTLED
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.storage.demo import DEMO_HOSPITAL, seed_demo

@@ -18,15 +18,16 @@ from typing import Any
 
 import pytest
 
-from counter_app.domain.claim_documents import acceptance_receipt, as_text, one_time_notice
+from counter_app.domain.claim_documents import acceptance_receipt, one_time_notice
+from counter_app.domain.claim_lines import ItemLine
 from counter_app.domain.engine import RulesEngine
 from counter_app.domain.requests import ClaimRequest
 from counter_app.domain.results import ClaimResult
+from counter_app.printing.sources import PrintContext, claim_record, preview
 from counter_app.rules_engine import build_engine
 from counter_app.storage import claims as claims_module
 from counter_app.storage.claims import (
     ClaimRefused,
-    ItemLine,
     StaleClaim,
     claim_counts,
     claim_queue,
@@ -183,13 +184,14 @@ def test_incomplete_is_saved_with_notice_then_resumed_and_accepted(
     assert saved.status == "pending_materials"
     view = open_claim(db, saved.number, signed.clerk_id)
     assert view is not None and view.claim.due_date is None
-    notice = one_time_notice(view.document_source())
+    notice = one_time_notice(claim_record(view))
     assert [item["label"] for item in notice["items"]] == ["住院费用清单", "诊断证明或出院小结"]
     assert notice["items"][1]["text"] == "诊断证明 或 出院小结（任选其一）"
     assert all(item["citation"].startswith("苏规程 第二十七条") for item in notice["items"])
     assert notice["person"]["id_masked"] == "110105********002X"
     assert "320102 医保服务中心" in notice["come_back"]["where"]
-    assert ID_NUMBER not in as_text(notice)
+    shown = preview("missing_notice", saved.number, PrintContext(db, TODAY)).text()
+    assert ID_NUMBER not in shown and "110105********002X" in shown
 
     # The person comes back on the 23rd with the rest: the due date runs from that day.
     resumed = take(
@@ -205,7 +207,7 @@ def test_incomplete_is_saved_with_notice_then_resumed_and_accepted(
     assert view is not None
     assert view.claim.materials_complete_on == TODAY
     assert view.claim.due_date == engine_for("jiangsu").calendar.add_working_days(TODAY, 10).date
-    receipt = acceptance_receipt(view.document_source())
+    receipt = acceptance_receipt(claim_record(view))
     assert receipt["due"]["working_days"] == 10
     assert receipt["due"]["citation"] == "苏规程 第二十八条"
     assert receipt["number"] == saved.number
@@ -396,7 +398,7 @@ def test_due_dates_across_holidays_via_the_stored_claim(
     ]
     view = open_claim(db, committed.number, signed.clerk_id)
     assert view is not None
-    assert acceptance_receipt(view.document_source())["due"]["date"] == due
+    assert acceptance_receipt(claim_record(view))["due"]["date"] == due
 
 
 def test_queue_orders_by_status_and_due_and_marks_overdue(

@@ -16,16 +16,19 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header
 
 from counter_app.domain.claim_documents import TREATMENT_LABELS, one_time_notice
-from counter_app.domain.results import ClaimResult
-from counter_app.storage.claims import (
+from counter_app.domain.claim_lifecycle import (
     ACCEPTED,
     PENDING,
     REVIEWING,
     STATUS_LABELS,
     TRANSITIONS,
+)
+from counter_app.domain.claim_lines import ItemLine
+from counter_app.domain.results import ClaimResult
+from counter_app.printing.sources import claim_record
+from counter_app.storage.claims import (
     ClaimRefused,
     ClaimView,
-    ItemLine,
     StaleClaim,
     open_claim,
 )
@@ -98,7 +101,7 @@ class ClaimScreen(Screen[None]):
         text.append(f"{claim.number}  ", style="bold")
         text.append(f"{STATUS_LABELS[claim.status]}\n", style="bold cyan")
         text.append(
-            f"{person.name}  {view.document_source()['person']['id_masked']}  "
+            f"{person.name}  {claim_record(view)['person']['id_masked']}  "
             f"{TREATMENT_LABELS.get(claim.treatment, claim.treatment)}  "
             f"{result.case_label or ''}\n"
         )
@@ -110,7 +113,7 @@ class ClaimScreen(Screen[None]):
             )
             text.append("（逾期）\n" if overdue else "\n", style="bold red")
         if claim.status == PENDING:
-            items = one_time_notice(view.document_source())["items"]
+            items = one_time_notice(claim_record(view))["items"]
             text.append("待补材料：" + "；".join(i["text"] for i in items) + "\n", style="yellow")
         if claim.return_reason:
             text.append(f"退回原因：{claim.return_reason}\n", style="red")
@@ -213,14 +216,14 @@ class ClaimScreen(Screen[None]):
         from counter_app.ui.claims.documents import DocumentScreen
 
         if self.view is not None:
-            self.app.push_screen(DocumentScreen(self.view.document_source()))
+            self.app.push_screen(DocumentScreen(claim_record(self.view)))
 
     def action_print(self) -> None:
         """The print screen with the claim's documents."""
         from counter_app.ui.claims.documents import print_claim
 
         if self.view is not None:
-            print_claim(self.app, self.view.document_source())
+            print_claim(self.app, claim_record(self.view))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="commit", description="办理报销")
     def advance(self, action: str, reason: str = "") -> None:
@@ -254,4 +257,4 @@ class ClaimScreen(Screen[None]):
         from counter_app.ui.claims.documents import DocumentScreen
 
         self._show(view)
-        self.app.push_screen(DocumentScreen(view.document_source()))
+        self.app.push_screen(DocumentScreen(claim_record(view)))

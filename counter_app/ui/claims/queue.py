@@ -12,15 +12,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label
 
 from counter_app.domain.claim_documents import TREATMENT_LABELS
-from counter_app.storage.claims import (
+from counter_app.domain.claim_lifecycle import (
     ACCEPTED,
     PENDING,
     REVIEWING,
     STATUS_LABELS,
     STATUS_ORDER,
-    ClaimRow,
-    claim_queue,
 )
+from counter_app.storage.claims import ClaimRow, claim_queue
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.table import CounterTable

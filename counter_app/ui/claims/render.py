@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from counter_app.domain.claim_lifecycle import ClaimAction
 from counter_app.domain.results import ClaimResult, Payment
-from counter_app.storage.claims import ACTION_LABELS
 
 FILING_LABELS = {
     "long_term": "异地长期居住（已备案）",
@@ -107,4 +107,4 @@ def verdict_text(result: ClaimResult) -> Text:
 
 def history_label(action: str) -> str:
     """A transition's name."""
-    return ACTION_LABELS.get(action, action)
+    return ClaimAction.label_of(action)

@@ -23,13 +23,14 @@ from counter_app.domain.claim_documents import (
     hospital_errors,
     normalise_hospital,
 )
+from counter_app.domain.claim_lines import ItemLine
 from counter_app.domain.errors import FieldError
 from counter_app.domain.money import MoneyError, normalise_typed_amount, parse_money
 from counter_app.domain.results import ClaimResult
+from counter_app.printing.sources import claim_record
 from counter_app.storage.claims import (
     ClaimCommitted,
     ClaimRefused,
-    ItemLine,
     StaleClaim,
     open_claim,
 )
@@ -607,7 +608,7 @@ class ClaimReviewStep(ClaimStep):
             return
         view = open_claim(services.db, committed.number, services.clerk.clerk_id)
         assert view is not None
-        self.app.call_from_thread(self._committed, committed, view.document_source())
+        self.app.call_from_thread(self._committed, committed, claim_record(view))
 
     def _refused(self, message: str) -> None:
         self.query_one("#commit_message", Label).update(message)

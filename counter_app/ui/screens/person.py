@@ -11,9 +11,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label, Static
 
 from counter_app.domain.claim_documents import TREATMENT_LABELS
+from counter_app.domain.claim_lifecycle import PENDING
+from counter_app.domain.claim_lifecycle import STATUS_LABELS as CLAIM_STATUS_LABELS
 from counter_app.domain.idnumber import mask_id, mask_phone
-from counter_app.storage.claims import PENDING, person_claims
-from counter_app.storage.claims import STATUS_LABELS as CLAIM_STATUS_LABELS
+from counter_app.storage.claims import person_claims
 from counter_app.storage.clerks import clerk_names
 from counter_app.storage.filings import filing_history, person_filings
 from counter_app.storage.models import Claim, Filing, FilingHistory, Person

@@ -121,6 +121,7 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
             key,
             today=self.services.today,
             forms_dir=settings.forms_dir,
+            pack_file=settings.pack_file,
         )
         self.app.call_from_thread(self._verified, result)
 
