@@ -30,6 +30,7 @@ from counter_app.sync.protocol import rejection
 from counter_app.sync.province_book import FilingBook
 from counter_app.sync.province_tables import (
     OfficeInfo,
+    among,
     applications,
     feed,
     people,
@@ -58,7 +59,7 @@ def lock_keys(conn: Connection, keys: list[str], postgres: bool) -> None:
     )
     conn.execute(
         select(people.c.id_number)
-        .where(people.c.id_number.in_(keys))
+        .where(among(people.c.id_number, keys, postgres))
         .order_by(people.c.id_number)
         .with_for_update()
     )

@@ -7,10 +7,14 @@ serialises filings of that person.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     DateTime,
     Integer,
     MetaData,
@@ -18,7 +22,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 metadata = MetaData()
 
@@ -107,3 +117,21 @@ class OfficeInfo:
     name: str
     pool_code: str
     file_key: bytes
+
+
+def among(column: ColumnElement[Any], values: Iterable[Any], postgres: bool) -> ColumnElement[bool]:
+    """``column IN values`` with the values as one parameter (a batch names up to 500).
+
+    An expanded ``IN`` has one parameter per value, so its SQL is rendered anew for every batch
+    size; one array (PostgreSQL, ``= ANY``) or one JSON text (SQLite, ``json_each``) keeps the
+    statement the same and cached.
+    """
+    items = sorted(set(values))
+    integer = isinstance(column.type, Integer)
+    if postgres:
+        array = ARRAY(Integer if integer else String)
+        return column == any_(bindparam(None, items, type_=array))
+    listed = select(literal_column("value")).select_from(
+        func.json_each(bindparam(None, json.dumps(items), type_=String))
+    )
+    return column.in_(listed.scalar_subquery())

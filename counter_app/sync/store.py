@@ -50,6 +50,7 @@ from counter_app.sync.province_apply import (
 from counter_app.sync.province_book import FilingBook
 from counter_app.sync.province_tables import (
     OfficeInfo,
+    among,
     applications,
     events,
     feed,
@@ -186,7 +187,7 @@ class ProvinceStore:
             known = dict(
                 conn.execute(
                     select(events.c.id, events.c.hash).where(
-                        events.c.id.in_({p.event.id for p in good})
+                        among(events.c.id, {p.event.id for p in good}, self.postgres)
                     )
                 ).all()
             )
@@ -194,7 +195,7 @@ class ProvinceStore:
                 conn.execute(
                     select(events.c.seq, events.c.id).where(
                         events.c.office == office.code,
-                        events.c.seq.in_({p.event.seq for p in good}),
+                        among(events.c.seq, {p.event.seq for p in good}, self.postgres),
                     )
                 ).all()
             )
