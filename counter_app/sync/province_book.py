@@ -12,10 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from counter_app.sync import protocol
-from counter_app.sync.province_tables import OfficeInfo, among, feed, filings, offices
+from counter_app.sync.province_tables import (
+    OfficeInfo,
+    among,
+    feed,
+    filings,
+    insert_rows,
+    offices,
+)
 
 _COLUMNS = tuple(c.name for c in filings.c)
 _CHANGEABLE = tuple(c for c in _COLUMNS if c not in ("number", "office", "id_number"))
@@ -98,8 +105,8 @@ class FilingBook:
     def flush(self, stamp: Any) -> None:
         """Write what the batch did: new filings, changed ones, feed items."""
         if self._new:
-            self.conn.execute(
-                insert(filings), [{c: self.rows[n][c] for c in _COLUMNS} for n in self._new]
+            insert_rows(
+                self.conn, filings, [{c: self.rows[n][c] for c in _COLUMNS} for n in self._new]
             )
         if self._dirty:
             self.conn.execute(
@@ -112,8 +119,9 @@ class FilingBook:
                 ],
             )
         if self._feed:
-            self.conn.execute(
-                insert(feed),
+            insert_rows(
+                self.conn,
+                feed,
                 [
                     {**item, "data": protocol.canonical(item["data"]), "created_at": stamp}
                     for item in self._feed

@@ -55,6 +55,7 @@ from counter_app.sync.province_tables import (
     events,
     feed,
     filings,
+    insert_rows,
     metadata,
     offices,
     packages,
@@ -233,8 +234,7 @@ class ProvinceStore:
             if self.after_event:
                 self.after_event(index)
         book.flush(decider.stamp)
-        if rows:
-            conn.execute(insert(events), rows)
+        insert_rows(conn, events, rows)
         return answers
 
     def _apply_one(
