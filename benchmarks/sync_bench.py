@@ -6,7 +6,12 @@
 1. One office sends ``--events`` outbox events (written by the real ``emit``) with the real
    client (``run_sync``: push in batches, pull, reconcile) to the server on SQLite and on
    PostgreSQL; prints events/s of the whole run.
-2. ``--offices`` offices, each with its own office database and ``--per-office`` events, sync at
+2. The store alone, in this process: the same kind of events, in batches of ``--batch``, through
+   ``ProvinceStore.apply_batch`` (strict wire validation, the checks, the writes: what the server
+   does after reading a request), on SQLite and on PostgreSQL; then the very rows it stored
+   (events, filings, feed items) written again with plain multi-row ``INSERT``s, one transaction
+   per batch, into the same tables of a fresh database; prints both rates and their ratio.
+3. ``--offices`` offices, each with its own office database and ``--per-office`` events, sync at
    the same moment (one thread each) to the PostgreSQL-backed server; prints the overall events/s
    and the slowest office's time.
 
@@ -25,12 +30,15 @@ import threading
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from counter_app.rules_engine import build_engine
 from counter_app.storage.db import Database
+from counter_app.sync import outbox
 from counter_app.sync.client import ClientConfig, run_sync
+from counter_app.sync.province_tables import events, feed, filings
 from counter_app.sync.store import ProvinceStore
 from tests.support.postgres import Cluster, start_cluster
 from tests.support.province import (
@@ -75,6 +83,52 @@ def one_office(url: str, folder: Path, events: int, batch: int, *extra: str) -> 
     assert report.tally.accepted == events and report.reconciled
     assert len(set(server_ids(url, "340202"))) == events
     return events / elapsed
+
+
+def store_vs_raw(
+    url: str, raw_url: str, folder: Path, count: int, batch: int
+) -> tuple[float, float]:
+    """Events/s of the store applying ``count`` events, and of plain multi-row INSERTs of the
+    rows it stored into a fresh database's same tables."""
+    db = _office(folder, "340202", count)
+    wire_events = outbox.pending_batch(db, outbox.office_of(db), count)
+    db.close()
+    store = ProvinceStore(url)
+    store.add_office("340202", "镜湖区", "340200")
+    office = store.office("340202")
+    assert office is not None
+    started = time.perf_counter()
+    for start in range(0, count, batch):
+        answers = store.apply_batch(office, wire_events[start : start + batch], f"bench-{start}")
+        assert all(a["status"] == "accepted" for a in answers), answers[:3]
+    store_rate = count / (time.perf_counter() - started)
+    # Read and written at the driver level (the values exactly as stored), each batch's rows in
+    # one multi-row INSERT per table: the floor of writing these rows through this driver.
+    tables = [t.name for t in (events, filings, feed)]
+    stored: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+    with store.engine.connect() as conn:
+        for name in tables:
+            result = conn.exec_driver_sql(f"SELECT * FROM {name}")
+            stored[name] = (list(result.keys()), [tuple(r) for r in result])
+    store.close()
+    raw = ProvinceStore(raw_url)
+    mark = "%s" if raw.postgres else "?"
+    started = time.perf_counter()
+    for start in range(0, count, batch):
+        with raw.engine.begin() as conn:
+            for name in tables:
+                columns, rows = stored[name]
+                rows = rows[start : start + batch]
+                if not rows:
+                    continue
+                one = "(" + ", ".join([mark] * len(columns)) + ")"
+                sql = f"INSERT INTO {name} ({', '.join(columns)}) VALUES " + ", ".join(
+                    [one] * len(rows)
+                )
+                conn.exec_driver_sql(sql, tuple(v for row in rows for v in row))
+    raw_rate = count / (time.perf_counter() - started)
+    raw.close()
+    return store_rate, raw_rate
 
 
 def many_offices(
@@ -126,29 +180,54 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2, help="server processes on PostgreSQL")
     parser.add_argument("--pg-url", help="SQLAlchemy URL of a PostgreSQL server to use")
+    parser.add_argument(
+        "--cases",
+        default="sync,store,many",
+        help="which parts to run: sync (one office end to end), store (store alone against "
+        "plain INSERTs), many (offices at once)",
+    )
     args = parser.parse_args()
+    cases = set(args.cases.split(","))
     cluster = Cluster(args.pg_url) if args.pg_url else start_cluster(fsync=True)
     workers = ("--workers", str(args.workers))
     try:
         with tempfile.TemporaryDirectory() as scratch:
             folder = Path(scratch)
-            (folder / "a").mkdir()
-            rate = one_office(f"sqlite:///{folder / 'p.db'}", folder / "a", args.events, args.batch)
-            print(f"one office, {args.events} events, SQLite server:      {rate:8.0f} events/s")
-            (folder / "b").mkdir()
-            pg = cluster.new_database()
-            rate = one_office(pg, folder / "b", args.events, args.batch, *workers)
-            print(f"one office, {args.events} events, PostgreSQL server:  {rate:8.0f} events/s")
-            (folder / "c").mkdir()
-            pg_many = cluster.new_database()
-            total = args.offices * args.per_office
-            rate, slowest = many_offices(
-                pg_many, folder / "c", args.offices, args.per_office, args.batch, *workers
-            )
-            print(
-                f"{args.offices} offices at once, {total} events, PostgreSQL server: "
-                f"{rate:8.0f} events/s (slowest office {slowest:.1f} s)"
-            )
+            if "sync" in cases:
+                (folder / "a").mkdir()
+                rate = one_office(
+                    f"sqlite:///{folder / 'p.db'}", folder / "a", args.events, args.batch
+                )
+                print(f"one office, {args.events} events, SQLite server:      {rate:8.0f} events/s")
+                (folder / "b").mkdir()
+                pg = cluster.new_database()
+                rate = one_office(pg, folder / "b", args.events, args.batch, *workers)
+                print(f"one office, {args.events} events, PostgreSQL server:  {rate:8.0f} events/s")
+            if "store" in cases:
+                for name, url, raw_url in (
+                    ("SQLite", f"sqlite:///{folder / 's.db'}", f"sqlite:///{folder / 'r.db'}"),
+                    ("PostgreSQL", cluster.new_database(), cluster.new_database()),
+                ):
+                    (folder / f"store-{name}").mkdir()
+                    rate, raw = store_vs_raw(
+                        url, raw_url, folder / f"store-{name}", args.events, args.batch
+                    )
+                    print(
+                        f"store alone, {args.events} events, {name}: {rate:8.0f} events/s; "
+                        f"plain multi-row INSERTs of the same rows {raw:8.0f} rows/s; "
+                        f"ratio {raw / rate:.1f}"
+                    )
+            if "many" in cases:
+                (folder / "c").mkdir()
+                pg_many = cluster.new_database()
+                total = args.offices * args.per_office
+                rate, slowest = many_offices(
+                    pg_many, folder / "c", args.offices, args.per_office, args.batch, *workers
+                )
+                print(
+                    f"{args.offices} offices at once, {total} events, PostgreSQL server: "
+                    f"{rate:8.0f} events/s (slowest office {slowest:.1f} s)"
+                )
     finally:
         cluster.stop()
 

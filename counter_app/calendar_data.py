@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-import chinese_calendar
-
 from counter_app.domain.workdays import CalendarError, WorkCalendar
 from counter_app.resources import assets_dir
 
@@ -23,6 +21,8 @@ CALENDAR_DIR = "calendar"
 
 def base_calendar() -> WorkCalendar:
     """The calendar of the installed ``chinese_calendar`` package alone."""
+    import chinese_calendar  # imported when the calendar is first built
+
     holidays = chinese_calendar.holidays.keys()
     years = [d.year for d in holidays]
     return WorkCalendar.from_tables(

@@ -15,9 +15,11 @@ upgrade the schema on both.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +131,7 @@ class Database:
             _make_engine(db_path, immediate=True),
             _make_engine(db_path, immediate=False),
         )
-        if migrate:
+        if migrate and not schema_at_head(database):
             from counter_app.storage.migrations import upgrade
 
             upgrade(database)
@@ -211,6 +213,46 @@ def postgres_url(url: str) -> str:
     if url.startswith("postgresql://"):
         return "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return url
+
+
+_REVISION_LINE = re.compile(r"^(down_)?revision\b[^=]*=\s*(.+)$", re.MULTILINE)
+
+
+@cache
+def _script_heads() -> frozenset[str]:
+    """The head revisions of the migration scripts, read from their text (alembic not imported)."""
+    from counter_app.resources import migrations_dir
+
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (migrations_dir() / "versions").glob("*.py"):
+        for down, value in _REVISION_LINE.findall(script.read_text(encoding="utf-8")):
+            names = set(re.findall(r"[\"']([^\"']+)[\"']", value))
+            (parents if down else revisions).update(names)
+    return frozenset(revisions - parents)
+
+
+def schema_at_head(database: Database) -> bool:
+    """Whether the database is at the scripts' latest revision: one query, no alembic import.
+
+    Alembic (half a second to import) is loaded only when a migration is due, or when the
+    scripts cannot be read this simply (then the answer is ``False`` and alembic decides).
+    """
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    heads = _script_heads()
+    if not heads:
+        return False
+    try:
+        with database.reader.connect() as connection:
+            current = {
+                row[0]
+                for row in connection.execute(text("SELECT version_num FROM alembic_version"))
+            }
+    except DBAPIError:  # no alembic_version table yet: a new database
+        return False
+    return current == heads
 
 
 def open_postgres(url: str, *, migrate: bool = True) -> Database:

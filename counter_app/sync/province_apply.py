@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, String, bindparam, func, insert, select, update
 
 from counter_app.domain.filing import filing_conflicts
 from counter_app.domain.idnumber import mask_id
@@ -30,6 +30,7 @@ from counter_app.sync.protocol import rejection
 from counter_app.sync.province_book import FilingBook
 from counter_app.sync.province_tables import (
     OfficeInfo,
+    among,
     applications,
     feed,
     people,
@@ -51,14 +52,18 @@ def lock_keys(conn: Connection, keys: list[str], postgres: bool) -> None:
     # SQLite needs none: it has one writer at a time.
     if not postgres or not keys:
         return
+    from sqlalchemy.dialects.postgresql import ARRAY
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+    # The keys as one array parameter: the statement is the same for every batch (cached).
+    listed = select(func.unnest(bindparam("keys", type_=ARRAY(String))))
     conn.execute(
-        pg_insert(people).values([{"id_number": k} for k in keys]).on_conflict_do_nothing()
+        pg_insert(people).from_select(["id_number"], listed).on_conflict_do_nothing(),
+        {"keys": keys},
     )
     conn.execute(
         select(people.c.id_number)
-        .where(people.c.id_number.in_(keys))
+        .where(among(people.c.id_number, keys, postgres))
         .order_by(people.c.id_number)
         .with_for_update()
     )

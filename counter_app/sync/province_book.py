@@ -12,10 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from counter_app.sync import protocol
-from counter_app.sync.province_tables import OfficeInfo, feed, filings, offices
+from counter_app.sync.province_tables import (
+    OfficeInfo,
+    among,
+    feed,
+    filings,
+    insert_rows,
+    offices,
+)
 
 _COLUMNS = tuple(c.name for c in filings.c)
 _CHANGEABLE = tuple(c for c in _COLUMNS if c not in ("number", "office", "id_number"))
@@ -26,6 +33,7 @@ class FilingBook:
 
     def __init__(self, conn: Connection, office: OfficeInfo) -> None:
         self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
         self.rows: dict[str, dict[str, Any]] = {}
         self.names: dict[str, str] = {office.code: office.name}
         self._numbers: set[str] = set()
@@ -42,9 +50,9 @@ class FilingBook:
             return
         where = []
         if numbers:
-            where.append(filings.c.number.in_(numbers))
+            where.append(among(filings.c.number, numbers, self.postgres))
         if persons:
-            where.append(filings.c.id_number.in_(persons))
+            where.append(among(filings.c.id_number, persons, self.postgres))
         rows = self.conn.execute(
             select(filings, offices.c.name.label("office_name"))
             .outerjoin(offices, offices.c.code == filings.c.office)
@@ -97,8 +105,8 @@ class FilingBook:
     def flush(self, stamp: Any) -> None:
         """Write what the batch did: new filings, changed ones, feed items."""
         if self._new:
-            self.conn.execute(
-                insert(filings), [{c: self.rows[n][c] for c in _COLUMNS} for n in self._new]
+            insert_rows(
+                self.conn, filings, [{c: self.rows[n][c] for c in _COLUMNS} for n in self._new]
             )
         if self._dirty:
             self.conn.execute(
@@ -111,8 +119,9 @@ class FilingBook:
                 ],
             )
         if self._feed:
-            self.conn.execute(
-                insert(feed),
+            insert_rows(
+                self.conn,
+                feed,
                 [
                     {**item, "data": protocol.canonical(item["data"]), "created_at": stamp}
                     for item in self._feed

@@ -7,10 +7,15 @@ serialises filings of that person.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
+    Connection,
     DateTime,
     Integer,
     MetaData,
@@ -18,7 +23,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 metadata = MetaData()
 
@@ -107,3 +118,56 @@ class OfficeInfo:
     name: str
     pool_code: str
     file_key: bytes
+
+
+def among(column: ColumnElement[Any], values: Iterable[Any], postgres: bool) -> ColumnElement[bool]:
+    """``column IN values`` with the values as one parameter (a batch names up to 500).
+
+    An expanded ``IN`` has one parameter per value, so its SQL is rendered anew for every batch
+    size; one array (PostgreSQL, ``= ANY``) or one JSON text (SQLite, ``json_each``) keeps the
+    statement the same and cached.
+    """
+    items = sorted(set(values))
+    integer = isinstance(column.type, Integer)
+    if postgres:
+        array = ARRAY(Integer if integer else String)
+        return column == any_(bindparam(None, items, type_=array))
+    listed = select(literal_column("value")).select_from(
+        func.json_each(bindparam(None, json.dumps(items), type_=String))
+    )
+    return column.in_(listed.scalar_subquery())
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (all with the same keys) the way a bulk load does, at the driver.
+
+    The column types' bind processing is applied here (SQLite keeps times as text), then SQLite
+    gets one prepared INSERT run for every row (``executemany`` in C) and PostgreSQL one
+    multi-row ``INSERT … VALUES (…), (…)`` per 500 rows. Errors arrive wrapped as SQLAlchemy's
+    (an ``IntegrityError`` stays an ``IntegrityError``).
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    columns = [c for c in table.c if c.name in rows[0]]
+    processors = [c.type._cached_bind_processor(dialect) for c in columns]
+    values = [
+        tuple(
+            process(row[c.name]) if process else row[c.name]
+            for c, process in zip(columns, processors, strict=True)
+        )
+        for row in rows
+    ]
+    quote = dialect.identifier_preparer.quote
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) VALUES "
+    if dialect.name == "postgresql":
+        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        for start in range(0, len(values), _PG_ROWS):
+            chunk = values[start : start + _PG_ROWS]
+            flat = tuple(v for row in chunk for v in row)
+            conn.exec_driver_sql(head + ", ".join([one] * len(chunk)), flat)
+    else:
+        conn.exec_driver_sql(head + "(" + ", ".join(["?"] * len(columns)) + ")", values)
+
+
+_PG_ROWS = 500

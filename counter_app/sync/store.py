@@ -50,10 +50,12 @@ from counter_app.sync.province_apply import (
 from counter_app.sync.province_book import FilingBook
 from counter_app.sync.province_tables import (
     OfficeInfo,
+    among,
     applications,
     events,
     feed,
     filings,
+    insert_rows,
     metadata,
     offices,
     packages,
@@ -186,7 +188,7 @@ class ProvinceStore:
             known = dict(
                 conn.execute(
                     select(events.c.id, events.c.hash).where(
-                        events.c.id.in_({p.event.id for p in good})
+                        among(events.c.id, {p.event.id for p in good}, self.postgres)
                     )
                 ).all()
             )
@@ -194,7 +196,7 @@ class ProvinceStore:
                 conn.execute(
                     select(events.c.seq, events.c.id).where(
                         events.c.office == office.code,
-                        events.c.seq.in_({p.event.seq for p in good}),
+                        among(events.c.seq, {p.event.seq for p in good}, self.postgres),
                     )
                 ).all()
             )
@@ -208,9 +210,10 @@ class ProvinceStore:
         )
         batch_id = batch_id if _fits_batch_id(batch_id) else token_hash(batch_id)
         rows: list[dict[str, Any]] = []
+        texts: dict[str, str] = {}  # the accepted events' payloads as stored
         answers = []
         for index, item in enumerate(parsed):
-            answer = self._apply_one(conn, book, office, item, known, taken, decider)
+            answer = self._apply_one(conn, book, office, item, known, taken, decider, texts)
             answers.append(answer)
             if answer["status"] == ACCEPTED:
                 assert isinstance(item, wire.Parsed)
@@ -223,7 +226,7 @@ class ProvinceStore:
                         "clerk": event.clerk,
                         "kind": event.kind,
                         "hash": known[event.id],
-                        "payload": protocol.canonical(event.payload),
+                        "payload": texts[event.id],
                         "batch_id": batch_id,
                         "received_at": decider.stamp,
                     }
@@ -231,8 +234,7 @@ class ProvinceStore:
             if self.after_event:
                 self.after_event(index)
         book.flush(decider.stamp)
-        if rows:
-            conn.execute(insert(events), rows)
+        insert_rows(conn, events, rows)
         return answers
 
     def _apply_one(
@@ -244,13 +246,14 @@ class ProvinceStore:
         known: dict[str, str],
         taken: dict[int, str],
         decider: Decider,
+        texts: dict[str, str],
     ) -> dict[str, Any]:
         if isinstance(item, str):
             return rejection("bad_event", item)
         event = item.event
         if event.office != office.code:
             return rejection("wrong_office", f"事件属于 {event.office}")
-        digest = protocol.event_hash(item.raw)
+        digest, payload_text = event_texts(item.raw)
         if event.id in known:
             if known[event.id] == digest:
                 return {"status": DUPLICATE}
@@ -274,6 +277,7 @@ class ProvinceStore:
             return refused
         # Later events of the same batch see this one (a repeat inside one batch is a duplicate).
         known[event.id], taken[event.seq] = digest, event.id
+        texts[event.id] = payload_text
         return {"status": ACCEPTED}
 
     def _lock_people(self, conn: Connection, batch: list[wire.Parsed]) -> None:
@@ -391,6 +395,19 @@ class ProvinceStore:
                 select(events.c.office, func.count()).group_by(events.c.office)
             ).all()
         return {office: count for office, count in rows}
+
+
+def event_texts(raw: dict[str, Any]) -> tuple[str, str]:
+    """``protocol.event_hash(raw)`` and the payload's canonical text, the payload encoded once.
+
+    The canonical text of the hashed fields is the object of their sorted keys, so it is put
+    together around the payload's own canonical text (the same bytes ``canonical`` gives).
+    """
+    payload = protocol.canonical(raw.get("payload"))
+    head = protocol.canonical({k: raw.get(k) for k in ("clerk", "id", "kind", "office")})
+    seq = protocol.canonical(raw.get("seq"))
+    text = f'{head[:-1]},"payload":{payload},"seq":{seq}}}'
+    return hashlib.sha256(text.encode()).hexdigest(), payload
 
 
 def _numbers(payload: Any) -> list[str]:

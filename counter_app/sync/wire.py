@@ -326,6 +326,53 @@ def value_problem(value: Any, limit: int = MAX_DEPTH) -> str:
     Text and keys without control characters or lone surrogates and within ``TEXT_MAX``,
     integers within int8, finite numbers, nesting within ``limit``.
     """
+    if _plainly_fine(value, limit):
+        return ""
+    return _first_problem(value, limit)
+
+
+def _plainly_fine(value: Any, limit: int) -> bool:
+    """The same checks without the paths (most bodies are fine): ``True`` only when nothing is
+    wrong; anything unusual (or wrong) is left to ``_first_problem`` to find and name. The texts
+    are searched for bad characters at once (joined by a space, which is allowed)."""
+    text_max, key_max = TEXT_MAX, KEY_MAX
+    texts: list[str] = []
+    keep = texts.append
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, level = pop()
+        kind = type(item)
+        if kind is str:
+            if len(item) > text_max:
+                return False
+            keep(item)
+        elif kind is dict:
+            if level >= limit:
+                return False
+            level += 1
+            for key, child in item.items():
+                if type(key) is not str or len(key) > key_max:
+                    return False
+                keep(key)
+                push((child, level))
+        elif kind is list:
+            if level >= limit:
+                return False
+            level += 1
+            for child in item:
+                push((child, level))
+        elif kind is int:
+            if not -INT8_MAX <= item <= INT8_MAX:
+                return False
+        elif item is None or kind is bool:
+            continue
+        else:
+            return False
+    return not _BAD_CHAR.search(" ".join(texts))
+
+
+def _first_problem(value: Any, limit: int) -> str:
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         item, path, level = stack.pop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import ComposeResult, SystemCommand
@@ -14,20 +14,15 @@ from textual.widgets import Header, Label
 from textual.worker import Worker, WorkerState
 
 from counter_app.settings import Settings
-from counter_app.storage.clerks import SignedIn
-from counter_app.storage.drafts import DECLINED, list_drafts, mark_declined
-from counter_app.storage.filings import as_existing, person_filings
-from counter_app.storage.models import Claim, Draft, Filing, Office, Person
-from counter_app.ui.claims.flow import ClaimWizard
-from counter_app.ui.claims.state import DRAFT_KIND as CLAIM_DRAFT
-from counter_app.ui.claims.state import ClaimState
-from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.lock import GuardedApp
-from counter_app.ui.services import Services
 from counter_app.ui.typeahead import TypeAhead
 from counter_app.ui.widgets.footer import KeysFooter
-from counter_app.ui.wizard.flow import FilingWizard
-from counter_app.ui.wizard.state import WizardState
+
+if TYPE_CHECKING:
+    # Imported where used: the start pays only for what the sign-in screen needs (issue 17).
+    from counter_app.storage.clerks import SignedIn
+    from counter_app.storage.models import Claim, Draft, Filing, Person
+    from counter_app.ui.services import Services
 
 #: The areas reached from the dashboard by one key; switching between them replaces the screen.
 TOP_LEVEL_SCREENS = frozenset(
@@ -106,6 +101,8 @@ class CounterApp(GuardedApp):
     def start_up(self) -> Services:
         """Open (and migrate) the database and load the rules off the UI thread."""
         from counter_app.rules_engine import build_engine
+        from counter_app.storage.models import Office
+        from counter_app.ui.services import Services
 
         settings = self.settings
         from counter_app.personal_files import prune_personal_files
@@ -182,6 +179,8 @@ class CounterApp(GuardedApp):
     @work(thread=True, exit_on_error=False, group="drafts", description="读取草稿")
     def _offer_resume(self) -> None:
         """After a crash or power cut: offer the newest draft of this clerk."""
+        from counter_app.storage.drafts import DECLINED, list_drafts
+
         services = self.services
         assert services is not None
         drafts = list_drafts(services.db, services.clerk.clerk_id)
@@ -190,6 +189,9 @@ class CounterApp(GuardedApp):
             self.call_from_thread(self._ask_resume, drafts[0], len(drafts))
 
     def _ask_resume(self, draft: Draft, count: int) -> None:
+        from counter_app.storage.drafts import mark_declined
+        from counter_app.ui.dialogs.confirm import ConfirmDialog
+
         more = (
             f"（共 {count} 份草稿，可在工作台按 D 查看）"
             if count > 1
@@ -279,11 +281,22 @@ class CounterApp(GuardedApp):
         self, person: Person, action: str, target: Filing | None, filings: list[Filing]
     ) -> None:
         """The filing wizard for new, change or cancel."""
+        from counter_app.ui.wizard.flow import FilingWizard
+        from counter_app.ui.wizard.state import WizardState
+
         state = WizardState.begin(self.ready, person, action, target, filings)
         FilingWizard(self, self.ready, state).start()
 
     def resume_draft(self, draft: Draft) -> None:
         """Back into the wizard at the step the draft was saved at, with fresh filings."""
+        from counter_app.storage.drafts import DECLINED
+        from counter_app.storage.filings import as_existing, person_filings
+        from counter_app.ui.claims.flow import ClaimWizard
+        from counter_app.ui.claims.state import DRAFT_KIND as CLAIM_DRAFT
+        from counter_app.ui.claims.state import ClaimState
+        from counter_app.ui.wizard.flow import FilingWizard
+        from counter_app.ui.wizard.state import WizardState
+
         assert draft.id is not None
         data = {k: v for k, v in draft.data.items() if k != DECLINED}
         if draft.kind == CLAIM_DRAFT:
@@ -297,10 +310,15 @@ class CounterApp(GuardedApp):
 
     def start_claim(self, person: Person, filings: list[Filing]) -> None:
         """The claim wizard for a person, prefilled from their filings."""
+        from counter_app.ui.claims.flow import ClaimWizard
+        from counter_app.ui.claims.state import ClaimState
+
         ClaimWizard(self, self.ready, ClaimState.begin(self.ready, person, filings)).start()
 
     def resume_claim(self, person: Person, claim: Claim, lines: list[dict]) -> None:
         """A 待补材料 claim taken up again at the materials step."""
+        from counter_app.ui.claims.flow import ClaimWizard
+        from counter_app.ui.claims.state import ClaimState
         from counter_app.ui.claims.steps import MATERIALS_STEP
 
         assert claim.version is not None

@@ -38,6 +38,14 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
     box too; ``/`` and F2 always put focus in the box.
     """
 
+    # The result line spans the screen, so a new count repaints it without a layout of the
+    # whole screen (the table keeps its size too): only the table and this line are painted.
+    DEFAULT_CSS = """
+    SearchScreen #kind {
+        width: 1fr;
+    }
+    """
+
     AUTO_FOCUS = "#query"
     TYPE_INTO = "#query"
     BINDINGS = [
@@ -59,6 +67,7 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
         self.services = services
         self.rows: list[PersonRow] = []
         self.open_when_single = False
+        self._said_short = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -126,7 +135,7 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
         self.app.call_from_thread(self._verified, result)
 
     def _verified(self, result: Verification) -> None:
-        self.query_one("#kind", Label).update(result.message)
+        self._say(result.message, short=False)
         self.notify(
             result.message,
             title="二维码核验："
@@ -148,7 +157,7 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
             self.app.open_person(result.person_id)  # type: ignore[attr-defined]
         elif result.genuine and result.person_id is not None:
             self._scanned = (self.query_one("#query", Input).value, result.person_id)
-            self.query_one("#kind", Label).update(result.message + "\n再按 Enter 打开此人页面")
+            self._say(result.message + "\n再按 Enter 打开此人页面", short=False)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search", description="查找")
     def run_search(self, query: str) -> None:
@@ -178,12 +187,19 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
         )
         kind = KIND_LABELS[classify(query)] if query.strip() else ""
         found = f"按{kind}查找：{len(rows)} 人" if query.strip() else ""
-        self.query_one("#kind", Label).update(found)
+        self._say(found, short=True)
         if self.open_when_single and len(rows) == 1:
             self.open_when_single = False
             self.app.open_person(rows[0].id)  # type: ignore[attr-defined]
         elif self.open_when_single and rows:
             table.focus()
+
+    def _say(self, text: str, *, short: bool) -> None:
+        """The line under the box. A short one-line text after another needs no layout of the
+        screen (the line spans it); a scan's message may wrap, so it is laid out."""
+        label = self.query_one("#kind", Label)
+        label.update(text, layout=not (short and self._said_short))
+        self._said_short = short
 
     def action_focus_results(self) -> None:
         """Move from the box to the results."""
