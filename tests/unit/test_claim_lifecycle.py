@@ -144,3 +144,14 @@ def test_year_to_date_sums_by_year_and_fund() -> None:
         "above_cap_paid": "0.00",
     }
     assert year_to_date_sums([], 2026, basic)["fund_paid"] == "0.00"
+
+
+@pytest.mark.parametrize("region", ["jiangsu", "beijing", "wuhu", "hunan"])
+def test_every_claim_status_has_a_paper_label(region: str) -> None:
+    """The printed facts of a claim document (and so a QR check) name its status in Chinese."""
+    from counter_app.printing.forms import load_form
+
+    paper = load_form("settlement_slip", region).labels["claim_status"]
+    for status in ClaimStatus:
+        label = paper.get(status.value, "")
+        assert label and label.isascii() is False, (status, label)
