@@ -269,8 +269,10 @@ def text_check(
 
 
 def _add_sync_commands() -> None:
-    """``counter-app sync …`` and ``counter-app province …`` (see counter_app/sync/commands.py)."""
-    from counter_app.sync.commands import province_app, sync_app
+    """``counter-app sync …`` (counter_app/sync/commands.py) and ``counter-app province …``
+    (counter_app/province/commands.py: the reference server, its ``serve`` needs the extra)."""
+    from counter_app.province.commands import province_app
+    from counter_app.sync.commands import sync_app
 
     app.add_typer(sync_app, name="sync")
     app.add_typer(province_app, name="province")

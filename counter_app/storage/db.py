@@ -13,27 +13,18 @@ schema is created from the models there (the alembic scripts are written for SQL
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session
 
+from counter_app.locations import default_db_path
 from counter_app.private_files import DIR_MODE, touch_private
 
 BUSY_TIMEOUT_MS = 15000
-
-
-def default_db_path() -> Path:
-    """``COUNTER_DB`` if set, else ``counter.db`` in the user's data directory."""
-    override = os.environ.get("COUNTER_DB")
-    if override:
-        return Path(override)
-    return Path(user_data_dir("counter-app", appauthor=False)) / "counter.db"
 
 
 def _make_engine(path: Path, *, immediate: bool) -> Engine:

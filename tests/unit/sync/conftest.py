@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from counter_app.province.store import ProvinceStore
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.sync.client import ClientConfig
-from counter_app.sync.store import ProvinceStore
 from tests.support.postgres import Cluster, start_cluster
 from tests.support.province import ServerProcess, make_office
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from counter_app.province.wire import BatchId, Hash, Text
 from counter_app.sync import protocol
-from counter_app.sync.wire import BatchId, Hash, Text
 
 _STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
 

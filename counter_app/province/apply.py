@@ -25,17 +25,17 @@ from counter_app.domain.policy import Category, PolicyPack
 from counter_app.domain.regions import RegionError, RegionTable
 from counter_app.domain.requests import ExistingFiling
 from counter_app.packs import available_policies, shipped_pack
-from counter_app.sync import protocol, transitions
-from counter_app.sync.protocol import rejection
-from counter_app.sync.province_book import FilingBook
-from counter_app.sync.province_tables import (
+from counter_app.province.book import FilingBook
+from counter_app.province.tables import (
     OfficeInfo,
     applications,
     feed,
     people,
 )
+from counter_app.province.wire import IsoDate, PersonRef, RegionCode
+from counter_app.sync import protocol, transitions
+from counter_app.sync.protocol import rejection
 from counter_app.sync.transitions import SUPERSEDE, FilingStatus, standing
-from counter_app.sync.wire import IsoDate, PersonRef, RegionCode
 
 
 def now() -> datetime:

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
+from counter_app.province.tables import OfficeInfo, feed, filings, offices
 from counter_app.sync import protocol
-from counter_app.sync.province_tables import OfficeInfo, feed, filings, offices
 
 _COLUMNS = tuple(c.name for c in filings.c)
 _CHANGEABLE = tuple(c for c in _COLUMNS if c not in ("number", "office", "id_number"))

@@ -35,10 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from counter_app.regions_data import load_region_table
-from counter_app.sync import protocol, wire
-from counter_app.sync.protocol import ACCEPTED, DUPLICATE, rejection
-from counter_app.sync.province_apply import (
+from counter_app.province import wire
+from counter_app.province.apply import (
     Decider,
     apply_filing,
     apply_review,
@@ -47,8 +45,8 @@ from counter_app.sync.province_apply import (
     pack_for_pool,
     publish,
 )
-from counter_app.sync.province_book import FilingBook
-from counter_app.sync.province_tables import (
+from counter_app.province.book import FilingBook
+from counter_app.province.tables import (
     OfficeInfo,
     applications,
     events,
@@ -58,6 +56,9 @@ from counter_app.sync.province_tables import (
     offices,
     packages,
 )
+from counter_app.regions_data import load_region_table
+from counter_app.sync import protocol
+from counter_app.sync.protocol import ACCEPTED, DUPLICATE, rejection
 from counter_app.sync.transitions import business_today
 
 _RETRIES = 5
