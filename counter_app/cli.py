@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from counter_app.run_settings import command_settings
+
+if TYPE_CHECKING:
+    from counter_app.storage.db import Database
 
 app = typer.Typer(
     help="异地就医经办窗口终端应用（counter_app）",
@@ -143,7 +146,7 @@ app.add_typer(clerk_app, name="clerk")
 app.add_typer(office_app, name="office")
 
 
-def _database():  # type: ignore[no-untyped-def]
+def _database() -> Database:
     from counter_app.storage.db import Database
 
     return Database.open(command_settings().database_path())

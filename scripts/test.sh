@@ -9,6 +9,7 @@ cd "$ROOT"
 echo "== ruff format --check" && ruff format --check counter_app tests tools benchmarks
 echo "== ruff check" && ruff check counter_app tests tools benchmarks
 echo "== import contracts" && lint-imports
+echo "== mypy" && mypy
 echo "== pytest"
 set +e
 # worksteal: idle workers take queued tests from busy ones (the Pilot tests are long and uneven).

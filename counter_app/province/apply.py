@@ -77,7 +77,8 @@ def _pack_for_pool(pool_code: str) -> PolicyPack | None:
     packs = [shipped_pack(name) for name in available_policies()]
     exact = [p for p in packs if p.pack.home_pool_code == pool_code]
     province = [p for p in packs if p.pack.province_code[:2] == pool_code[:2]]
-    return (exact or province or [None])[0]
+    found = exact or province
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)

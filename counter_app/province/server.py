@@ -151,7 +151,7 @@ def office_of(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
 ) -> OfficeInfo:
     """The office the guard authenticated (the security scheme documents the bearer token)."""
-    return request.state.office  # type: ignore[no-any-return]
+    return request.state.office
 
 
 Office = Annotated[OfficeInfo, Depends(office_of)]
@@ -191,7 +191,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        detail = exc.detail
+        detail: Any = exc.detail
         if not isinstance(detail, dict):
             code, message = _HTTP_TEXT.get(exc.status_code, ("bad_request", "请求有误"))
             detail = {"code": code, "message": message}

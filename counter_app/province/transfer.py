@@ -30,7 +30,9 @@ def import_batch(
     body = document.get("body") if isinstance(document, dict) else None
     claimed = body.get("office") if isinstance(body, dict) else None
     plain = isinstance(claimed, str) and claimed.isascii() and claimed.isalnum()
-    office = store.office(claimed) if plain and len(claimed) <= 12 else None
+    office = (
+        store.office(claimed) if isinstance(claimed, str) and plain and len(claimed) <= 12 else None
+    )
     if office is None:
         raise SignatureError(f"文件中的经办机构 {str(claimed)[:20]} 未在省平台登记")
     keys = active_keys(store, office.code)

@@ -40,7 +40,7 @@ def configure_sqlite(engine: Engine, *, immediate: bool) -> None:
     """Apply the safe per-connection settings and the BEGIN (IMMEDIATE) recipe to an engine."""
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's legacy handling would
         # start deferred transactions behind our back).
         dbapi_connection.isolation_level = None
@@ -52,7 +52,7 @@ def configure_sqlite(engine: Engine, *, immediate: bool) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

@@ -104,7 +104,7 @@ def plain_http_refused(url: str, allow_insecure: bool) -> str:
     return f"省平台地址应以 https:// 开头（现为 {url[:60]}）"
 
 
-def with_registration(config: ClientConfig, db_path: Path) -> ClientConfig:
+def with_registration(config: ClientConfig, db_path: Path | None) -> ClientConfig:
     """The configuration completed from the office's registration (token, address, key folder)."""
     folder = registration.key_dir(db_path, config.key_dir)
     try:

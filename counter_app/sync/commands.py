@@ -9,9 +9,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from counter_app.settings import Settings
+    from counter_app.storage.clerks import SignedIn
+    from counter_app.storage.db import Database
 
 sync_app = typer.Typer(help="与省平台的日终同步（本机构）", no_args_is_help=True)
 
@@ -22,13 +27,13 @@ EXIT_BUSY = 4
 DbOption = Annotated[Path | None, typer.Option("--db", help="本机构数据库文件（默认取配置）")]
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from counter_app.run_settings import command_settings
 
     return command_settings()
 
 
-def _office_db(path: Path | None):  # type: ignore[no-untyped-def]
+def _office_db(path: Path | None) -> Database:
     from counter_app.storage.db import Database
 
     return Database.open(path or _settings().database_path())
@@ -293,7 +298,7 @@ PasswordOption = Annotated[
 ]
 
 
-def _clerk(database, username: str, password: str):  # type: ignore[no-untyped-def]
+def _clerk(database: Database, username: str, password: str) -> SignedIn:
     from counter_app.storage.clerks import sign_in
 
     signed = sign_in(database, username, password)

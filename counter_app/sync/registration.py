@@ -51,9 +51,16 @@ class Registration(BaseModel):
         return {self.store_key_id: self.store_public_key}
 
 
-def key_dir(db_path: Path, override: Path | None = None) -> Path:
-    """The office's key folder: ``override`` or ``<database>.keys`` beside the database."""
-    return override or db_path.with_name(db_path.name + ".keys")
+def key_dir(db_path: Path | None, override: Path | None = None) -> Path:
+    """The office's key folder: ``override`` or ``<database>.keys`` beside the database file (a
+    database on a server has no file beside which to keep it: the setting is then required)."""
+    if override:
+        return override
+    if db_path is None:
+        raise RegistrationError(
+            "本机构数据库不是本机文件：请在配置中设置 sync.key_dir（密钥文件夹）"
+        )
+    return db_path.with_name(db_path.name + ".keys")
 
 
 def load(folder: Path) -> Registration | None:
