@@ -13,9 +13,9 @@ from sqlmodel import col, select
 from counter_app.domain.claim_documents import hospital_errors, normalise_hospital
 from counter_app.rules_engine import build_engine
 from counter_app.storage.db import Database
-from counter_app.storage.demo import seed_demo
 from counter_app.storage.models import Claim, OutboxEvent, Person
 from counter_app.storage.persons import PersonError, save_person
+from tests.support.demo import demo_database
 from tests.support.printing import TODAY
 
 ID = "11010519491231002X"
@@ -23,8 +23,7 @@ ID = "11010519491231002X"
 
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
-    database = Database.open(tmp_path / "office.db")
-    seed_demo(database, build_engine("hunan"), TODAY, persons=40)
+    database, _ = demo_database(tmp_path / "office.db", build_engine("hunan"), TODAY, persons=40)
     return database
 
 

@@ -11,7 +11,6 @@ waits for the first (no decision on stale data).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -25,24 +24,11 @@ from sqlmodel import select
 from counter_app.storage.db import Database
 from counter_app.storage.models import AuditLog, Claim, Filing, OutboxEvent
 from tests.support.clerk_process import TIMEOUT_S, Clerk
-from tests.support.postgres import Cluster, start_cluster
+from tests.support.postgres import Cluster
 
 SCRIPT = Path(__file__).resolve().parents[1] / "support" / "race_clerk.py"
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="processes and SIGKILL")
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    """A throwaway PostgreSQL cluster (skipped without PostgreSQL, except in CI)."""
-    try:
-        started = start_cluster()
-    except (RuntimeError, OSError) as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    yield started
-    started.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -51,7 +37,7 @@ def office_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         spec = str(tmp_path / "office.db")
     else:
-        cluster: Cluster = request.getfixturevalue("cluster")
+        cluster: Cluster = request.getfixturevalue("pg_cluster")
         spec = cluster.new_database()
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "setup", spec],

@@ -1,11 +1,11 @@
 """Fixtures of the sync tests: the provincial store on SQLite and on PostgreSQL, a server process.
 
-PostgreSQL is skipped only outside CI: with ``CI`` set, a missing PostgreSQL fails the run.
+The PostgreSQL cluster (``pg_cluster``, tests/conftest.py) is shared by the whole run; it is
+skipped only outside CI: with ``CI`` set, a missing PostgreSQL fails the run.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from counter_app.province.store import ProvinceStore
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.sync.client import ClientConfig
-from tests.support.postgres import Cluster, start_cluster
+from tests.support.postgres import Cluster
 from tests.support.province import ServerProcess, make_office
 
 
@@ -25,19 +25,6 @@ def province_signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     path = tmp_path / "province-signing.key"
     monkeypatch.setenv("COUNTER_PROVINCE_KEY", str(path))
     return path
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    """One PostgreSQL cluster per test process."""
-    try:
-        cluster = start_cluster()
-    except (RuntimeError, OSError) as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
