@@ -6,7 +6,7 @@ the highest document number per prefix and day (from events after ``since``), so
 restored from a backup continues above them. ``GET /v1/own-events`` hands the office back its own
 events after a sequence number (to recover what a restored database lacks), and
 ``POST /v1/office-key`` takes an office's new public key (proven and endorsed, see
-``province_keys``). ``server.create_app`` includes this router.
+``keys``). ``server.create_app`` includes this router.
 """
 
 from __future__ import annotations

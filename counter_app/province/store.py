@@ -9,8 +9,8 @@ then answered from the committed data. Filings of the same person by two offices
 (row locks on the persons' rows, taken in sorted order, on PostgreSQL; SQLite has one writer at a
 time), so "an active filing elsewhere" is decided on committed data. Events are checked by the
 strict wire models (``wire``) first; a batch's filings are read, decided and written set-based
-(``province_book``); what each transition may do is ``transitions``. The tables are in
-``province_tables``; how each kind of event is applied is in ``province_apply``.
+(``book``); what each transition may do is ``transitions``. The tables are in
+``tables``; how each kind of event is applied is in ``apply``.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class ProvinceStore:
                     name=name,
                     pool_code=pool_code,
                     token_hash=token_hash(token),
-                    file_key="",  # unused: files are signed with Ed25519 (province_keys)
+                    file_key="",  # unused: files are signed with Ed25519 (province.keys)
                     created_at=now(),
                 )
             )
