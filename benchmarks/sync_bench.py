@@ -34,12 +34,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from counter_app.province.store import ProvinceStore
+from counter_app.province.tables import events, feed, filings
 from counter_app.rules_engine import build_engine
 from counter_app.storage.db import Database
 from counter_app.sync import outbox
 from counter_app.sync.client import ClientConfig, run_sync
-from counter_app.sync.province_tables import events, feed, filings
-from counter_app.sync.store import ProvinceStore
 from tests.support.postgres import Cluster, start_cluster
 from tests.support.province import (
     ServerProcess,

@@ -12,11 +12,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from counter_app.run_settings import command_settings
+
+if TYPE_CHECKING:
+    from counter_app.storage.db import Database
 
 app = typer.Typer(
     help="异地就医经办窗口终端应用（counter_app）",
@@ -144,8 +147,10 @@ app.add_typer(clerk_app, name="clerk")
 app.add_typer(office_app, name="office")
 
 
-def _database():  # type: ignore[no-untyped-def]
-    return unlocked(command_settings().open_database())
+def _database() -> Database:
+    from counter_app.storage.db import open_office_database
+
+    return unlocked(open_office_database(command_settings()))  # type: ignore[no-any-return]
 
 
 def unlocked(db: Any) -> Any:
@@ -379,8 +384,10 @@ def db_rekey(
 
 
 def _add_sync_commands() -> None:
-    """``counter-app sync …`` and ``counter-app province …`` (see counter_app/sync/commands.py)."""
-    from counter_app.sync.commands import province_app, sync_app
+    """``counter-app sync …`` (counter_app/sync/commands.py) and ``counter-app province …``
+    (counter_app/province/commands.py: the reference server, its ``serve`` needs the extra)."""
+    from counter_app.province.commands import province_app
+    from counter_app.sync.commands import sync_app
 
     app.add_typer(sync_app, name="sync")
     app.add_typer(province_app, name="province")

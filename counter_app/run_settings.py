@@ -18,7 +18,7 @@ def command_settings() -> Settings:
     try:  # typer ≥ 0.2x ships its own copy of click
         from typer._click.globals import get_current_context
     except ImportError:  # pragma: no cover - older typer on plain click
-        from click import get_current_context
+        from click import get_current_context  # type: ignore[no-redef]
     from counter_app.settings import Settings
 
     context = get_current_context(silent=True)

@@ -1,18 +1,19 @@
 """Settings of an office's installation, from a TOML file and ``COUNTER_*`` environment variables.
 
+The module sits low: it imports only ``locations`` and the pure ``domain`` (an import-linter
+contract), so the sync client, storage and printing read settings without an arrow up the layers.
+
 Precedence: environment (``COUNTER_POLICY=wuhu``, nested with ``__``) over the TOML file
 (``COUNTER_CONFIG`` or ``config.toml`` in the user's config directory) over the defaults.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from platformdirs import user_config_dir
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -21,10 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-if TYPE_CHECKING:
-    from counter_app.storage.clerks import Lockout
-    from counter_app.storage.db import Database
-    from counter_app.sync.client import ClientConfig
+from counter_app.domain.lockout import Lockout
+from counter_app.locations import config_file, default_db_path, is_loopback, postgres_url
 
 
 class PrinterConfig(BaseModel):
@@ -69,14 +68,6 @@ def business_date(now: datetime | None = None) -> date:
     return moment.astimezone(CHINA_TIME).date()
 
 
-def config_file() -> Path:
-    """Where the settings file is read from."""
-    override = os.environ.get("COUNTER_CONFIG")
-    if override:
-        return Path(override)
-    return Path(user_config_dir("counter-app", appauthor=False)) / "config.toml"
-
-
 class SyncSettings(BaseModel):
     """The end-of-day sync with the provincial store (environment: ``COUNTER_SYNC__URL`` etc.)."""
 
@@ -117,26 +108,8 @@ class SyncSettings(BaseModel):
     batch_size: int = Field(default=200, ge=1, le=500)
     """每批上传多少个事件（不超过 500）。"""
 
-    def client_config(self) -> ClientConfig:
-        """The client's view of these settings."""
-        from counter_app.sync.client import ClientConfig
-
-        return ClientConfig(
-            url=self.url,
-            token=self.token,
-            terminal=self.terminal,
-            timeout=self.timeout_s,
-            batch_size=self.batch_size,
-            attempts=self.attempts,
-            key_dir=self.key_dir,
-            ca_file=self.ca_file,
-            allow_insecure=self.allow_insecure,
-        )
-
     def insecure(self) -> bool:
         """Whether the token would travel as plain text to another machine (a header warning)."""
-        from counter_app.sync.client import is_loopback
-
         return bool(self.url) and self.url.startswith("http://") and not is_loopback(self.url)
 
 
@@ -227,8 +200,6 @@ class Settings(BaseSettings):
 
     def lockout(self) -> Lockout:
         """The sign-in lock-out these settings ask for."""
-        from counter_app.storage.clerks import Lockout
-
         return Lockout(self.sign_in_attempts, self.sign_in_lockout_minutes)
 
     def printer_list(self) -> list[PrinterConfig]:
@@ -254,8 +225,6 @@ class Settings(BaseSettings):
 
     def database_path(self) -> Path:
         """The database this run uses (the demo has its own file per region)."""
-        from counter_app.storage.db import default_db_path
-
         if self.db_path:
             return self.db_path
         if self.demo:
@@ -273,18 +242,9 @@ class Settings(BaseSettings):
 
     def database_url(self) -> str | None:
         """The shared PostgreSQL office database of this run, if one is set (never in the demo)."""
-        from counter_app.storage.db import postgres_url
-
         if self.demo or not self.db_url:
             return None
         return postgres_url(self.db_url)
-
-    def open_database(self) -> Database:
-        """Open (and migrate) this run's office database: ``db_url`` if set, else the file."""
-        from counter_app.storage.db import Database
-
-        url = self.database_url()
-        return Database.open_url(url) if url else Database.open(self.database_path())
 
     def zone(self) -> ZoneInfo:
         """The office's time zone (the ``tzdata`` package supplies it where the system has none)."""

@@ -9,10 +9,15 @@ cd "$ROOT"
 echo "== ruff format --check" && ruff format --check counter_app tests tools benchmarks
 echo "== ruff check" && ruff check counter_app tests tools benchmarks
 echo "== import contracts" && lint-imports
+echo "== mypy" && mypy
 echo "== pytest"
 set +e
+# Twice as many workers as cores (at most 8): the workers mostly wait on server processes, SQLite
+# fsyncs and Pilot pauses. COUNTER_TEST_WORKERS overrides the number.
 # worksteal: idle workers take queued tests from busy ones (the Pilot tests are long and uneven).
-python -m pytest -n 3 --dist worksteal -p no:cacheprovider "$@"
+cores="$(nproc 2>/dev/null || echo 2)"
+workers="${COUNTER_TEST_WORKERS:-$((cores * 2 > 8 ? 8 : cores * 2))}"
+python -m pytest -n "$workers" --dist worksteal -p no:cacheprovider "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

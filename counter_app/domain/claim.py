@@ -123,7 +123,7 @@ def covered_filing(request: ClaimRequest, pack: PolicyPack) -> tuple[str, list[R
     reasons: list[Reason] = []
 
     def note(code: str, message: str, citation: str, severity: str = "warning") -> None:
-        reasons.append(Reason(code=code, message=message, citation=citation, severity=severity))  # type: ignore[arg-type]
+        reasons.append(Reason(code=code, message=message, citation=citation, severity=severity))
 
     if start < record.valid_from:
         if stay and end >= record.valid_from:
@@ -274,7 +274,7 @@ def decide_claim(request: ClaimRequest, pack: PolicyPack, calendar: WorkCalendar
     facts = claim_facts(request, covered)
 
     def add(code: str, message: str, citation: str, severity: str = "error") -> None:
-        reasons.append(Reason(code=code, message=message, citation=citation, severity=severity))  # type: ignore[arg-type]
+        reasons.append(Reason(code=code, message=message, citation=citation, severity=severity))
 
     case = next((c for c in pack.claim.cases if matches(c.when, facts)), None)
     if request.case and (case is None or case.id != request.case):

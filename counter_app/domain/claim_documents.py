@@ -150,7 +150,7 @@ def labels_of(result: Mapping[str, Any], material: str) -> str:
     for group in result.get("checklist", []):
         label = group.get("labels", {}).get(material)
         if label:
-            return label
+            return str(label)
     return material
 
 

@@ -148,7 +148,7 @@ class _Decision:
 
     def add(self, code: str, message: str, citation: str, severity: str = "error") -> None:
         self.reasons.append(
-            Reason(code=code, message=message, citation=citation, severity=severity)  # type: ignore[arg-type]
+            Reason(code=code, message=message, citation=citation, severity=severity)
         )
 
     @property

@@ -30,7 +30,7 @@ CHANGE_LABELS = {
 
 
 def _reason(code: str, message: str, citation: str, severity: str = "error") -> Reason:
-    return Reason(code=code, message=message, citation=citation, severity=severity)  # type: ignore[arg-type]
+    return Reason(code=code, message=message, citation=citation, severity=severity)
 
 
 def _active(filing: ExistingFiling, today: date) -> bool:

@@ -56,7 +56,7 @@ def decide_followup(
     reasons: list[Reason] = []
 
     def add(code: str, message: str, citation: str, severity: str = "error") -> None:
-        reasons.append(Reason(code=code, message=message, citation=citation, severity=severity))  # type: ignore[arg-type]
+        reasons.append(Reason(code=code, message=message, citation=citation, severity=severity))
 
     if followup is None or basis != "commitment" or followup_due is None:
         citation = followup.citation if followup else rules.identity.citation

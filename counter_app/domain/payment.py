@@ -245,7 +245,7 @@ def compute_payment(
         personal_cash=personal_cash,
         lines=lines,
         segments=segments if len(segments) > 1 else [],
-        cross_year=mode,  # type: ignore[arg-type]
+        cross_year=mode,
         settlement_year=stay.end.year,
         identities=identities,
     )

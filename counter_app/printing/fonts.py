@@ -40,8 +40,7 @@ def _cmaps() -> tuple[frozenset[int], frozenset[int]]:
 
     register()
     return tuple(  # type: ignore[return-value]
-        frozenset(pdfmetrics.getFont(name).face.charToGlyph)  # type: ignore[attr-defined]
-        for name in (CJK_FONT, LATIN_FONT)
+        frozenset(pdfmetrics.getFont(name).face.charToGlyph) for name in (CJK_FONT, LATIN_FONT)
     )
 
 

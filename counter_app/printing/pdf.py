@@ -141,7 +141,7 @@ def _choice_flowable(choice: Choice, font: str) -> Any:
 
     size, gap, line_height = 9.5, 10.0, 13.0
 
-    class ChoiceBoxes(Flowable):  # type: ignore[misc]
+    class ChoiceBoxes(Flowable):
         def wrap(self, avail_width: float, _avail_height: float) -> tuple[float, float]:
             self._places: list[tuple[float, float, str, bool]] = []
             x, y = 0.0, 0.0
@@ -259,7 +259,7 @@ def _qr(payload: str, side: float = 64.0) -> Any:
     matrix = qr_matrix(payload)
     module = side / len(matrix)
 
-    class QrFlowable(Flowable):  # type: ignore[misc]
+    class QrFlowable(Flowable):
         def wrap(self, _avail_width: float, _avail_height: float) -> tuple[float, float]:
             return side, side
 

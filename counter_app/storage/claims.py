@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func
+from sqlalchemy import CursorResult, func
 from sqlmodel import Session, col, delete, select, update
 
 from counter_app.domain.claim_lifecycle import (
@@ -194,10 +194,13 @@ def _record(
 def _bump(session: Session, claim: Claim, expected_version: int | None, **values: Any) -> None:
     """Optimistic update: only if nobody changed the claim since the clerk opened it."""
     version = claim.version if expected_version is None else expected_version
-    outcome = session.execute(
-        update(Claim)
-        .where(col(Claim.id) == claim.id, col(Claim.version) == version)
-        .values(version=version + 1, updated_at=utcnow(), **values)
+    outcome = cast(  # an UPDATE's result is a CursorResult (sqlmodel types it as Result)
+        CursorResult[Any],
+        session.execute(
+            update(Claim)
+            .where(col(Claim.id) == claim.id, col(Claim.version) == version)
+            .values(version=version + 1, updated_at=utcnow(), **values)
+        ),
     )
     if outcome.rowcount != 1:
         raise StaleClaim(f"报销 {claim.number} 已被其他经办人办理，请重新打开后再办理")

@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
 
+from counter_app.domain.lockout import Lockout
 from counter_app.domain.text_fields import TextFieldError, check_text
 from counter_app.storage.db import Database
 from counter_app.storage.models import Clerk, Office, utcnow
@@ -21,14 +22,6 @@ MIN_PASSWORD = 8
 
 class ClerkError(ValueError):
     """A clerk that cannot be created; the message is Chinese."""
-
-
-@dataclass(frozen=True)
-class Lockout:
-    """How many wrong passwords in a row lock a clerk out, and for how long."""
-
-    attempts: int = 5
-    minutes: int = 15
 
 
 class AccountLocked(ClerkError):

@@ -14,31 +14,25 @@ upgrade the schema on both.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
+from counter_app.locations import default_db_path, postgres_url
 from counter_app.private_files import DIR_MODE, touch_private
 
+if TYPE_CHECKING:
+    from counter_app.settings import Settings
+
 BUSY_TIMEOUT_MS = 15000
-
-
-def default_db_path() -> Path:
-    """``COUNTER_DB`` if set, else ``counter.db`` in the user's data directory."""
-    override = os.environ.get("COUNTER_DB")
-    if override:
-        return Path(override)
-    return Path(user_data_dir("counter-app", appauthor=False)) / "counter.db"
 
 
 def _make_engine(path: Path, *, immediate: bool) -> Engine:
@@ -78,7 +72,7 @@ def configure_sqlite(engine: Engine, *, immediate: bool) -> None:
     """Apply the safe per-connection settings and the BEGIN (IMMEDIATE) recipe to an engine."""
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's legacy handling would
         # start deferred transactions behind our back).
         dbapi_connection.isolation_level = None
@@ -90,7 +84,7 @@ def configure_sqlite(engine: Engine, *, immediate: bool) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -208,13 +202,6 @@ class Database:
         self.reader.dispose()
 
 
-def postgres_url(url: str) -> str:
-    """``postgresql://…`` as SQLAlchemy's psycopg 3 URL (the driver installed with the app)."""
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
-
-
 _REVISION_LINE = re.compile(r"^(down_)?revision\b[^=]*=\s*(.+)$", re.MULTILINE)
 
 
@@ -298,3 +285,9 @@ def describe_postgres(database: Database) -> list[str]:
                 "并在地址后加 ?sslmode=verify-full。"
             )
     return lines
+
+
+def open_office_database(settings: Settings) -> Database:
+    """Open (and migrate) the run's office database: ``db_url`` if set, else the file."""
+    url = settings.database_url()
+    return Database.open_url(url) if url else Database.open(settings.database_path())

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import CursorResult
 from sqlmodel import Session, col, select, update
 
 from counter_app.domain.idnumber import mask_id
@@ -247,10 +248,13 @@ def _new_filing(
 def _bump(session: Session, filing: Filing, expected_version: int | None, **values: Any) -> None:
     """Optimistic update: only if nobody changed the filing since the clerk opened it."""
     version = filing.version if expected_version is None else expected_version
-    outcome = session.execute(
-        update(Filing)
-        .where(col(Filing.id) == filing.id, col(Filing.version) == version)
-        .values(version=version + 1, updated_at=utcnow(), **values)
+    outcome = cast(  # an UPDATE's result is a CursorResult (sqlmodel types it as Result)
+        CursorResult[Any],
+        session.execute(
+            update(Filing)
+            .where(col(Filing.id) == filing.id, col(Filing.version) == version)
+            .values(version=version + 1, updated_at=utcnow(), **values)
+        ),
     )
     if outcome.rowcount != 1:
         raise StaleFiling(f"备案 {filing.number} 已被其他经办人修改，请重新打开后再办理")

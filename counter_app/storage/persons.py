@@ -93,7 +93,7 @@ def _upper_bound(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def _prefix(column, text: str):  # type: ignore[no-untyped-def]
+def _prefix(column, text: str):
     return and_(column >= text, column < _upper_bound(text))
 
 
@@ -168,10 +168,11 @@ def _search(session: Session, query: str, kind: SearchKind | None, limit: int) -
     if not text:
         return []
     kind = kind or classify(text)
-    statement = select(*_HIT_COLUMNS)
+    # sqlmodel types select() for up to four columns; the hit row has six
+    statement = select(*_HIT_COLUMNS)  # type: ignore[call-overload]
     if kind is SearchKind.FILING_NUMBER:
         statement = (
-            select(*_HIT_COLUMNS)
+            select(*_HIT_COLUMNS)  # type: ignore[call-overload]
             .join(Filing, col(Filing.person_id) == col(Person.id))
             .where(_prefix(col(Filing.number), text.upper()))
             .distinct()  # a person with several matching filings is listed once

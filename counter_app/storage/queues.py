@@ -54,7 +54,7 @@ FOLLOWUP_WEEK_DAYS = 7
 OVERDUE_LISTED_DAYS = 365
 
 
-def _rows(db: Database, today: date, due_column, *conditions, limit: int) -> list[QueueRow]:  # type: ignore[no-untyped-def]
+def _rows(db: Database, today: date, due_column, *conditions, limit: int) -> list[QueueRow]:
     with db.read() as session:
         statement = (
             select(Filing, Person)
@@ -112,7 +112,7 @@ def actions_on(session: Session, day: date, office_id: int | None = None) -> dic
     """Filing steps (新增/变更/取消 → count) whose business date (经办日期, the office's local
     date stored with the step) is ``day``; of one office when ``office_id`` is given. The
     dashboard's 今日 and the day report count the same steps with this query."""
-    business_day = FilingHistory.snapshot["today"].as_string()  # type: ignore[index]
+    business_day = FilingHistory.snapshot["today"].as_string()
     query = (
         select(FilingHistory.action, func.count())
         .join(Filing, col(Filing.id) == FilingHistory.filing_id)

@@ -69,7 +69,9 @@ def find(connection: Connection) -> list[Finding]:
     found: list[Finding] = []
     for table, column, label in TEXT_COLUMNS:
         rows = connection.execute(
-            sa.select(sa.column("id"), sa.column(column)).select_from(sa.table(table))
+            sa.select(sa.column("id", sa.Integer), sa.column(column, sa.String)).select_from(
+                sa.table(table)
+            )
         ).all()
         for row_id, value in rows:
             if isinstance(value, str) and control_characters(value):

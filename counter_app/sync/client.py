@@ -16,23 +16,26 @@ Certificates are verified (the system's store, or the CA file in ``sync.ca_file`
 
 from __future__ import annotations
 
-import ipaddress
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from counter_app.domain.engine import RulesEngine
+from counter_app.locations import is_loopback
 from counter_app.storage.db import Database
 from counter_app.sync import outbox, protocol, registration
 from counter_app.sync.pulled import PullOutcome, store_page
 from counter_app.sync.restore import Alignment, align
+
+if TYPE_CHECKING:
+    from counter_app.settings import SyncSettings
 
 Progress = Callable[[int, int, str], None]
 PULL_PAGE = 200
@@ -72,16 +75,20 @@ class ClientConfig:
     def __repr__(self) -> str:
         return f"ClientConfig(url={self.url!r}, token='**********', terminal={self.terminal!r})"
 
-
-def is_loopback(url: str) -> bool:
-    """Whether the URL's host is this machine."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    @classmethod
+    def from_settings(cls, settings: SyncSettings) -> ClientConfig:
+        """The client's view of the ``[sync]`` settings."""
+        return cls(
+            url=settings.url,
+            token=settings.token,
+            terminal=settings.terminal,
+            timeout=settings.timeout_s,
+            batch_size=settings.batch_size,
+            attempts=settings.attempts,
+            key_dir=settings.key_dir,
+            ca_file=settings.ca_file,
+            allow_insecure=settings.allow_insecure,
+        )
 
 
 def plain_http_refused(url: str, allow_insecure: bool) -> str:

@@ -1,4 +1,5 @@
-"""``counter-app sync …`` (the office) and ``counter-app province …`` (the reference server).
+"""``counter-app sync …``: the office's end-of-day sync (``counter-app province …`` is in
+``counter_app.province.commands``).
 
 Everything heavy is imported inside the commands, so ``counter-app --help`` stays fast.
 """
@@ -6,41 +7,37 @@ Everything heavy is imported inside the commands, so ``counter-app --help`` stay
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+if TYPE_CHECKING:
+    from counter_app.settings import Settings
+    from counter_app.storage.clerks import SignedIn
+    from counter_app.storage.db import Database
+
 sync_app = typer.Typer(help="与省平台的日终同步（本机构）", no_args_is_help=True)
-province_app = typer.Typer(help="省平台参考实现（服务端）", no_args_is_help=True)
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 EXIT_BUSY = 4
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="本机构数据库文件（默认取配置）")]
-ProvinceDb = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="省平台数据库 URL：sqlite:///province.db（默认）或 postgresql+psycopg://…",
-    ),
-]
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from counter_app.run_settings import command_settings
 
     return command_settings()
 
 
-def _office_db(path: Path | None):  # type: ignore[no-untyped-def]
-    from counter_app.storage.db import Database
+def _office_db(path: Path | None) -> Database:
+    from counter_app.storage.db import Database, open_office_database
     from counter_app.storage.encryption import EncryptionError, unlock_with_prompt
 
-    db = Database.open(path) if path else _settings().open_database()
+    db = Database.open(path) if path else open_office_database(_settings())
     try:  # an encrypted database: a clerk's password (or the recovery key) at the prompt
         unlock_with_prompt(db, lambda label, hidden: str(typer.prompt(label, hide_input=hidden)))
     except EncryptionError as exc:
@@ -49,13 +46,7 @@ def _office_db(path: Path | None):  # type: ignore[no-untyped-def]
     return db
 
 
-def _store(url: str | None):  # type: ignore[no-untyped-def]
-    from counter_app.sync.store import ProvinceStore, default_url
-
-    return ProvinceStore(url or default_url())
-
-
-def _refuse(message: str, code: int = EXIT_INVALID) -> None:
+def _refuse(message: str, code: int = EXIT_INVALID) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code)
 
@@ -63,7 +54,25 @@ def _refuse(message: str, code: int = EXIT_INVALID) -> None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _clean(command: F) -> F:
+def _office_refusals() -> tuple[type[Exception], ...]:
+    from counter_app.sync.protocol import SignatureError
+    from counter_app.sync.registration import RegistrationError
+
+    return (SignatureError, RegistrationError)
+
+
+def cleaned(
+    refusals: Callable[[], tuple[type[Exception], ...]] = _office_refusals,
+) -> Callable[[F], F]:
+    """``_clean`` with the given refusal types (imported when a command runs, not at start)."""
+
+    def decorate(command: F) -> F:
+        return _clean(command, refusals)
+
+    return decorate
+
+
+def _clean(command: F, refusals: Callable[[], tuple[type[Exception], ...]] = _office_refusals) -> F:
     """Every failure ends as a Chinese message and a non-zero exit, never a traceback.
 
     Refusals the code names (a bad file, a missing registration, a store refusal) exit 2; anything
@@ -73,10 +82,8 @@ def _clean(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from counter_app.sync.client import SyncBusy, SyncError
-        from counter_app.sync.protocol import SignatureError
-        from counter_app.sync.registration import RegistrationError
-        from counter_app.sync.store import StoreError
 
+        named = refusals()
         try:
             return command(*args, **kwargs)
         except typer.Exit:
@@ -85,7 +92,7 @@ def _clean(command: F) -> F:
             _refuse(f"未同步：{exc}", EXIT_BUSY)
         except SyncError as exc:
             _refuse(f"同步未完成：{exc}", EXIT_FAILED)
-        except (SignatureError, RegistrationError, StoreError) as exc:
+        except named as exc:
             _refuse(f"未完成：{exc}")
         except LookupError as exc:
             _refuse(f"未完成：{exc.args[0] if exc.args else '找不到所需的记录'}")
@@ -109,7 +116,7 @@ def _key_folder(database: Any) -> Path:
 def sync_run(db: DbOption = None) -> None:
     """先核对省平台与令牌，再上传待上传事件、下载线上申请与更新包、对账。"""
     from counter_app.rules_engine import build_engine
-    from counter_app.sync.client import run_sync
+    from counter_app.sync.client import ClientConfig, run_sync
     from counter_app.sync.pulled import with_pulled_calendar
 
     settings = _settings()
@@ -121,7 +128,11 @@ def sync_run(db: DbOption = None) -> None:
             typer.echo(f"{stage} {done}/{total}")
 
     report = run_sync(
-        database, engine, settings.sync.client_config(), settings.current_date(), progress
+        database,
+        engine,
+        ClientConfig.from_settings(settings.sync),
+        settings.current_date(),
+        progress,
     )
     if report.interrupted:
         typer.echo(f"上次有 {report.interrupted} 次同步没有正常结束，已记为中断")
@@ -156,9 +167,9 @@ def sync_run(db: DbOption = None) -> None:
 @_clean
 def sync_recover(db: DbOption = None) -> None:
     """从省平台取回本机构已上传、但本数据库没有的记录（数据库从备份恢复后使用）。"""
-    from counter_app.sync.client import recover
+    from counter_app.sync.client import ClientConfig, recover
 
-    lines = recover(_office_db(db), _settings().sync.client_config())
+    lines = recover(_office_db(db), ClientConfig.from_settings(_settings().sync))
     if not lines:
         typer.echo("本数据库不缺省平台上的本机构记录，无需恢复")
         return
@@ -169,12 +180,12 @@ def sync_recover(db: DbOption = None) -> None:
 
 def _announce(database: Any, change: Any, token: Any, url: str, out: Path | None) -> None:
     """Tell the store the office's new public key: online when possible, else a file."""
-    from counter_app.sync.client import ProvinceClient, SyncError
+    from counter_app.sync.client import ClientConfig, ProvinceClient, SyncError
     from counter_app.sync.registration import write_announcement
 
     settings = _settings()
     if url and out is None:
-        config = settings.sync.client_config()
+        config = ClientConfig.from_settings(settings.sync)
         try:
             client = ProvinceClient(
                 type(config)(
@@ -242,7 +253,7 @@ def sync_rotate_key(
 ) -> None:
     """更换本机构的签名密钥（新公钥由旧密钥背书后报送省平台）。"""
     from counter_app.sync import outbox
-    from counter_app.sync.client import with_registration
+    from counter_app.sync.client import ClientConfig, with_registration
     from counter_app.sync.registration import load, make_key
 
     database = _office_db(db)
@@ -252,7 +263,7 @@ def sync_rotate_key(
         _refuse("本机构还没有登记：请先运行 counter-app sync register 登记文件")
     change = make_key(folder, office.code)
     typer.echo(f"已生成新的签名密钥 {change.key_id}（原密钥 {change.previous}）")
-    config = with_registration(_settings().sync.client_config(), database.path)
+    config = with_registration(ClientConfig.from_settings(_settings().sync), database.path)
     _announce(database, change, config.token, config.url, key_out)
 
 
@@ -298,7 +309,7 @@ PasswordOption = Annotated[
 ]
 
 
-def _clerk(database, username: str, password: str):  # type: ignore[no-untyped-def]
+def _clerk(database: Database, username: str, password: str) -> SignedIn:
     from counter_app.storage.clerks import sign_in
 
     signed = sign_in(database, username, password)
@@ -386,257 +397,4 @@ def sync_import_answer(
     typer.echo(f"回执：接收 {tally.accepted}，已有 {tally.duplicate}，退回 {tally.rejected}")
 
 
-# -- provincial side ----------------------------------------------------------------------
-
-
-@province_app.command("serve")
-def province_serve(
-    db: ProvinceDb = None,
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8700,
-    workers: Annotated[
-        int, typer.Option("--workers", help="工作进程数（PostgreSQL 时可多于 1）", min=1)
-    ] = 1,
-    tls_cert: Annotated[
-        Path | None, typer.Option("--tls-cert", help="TLS 证书（PEM）；与 --tls-key 一起启用 HTTPS")
-    ] = None,
-    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="TLS 私钥（PEM）")] = None,
-    docs: Annotated[
-        bool, typer.Option("--docs", help="开放 /docs 与 /openapi.json（默认关闭）")
-    ] = False,
-) -> None:
-    """启动省平台 HTTP 服务（协议 /v1）。"""
-    from counter_app.sync.server import serve
-    from counter_app.sync.store import default_url
-
-    if (tls_cert is None) != (tls_key is None):
-        _refuse("--tls-cert 与 --tls-key 须同时给出")
-    for path in (tls_cert, tls_key):
-        if path is not None and not path.is_file():
-            _refuse(f"找不到文件 {path}")
-    scheme = "https" if tls_cert else "http"
-    typer.echo(f"省平台服务 {scheme}://{host}:{port}/v1 （数据库 {db or default_url()}）")
-    serve(
-        db or default_url(),
-        host,
-        port,
-        workers,
-        docs=docs,
-        tls_cert=str(tls_cert) if tls_cert else None,
-        tls_key=str(tls_key) if tls_key else None,
-    )
-
-
-KeyOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--key",
-        help="省平台签名私钥文件（默认：COUNTER_PROVINCE_KEY，或 SQLite 数据库旁的 .signing-key）",
-    ),
-]
-
-
-def _key_path(db: str | None, key: Path | None) -> Path:
-    from counter_app.sync.province_keys import signing_key_path
-    from counter_app.sync.store import default_url
-
-    return key or signing_key_path(db or default_url())
-
-
-def _write_registration(
-    db: str | None, key: Path | None, code: str, token: str, url: str, out: Path
-) -> None:
-    from counter_app.private_files import write_private
-    from counter_app.sync.province_keys import registration, store_key
-
-    signing_key = store_key(_key_path(db, key), create=True)
-    assert signing_key is not None
-    content = registration(_store(db), code, token, signing_key, url)
-    write_private(out, json.dumps(content, ensure_ascii=False, indent=1).encode())
-    typer.echo(
-        f"登记文件已写入 {out}（含令牌，请当面或加密交给经办机构，用后删除）；"
-        f"省平台密钥 {content['store_key_id']}"
-    )
-
-
-UrlOption = Annotated[str, typer.Option("--url", help="经办机构连接省平台的地址（写入登记文件）")]
-OutOption = Annotated[
-    Path | None, typer.Option("--out", help="写出登记文件（令牌与省平台公钥），不在屏幕显示令牌")
-]
-
-
-@province_app.command("office-add")
-@_clean
-def province_office_add(
-    code: Annotated[str, typer.Option("--code", help="经办机构代码")],
-    name: Annotated[str, typer.Option("--name", help="经办机构名称")],
-    pool: Annotated[str, typer.Option("--pool", help="所属统筹区代码")],
-    db: ProvinceDb = None,
-    out: OutOption = None,
-    url: UrlOption = "",
-    key: KeyOption = None,
-) -> None:
-    """登记经办机构并发给令牌（令牌只显示或写出这一次，省平台只保存其摘要）。"""
-    token = _store(db).add_office(code, name, pool)
-    if out is None:
-        typer.echo(token)
-        return
-    _write_registration(db, key, code, token, url, out)
-
-
-@province_app.command("token")
-@_clean
-def province_token(
-    code: Annotated[str, typer.Option("--code", help="经办机构代码")],
-    db: ProvinceDb = None,
-    out: OutOption = None,
-    url: UrlOption = "",
-    key: KeyOption = None,
-) -> None:
-    """给经办机构换发新令牌（旧令牌立即失效；写出登记文件时同时停用它的公钥，须重新登记）。"""
-    from counter_app.sync.province_keys import retire_keys
-
-    store = _store(db)
-    token = store.new_token(code)
-    if out is None:
-        typer.echo(token)
-        return
-    retire_keys(store, code)
-    _write_registration(db, key, code, token, url, out)
-
-
-@province_app.command("office-key")
-@_clean
-def province_office_key(
-    file: Annotated[
-        Path, typer.Argument(help="经办机构的公钥文件（sync register 或 rotate-key 写出）")
-    ],
-    db: ProvinceDb = None,
-) -> None:
-    """导入经办机构的签名公钥（新公钥须由它当前的密钥背书）。"""
-    from counter_app.sync.province_keys import accept_key
-
-    document = _json_file(file)
-    key_id = accept_key(_store(db), document)
-    typer.echo(f"已采用经办机构 {document.get('office')} 的公钥 {key_id}")
-
-
-@province_app.command("key-rotate")
-@_clean
-def province_key_rotate(db: ProvinceDb = None, key: KeyOption = None) -> None:
-    """更换省平台的签名密钥；各经办机构须用新的登记文件重新登记（province token --out）。"""
-    from counter_app.sync.province_keys import rotate_store_key
-
-    old, new = rotate_store_key(_key_path(db, key))
-    typer.echo(f"省平台签名密钥已更换：{old or '无'} → {new}")
-    typer.echo(
-        "各经办机构在重新登记前会拒绝与省平台同步："
-        "请为每个机构运行 province token --code 代码 --out 文件"
-    )
-
-
-@province_app.command("import")
-@_clean
-def province_import(
-    file: Annotated[Path, typer.Argument(help="经办机构导出的批次文件")],
-    answer: Annotated[Path, typer.Option("--answer", help="写入的回执文件")],
-    db: ProvinceDb = None,
-    key: KeyOption = None,
-) -> None:
-    """导入离线批次文件（核对经办机构的签名），写出省平台签名的回执。"""
-    from counter_app.sync.protocol import SignatureError
-    from counter_app.sync.transfer import import_batch
-
-    try:
-        counts = import_batch(_store(db), file, answer, _key_path(db, key))
-    except SignatureError as exc:
-        _refuse(f"未导入：{exc}")
-    typer.echo(
-        f"接收 {counts['accepted']}，已有 {counts['duplicate']}，退回 {counts['rejected']}；"
-        f"回执已写入 {answer}"
-    )
-
-
-@province_app.command("show")
-def province_show(
-    office: Annotated[str | None, typer.Option("--office", help="只看这个经办机构")] = None,
-    db: ProvinceDb = None,
-) -> None:
-    """列出省平台上的备案（身份证号只显示前 6 后 4 位）。"""
-    from datetime import date
-
-    from counter_app.domain.idnumber import mask_id
-    from counter_app.domain.status import STATUS_LABELS, filing_status
-    from counter_app.regions_data import load_region_table
-
-    regions = load_region_table()
-    store = _store(db)
-    for office_code, count in sorted(store.counts().items()):
-        typer.echo(f"经办机构 {office_code}：事件 {count} 个")
-    for f in store.office_filings(office):
-        until = f["valid_until"] or "长期"
-        # the status on today's date, as everywhere else (an ended filing is not shown active)
-        status = STATUS_LABELS[
-            filing_status(
-                f["status"],
-                date.fromisoformat(str(f["valid_from"])),
-                date.fromisoformat(str(f["valid_until"])) if f["valid_until"] else None,
-                date.today(),
-            )
-        ]
-        region = regions.get(f["destination"])
-        place = region.full_name if region else f["destination"]
-        typer.echo(
-            f"{f['number']}  经办机构 {f['office']}  {f['name']} {mask_id(f['id_number'])}  "
-            f"{status}  就医地 {place}  {f['valid_from']}～{until}"
-        )
-
-
-def _json_file(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        _refuse(f"无法读取 {path}：{type(exc).__name__}")
-
-
-@province_app.command("application-add")
-def province_application_add(
-    office: Annotated[str, typer.Option("--office", help="负责审核的经办机构代码")],
-    file: Annotated[Path, typer.Argument(help="线上申请（JSON）")],
-    db: ProvinceDb = None,
-) -> None:
-    """登记一笔线上（不见面）备案申请，派给经办机构审核。"""
-    from counter_app.sync.store import StoreError
-
-    try:
-        typer.echo(_store(db).add_application(office, _json_file(file)))
-    except StoreError as exc:
-        _refuse(str(exc))
-
-
-@province_app.command("package-add")
-def province_package_add(
-    kind: Annotated[str, typer.Option("--kind", help="policy_pack、holiday_calendar 或 registry")],
-    number: Annotated[int, typer.Option("--number", help="包编号（只增不减）")],
-    file: Annotated[Path, typer.Argument(help="包内容（JSON）")],
-    db: ProvinceDb = None,
-) -> None:
-    """发布一个编号的更新包（策略包、节假日日历、参保登记）。"""
-    from counter_app.sync.store import StoreError
-
-    try:
-        _store(db).add_package(kind, number, _json_file(file))
-    except StoreError as exc:
-        _refuse(str(exc))
-    typer.echo(f"已发布 {kind} 第 {number} 号")
-
-
-@province_app.command("registry-add")
-def province_registry_add(
-    pool: Annotated[str, typer.Option("--pool", help="统筹区代码（发给该统筹区所有经办机构）")],
-    file: Annotated[Path, typer.Argument(help="参保登记变更（JSON）")],
-    db: ProvinceDb = None,
-) -> None:
-    """发布一条参保登记变更，供该统筹区的经办机构下载。"""
-    _store(db).add_registry_update(pool, _json_file(file))
-    typer.echo(f"已发布给统筹区 {pool}")
+refuse = _refuse

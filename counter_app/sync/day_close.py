@@ -107,7 +107,7 @@ def _filing_statuses(session: Session, office_id: int, day: date, zone: tzinfo) 
     is 已过期 from the day after its last valid day, 逾期未补 after its follow-up date), and how
     many reached their last valid day that day."""
     rows = session.exec(
-        select(
+        select(  # type: ignore[call-overload]  # sqlmodel types up to four columns
             Filing.status,
             Filing.valid_from,
             Filing.valid_until,
@@ -170,7 +170,7 @@ def _settled(session: Session, office_id: int, day: date, zone: tzinfo) -> Secti
     """Claims settled on the business day: the fund's total and the persons' cash, summed as
     ``Decimal`` (the amounts are stored as exact text, which SQL would sum as floats)."""
     rows = session.exec(
-        select(Claim.fund_total, Claim.personal_cash).where(
+        select(col(Claim.fund_total), col(Claim.personal_cash)).where(
             Claim.office_id == office_id, Claim.settled_on == day
         )
     ).all()

@@ -115,9 +115,7 @@ def align(
             lock_office(session, office.id)
         local = dict(
             session.exec(
-                select(OutboxEvent.id, OutboxEvent.seq).where(  # type: ignore[call-overload]
-                    OutboxEvent.office_id == office.id
-                )
+                select(OutboxEvent.id, OutboxEvent.seq).where(OutboxEvent.office_id == office.id)
             ).all()
         )
         lost = [e for e in theirs if e.get("id") not in local]
@@ -240,7 +238,7 @@ def _filing(session: Session, office: Office, clerk_id: int, event: dict[str, An
     filing = session.exec(select(Filing).where(Filing.number == p.get("number"))).first()
     destination = str(p.get("destination", ""))[:6]
     region = load_region_table().get(destination)
-    values = {
+    values: dict[str, Any] = {
         "category": str(p.get("category", "")),
         "scope": str(p.get("scope", "")),
         "insurance": str(p.get("insurance", "")),

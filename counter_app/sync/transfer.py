@@ -1,13 +1,13 @@
 """Offline transfer for offices without a link: signed files carried on a USB stick.
 
 The office exports its pending events to a batch file signed with its own Ed25519 key; the
-provincial side checks it against the public key it holds for that office, applies the events
-exactly as an online push (same idempotency, same answers) and writes an answer file signed with
-the store's key and carrying the batch id. The office accepts an answer only when the store's
-pinned key signed it, it answers a batch this database exported, and it was not applied before
-(a replayed answer is refused). A file that was altered, signed by another key, signed the old
-way (shared HMAC key) or not shaped as it should be is refused before anything is marked, with a
-Chinese message. Every file is written atomically and 0600.
+provincial side (``counter_app.province.transfer``) checks it against the public key it holds for
+that office, applies the events exactly as an online push (same idempotency, same answers) and
+writes an answer file signed with the store's key and carrying the batch id. The office accepts an
+answer only when the store's pinned key signed it, it answers a batch this database exported, and
+it was not applied before (a replayed answer is refused). A file that was altered, signed by
+another key, signed the old way (shared HMAC key) or not shaped as it should be is refused before
+anything is marked, with a Chinese message. Every file is written atomically and 0600.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from sqlmodel import Session, col, select
@@ -26,9 +26,6 @@ from counter_app.storage.models import AuditLog, OutboxEvent, utcnow
 from counter_app.storage.records import audit
 from counter_app.sync import outbox, protocol, registration, signing
 from counter_app.sync.protocol import SignatureError
-
-if TYPE_CHECKING:
-    from counter_app.sync.store import ProvinceStore
 
 EXPORT_LIMIT = 100_000
 #: A transfer file larger than this is refused before it is parsed.
@@ -200,53 +197,3 @@ def import_answer(db: Database, folder: Path, path: Path) -> outbox.Tally:
         raise
     outbox.finish_run(db, run_id, tally, 0)
     return tally
-
-
-# -- provincial side --------------------------------------------------------------------------
-
-
-def import_batch(
-    store: ProvinceStore, path: Path, answer_path: Path, key_path: Path | None = None
-) -> dict[str, int]:
-    """Provincial side: check, apply and answer a batch file; counts per answer."""
-    from counter_app.sync.province_keys import active_keys, signing_key_path, store_key
-
-    document = _read(path)
-    if isinstance(document, dict) and isinstance(document.get("signature"), str):
-        signing.verify(document, {}, protocol.BATCH_FILE, "经办机构")  # the old way: refused
-    body = document.get("body") if isinstance(document, dict) else None
-    claimed = body.get("office") if isinstance(body, dict) else None
-    plain = isinstance(claimed, str) and claimed.isascii() and claimed.isalnum()
-    office = store.office(claimed) if plain and len(claimed) <= 12 else None
-    if office is None:
-        raise SignatureError(f"文件中的经办机构 {str(claimed)[:20]} 未在省平台登记")
-    keys = active_keys(store, office.code)
-    if not keys:
-        raise SignatureError(
-            f"经办机构 {office.code} 还没有向省平台登记公钥："
-            "请导入它的公钥文件（province office-key）"
-        )
-    body = signing.verify(document, keys, protocol.BATCH_FILE, f"经办机构 {office.code}")
-    batch: BatchBody = _shape(BatchBody, body, "批次文件")
-    key = store_key(key_path or signing_key_path(store.url), create=True)
-    assert key is not None
-    results: list[dict[str, Any]] = []
-    for start in range(0, len(batch.events), protocol.BATCH_MAX):
-        chunk = batch.events[start : start + protocol.BATCH_MAX]
-        answers = store.apply_batch(office, chunk, f"{batch.batch_id}-{start}"[:64])
-        results.extend(
-            {"id": e["id"] if isinstance(e.get("id"), str) else None, **a}
-            for e, a in zip(chunk, answers, strict=True)
-        )
-    answer = {
-        "format": protocol.ANSWER_FILE,
-        "office": office.code,
-        "batch_id": batch.batch_id,
-        "answered_at": utcnow().isoformat(),
-        "results": results,
-    }
-    _write(answer_path, signing.sign(answer, key))
-    counts = {protocol.ACCEPTED: 0, protocol.DUPLICATE: 0, protocol.REJECTED: 0}
-    for result in results:
-        counts[result["status"]] += 1
-    return counts

@@ -109,7 +109,9 @@ class CounterApp(GuardedApp):
 
         prune_personal_files(settings)  # printed files past their keeping time
         engine = build_engine(settings.policy, settings.pack_file)
-        db = settings.open_database()
+        from counter_app.storage.db import open_office_database
+
+        db = open_office_database(settings)
         if settings.demo:
             from counter_app.storage.demo import seed_demo
 
@@ -417,12 +419,12 @@ class CounterApp(GuardedApp):
     )
     def _read_sync_state(self) -> None:
         from counter_app.sync import outbox
-        from counter_app.sync.client import SyncError, probe, with_registration
+        from counter_app.sync.client import ClientConfig, SyncError, probe, with_registration
         from counter_app.ui.sync_header import header_text, overdue_days
 
         services = self.ready
         config = services.settings.sync
-        client = config.client_config()
+        client = ClientConfig.from_settings(config)
         with contextlib.suppress(SyncError):  # a broken registration shows as offline
             client = with_registration(client, services.db.path)
         online = probe(client) if client.url else None

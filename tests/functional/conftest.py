@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from counter_app.domain.engine import RulesEngine
 from counter_app.rules_engine import build_engine
 from counter_app.storage.db import Database
 from counter_app.ui.app import CounterApp, build_app
+from tests.support.demo import copy_database, demo_template
 
 TODAY = date(2026, 11, 23)
 
 
-@pytest.fixture(autouse=True)
-def _isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the developer's config or database."""
-    monkeypatch.setenv("COUNTER_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setenv("COUNTER_DB", str(tmp_path / "counter.db"))
+@functools.cache
+def _engine(policy: str) -> RulesEngine:
+    return build_engine(policy)
 
 
 @pytest.fixture
@@ -34,6 +35,10 @@ def make_app(tmp_path: Path) -> Callable[..., CounterApp]:
             **overrides,
         }
         demo = bool(values.pop("demo", True))
+        db_path = Path(str(values["db_path"]))
+        if demo and values["today"] == TODAY and "pack_file" not in values and not db_path.exists():
+            # the demo office seeded once per process, copied: the app finds it seeded
+            copy_database(demo_template(_engine(policy), TODAY), db_path)
         return build_app(policy, demo, **values)
 
     return factory

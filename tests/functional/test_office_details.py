@@ -23,13 +23,12 @@ from counter_app.printing.sources import (
 )
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import set_office_details
-from counter_app.storage.db import Database
-from counter_app.storage.demo import seed_demo
 from counter_app.storage.models import Claim, Filing, Office
 from counter_app.ui.screens.dashboard import DashboardScreen
 from counter_app.ui.screens.office import OfficeScreen
 from tests.functional.conftest import TODAY, open_db
 from tests.functional.driving import fill, settle, sign_in
+from tests.support.demo import demo_database
 from tests.support.printing import pdf_text
 
 
@@ -81,8 +80,7 @@ async def test_supervisor_sets_the_office_details_and_they_are_printed(
 
 def test_office_set_from_the_command_line(make_app, tmp_path: Path) -> None:
     app = make_app("wuhu")
-    db = Database.open(app.settings.database_path())
-    seed_demo(db, build_engine("wuhu"), TODAY, persons=2)
+    db, _ = demo_database(app.settings.database_path(), build_engine("wuhu"), TODAY, persons=2)
     db.close()
     result = CliRunner().invoke(
         cli,
@@ -104,8 +102,7 @@ def test_every_printed_form_names_the_office_address_phone_and_hours(
 ) -> None:
     """Each document kind, printed from the first demo record its gate allows, shows the
     office's name, phone, address and hours (issue 14 item 8), and no empty 联系电话."""
-    db = Database.open(tmp_path / f"{policy}.db")
-    seed_demo(db, build_engine(policy), TODAY)
+    db, _ = demo_database(tmp_path / f"{policy}.db", build_engine(policy), TODAY)
     with db.read() as session:
         office = session.exec(select(Office)).one()
         filings = [f.number for f in session.exec(select(Filing).order_by(Filing.id)).all()]  # type: ignore[arg-type]

@@ -16,9 +16,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from textual.widgets import DataTable, Label, Static
 
+from counter_app.province.store import ProvinceStore
 from counter_app.storage.db import Database
 from counter_app.storage.models import Filing, OutboxEvent, Person
-from counter_app.sync.store import ProvinceStore
 from counter_app.ui.screens.dashboard import DashboardScreen
 from counter_app.ui.screens.person import PersonScreen
 from tests.functional.conftest import TODAY

@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 import counter_app.storage.filings as filings_module
-from counter_app.settings import Settings
-from counter_app.ui.app import CounterApp
+from counter_app.ui.app import build_app
 from tests.functional.conftest import TODAY
 from tests.functional.driving import (
     choose_destination,
@@ -37,7 +36,7 @@ def main() -> None:
         return event_id
 
     filings_module.emit = emit_then_hang  # type: ignore[assignment]
-    app = CounterApp(Settings(policy="wuhu", demo=True, db_path=db_path, today=TODAY))
+    app = build_app("wuhu", demo=True, db_path=db_path, today=TODAY)
 
     async def drive() -> None:
         async with app.run_test(size=(100, 40)) as pilot:

@@ -27,6 +27,7 @@ from typing import Any
 from counter_app.rules_engine import build_engine
 from counter_app.settings import Settings
 from counter_app.storage.clerks import add_clerk, ensure_office, sign_in
+from counter_app.storage.db import open_office_database
 from counter_app.storage.filings import FilingRefused, StaleFiling, as_existing, person_filings
 from counter_app.storage.persons import save_person
 from counter_app.workflows.claims import advance_claim, take_claim
@@ -103,7 +104,7 @@ def main() -> None:
     settings = Settings()  # this window's own settings file (COUNTER_CONFIG)
     assert settings.database_url(), "the settings file names no db_url"
     engine = build_engine(settings.policy)
-    db = settings.open_database()
+    db = open_office_database(settings)
     ensure_office(db, OFFICE, "玄武区医疗保障服务中心", settings.policy, "320100")
     username = f"window{args.window}"
     add_clerk(db, OFFICE, username, f"窗口{args.window}", PASSWORD)

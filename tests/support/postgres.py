@@ -119,3 +119,56 @@ def start_cluster(*, fsync: bool = False) -> Cluster:
             shutil.rmtree(base, ignore_errors=True)
             raise RuntimeError(f"{Path(step[0]).name} failed: {done.stderr or done.stdout}")
     return Cluster(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", data, bindir, prefix)
+
+
+_STATE, _LOCK = "postgres-cluster.json", "postgres-cluster.lock"
+
+
+def acquire_shared(root: Path) -> Cluster:
+    """The cluster shared by every test process of one run (the xdist workers share ``root``).
+
+    The first process that needs PostgreSQL starts it, under a file lock; the others attach to
+    it. Each ``acquire_shared`` is paired with ``release_shared``; the last one out stops it (a
+    later process then starts a new one).
+    """
+    import fcntl
+    import json
+
+    with (root / _LOCK).open("a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state_file = root / _STATE
+        state = json.loads(state_file.read_text()) if state_file.exists() else None
+        if state is None:
+            cluster = start_cluster()
+            state = {
+                "url": cluster.url,
+                "data": str(cluster.data) if cluster.data else None,
+                "bindir": str(cluster.bindir) if cluster.bindir else None,
+                "prefix": list(cluster.prefix),
+                "users": 0,
+            }
+        state["users"] += 1
+        state_file.write_text(json.dumps(state))
+    return Cluster(
+        state["url"],
+        Path(state["data"]) if state["data"] else None,
+        Path(state["bindir"]) if state["bindir"] else None,
+        tuple(state["prefix"]),
+    )
+
+
+def release_shared(root: Path, cluster: Cluster) -> None:
+    """One user fewer; the last one stops the cluster."""
+    import fcntl
+    import json
+
+    with (root / _LOCK).open("a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state_file = root / _STATE
+        state = json.loads(state_file.read_text()) if state_file.exists() else {"users": 1}
+        state["users"] -= 1
+        if state["users"] > 0:
+            state_file.write_text(json.dumps(state))
+            return
+        state_file.unlink(missing_ok=True)
+    cluster.stop()

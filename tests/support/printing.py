@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from counter_app.rules_engine import build_engine
 from counter_app.storage.db import Database
-from counter_app.storage.demo import seed_demo
 from counter_app.storage.models import Filing, Office
+from tests.support.demo import demo_database
 
 TODAY = date(2026, 11, 23)
 POLICIES = ("jiangsu", "beijing", "wuhu", "hunan")
@@ -29,8 +29,7 @@ EXTREME_PHONE = "+86 138-0013-8000"
 def seeded(tmp_path: Path, policy: str) -> tuple[Database, str, str]:
     """An office database with demo filings: one filing of an ordinary person, and one of a
     person given the longest name and address (``make_extreme``); returns their numbers."""
-    db = Database.open(tmp_path / f"{policy}.db")
-    seed_demo(db, build_engine(policy), TODAY, persons=4)
+    db, _ = demo_database(tmp_path / f"{policy}.db", build_engine(policy), TODAY, persons=4)
     with db.read() as session:
         filings = list(session.exec(select(Filing).order_by(Filing.id)).all())  # type: ignore[arg-type]
     realistic = filings[0]

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from counter_app.province.store import ProvinceStore
+from counter_app.province.tables import events
 from counter_app.storage.clerks import SignedIn, add_clerk, ensure_office, sign_in
 from counter_app.storage.db import Database
 from counter_app.storage.models import OutboxEvent
 from counter_app.storage.records import emit
-from counter_app.sync.province_tables import events
-from counter_app.sync.store import ProvinceStore
 from tests.support.postgres import free_port
 
 PASSWORD = "password123"
@@ -105,8 +105,8 @@ def register(store: ProvinceStore, db: Database, folder: Path, url: str = "") ->
     office's token."""
     import json
 
+    from counter_app.province.keys import accept_key, registration, signing_key_path, store_key
     from counter_app.sync import outbox
-    from counter_app.sync.province_keys import accept_key, registration, signing_key_path, store_key
     from counter_app.sync.registration import key_dir
     from counter_app.sync.registration import register as import_registration
 

@@ -10,7 +10,6 @@ migrated schema without running the whole chain again. PostgreSQL is skipped onl
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,22 +17,9 @@ from pathlib import Path
 import pytest
 
 from counter_app.storage.db import Database
-from tests.support.postgres import Cluster, start_cluster
+from tests.support.postgres import Cluster
 
 BACKENDS = ("sqlite", "postgres")
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    """One PostgreSQL cluster per test process."""
-    try:
-        cluster = start_cluster()
-    except (RuntimeError, OSError) as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -32,10 +32,11 @@ from counter_app.printing.verify import verify_payload
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
-from counter_app.storage.demo import DEMO_HOSPITAL, seed_demo
+from counter_app.storage.demo import DEMO_HOSPITAL
 from counter_app.storage.models import AuditLog, Claim, Person
 from counter_app.sync.day_close import day_report
 from counter_app.workflows.claims import take_claim
+from tests.support.demo import demo_database
 from tests.support.printing import TODAY, pdf_text
 from tests.unit.test_printing_qr import _cli
 
@@ -46,8 +47,7 @@ HANZI = re.compile(rb"\x1c&(.*?)\x1c\.", re.S)
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, SignedIn, Path]:
     path = tmp_path_factory.mktemp("claims") / "office.db"
-    db = Database.open(path)
-    signed = seed_demo(db, ENGINE, TODAY)
+    db, signed = demo_database(path, ENGINE, TODAY)
     return db, signed, path
 
 

@@ -1,4 +1,5 @@
-"""The JSON command line (``counter-app rules …``) end to end, as a subprocess.
+"""The JSON command line (``counter-app rules …``) end to end (in this process; one test runs the
+real ``python -m counter_app`` process and checks it answers the same).
 
 Exit codes: 0 a decided result (a refusal is decided too), 2 invalid input printed as
 ``{"errors": [{"field", "message"}]}``, 3 a broken policy pack. Nothing may print a traceback.
@@ -18,6 +19,7 @@ import pytest
 
 import counter_app
 from counter_app.packs import policies_dir
+from tests.support.cli import Ran, run_cli
 
 FILING: dict[str, Any] = {
     "policy": "wuhu",
@@ -49,7 +51,15 @@ CLAIM: dict[str, Any] = {
 SOURCE_ROOT = Path(counter_app.__file__).resolve().parents[1]
 
 
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, stdin: str | None = None) -> Ran:
+    """``counter-app *args`` through the same Typer app, in this process."""
+    result = run_cli(*args, input=stdin)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stdout, result.stdout
+    return result
+
+
+def run_process(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     path = os.pathsep.join(filter(None, [str(SOURCE_ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path, "PYTHONUTF8": "1", "PYTHONIOENCODING": "utf-8"}
     result = subprocess.run(
@@ -324,3 +334,17 @@ def test_an_intact_copy_of_a_pack_works(tmp_path: Path) -> None:
     result = run("rules", "filing", write(tmp_path, FILING), "--pack", str(pack))
     assert result.returncode == 0
     assert json.loads(result.stdout)["allowed"] is True
+
+
+@pytest.mark.slow
+def test_the_command_as_a_process_answers_as_in_process() -> None:
+    """``python -m counter_app`` (UTF-8 on standard input and output, exit codes) gives what the
+    in-process runs of this module check."""
+    request = json.dumps(FILING, ensure_ascii=False)
+    process = run_process("rules", "filing", "-", stdin=request)
+    inside = run("rules", "filing", "-", stdin=request)
+    assert process.returncode == inside.returncode == 0
+    assert json.loads(process.stdout) == json.loads(inside.stdout)
+    bad = json.dumps(with_changes(FILING, destination="999999"), ensure_ascii=False)
+    refused = run_process("rules", "filing", "-", stdin=bad)
+    assert refused.returncode == run("rules", "filing", "-", stdin=bad).returncode == 2

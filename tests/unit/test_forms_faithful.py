@@ -31,9 +31,8 @@ from counter_app.printing.sources import (
 )
 from counter_app.printing.text import text_width
 from counter_app.rules_engine import build_engine
-from counter_app.storage.db import Database
-from counter_app.storage.demo import seed_demo
 from counter_app.storage.models import Claim, Filing
+from tests.support.demo import demo_database
 from tests.support.printing import POLICIES, TODAY, pdf_pages, pdf_text
 
 SEEDS_DIR = Path("/work/shared/seeds")
@@ -154,8 +153,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[Do
     out: dict[str, list[tuple[Document, Path]]] = {}
     for region in POLICIES:
         folder = tmp_path_factory.mktemp(region)
-        db = Database.open(folder / "office.db")
-        seed_demo(db, build_engine(region), TODAY)
+        db, _ = demo_database(folder / "office.db", build_engine(region), TODAY)
         context = PrintContext(db, TODAY)
         with db.read() as session:
             kinds = {}  # one filing of each category, basis and scope

@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 
 from counter_app.pinyin import SURNAMES, char_table, pinyin_keys, pinyin_match
+from counter_app.province import wire
+from counter_app.province.store import event_texts
+from counter_app.province.tables import among, events, metadata
 from counter_app.regions_data import load_region_table
 from counter_app.storage.db import Database, schema_at_head
-from counter_app.sync import protocol, wire
-from counter_app.sync.province_tables import among, events, metadata
-from counter_app.sync.store import event_texts
+from counter_app.sync import protocol
 
 HEAVY = (
     "sqlalchemy",
@@ -199,6 +200,6 @@ def test_among_finds_what_in_finds(tmp_path: Path) -> None:
 
 
 def protocol_time():  # type: ignore[no-untyped-def]
-    from counter_app.sync.province_apply import now
+    from counter_app.province.apply import now
 
     return now()

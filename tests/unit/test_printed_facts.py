@@ -24,8 +24,8 @@ from counter_app.printing.sources import PrintContext, build, load_record
 from counter_app.printing.verify import verify_payload
 from counter_app.rules_engine import build_engine
 from counter_app.storage.db import Database
-from counter_app.storage.demo import seed_demo
 from counter_app.storage.models import Claim, Filing, PrintedFacts
+from tests.support.demo import demo_database
 from tests.support.printing import TODAY, pdf_text
 from tests.unit.test_printing_qr import _cli as _run
 
@@ -40,8 +40,7 @@ def _cli(*args: str, db: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, Path]:
     path = tmp_path_factory.mktemp("facts") / "office.db"
-    db = Database.open(path)
-    seed_demo(db, build_engine("wuhu"), TODAY)
+    db, _ = demo_database(path, build_engine("wuhu"), TODAY)
     return db, path
 
 

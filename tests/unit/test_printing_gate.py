@@ -26,9 +26,9 @@ from counter_app.rules_engine import build_engine
 from counter_app.settings import Settings
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
-from counter_app.storage.demo import seed_demo
 from counter_app.storage.models import Claim, Filing, PrintJob
 from counter_app.workflows.claims import advance_claim
+from tests.support.demo import demo_database
 from tests.support.printing import TODAY, pdf_text
 from tests.unit.test_printing_qr import _cli
 
@@ -89,8 +89,8 @@ def test_a_filing_prints_a_commitment_only_when_it_rests_on_one() -> None:
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, SignedIn, Path]:
     path = tmp_path_factory.mktemp("gate") / "office.db"
-    db = Database.open(path)
-    return db, seed_demo(db, build_engine("jiangsu"), TODAY), path
+    db, signed = demo_database(path, build_engine("jiangsu"), TODAY)
+    return db, signed, path
 
 
 def _number(db: Database, status: str) -> str:

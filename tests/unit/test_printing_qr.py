@@ -3,10 +3,7 @@ generated once and kept; ``counter-app print`` and ``counter-app verify`` from t
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from sqlalchemy import text
 from counter_app.printing.qr import looks_like_payload, office_key, parse, sign
 from counter_app.printing.sources import PrintContext, build, load_record
 from counter_app.printing.verify import verify_payload
+from tests.support.cli import Ran, run_cli
 from tests.support.printing import TODAY, office_of, pdf_text, seeded
 
 
@@ -58,20 +56,10 @@ def test_office_key_is_generated_once_and_stored(tmp_path: Path) -> None:
     assert office_key(db, code, "configured-secret") == b"configured-secret"
 
 
-def _cli(*args: str, db: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    environment = {
-        **os.environ,
-        "COUNTER_DB": str(db),
-        "COUNTER_CONFIG": str(db.with_suffix(".toml")),
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "counter_app", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-    )
+def _cli(*args: str, db: Path, env: dict[str, str] | None = None) -> Ran:
+    """``counter-app`` on this office database (in this process; see tests/support/cli.py)."""
+    environment = {"COUNTER_DB": str(db), "COUNTER_CONFIG": str(db.with_suffix(".toml"))}
+    return run_cli(*args, env={**environment, **(env or {})})
 
 
 @pytest.mark.parametrize("suffix", [".pdf", ".png", ".bin"])

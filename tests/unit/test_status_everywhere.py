@@ -10,9 +10,6 @@ Two 湖南 filings made on 2025-10-27 both end on 2026-04-26: a 6-month temporar
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +29,7 @@ from counter_app.storage.persons import save_person, search_persons
 from counter_app.storage.queues import expiring, followups_due
 from counter_app.sync.day_close import day_report
 from counter_app.workflows.filings import commit_filing
+from tests.support.cli import run_cli
 from tests.support.printing import pdf_text
 
 FILED = date(2025, 10, 27)
@@ -197,13 +195,10 @@ def test_cli_verify_on_each_day(office) -> None:
     db, path, temporary, _ = office
     payload = _payload(db, temporary, ON)
     for day, expired in ((BEFORE, False), (ON, False), (AFTER, True)):
-        done = subprocess.run(
-            [sys.executable, "-m", "counter_app", "verify", payload],
-            capture_output=True,
-            text=True,
-            timeout=120,
+        done = run_cli(
+            "verify",
+            payload,
             env={
-                **os.environ,
                 "COUNTER_DB": str(path),
                 "COUNTER_CONFIG": str(path.with_suffix(".toml")),
                 "COUNTER_TODAY": day.isoformat(),

@@ -32,6 +32,7 @@ from counter_app.storage.db import Database
 from counter_app.storage.migrations import config as _config
 from counter_app.storage.models import AuditLog, Claim, Person
 from counter_app.storage.persons import PersonError, save_person
+from tests.support.demo import demo_database
 from tests.support.printing import TODAY, pdf_text, seeded
 
 ID = "11010519491231002X"
@@ -142,12 +143,10 @@ def test_long_text_never_breaks_the_pdf(tmp_path: Path, length: int) -> None:
 
 def test_the_migration_cleans_stored_control_characters_with_audit(tmp_path: Path) -> None:
     from counter_app.rules_engine import build_engine
-    from counter_app.storage.demo import seed_demo
     from counter_app.storage.models import Filing
 
     path = tmp_path / "office.db"
-    db = Database.open(path)
-    seed_demo(db, build_engine("wuhu"), TODAY)  # with claims in every status
+    db, _ = demo_database(path, build_engine("wuhu"), TODAY)  # with claims in every status
     with db.read() as session:
         claim_id = session.exec(select(Claim.id)).first()
         number = session.exec(select(Filing.number)).first()

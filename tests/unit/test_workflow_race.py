@@ -37,7 +37,7 @@ def office_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         spec = str(tmp_path / "office.db")
     else:
-        cluster: Cluster = request.getfixturevalue("pg_cluster")  # tests/unit/conftest.py
+        cluster: Cluster = request.getfixturevalue("pg_cluster")
         spec = cluster.new_database()
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "setup", spec],

@@ -136,7 +136,7 @@ class SyncScreen(Screen[None]):
 
     def _sync_job(self, app: App[object]) -> None:
         """Push, pull and reconcile off the UI thread; progress comes back by call_from_thread."""
-        from counter_app.sync.client import SyncError, run_sync
+        from counter_app.sync.client import ClientConfig, SyncError, run_sync
 
         services = self.services
         worker = get_current_worker()
@@ -148,7 +148,7 @@ class SyncScreen(Screen[None]):
             report = run_sync(
                 services.db,
                 services.engine,
-                services.settings.sync.client_config(),
+                ClientConfig.from_settings(services.settings.sync),
                 services.today,
                 progress,
                 lambda: worker.is_cancelled,

@@ -1,6 +1,7 @@
 """Fixtures of the sync tests: the provincial store on SQLite and on PostgreSQL, a server process.
 
-PostgreSQL is skipped only outside CI: with ``CI`` set, a missing PostgreSQL fails the run.
+The PostgreSQL cluster (``pg_cluster``, tests/conftest.py) is shared by the whole run; it is
+skipped only outside CI: with ``CI`` set, a missing PostgreSQL fails the run.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from counter_app.province.store import ProvinceStore
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.sync.client import ClientConfig
-from counter_app.sync.store import ProvinceStore
 from tests.support.postgres import Cluster
 from tests.support.province import ServerProcess, make_office
 

@@ -9,10 +9,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from counter_app.province.store import ProvinceStore, events
 from counter_app.rules_engine import build_engine
 from counter_app.storage.persons import save_person
 from counter_app.sync.client import run_sync
-from counter_app.sync.store import ProvinceStore, events
 from counter_app.workflows.claims import advance_claim, take_claim
 from tests.support.province import ServerProcess, assert_exactly_once
 from tests.unit.sync.conftest import config

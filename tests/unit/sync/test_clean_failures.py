@@ -17,12 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 from counter_app.cli import app
+from counter_app.province.keys import signing_key_path, store_key
+from counter_app.province.store import ProvinceStore
+from counter_app.province.transfer import import_batch
 from counter_app.storage.db import Database
 from counter_app.sync import protocol, signing
-from counter_app.sync.province_keys import signing_key_path, store_key
 from counter_app.sync.registration import key_dir
-from counter_app.sync.store import ProvinceStore
-from counter_app.sync.transfer import export_batch, import_batch
+from counter_app.sync.transfer import export_batch
 from tests.support.province import add_events, local_state, make_office, register
 
 RUNNER = CliRunner()

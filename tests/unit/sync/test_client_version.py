@@ -10,13 +10,13 @@ import httpx
 import pytest
 
 import counter_app
+from counter_app.province.server import create_app
+from counter_app.province.store import ProvinceStore
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.sync import outbox, protocol
 from counter_app.sync.client import SyncError, run_sync
-from counter_app.sync.server import create_app
-from counter_app.sync.store import ProvinceStore
 from tests.support.province import ServerProcess, add_events
 from tests.unit.sync.conftest import config
 

@@ -1,4 +1,4 @@
-"""The sync commands as a clerk and the province's operator run them (subprocesses, real files).
+"""The sync commands as a clerk and the province's operator run them (the command line, real files).
 
 An office without a link exports its pending events to a signed file, the province imports it and
 answers with a signed file, the office imports the answer; a tampered file is refused with exit
@@ -8,23 +8,14 @@ code 2 and a Chinese message, and no traceback.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.support.cli import Ran, run_cli
 from tests.support.province import add_events, local_state, make_office
 
 
-def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "counter_app", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _run(*args: str, env: dict[str, str]) -> Ran:
+    return run_cli(*args, env=env)
 
 
 def test_offline_transfer_by_command(tmp_path: Path) -> None:

@@ -10,10 +10,11 @@ import pytest
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import sign_in
 from counter_app.storage.db import Database
-from counter_app.storage.demo import seed_demo
 from counter_app.storage.queues import ACTIONS_COUNTED
+from counter_app.sync.client import ClientConfig
 from counter_app.sync.day_close import DayCloseRefused, close_day, closed, day_report
 from counter_app.ui.sync_header import header_text, overdue_days, since_text
+from tests.support.demo import demo_database
 
 TODAY = date(2026, 11, 23)
 PENDING_EVENTS = 31
@@ -21,8 +22,7 @@ PENDING_EVENTS = 31
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    db = Database.open(tmp_path_factory.mktemp("demo") / "demo.db")
-    seed_demo(db, build_engine("wuhu"), TODAY)
+    db, _ = demo_database(tmp_path_factory.mktemp("demo") / "demo.db", build_engine("wuhu"), TODAY)
     return db
 
 
@@ -77,7 +77,7 @@ def test_settings_read_the_sync_section(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("COUNTER_CONFIG", str(config))
     monkeypatch.setenv("COUNTER_SYNC__TOKEN", "secret")
     settings = Settings()
-    client = settings.sync.client_config()
+    client = ClientConfig.from_settings(settings.sync)
     assert (client.url, client.secret().get_secret_value(), settings.sync.warn_days) == (
         "http://127.0.0.1:9",
         "secret",

@@ -15,9 +15,9 @@ import pytest
 
 import counter_app
 from counter_app.doctor import Check, _clock, check_integrity, encrypted, run_checks, worst
+from counter_app.province.store import ProvinceStore
 from counter_app.settings import Settings
 from counter_app.storage.backup import backup_now
-from counter_app.sync.store import ProvinceStore
 from tests.support.province import free_port, make_office
 from tests.unit.sync.test_transport import Tls, tls_store  # noqa: F401  (the fixture)
 

@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from counter_app.domain.idnumber import check_digit
+from counter_app.province.store import ProvinceStore
+from counter_app.province.tables import applications as app_table
 from counter_app.rules_engine import build_engine
 from counter_app.storage.db import Database
 from counter_app.storage.demo import seed_demo
@@ -23,9 +25,7 @@ from counter_app.storage.models import OutboxEvent
 from counter_app.storage.persons import save_person
 from counter_app.sync import outbox
 from counter_app.sync.client import SyncError, run_sync
-from counter_app.sync.province_tables import applications as app_table
 from counter_app.sync.pulled import ReviewRefused, applications, review, with_pulled_calendar
-from counter_app.sync.store import ProvinceStore
 from counter_app.workflows.filings import commit_filing
 from tests.support.province import ServerProcess, assert_exactly_once
 from tests.unit.conftest import new_pg_office

@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy import delete
 from sqlmodel import select
 
+from counter_app.province.store import ProvinceStore
+from counter_app.province.tables import events, filings
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
 from counter_app.storage.sync_models import SyncRun
 from counter_app.sync import outbox
 from counter_app.sync.client import ProvinceClient, SyncError, run_sync
-from counter_app.sync.province_tables import events, filings
-from counter_app.sync.store import ProvinceStore
 from tests.support.province import (
     CuttingProxy,
     ServerProcess,

@@ -24,9 +24,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from counter_app.sync import wire
-from counter_app.sync.province_tables import events, feed, filings
-from counter_app.sync.store import ProvinceStore
+from counter_app.province import wire
+from counter_app.province.store import ProvinceStore
+from counter_app.province.tables import events, feed, filings
 from tests.support.province import ServerProcess, filing_payload
 
 OFFICE = "340202"

@@ -22,6 +22,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from counter_app.cli import app as cli_app
+from counter_app.province.store import ProvinceStore
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
@@ -30,7 +31,6 @@ from counter_app.storage.models import AuditLog, FilingHistory
 from counter_app.storage.persons import save_person
 from counter_app.sync import outbox
 from counter_app.sync.client import run_sync
-from counter_app.sync.store import ProvinceStore
 from counter_app.workflows import refusals
 from counter_app.workflows.filings import commit_filing
 from tests.support.province import PASSWORD, ServerProcess, make_office

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from counter_app.sync.store import ProvinceStore
+from counter_app.province.store import ProvinceStore
 from tests.support.province import ServerProcess, filing_payload
 
 EXAMPLES = 40

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from counter_app.province.store import ProvinceStore, StoreError
+from counter_app.province.transfer import import_batch
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
@@ -20,8 +22,7 @@ from counter_app.sync import outbox, protocol, signing
 from counter_app.sync.protocol import SignatureError
 from counter_app.sync.pulled import inbox_counts, store_page
 from counter_app.sync.registration import key_dir
-from counter_app.sync.store import ProvinceStore, StoreError
-from counter_app.sync.transfer import export_batch, import_answer, import_batch
+from counter_app.sync.transfer import export_batch, import_answer
 from tests.support.province import add_events, filing_payload, local_state, make_office, register
 
 TODAY = date(2026, 11, 23)

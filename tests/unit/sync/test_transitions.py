@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from counter_app.sync.store import ProvinceStore
+from counter_app.province.store import ProvinceStore
 from counter_app.sync.transitions import TRANSITIONS, FilingStatus, refusal, standing
 
 TODAY = date(2026, 12, 1)

@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from counter_app.province.server import create_app
+from counter_app.province.store import ProvinceStore
 from counter_app.rules_engine import build_engine
 from counter_app.sync.client import ClientConfig, SyncError, probe, run_sync
-from counter_app.sync.server import create_app
-from counter_app.sync.store import ProvinceStore
 from tests.support.postgres import free_port
 from tests.support.province import add_events, local_state, make_office
 

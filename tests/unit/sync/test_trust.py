@@ -19,6 +19,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from counter_app.province.keys import rotate_store_key, signing_key_path, store_key
+from counter_app.province.store import ProvinceStore
+from counter_app.province.transfer import import_batch
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
@@ -26,12 +29,17 @@ from counter_app.storage.models import Claim, Filing, NumberSequence, Office
 from counter_app.storage.records import emit, next_number
 from counter_app.storage.sync_models import OnlineApplication, SyncRun
 from counter_app.sync import outbox, protocol, signing
-from counter_app.sync.client import ProvinceClient, SyncError, plain_http_refused, recover, run_sync
+from counter_app.sync.client import (
+    ClientConfig,
+    ProvinceClient,
+    SyncError,
+    plain_http_refused,
+    recover,
+    run_sync,
+)
 from counter_app.sync.protocol import SignatureError
-from counter_app.sync.province_keys import rotate_store_key, signing_key_path, store_key
 from counter_app.sync.registration import key_dir
-from counter_app.sync.store import ProvinceStore
-from counter_app.sync.transfer import export_batch, import_answer, import_batch
+from counter_app.sync.transfer import export_batch, import_answer
 from tests.support.province import (
     ServerProcess,
     add_events,
@@ -128,7 +136,7 @@ def test_a_store_with_another_key_is_refused_until_registered_again(
     assert outbox.status(db).pending == 2
 
     # Re-registration: a new file (new token, the store's new key); the old token is dead.
-    from counter_app.sync.province_keys import registration, retire_keys
+    from counter_app.province.keys import registration, retire_keys
     from counter_app.sync.registration import register as import_registration
 
     token = store.new_token(signed.office_code)
@@ -198,9 +206,9 @@ def _runs(db: Database) -> list[SyncRun]:
 def test_an_office_key_change_needs_the_old_keys_endorsement(
     store: ProvinceStore, tmp_path: Path
 ) -> None:
-    from counter_app.sync.province_keys import accept_key, active_keys
+    from counter_app.province.keys import accept_key, active_keys
+    from counter_app.province.store import StoreError
     from counter_app.sync.registration import make_key
-    from counter_app.sync.store import StoreError
 
     db, signed, folder = _registered_office(store, tmp_path)
     add_events(db, signed, 3)
@@ -319,7 +327,7 @@ def test_the_token_never_shows_in_reprs_or_settings(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("COUNTER_CONFIG", "/nonexistent/none.toml")
     monkeypatch.setenv("COUNTER_SYNC__TOKEN", "tok-very-secret")
     settings = Settings()
-    client = settings.sync.client_config()
+    client = ClientConfig.from_settings(settings.sync)
     assert "tok-very-secret" not in repr(settings) + str(settings) + repr(client)
     assert client.secret().get_secret_value() == "tok-very-secret"
 

@@ -25,18 +25,18 @@ from counter_app.domain.policy import Category, PolicyPack
 from counter_app.domain.regions import RegionError, RegionTable
 from counter_app.domain.requests import ExistingFiling
 from counter_app.packs import available_policies, shipped_pack
-from counter_app.sync import protocol, transitions
-from counter_app.sync.protocol import rejection
-from counter_app.sync.province_book import FilingBook
-from counter_app.sync.province_tables import (
+from counter_app.province.book import FilingBook
+from counter_app.province.tables import (
     OfficeInfo,
     among,
     applications,
     feed,
     people,
 )
+from counter_app.province.wire import IsoDate, PersonRef, RegionCode
+from counter_app.sync import protocol, transitions
+from counter_app.sync.protocol import rejection
 from counter_app.sync.transitions import SUPERSEDE, FilingStatus, standing
-from counter_app.sync.wire import IsoDate, PersonRef, RegionCode
 
 
 def now() -> datetime:
@@ -82,7 +82,8 @@ def _pack_for_pool(pool_code: str) -> PolicyPack | None:
     packs = [shipped_pack(name) for name in available_policies()]
     exact = [p for p in packs if p.pack.home_pool_code == pool_code]
     province = [p for p in packs if p.pack.province_code[:2] == pool_code[:2]]
-    return (exact or province or [None])[0]
+    found = exact or province
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,10 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from counter_app.domain.errors import describe_error, field_path
-from counter_app.sync import api_models as api
-from counter_app.sync import protocol, wire
-from counter_app.sync.store import OfficeInfo, ProvinceStore
+from counter_app.province import api_models as api
+from counter_app.province import wire
+from counter_app.province.store import OfficeInfo, ProvinceStore
+from counter_app.sync import protocol
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ def office_of(
     ] = None,
 ) -> OfficeInfo:
     """The office the guard authenticated (the security scheme documents the bearer token)."""
-    return request.state.office  # type: ignore[no-any-return]
+    return request.state.office
 
 
 Office = Annotated[OfficeInfo, Depends(office_of)]
@@ -223,7 +224,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        detail = exc.detail
+        detail: Any = exc.detail
         if not isinstance(detail, dict):
             code, message = _HTTP_TEXT.get(exc.status_code, ("bad_request", "请求有误"))
             detail = {"code": code, "message": message}
@@ -288,7 +289,7 @@ def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = 
     _install_handlers(app)
     router = APIRouter(prefix=protocol.PREFIX, route_class=GuardedRoute, responses=COMMON)
 
-    from counter_app.sync.province_hello import router as hello_router
+    from counter_app.province.hello import router as hello_router
 
     app.include_router(hello_router)  # hello, own events, office keys
 
@@ -368,7 +369,7 @@ def _echo_id(event: Any) -> str | None:
 
 def app_from_env() -> FastAPI:
     """The application over ``COUNTER_PROVINCE_DB`` (what each uvicorn worker process builds)."""
-    from counter_app.sync.store import default_url
+    from counter_app.province.store import default_url
 
     docs = os.environ.get("COUNTER_PROVINCE_DOCS") == "1"
     return create_app(ProvinceStore(default_url()), docs=docs)

@@ -79,37 +79,38 @@ def _real_date(value: str) -> str:
     return value
 
 
-def Text(max_length: int, min_length: int = 1, pattern: str | None = None) -> Any:
-    """A string type: length bounds, an optional pattern, no control characters."""
-    return Annotated[
-        str,
-        StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern),
-        AfterValidator(_no_control),
-    ]
+def Limits(max_length: int, min_length: int = 1, pattern: str | None = None) -> StringConstraints:
+    """A string's length bounds and optional pattern (``Annotated[str, Limits(…), NO_CONTROL]``:
+    a type alias the type checker understands, unlike a function returning ``Annotated``)."""
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)
 
 
-EventId = Text(36, pattern=r"^[A-Za-z0-9._:-]+$")
-OfficeCode = Text(12, pattern=r"^[A-Za-z0-9]+$")
-Kind = Text(40, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-Number = Text(40, pattern=r"^[A-Za-z0-9_-]+$")
-IdNumber = Text(18, min_length=18, pattern=r"^[0-9]{17}[0-9X]$")
-RegionCode = Text(6, min_length=6, pattern=r"^[0-9]{6}$")
+#: No control characters in any text that travels.
+NO_CONTROL = AfterValidator(_no_control)
+
+
+EventId = Annotated[str, Limits(36, pattern=r"^[A-Za-z0-9._:-]+$"), NO_CONTROL]
+OfficeCode = Annotated[str, Limits(12, pattern=r"^[A-Za-z0-9]+$"), NO_CONTROL]
+Kind = Annotated[str, Limits(40, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"), NO_CONTROL]
+Number = Annotated[str, Limits(40, pattern=r"^[A-Za-z0-9_-]+$"), NO_CONTROL]
+IdNumber = Annotated[str, Limits(18, min_length=18, pattern=r"^[0-9]{17}[0-9X]$"), NO_CONTROL]
+RegionCode = Annotated[str, Limits(6, min_length=6, pattern=r"^[0-9]{6}$"), NO_CONTROL]
 IsoDate = Annotated[
     str,
     StringConstraints(min_length=10, max_length=10, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
     AfterValidator(_real_date),
 ]
-Money = Text(16, pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
+Money = Annotated[str, Limits(16, pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"), NO_CONTROL]
 Int4 = Annotated[int, Field(ge=0, le=INT4_MAX)]
 Seq = Annotated[int, Field(ge=1, le=INT4_MAX)]
-BatchId = Text(64, pattern=r"^[A-Za-z0-9._:-]+$")
-Hash = Text(64, min_length=64, pattern=r"^[0-9a-f]{64}$")
+BatchId = Annotated[str, Limits(64, pattern=r"^[A-Za-z0-9._:-]+$"), NO_CONTROL]
+Hash = Annotated[str, Limits(64, min_length=64, pattern=r"^[0-9a-f]{64}$"), NO_CONTROL]
 
-Clerk = Text(40)
-Name = Text(50)
-Reason = Text(500, min_length=0)
-Stamp = Text(40)
-Label = Text(40)
+Clerk = Annotated[str, Limits(40), NO_CONTROL]
+Name = Annotated[str, Limits(50), NO_CONTROL]
+Reason = Annotated[str, Limits(500, min_length=0), NO_CONTROL]
+Stamp = Annotated[str, Limits(40), NO_CONTROL]
+Label = Annotated[str, Limits(40), NO_CONTROL]
 
 
 # -- events ---------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ then answered from the committed data. Filings of the same person by two offices
 (row locks on the persons' rows, taken in sorted order, on PostgreSQL; SQLite has one writer at a
 time), so "an active filing elsewhere" is decided on committed data. Events are checked by the
 strict wire models (``wire``) first; a batch's filings are read, decided and written set-based
-(``province_book``); what each transition may do is ``transitions``. The tables are in
-``province_tables``; how each kind of event is applied is in ``province_apply``.
+(``book``); what each transition may do is ``transitions``. The tables are in
+``tables``; how each kind of event is applied is in ``apply``.
 """
 
 from __future__ import annotations
@@ -35,10 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from counter_app.regions_data import load_region_table
-from counter_app.sync import protocol, wire
-from counter_app.sync.protocol import ACCEPTED, DUPLICATE, rejection
-from counter_app.sync.province_apply import (
+from counter_app.province import wire
+from counter_app.province.apply import (
     Decider,
     apply_filing,
     apply_review,
@@ -47,8 +45,8 @@ from counter_app.sync.province_apply import (
     pack_for_pool,
     publish,
 )
-from counter_app.sync.province_book import FilingBook
-from counter_app.sync.province_tables import (
+from counter_app.province.book import FilingBook
+from counter_app.province.tables import (
     OfficeInfo,
     among,
     applications,
@@ -60,6 +58,9 @@ from counter_app.sync.province_tables import (
     offices,
     packages,
 )
+from counter_app.regions_data import load_region_table
+from counter_app.sync import protocol
+from counter_app.sync.protocol import ACCEPTED, DUPLICATE, rejection
 from counter_app.sync.transitions import business_today
 
 _RETRIES = 5
@@ -120,7 +121,7 @@ class ProvinceStore:
                     name=name,
                     pool_code=pool_code,
                     token_hash=token_hash(token),
-                    file_key="",  # unused: files are signed with Ed25519 (province_keys)
+                    file_key="",  # unused: files are signed with Ed25519 (province.keys)
                     created_at=now(),
                 )
             )

@@ -19,9 +19,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select, update
 
+from counter_app.province.store import ProvinceStore, StoreError
 from counter_app.sync import protocol, signing
 from counter_app.sync.protocol import SignatureError
-from counter_app.sync.store import ProvinceStore, StoreError
 
 key_metadata = MetaData()
 office_keys = Table(

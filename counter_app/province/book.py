@@ -14,15 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, or_, select, update
 
+from counter_app.province.tables import OfficeInfo, among, feed, filings, insert_rows, offices
 from counter_app.sync import protocol
-from counter_app.sync.province_tables import (
-    OfficeInfo,
-    among,
-    feed,
-    filings,
-    insert_rows,
-    offices,
-)
 
 _COLUMNS = tuple(c.name for c in filings.c)
 _CHANGEABLE = tuple(c for c in _COLUMNS if c not in ("number", "office", "id_number"))

@@ -6,7 +6,7 @@ the highest document number per prefix and day (from events after ``since``), so
 restored from a backup continues above them. ``GET /v1/own-events`` hands the office back its own
 events after a sequence number (to recover what a restored database lacks), and
 ``POST /v1/office-key`` takes an office's new public key (proven and endorsed, see
-``province_keys``). ``server.create_app`` includes this router.
+``keys``). ``server.create_app`` includes this router.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 
-from counter_app.sync import api_models as api
+from counter_app.province import api_models as api
+from counter_app.province.keys import accept_key, signing_key_path, store_key_id
+from counter_app.province.server import COMMON, GuardedRoute, Office
+from counter_app.province.store import ProvinceStore, StoreError
+from counter_app.province.tables import events
 from counter_app.sync import protocol
-from counter_app.sync.province_keys import accept_key, signing_key_path, store_key_id
-from counter_app.sync.province_tables import events
-from counter_app.sync.server import COMMON, GuardedRoute, Office
-from counter_app.sync.store import ProvinceStore, StoreError
 
 # The store's guard: body capped, then the token, then strict parsing (see ``server``).
 router = APIRouter(prefix=protocol.PREFIX, route_class=GuardedRoute, responses=COMMON)

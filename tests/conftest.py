@@ -1,0 +1,110 @@
+"""Fixtures and markers of every test.
+
+- Each test runs with its own empty config and data folders (``HOME``, ``XDG_CONFIG_HOME``,
+  ``XDG_DATA_HOME`` and ``XDG_STATE_HOME`` point into the test's temporary folder; ``COUNTER_*``
+  variables of the developer's shell are dropped), so no test reads or writes the developer's
+  real settings, database or keys.
+- Passwords are hashed with cheap argon2 parameters inside the test processes only (the app's
+  64 MiB hasher stays as it is; processes a test starts use it).
+- One PostgreSQL cluster per run, shared by the xdist workers (``pg_cluster``).
+- Markers: ``tui`` (the Pilot tests in tests/functional), ``postgres`` (needs the cluster),
+  ``slow`` (server or client processes, fuzzing). ``pytest -m "not slow and not postgres and not
+  tui"`` is the quick set; ``scripts/test.sh`` and CI run everything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import Cluster, acquire_shared, release_shared
+
+#: Modules whose tests start server or clerk processes, fuzz the API, run hundreds of property
+#: examples or print every demo document: ``slow`` (measured with ``--durations``).
+SLOW_MODULES = {
+    "test_commands.py",
+    "test_counter_without_server.py",
+    "test_durability.py",
+    "test_faults.py",
+    "test_file_modes.py",
+    "test_forms_faithful.py",
+    "test_hostile.py",
+    "test_key_commands.py",
+    "test_payment_properties.py",
+    "test_schema_fuzz.py",
+    "test_workflow_race.py",
+}
+#: Fixtures that start a provincial server process.
+SLOW_FIXTURES = {"server"}
+#: Kept from the developer's environment (where the test run's own venv lives).
+KEPT = {"COUNTER_VENV", "COUNTER_TEST_PG_URL"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs (see the module docstring)."""
+    for item in items:
+        path = Path(str(item.fspath))
+        if "functional" in path.parts:
+            item.add_marker(pytest.mark.tui)
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "pg_cluster" in fixtures or "postgres" in params.values():
+            item.add_marker(pytest.mark.postgres)
+        if path.name in SLOW_MODULES or fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's config and data folders."""
+    for name in list(os.environ):
+        if name.startswith("COUNTER_") and name not in KEPT:
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    for folder, variable in (
+        ("", "HOME"),
+        (".config", "XDG_CONFIG_HOME"),
+        (".local/share", "XDG_DATA_HOME"),
+        (".local/state", "XDG_STATE_HOME"),
+    ):
+        path = home / folder
+        path.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(variable, str(path))
+    monkeypatch.setenv("COUNTER_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("COUNTER_DB", str(tmp_path / "counter.db"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2 with test parameters in this process (hashing at 64 MiB costs ~0.1–0.3 s per
+    clerk and sign-in). Hashes carry their parameters, so both kinds still verify."""
+    from argon2 import PasswordHasher
+
+    from counter_app.storage import clerks
+
+    production = clerks._HASHER
+    clerks._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    clerks._HASHER = production
+
+
+def _shared_root(factory: pytest.TempPathFactory) -> Path:
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One PostgreSQL cluster for the whole run (skipped without PostgreSQL, except in CI)."""
+    root = _shared_root(tmp_path_factory)
+    try:
+        cluster = acquire_shared(root)
+    except (RuntimeError, OSError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    yield cluster
+    release_shared(root, cluster)

@@ -1,0 +1,64 @@
+"""The demo office, seeded once per test process and copied for each test.
+
+Seeding runs the counter's use cases for 40 persons and their filings and claims (seconds per
+database); the tests only need the result. ``demo_database`` seeds a template the first time a
+(policy pack, calendar, date, size) is asked for and hands each test a fresh copy, made with
+SQLite's backup API (the copy is whole even with the template's write-ahead log).
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import sqlite3
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from counter_app.domain.engine import RulesEngine
+from counter_app.storage.clerks import SignedIn
+from counter_app.storage.db import Database
+from counter_app.storage.demo import seed_demo
+
+_TEMPLATES: dict[tuple[str, str, date, int], Path] = {}
+_FOLDER: Path | None = None
+
+
+def _folder() -> Path:
+    global _FOLDER
+    if _FOLDER is None:
+        _FOLDER = Path(tempfile.mkdtemp(prefix="counter-demo-"))
+        atexit.register(shutil.rmtree, _FOLDER, True)
+    return _FOLDER
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of an SQLite database file (WAL included)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def demo_template(engine: RulesEngine, today: date, persons: int = 40) -> Path:
+    """The seeded demo database for this engine and date (made once per process)."""
+    key = (engine.pack.pack.id, engine.calendar.version, today, persons)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = _folder() / f"demo-{len(_TEMPLATES)}.db"
+        db = Database.open(template)
+        seed_demo(db, engine, today, persons)
+        db.close()
+        _TEMPLATES[key] = template
+    return template
+
+
+def demo_database(
+    path: Path, engine: RulesEngine, today: date, persons: int = 40
+) -> tuple[Database, SignedIn]:
+    """A copy of the seeded demo office at ``path``, opened; the demo clerk signed in (as
+    ``seed_demo`` returns it)."""
+    copy_database(demo_template(engine, today, persons), path)
+    db = Database.open(path)
+    return db, seed_demo(db, engine, today, persons)
