@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -39,6 +40,20 @@ class AccountLocked(ClerkError):
         self.until = until
 
 
+class AccountDisabled(ClerkError):
+    """The clerk's account was disabled by a supervisor (history kept, no sign-in)."""
+
+    def __init__(self) -> None:
+        super().__init__("该账户已停用，请联系科长")
+
+
+#: What the sign-in says when the database holds no clerk yet.
+NO_CLERK_MESSAGE = (
+    "本机还没有经办人账户：请重新启动程序，在设置向导中创建科长账户，"
+    "或运行 counter-app clerk add --role supervisor"
+)
+
+
 def _aware(moment: datetime | None) -> datetime | None:
     """SQLite hands datetimes back naive; they were stored as UTC."""
     if moment is not None and moment.tzinfo is None:
@@ -58,6 +73,8 @@ class SignedIn:
     office_code: str
     office_name: str
     policy: str
+    #: A supervisor reset the password: the clerk must choose a new one before working.
+    must_change_password: bool = False
 
 
 def ensure_office(db: Database, code: str, name: str, policy: str, pool_code: str) -> Office:
@@ -116,14 +133,20 @@ def add_clerk(
     display_name: str,
     password: str,
     role: str = "clerk",
+    by: int | None = None,
 ) -> int:
-    """Create a clerk; raises ``ClerkError`` for a weak password or a taken name."""
+    """Create a clerk; raises ``ClerkError`` for a weak password or a taken name.
+
+    ``by`` is the supervisor who added the clerk (the audit entry's clerk; none from the CLI).
+    """
     try:
         display_name = check_text("name", display_name, required=True)
     except TextFieldError as exc:
         raise ClerkError(str(exc)) from None
-    if len(password) < MIN_PASSWORD:
-        raise ClerkError(f"密码至少 {MIN_PASSWORD} 位")
+    username = username.strip()
+    if not username:
+        raise ClerkError("用户名不能为空")
+    check_new_password(password)
     if role not in ("clerk", "supervisor"):
         raise ClerkError("角色应为 clerk 或 supervisor")
     with db.write() as session:
@@ -141,7 +164,7 @@ def add_clerk(
         )
         session.add(clerk)
         session.flush()
-        audit(session, None, "create", "clerk", clerk.id, username=username, role=role)
+        audit(session, by, "create", "clerk", clerk.id, username=username, role=role)
         assert clerk.id is not None
         return clerk.id
 
@@ -171,13 +194,17 @@ def sign_in(
                 audit(session, clerk.id, "sign_in_locked", "clerk", clerk.id, username=username)
             raise AccountLocked(until)
     ok = False
-    if clerk is not None and clerk.active:
+    if clerk is not None:
         # argon2 is deliberately slow: verify outside the write transaction, so other clerks'
         # commits do not queue behind a sign-in.
         try:
             ok = _HASHER.verify(clerk.password_hash, password)
         except (VerificationError, InvalidHashError):
             ok = False
+    if ok and clerk is not None and not clerk.active:
+        with db.write() as session:
+            audit(session, clerk.id, "sign_in_disabled", "clerk", clerk.id, username=username)
+        raise AccountDisabled
     locked: datetime | None = None
     with db.write() as session:
         audit(
@@ -223,6 +250,7 @@ def sign_in(
                 office_code=office.code,
                 office_name=office.name,
                 policy=office.policy,
+                must_change_password=clerk.must_change_password,
             )
     if locked is not None:
         raise AccountLocked(locked)
@@ -237,3 +265,111 @@ def clerk_names(db: Database) -> dict[int, str]:
             for clerk_id, name in session.exec(select(Clerk.id, Clerk.display_name)).all()
             if clerk_id is not None
         }
+
+
+@dataclass(frozen=True)
+class ClerkRow:
+    """One clerk as the supervisor's list shows it (no password hash)."""
+
+    clerk_id: int
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    must_change_password: bool
+    locked_until: datetime | None
+
+
+def clerk_count(db: Database) -> int:
+    """How many clerk accounts the database holds (active or not)."""
+    with db.read() as session:
+        return len(session.exec(select(Clerk.id)).all())
+
+
+def list_clerks(db: Database, office_id: int) -> list[ClerkRow]:
+    """The office's clerks by user name, for the supervisor's list."""
+    with db.read() as session:
+        rows = session.exec(
+            select(Clerk).where(Clerk.office_id == office_id).order_by(Clerk.username)
+        ).all()
+    return [
+        ClerkRow(
+            clerk_id=row.id,  # type: ignore[arg-type]
+            username=row.username,
+            display_name=row.display_name,
+            role=row.role,
+            active=row.active,
+            must_change_password=row.must_change_password,
+            locked_until=_aware(row.locked_until),
+        )
+        for row in rows
+    ]
+
+
+def check_new_password(password: str, again: str | None = None) -> None:
+    """The one password rule (set-up, clerk management, the change at sign-in)."""
+    if len(password) < MIN_PASSWORD:
+        raise ClerkError(f"密码至少 {MIN_PASSWORD} 位")
+    if again is not None and password != again:
+        raise ClerkError("两次输入的密码不一致")
+
+
+def _clerk_of_office(session: Any, clerk_id: int, office_id: int) -> Clerk:
+    row = session.get(Clerk, clerk_id)
+    if row is None or row.office_id != office_id:
+        raise ClerkError("没有这个经办人")
+    return row
+
+
+def reset_password(
+    db: Database, supervisor_id: int, office_id: int, clerk_id: int, password: str
+) -> None:
+    """A supervisor sets a temporary password: the clerk must change it at the next sign-in.
+
+    The lock-out is lifted too (a locked-out clerk is the usual reason for a reset); audited.
+    """
+    check_new_password(password)
+    digest = _HASHER.hash(password)
+    with db.write() as session:
+        row = _clerk_of_office(session, clerk_id, office_id)
+        row.password_hash = digest
+        row.must_change_password = True
+        row.failed_logins, row.locked_until = 0, None
+        session.add(row)
+        audit(session, supervisor_id, "reset_password", "clerk", clerk_id, username=row.username)
+
+
+def set_active(
+    db: Database, supervisor_id: int, office_id: int, clerk_id: int, active: bool
+) -> None:
+    """Disable (or enable again) a clerk; the account and its history stay. Audited."""
+    if clerk_id == supervisor_id and not active:
+        raise ClerkError("不能停用自己的账户")
+    with db.write() as session:
+        row = _clerk_of_office(session, clerk_id, office_id)
+        if row.active == active:
+            return
+        row.active = active
+        session.add(row)
+        audit(
+            session,
+            supervisor_id,
+            "enable" if active else "disable",
+            "clerk",
+            clerk_id,
+            username=row.username,
+        )
+
+
+def change_password(db: Database, clerk_id: int, password: str, again: str) -> None:
+    """The clerk's own new password (after a reset it must differ from nothing but the rule)."""
+    check_new_password(password, again)
+    digest = _HASHER.hash(password)
+    with db.write() as session:
+        row = session.get(Clerk, clerk_id)
+        if row is None:
+            raise ClerkError("没有这个经办人")
+        row.password_hash = digest
+        row.must_change_password = False
+        session.add(row)
+        audit(session, clerk_id, "change_password", "clerk", clerk_id, username=row.username)

@@ -60,7 +60,9 @@ class LockScreen(ModalScreen[None]):
                 self.services.db, self.services.clerk.username, password, settings.lockout()
             )
         except ClerkError as exc:
-            self.app.call_from_thread(self._done, False, str(exc))
+            from counter_app.ui.screens.sign_in import refusal
+
+            self.app.call_from_thread(self._done, False, refusal(exc, settings))
             return
         self.app.call_from_thread(self._done, signed is not None, "密码不正确")
 
