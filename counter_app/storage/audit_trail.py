@@ -182,7 +182,13 @@ def record_view(db: Database, clerk_id: int, wanted: AuditFilter, shown: int) ->
     """Audit that a supervisor read the audit log with this filter."""
     with db.write() as session:
         audit(
-            session, clerk_id, "audit_view", "audit_log", "", shown=shown, **_filter_detail(wanted)
+            session,
+            clerk_id,
+            "audit_view",
+            "audit_log",
+            "",
+            shown=shown,
+            filter=_filter_detail(wanted),
         )
 
 
@@ -225,6 +231,6 @@ def export_audit(
             "",
             file=str(target),
             rows=len(lines),
-            **_filter_detail(wanted),
+            filter=_filter_detail(wanted),
         )
     return len(lines)

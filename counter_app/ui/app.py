@@ -443,9 +443,11 @@ class CounterApp(GuardedApp):
         return self.settings.idle_lock_minutes * 60.0
 
     def _is_guard_screen(self, screen: Screen[Any] | str) -> bool:
-        from counter_app.ui.screens.sign_in import SignInScreen
+        from counter_app.ui.screens.sign_in import ChangePasswordDialog, SignInScreen
 
-        return self.guard == "signed_out" and isinstance(screen, SignInScreen)
+        return self.guard == "signed_out" and isinstance(
+            screen, (SignInScreen, ChangePasswordDialog)
+        )
 
     def action_lock(self) -> None:
         """Cover the screen until the clerk's password is typed again."""

@@ -1,0 +1,176 @@
+"""The supervisor's desk in the UI: clerk management, the audit trail screen, and what the
+sign-in says (a disabled account, a reset password, a lock-out counted across the sign-in and
+the lock screen, until when)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import select
+from textual.widgets import Input, Label
+
+from counter_app.storage.demo import SUPERVISOR_PASSWORD, SUPERVISOR_USER
+from counter_app.storage.models import AuditLog, Clerk
+from counter_app.ui.screens.audit import AuditScreen
+from counter_app.ui.screens.clerks import ClerkDialog, ClerksScreen
+from counter_app.ui.screens.dashboard import DashboardScreen
+from counter_app.ui.screens.lock import LockScreen
+from counter_app.ui.screens.sign_in import ChangePasswordDialog, SignInScreen
+from tests.functional.conftest import open_db
+from tests.functional.driving import settle, sign_in, type_text
+
+
+def _clerk(app, username: str) -> Clerk:  # type: ignore[no-untyped-def]
+    db = open_db(app)
+    with db.read() as session:
+        row = session.exec(select(Clerk).where(Clerk.username == username)).one()
+    db.close()
+    return row
+
+
+def _message(app) -> str:  # type: ignore[no-untyped-def]
+    return str(app.screen.query_one("#message", Label).content)
+
+
+async def _sign_out(pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("ctrl+l")
+    await settle(pilot)
+    await pilot.press("ctrl+o", "ctrl+o")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, SignInScreen)
+
+
+async def _fresh_sign_in(pilot, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    screen = pilot.app.screen
+    screen.query_one("#username", Input).value = ""
+    screen.query_one("#password", Input).value = ""
+    screen.query_one("#username", Input).focus()
+    await sign_in(pilot, username, password)
+
+
+async def test_supervisor_adds_resets_and_disables_a_clerk(make_app) -> None:
+    app = make_app("jiangsu")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, SUPERVISOR_USER, SUPERVISOR_PASSWORD)
+        assert isinstance(app.screen, DashboardScreen)
+        app.open_clerks()
+        await settle(pilot)
+        assert isinstance(app.screen, ClerksScreen)
+        # add
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, ClerkDialog)
+        await type_text(pilot, "李四")
+        await pilot.press("tab")
+        await type_text(pilot, "lisi")
+        await pilot.press("tab", "tab")
+        await type_text(pilot, "first-pass")
+        await pilot.press("tab")
+        await type_text(pilot, "first-pass")
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, ClerksScreen)
+        screen = app.screen
+        assert "lisi" in [row.username for row in screen.rows]
+        # reset the new clerk's password
+        index = [row.username for row in screen.rows].index("lisi")
+        screen.query_one("#clerks_table").move_cursor(row=index)
+        await pilot.press("r")
+        await settle(pilot)
+        await type_text(pilot, "temp-pass-1")
+        await pilot.press("tab")
+        await type_text(pilot, "temp-pass-1")
+        await pilot.press("f10")
+        await settle(pilot)
+        assert _clerk(app, "lisi").must_change_password
+        # the clerk must choose a new password at the next sign-in
+        await _sign_out(pilot)
+        await _fresh_sign_in(pilot, "lisi", "temp-pass-1")
+        assert isinstance(app.screen, ChangePasswordDialog)
+        await type_text(pilot, "own-pass-22")
+        await pilot.press("enter")
+        await type_text(pilot, "own-pass-22")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert not _clerk(app, "lisi").must_change_password
+        # the supervisor disables the clerk: the sign-in says so, history is kept
+        await _sign_out(pilot)
+        await _fresh_sign_in(pilot, SUPERVISOR_USER, SUPERVISOR_PASSWORD)
+        app.open_clerks()
+        await settle(pilot)
+        screen = app.screen
+        index = [row.username for row in screen.rows].index("lisi")
+        screen.query_one("#clerks_table").move_cursor(row=index)
+        await pilot.press("x")
+        await settle(pilot)
+        assert not _clerk(app, "lisi").active
+        await _sign_out(pilot)
+        await _fresh_sign_in(pilot, "lisi", "own-pass-22")
+        assert isinstance(app.screen, SignInScreen)
+        assert "已停用" in _message(app)
+    db = open_db(app)
+    with db.read() as session:
+        lisi = session.exec(select(Clerk).where(Clerk.username == "lisi")).one()
+        boss = session.exec(select(Clerk).where(Clerk.username == SUPERVISOR_USER)).one()
+        entries = session.exec(select(AuditLog).where(AuditLog.entity == "clerk")).all()
+    db.close()
+    by_boss = {(e.action, e.entity_id) for e in entries if e.clerk_id == boss.id}
+    assert {("create", str(lisi.id)), ("reset_password", str(lisi.id))} <= by_boss
+    assert ("disable", str(lisi.id)) in by_boss
+    assert any(e.action == "sign_in" and e.clerk_id == lisi.id for e in entries)
+
+
+async def test_lock_out_counts_the_lock_screen_and_the_sign_in_together(make_app) -> None:
+    app = make_app("jiangsu", sign_in_attempts=3, sign_in_lockout_minutes=30)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        for _ in range(2):  # two wrong at the lock screen
+            await type_text(pilot, "wrong-pass")
+            await pilot.press("enter")
+            await settle(pilot)
+        assert _clerk(app, "demo").failed_logins == 2
+        await pilot.press("ctrl+o", "ctrl+o")
+        await settle(pilot)
+        await _fresh_sign_in(pilot, "demo", "wrong-pass")  # the third, at the sign-in
+        clerk = _clerk(app, "demo")
+        assert clerk.locked_until is not None
+        until = app.settings.local(clerk.locked_until)
+        message = _message(app)
+        assert "连续输错 3 次" in message and f"锁定至 {until:%Y-%m-%d %H:%M}" in message
+        await _fresh_sign_in(pilot, "demo", "demo1234")  # the right one is not checked now
+        assert isinstance(app.screen, SignInScreen)
+        assert "锁定至" in _message(app)
+
+
+async def test_audit_screen_filters_and_exports_and_is_audited(make_app, tmp_path: Path) -> None:
+    app = make_app("jiangsu")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, SUPERVISOR_USER, SUPERVISOR_PASSWORD)
+        app.open_audit()
+        await settle(pilot)
+        assert isinstance(app.screen, AuditScreen)
+        screen = app.screen
+        # the app's today is fixed in tests, the log's times are real: the whole log
+        screen.query_one("#audit_start", Input).value = ""
+        screen.query_one("#audit_end", Input).value = ""
+        await type_text(pilot, "demo")  # the clerk filter has the focus
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.lines and {line.clerk for line in screen.lines} == {"演示经办人（demo）"}
+        await pilot.press("f6")
+        await settle(pilot)
+        message = str(screen.query_one("#audit_message", Label).content)
+        assert "已导出" in message
+        exported = next((tmp_path / "audit-exports").glob("*.csv"))
+        text = exported.read_text(encoding="utf-8-sig")
+        assert "演示经办人（demo）" in text and "演示科长" not in text
+        assert oct(exported.stat().st_mode & 0o777) == "0o600"
+    db = open_db(app)
+    with db.read() as session:
+        actions = [e.action for e in session.exec(select(AuditLog))]
+    db.close()
+    assert "audit_view" in actions and "audit_export" in actions
