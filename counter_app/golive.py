@@ -15,12 +15,16 @@ import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from counter_app.domain.policy import Cited, InsuranceParams, PolicyPack
 from counter_app.packs import PackError, load_pack, resolve_pack_path
+
+if TYPE_CHECKING:
+    from counter_app.settings import Settings
+    from counter_app.storage.db import Database
 
 #: The header's mark while example values are in force.
 WARNING = "⚠ 示例参数"
@@ -140,6 +144,31 @@ def start_office_pack(policy: str, target: Path, pool_code: str, pool_name: str)
     document["pack"]["home_pool_code"] = pool_code  # type: ignore[index]
     document["pack"]["home_pool_name"] = pool_name  # type: ignore[index]
     _write_checked(target, tomlkit.dumps(document))
+    return target
+
+
+def ensure_office_pack(db: Database, settings: Settings, settings_path: Path | None = None) -> Path:
+    """The office's own pack file: created from the region's (home pool filled in) beside the
+    database on first use, and named in the settings file as ``pack_file``."""
+    from sqlmodel import select
+
+    from counter_app.office_setup import write_settings
+    from counter_app.regions_data import load_region_table
+    from counter_app.storage.models import Office
+
+    if settings.pack_file is not None and Path(settings.pack_file).exists():
+        return Path(settings.pack_file)
+    with db.read() as session:
+        office = session.exec(select(Office)).first()
+    if office is None:
+        raise PackError(Path(), "", "请先登记本机构")
+    region = load_region_table().get(office.pool_code)
+    target = office_pack_path(settings.database_path())
+    start_office_pack(
+        office.policy, target, office.pool_code, region.name if region else office.pool_code
+    )
+    write_settings({"pack_file": str(target)}, settings_path)
+    settings.pack_file = target
     return target
 
 

@@ -125,8 +125,10 @@ def check_office_code(policy: str, code: str) -> OfficeChoice:
     except RegionError as exc:
         raise SetupError(str(exc)) from None
     if province.code != pack.province_code:
+        own = regions.get(pack.province_code)
         raise SetupError(
-            f"经办机构代码 {code} 属于{province.name}，与所选策略包（{pack.name}）的省份不符"
+            f"经办机构代码 {code} 属于{province.name}，与所选策略包"
+            f"（{pack.name}，{own.name if own else pack.province_code}）的省份不符"
         )
     return choice
 
@@ -477,10 +479,18 @@ class PlanReport:
 
 
 def apply_plan(
-    plan: SetupPlan, db: Database, db_path: Path, now: datetime, settings_path: Path | None = None
+    plan: SetupPlan,
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    settings_path: Path | None = None,
 ) -> PlanReport:
-    """Run every step of the plan in the screens' order; stops at the first ``SetupError``."""
+    """Run every step of the plan in the screens' order; stops at the first ``SetupError``.
+
+    Ends by creating the office's own policy pack (its example values are confirmed later, by the
+    supervisor, in the go-live check)."""
     report = PlanReport()
+    db_path = settings.database_path()
     office = plan.office
     create_office(
         db,
@@ -515,4 +525,11 @@ def apply_plan(
     if plan.backup_dir:
         folder = save_backup_dir(plan.backup_dir, db_path, settings_path)
         report.lines.append(f"备份文件夹：{folder}")
+    from counter_app.golive import ensure_office_pack, example_values
+    from counter_app.packs import load_pack
+
+    settings.policy = office.policy
+    pack_file = ensure_office_pack(db, settings, settings_path)
+    left = len(example_values(load_pack(pack_file)))
+    report.lines.append(f"本机构策略包：{pack_file}（还有 {left} 项示例参数待确认）")
     return report

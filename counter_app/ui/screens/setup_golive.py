@@ -17,36 +17,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Header, Input, Label
 
 from counter_app import golive
-from counter_app.office_setup import write_settings
 from counter_app.packs import PackError, load_pack
 from counter_app.storage.records import audit
 from counter_app.ui.screens.person_form import form_row
 from counter_app.ui.screens.setup import SetupContext
 from counter_app.ui.widgets.footer import KeysFooter
-
-
-def ensure_office_pack(context: SetupContext) -> Path:
-    """The office's own pack file (created from the region's, the home pool filled in), named in
-    the settings file as ``pack_file``."""
-    from sqlmodel import select
-
-    from counter_app.regions_data import load_region_table
-    from counter_app.storage.models import Office
-
-    settings = context.settings
-    if settings.pack_file is not None and Path(settings.pack_file).exists():
-        return Path(settings.pack_file)
-    with context.db.read() as session:
-        office = session.exec(select(Office)).first()
-    assert office is not None, "the office is created before the go-live check"
-    region = load_region_table().get(office.pool_code)
-    target = golive.office_pack_path(settings.database_path())
-    golive.start_office_pack(
-        office.policy, target, office.pool_code, region.name if region else office.pool_code
-    )
-    write_settings({"pack_file": str(target)}, context.settings_path)
-    settings.pack_file = target
-    return target
 
 
 class ConfirmValueDialog(ModalScreen[dict[str, str] | None]):
@@ -132,7 +107,9 @@ class GoLiveScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="golive", description="读取参数")
     def load(self) -> None:
         """Create the office's pack if needed and list what is still an example."""
-        pack_file = ensure_office_pack(self.context)
+        pack_file = golive.ensure_office_pack(
+            self.context.db, self.context.settings, self.context.settings_path
+        )
         items = golive.example_values(load_pack(pack_file))
         self.app.call_from_thread(self._show, pack_file, items)
 
