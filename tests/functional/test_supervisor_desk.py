@@ -174,3 +174,99 @@ async def test_audit_screen_filters_and_exports_and_is_audited(make_app, tmp_pat
         actions = [e.action for e in session.exec(select(AuditLog))]
     db.close()
     assert "audit_view" in actions and "audit_export" in actions
+
+
+async def test_settling_on_example_values_asks_a_supervisor(make_app, tmp_path: Path) -> None:
+    from counter_app.golive import WARNING
+    from counter_app.rules_engine import build_engine
+    from counter_app.storage.claims import REVIEWING
+    from counter_app.storage.db import Database
+    from counter_app.storage.demo import seed_demo
+    from counter_app.storage.models import Claim
+    from counter_app.ui.claims.page import ClaimScreen
+    from counter_app.ui.dialogs.confirm import ConfirmDialog
+    from counter_app.ui.dialogs.text_input import SupervisorDialog
+    from tests.functional.conftest import TODAY
+
+    path = tmp_path / "real.db"
+    db = Database.open(path)
+    seed_demo(db, build_engine("jiangsu"), TODAY)
+    with db.read() as session:
+        number = session.exec(select(Claim.number).where(Claim.status == REVIEWING)).first()
+    db.close()
+    assert number is not None
+    # a real office (not the demo) still on the shipped pack's example values
+    app = make_app("jiangsu", demo=False, db_path=path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        await settle(pilot)
+        assert WARNING in app.sub_title
+        app.open_claim(number)
+        await settle(pilot)
+        assert isinstance(app.screen, ClaimScreen)
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, SupervisorDialog)
+        await type_text(pilot, "demo")  # a clerk may not confirm
+        await pilot.press("enter")
+        await type_text(pilot, "demo1234")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SupervisorDialog)
+        assert "不是本机构的科长" in _message(app)
+        app.screen.query_one("#username", Input).value = SUPERVISOR_USER
+        app.screen.query_one("#password", Input).value = ""
+        app.screen.query_one("#password", Input).focus()
+        await type_text(pilot, SUPERVISOR_PASSWORD)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await settle(pilot)
+    db = open_db(app)
+    with db.read() as session:
+        claim = session.exec(select(Claim).where(Claim.number == number)).one()
+        assert claim.status == "settled"
+        signed = session.exec(
+            select(AuditLog).where(AuditLog.action == "golive_example_sign_off")
+        ).all()
+    db.close()
+    assert [entry.entity_id for entry in signed] == [number]
+
+
+async def test_the_header_warning_goes_once_every_value_is_confirmed(
+    make_app, tmp_path: Path
+) -> None:
+    from counter_app.golive import (
+        WARNING,
+        confirm_value,
+        example_values,
+        start_office_pack,
+    )
+    from counter_app.packs import load_pack
+    from counter_app.rules_engine import build_engine
+    from counter_app.storage.db import Database
+    from counter_app.storage.demo import seed_demo
+    from tests.functional.conftest import TODAY
+
+    path = tmp_path / "real.db"
+    db = Database.open(path)
+    seed_demo(db, build_engine("jiangsu"), TODAY)
+    db.close()
+    pack_file = start_office_pack("jiangsu", tmp_path / "own.toml", "320100", "南京市")
+    items = example_values(load_pack(pack_file))
+    for item in items[1:]:
+        confirm_value(pack_file, item)
+
+    async def header() -> str:
+        app = make_app("jiangsu", demo=False, db_path=path, pack_file=pack_file)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sign_in(pilot)
+            await settle(pilot)
+            assert isinstance(app.screen, DashboardScreen)
+            return app.sub_title
+
+    assert WARNING in await header()  # one left
+    confirm_value(pack_file, items[0])
+    assert WARNING not in await header()

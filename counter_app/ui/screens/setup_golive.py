@@ -7,10 +7,12 @@ office's own pack file (``counter_app.golive``), checked as ``check-pack`` check
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
@@ -18,9 +20,12 @@ from textual.widgets import DataTable, Header, Input, Label
 
 from counter_app import golive
 from counter_app.packs import PackError, load_pack
+from counter_app.storage.clerks import ClerkError, sign_in
 from counter_app.storage.records import audit
 from counter_app.ui.screens.person_form import form_row
 from counter_app.ui.screens.setup import SetupContext
+from counter_app.ui.screens.sign_in import refusal
+from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
 
 
@@ -164,3 +169,45 @@ class GoLiveScreen(Screen[None]):
     def action_finish(self) -> None:
         """完成."""
         self.dismiss(None)
+
+
+def example_values_sign_off(services: Services, what: str) -> Callable[[str, str], str]:
+    """The check of a supervisor who lets ``what`` (a settlement) go ahead on example values.
+
+    Runs in the dialog's worker: the password counts toward the lock-out as at sign-in; the
+    sign-off is audited. Returns "" when signed, else why not (Chinese)."""
+
+    def verify(username: str, password: str) -> str:
+        settings = services.settings
+        try:
+            supervisor = sign_in(services.db, username, password, settings.lockout())
+        except ClerkError as exc:
+            return refusal(exc, settings)
+        if supervisor is None:
+            return "用户名或密码不正确，请重新输入"
+        if supervisor.role != "supervisor" or supervisor.office_id != services.clerk.office_id:
+            return f"{supervisor.display_name} 不是本机构的科长"
+        with services.db.write() as session:
+            audit(session, supervisor.clerk_id, "golive_example_sign_off", "claim", what)
+        return ""
+
+    return verify
+
+
+def ask_example_sign_off(
+    app: App[Any], services: Services, what: str, then: Callable[[], None]
+) -> None:
+    """Before settling on example values: a supervisor confirms (the demo never asks)."""
+    from counter_app.ui.dialogs.text_input import SupervisorDialog
+
+    if not golive.pending(services.engine.pack, services.settings.demo):
+        then()
+        return
+    app.push_screen(
+        SupervisorDialog(
+            f"{golive.WARNING}：本机构尚未确认全部示例参数，结算 {what} 须科长确认",
+            example_values_sign_off(services, what),
+            who="科长可在命令面板“示例参数核对”中逐项确认",
+        ),
+        callback=lambda signed: then() if signed else None,
+    )
