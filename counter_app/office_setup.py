@@ -360,7 +360,9 @@ def test_store(
     try:
         hello = client.hello()
     except SyncError as exc:
-        raise SetupError(f"连接失败：{exc}") from None
+        # The client's retry advice is about pending events; here only the cause matters.
+        cause = str(exc).split("，已重试")[0]
+        raise SetupError(f"连接失败：{cause}。请核对地址、网络和防火墙") from None
     finally:
         client.close()
     if hello.get("office") != office:

@@ -27,7 +27,7 @@ from counter_app.ui.widgets.footer import KeysFooter
 FIELDS = {
     "clerk": ("经办人", "用户名或姓名"),
     "person": ("参保人", "身份证号或姓名"),
-    "action": ("操作", "如 查看完整身份证号、打印"),
+    "action": ("操作", "如 打印"),
     "start": ("起", "YYYY-MM-DD"),
     "end": ("止", "YYYY-MM-DD"),
 }
@@ -76,16 +76,11 @@ class AuditScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="audit"):
-            with Horizontal(classes="row"):
-                for key in ("clerk", "person", "action"):
-                    yield Input(
-                        placeholder=FIELDS[key][0] + "：" + FIELDS[key][1], id=f"audit_{key}"
-                    )
-            with Horizontal(classes="row"):
-                for key in ("start", "end"):
-                    yield Input(
-                        placeholder=f"{FIELDS[key][0]}：{FIELDS[key][1]}", id=f"audit_{key}"
-                    )
+            for keys in (("clerk", "person"), ("action", "start", "end")):
+                with Horizontal(classes="row"):
+                    for key in keys:
+                        yield Label(FIELDS[key][0], classes="audit-label")
+                        yield Input(placeholder=FIELDS[key][1], id=f"audit_{key}", compact=True)
             yield Label("", id="audit_message")
             yield DataTable(id="audit_table", cursor_type="row", zebra_stripes=True)
         yield KeysFooter()

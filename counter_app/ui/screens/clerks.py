@@ -48,13 +48,13 @@ class ClerkDialog(ModalScreen[dict[str, str] | None]):
         with Vertical(id="clerk_dialog", classes="panel"):
             yield Label(self.title_text, classes="title")
             if self.new_clerk:
-                yield from form_row("姓名", Input(id="clerk_name"))
-                yield from form_row("用户名", Input(id="clerk_username"))
+                yield from form_row("姓名", Input(id="clerk_name", compact=True))
+                yield from form_row("用户名", Input(id="clerk_username", compact=True))
                 yield from form_row("角色", choice_select(ROLES, "clerk", "clerk_role"))
             yield from form_row(
-                "密码", Input(password=True, placeholder="至少 8 位", id="clerk_pw")
+                "密码", Input(password=True, placeholder="至少 8 位", id="clerk_pw", compact=True)
             )
-            yield from form_row("再次输入", Input(password=True, id="clerk_pw2"))
+            yield from form_row("再次输入", Input(password=True, id="clerk_pw2", compact=True))
             yield Label("", id="message")
         yield KeysFooter()
 
@@ -107,7 +107,7 @@ class ClerksScreen(Screen[None]):
         self.query_one(DataTable).add_columns("用户名", "姓名", "角色", "状态")
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="clerks", description="读取")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="clerks_load", description="读取")
     def load(self) -> None:
         """Read the clerks off the UI thread."""
         rows = list_clerks(self.services.db, self.services.clerk.office_id)

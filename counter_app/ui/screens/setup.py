@@ -81,11 +81,10 @@ class SetupStep(Screen[str]):
         yield from ()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Hidden (not only greyed) where they do nothing: the footer shows what works.
         if action == "skip" and not self.SKIPPABLE:
-            return None
-        if action == "back" and self.number == 1:
-            return None
-        return True
+            return False
+        return not (action == "back" and self.number == 1)
 
     def value(self, widget_id: str) -> str:
         """An input's text, or a select's value."""
@@ -164,7 +163,8 @@ class RegionStep(SetupStep):
             policy = next(iter(regions))
         yield from form_row("地区策略包", choice_select(regions, policy, "setup_policy"))
         yield from form_row(
-            "机构代码或名称", Input(placeholder="如 340202 或 镜湖", id="setup_search")
+            "机构代码或名称",
+            Input(placeholder="如 340202 或 镜湖", id="setup_search", compact=True),
         )
         yield OptionList(id="setup_offices")
         yield Label("", id="setup_chosen")
@@ -226,13 +226,17 @@ class OfficeStep(SetupStep):
     def fields(self) -> ComposeResult:
         choice = self.context.office
         suggested = self.context.office_name or (f"{choice.name}医疗保障服务中心" if choice else "")
-        yield from form_row("机构名称", Input(suggested, id="setup_name"))
+        yield from form_row("机构名称", Input(suggested, id="setup_name", compact=True))
         yield from form_row(
-            "地址", Input(placeholder="如 某某路 1 号政务服务中心", id="setup_address")
+            "地址",
+            Input(placeholder="如 某某路 1 号政务服务中心", id="setup_address", compact=True),
         )
-        yield from form_row("咨询电话", Input(placeholder="如 0553-1234567", id="setup_phone"))
         yield from form_row(
-            "办公时间", Input(placeholder="如 周一至周五 8:30-17:30", id="setup_hours")
+            "咨询电话", Input(placeholder="如 0553-1234567", id="setup_phone", compact=True)
+        )
+        yield from form_row(
+            "办公时间",
+            Input(placeholder="如 周一至周五 8:30-17:30", id="setup_hours", compact=True),
         )
 
     def collect(self) -> dict[str, str]:
@@ -260,10 +264,14 @@ class SupervisorStep(SetupStep):
     AUTO_FOCUS = "#setup_display"
 
     def fields(self) -> ComposeResult:
-        yield from form_row("姓名", Input(id="setup_display"))
-        yield from form_row("用户名", Input(placeholder="登录用，如 zhangke", id="setup_username"))
-        yield from form_row("密码", Input(password=True, placeholder="至少 8 位", id="setup_pw"))
-        yield from form_row("再次输入", Input(password=True, id="setup_pw2"))
+        yield from form_row("姓名", Input(id="setup_display", compact=True))
+        yield from form_row(
+            "用户名", Input(placeholder="登录用，如 zhangke", id="setup_username", compact=True)
+        )
+        yield from form_row(
+            "密码", Input(password=True, placeholder="至少 8 位", id="setup_pw", compact=True)
+        )
+        yield from form_row("再次输入", Input(password=True, id="setup_pw2", compact=True))
 
     def collect(self) -> dict[str, str]:
         return {k: self.value(f"setup_{k}") for k in ("display", "username", "pw", "pw2")}
@@ -297,9 +305,11 @@ class PrinterStep(SetupStep):
     ]
 
     def fields(self) -> ComposeResult:
-        yield from form_row("名称", Input("1号窗口小票机", id="setup_pname"))
+        yield from form_row("名称", Input("1号窗口小票机", id="setup_pname", compact=True))
         yield from form_row("连接方式", choice_select(setup.PRINTER_KINDS, "network", "setup_kind"))
-        yield from form_row("地址", Input(placeholder="如 192.168.1.50:9100", id="setup_paddress"))
+        yield from form_row(
+            "地址", Input(placeholder="如 192.168.1.50:9100", id="setup_paddress", compact=True)
+        )
         yield from form_row("纸张", choice_select(setup.PAPERS, "80", "setup_paper"))
         yield from form_row("中文方式", choice_select(setup.HANZI_MODES, "gb18030", "setup_hanzi"))
 
@@ -344,9 +354,10 @@ class StoreStep(SetupStep):
 
     def fields(self) -> ComposeResult:
         yield from form_row(
-            "省平台地址", Input(placeholder="如 https://yb.example.gov.cn:8700", id="setup_url")
+            "省平台地址",
+            Input(placeholder="如 https://yb.example.gov.cn:8700", id="setup_url", compact=True),
         )
-        yield from form_row("本机构令牌", Input(password=True, id="setup_token"))
+        yield from form_row("本机构令牌", Input(password=True, id="setup_token", compact=True))
         yield Label("令牌由省平台给出；连接测试核对令牌所属的机构代码并显示证书", classes="hint")
 
     def collect(self) -> dict[str, str]:
@@ -378,7 +389,7 @@ class BackupStep(SetupStep):
 
     def fields(self) -> ComposeResult:
         yield from form_row(
-            "备份文件夹", Input(placeholder="如 /media/usb/备份", id="setup_backup")
+            "备份文件夹", Input(placeholder="如 /media/usb/备份", id="setup_backup", compact=True)
         )
         yield Label("应在另一块磁盘或 U 盘上，不要与数据库同一文件夹", classes="hint")
 

@@ -50,7 +50,7 @@ class ConfirmValueDialog(ModalScreen[dict[str, str] | None]):
             yield Label(f"依据：{self.item.citation}", classes="hint")
             yield Label(f"位置：{self.item.key}", classes="hint")
             for number, (key, value) in enumerate(self.item.values.items()):
-                yield from form_row(key, Input(value, id=f"golive_v{number}"))
+                yield from form_row(key, Input(value, id=f"golive_v{number}", compact=True))
             if not self.item.values:
                 yield Label("（本项为清单或规则，确认即采用）")
             yield Label("", id="message")
@@ -84,7 +84,7 @@ class GoLiveScreen(Screen[None]):
 
     CSS_PATH = "setup.tcss"
     BINDINGS = [
-        Binding("enter", "open", "确认/修改", id="golive.open", tooltip="确认或修改所选参数"),
+        Binding("e", "open", "确认/修改", id="golive.open", tooltip="确认或修改所选参数（或回车）"),
         Binding("f10", "finish", "完成", id="golive.finish", tooltip="结束核对（其余以后再做）"),
         Binding("escape", "finish", "返回", id="golive.back", tooltip="结束核对", show=False),
     ]
@@ -102,6 +102,7 @@ class GoLiveScreen(Screen[None]):
             yield Label(f"{self.step}示例参数核对", classes="title")
             yield Label("", id="golive_count")
             yield DataTable(id="golive_table", cursor_type="row", zebra_stripes=True)
+            yield Label("", id="golive_detail")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -121,10 +122,13 @@ class GoLiveScreen(Screen[None]):
     def _show(self, pack_file: Path, items: list[golive.ExampleValue]) -> None:
         self.pack_file, self.items = pack_file, items
         table = self.query_one(DataTable)
+        cursor = table.cursor_row
         table.clear()
         table.add_rows(
-            [(item.meaning[:24], item.summary()[:24], item.citation[:20]) for item in items]
+            [(item.meaning[:20], item.summary()[:14], item.citation[:8]) for item in items]
         )
+        if items:
+            table.move_cursor(row=min(max(cursor, 0), len(items) - 1))
         count = self.query_one("#golive_count", Label)
         if items:
             count.update(
@@ -134,6 +138,14 @@ class GoLiveScreen(Screen[None]):
         else:
             count.update("示例参数已全部确认，可以正式使用。按 F10 完成")
         table.focus()
+
+    @on(DataTable.RowHighlighted)
+    def _detail(self, event: DataTable.RowHighlighted) -> None:
+        if 0 <= event.cursor_row < len(self.items):
+            item = self.items[event.cursor_row]
+            self.query_one("#golive_detail", Label).update(
+                f"{item.meaning}\n依据：{item.citation}；现值：{item.summary()}"
+            )
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:
