@@ -536,8 +536,10 @@ class CounterApp(GuardedApp):
             has_clerk=has_clerk,
             supervisor_id=signed.clerk_id if signed else None,
             office_name=signed.office_name if signed else "",
+            office_code=signed.office_code if signed else "",
         )
-        self.title, self.sub_title = "设置向导", "新机构首次使用"
+        if signed is None:
+            self.title, self.sub_title = "设置向导", "新机构首次使用"
         SetupFlow(self, context, self._setup_done).start()
 
     def _setup_done(self, context: object) -> None:

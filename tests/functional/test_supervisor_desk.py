@@ -270,3 +270,59 @@ async def test_the_header_warning_goes_once_every_value_is_confirmed(
     assert WARNING in await header()  # one left
     confirm_value(pack_file, items[0])
     assert WARNING not in await header()
+
+
+async def test_an_office_without_a_clerk_opens_the_set_up_at_the_supervisor(
+    make_app, tmp_path: Path
+) -> None:
+    """An office made with ``counter-app office add`` but no clerk: the set-up asks for the
+    supervisor (the office steps are done); with no clerk the sign-in would say how to make one."""
+    from counter_app.storage.clerks import NO_CLERK_MESSAGE, ensure_office
+    from counter_app.storage.db import Database
+    from counter_app.ui.screens.setup import SupervisorStep
+
+    path = tmp_path / "real.db"
+    db = Database.open(path)
+    ensure_office(db, "340202", "镜湖区医疗保障服务中心", "wuhu", "340200")
+    db.close()
+    app = make_app("wuhu", demo=False, db_path=path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, SupervisorStep)
+        assert "第 1/5 步" in str(app.screen.query_one(".title", Label).content)
+        assert app.title == "设置向导"
+        # the sign-in itself, were it reached with no clerk, says how to make one
+        app.push_screen(SignInScreen(app.services))
+        await settle(pilot)
+        await sign_in(pilot, "anyone", "whatever-1")
+        assert _message(app) == NO_CLERK_MESSAGE
+
+
+async def test_a_supervisor_reopens_the_set_up_from_the_palette(make_app) -> None:
+    from counter_app.ui.screens.setup import BackupStep, PrinterStep, StoreStep
+    from counter_app.ui.screens.setup_golive import GoLiveScreen
+
+    app = make_app("jiangsu")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, SUPERVISOR_USER, SUPERVISOR_PASSWORD)
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "设置向导")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PrinterStep)  # the office and its supervisor exist
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, StoreStep)
+        await type_text(pilot, "http://127.0.0.1:9")
+        await pilot.press("tab")
+        await type_text(pilot, "token")
+        await pilot.press("f5")
+        await settle(pilot)
+        assert "连接失败" in str(app.screen.query_one("#setup_message", Label).content)
+        await pilot.press("f2", "f2")
+        await settle(pilot)
+        assert isinstance(app.screen, GoLiveScreen)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert not isinstance(app.screen, BackupStep)

@@ -40,7 +40,14 @@ class SetupContext:
     has_office: bool = False
     has_clerk: bool = False
     supervisor_id: int | None = None
+    #: The office's code when the set-up is opened again by a signed-in supervisor.
+    office_code: str = ""
     done: list[str] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        """The office's code (chosen in this set-up, or the existing office's)."""
+        return self.office.code if self.office else self.office_code
 
     @property
     def settings_path(self) -> Path | None:
@@ -366,7 +373,7 @@ class StoreStep(SetupStep):
     def action_test(self) -> None:
         """连接测试."""
         values = self.collect()
-        office = self.context.office.code if self.context.office else ""
+        office = self.context.code
 
         def check() -> str:
             found = setup.test_store(values["url"], values["token"], office)
