@@ -268,7 +268,7 @@ def check_printer(values: dict[str, Any]) -> PrinterConfig:
         raise SetupError(f"打印机设置 {where} 不正确：{first['msg']}") from None
 
 
-def test_page(printer: PrinterConfig, office_name: str, now: datetime) -> tuple[bytes, str]:
+def render_test_page(printer: PrinterConfig, office_name: str, now: datetime) -> tuple[bytes, str]:
     """A short receipt (58/80 mm) or an A4 test page, rendered as the real documents are."""
     from counter_app.printing.document import Document, Line, Title
 
@@ -297,11 +297,11 @@ def test_page(printer: PrinterConfig, office_name: str, now: datetime) -> tuple[
     return rendered.data, f"{document.number}.bin"
 
 
-def test_print(printer: PrinterConfig, office_name: str, now: datetime) -> str:
+def print_test_page(printer: PrinterConfig, office_name: str, now: datetime) -> str:
     """Send the test page; where it went. Raises ``SetupError`` with the printer's Chinese error."""
     from counter_app.printing.printers import PrinterError, send
 
-    data, filename = test_page(printer, office_name, now)
+    data, filename = render_test_page(printer, office_name, now)
     try:
         return send(printer, data, filename)
     except PrinterError as exc:
@@ -342,7 +342,7 @@ def _certificate(url: str, timeout: float) -> str:
     return f"证书 SHA-256 指纹 {pairs}…"
 
 
-def test_store(
+def check_store(
     url: str, token: str, office: str, ca_file: Path | None = None, timeout: float = 10.0
 ) -> StoreCheck:
     """``/v1/hello`` with this token: the store must answer for this office's code."""
@@ -514,13 +514,13 @@ def apply_plan(
         for spec, printer in zip(plan.printers, printers, strict=True):
             if spec.test:
                 report.lines.append(
-                    f"打印机“{printer.name}”测试页已发送：{test_print(printer, name, now)}"
+                    f"打印机“{printer.name}”测试页已发送：{print_test_page(printer, name, now)}"
                 )
         save_printers(printers, settings_path)
         report.lines.append(f"已保存 {len(printers)} 台打印机")
     if plan.store is not None:
         if plan.store.test:
-            found = test_store(plan.store.url, plan.store.token, office.code, plan.store.ca_file)
+            found = check_store(plan.store.url, plan.store.token, office.code, plan.store.ca_file)
             report.lines.append(f"省平台连接正常（{found.certificate}）")
         save_store(plan.store.url, plan.store.token, settings_path)
         report.lines.append("省平台地址和令牌已保存")

@@ -17,6 +17,7 @@ from counter_app.packs import load_pack
 from counter_app.storage.clerks import sign_in
 from counter_app.storage.db import Database
 from counter_app.storage.models import Clerk, Office
+from tests.support.printing import pdf_text
 
 PLAN = """
 [office]
@@ -70,6 +71,8 @@ def test_setup_from_file_creates_office_supervisor_printers_and_pack(env: Path) 
     assert {p.suffix for p in pages} == {".pdf", ".bin"}
     receipt = next(p for p in pages if p.suffix == ".bin").read_bytes()
     assert "打印测试页".encode("gbk") in receipt
+    page = pdf_text(next(p for p in pages if p.suffix == ".pdf"))
+    assert "打印测试页" in page and "镜湖区医疗保障服务中心" in page and "￥12.50" in page
     db = Database.open(env / "office.db")
     with db.read() as session:
         office = session.exec(select(Office)).one()

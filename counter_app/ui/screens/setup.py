@@ -337,7 +337,7 @@ class PrinterStep(SetupStep):
 
         def check() -> str:
             printer = setup.check_printer(values)
-            where = setup.test_print(printer, name, self.context.settings.local(now))
+            where = setup.print_test_page(printer, name, self.context.settings.local(now))
             return f"测试页已发送到 {where}，请查看打印结果"
 
         self.run_check(check, "正在打印测试页…")
@@ -376,7 +376,7 @@ class StoreStep(SetupStep):
         office = self.context.code
 
         def check() -> str:
-            found = setup.test_store(values["url"], values["token"], office)
+            found = setup.check_store(values["url"], values["token"], office)
             return f"连接正常：令牌属于本机构 {found.office}；{found.certificate}"
 
         self.run_check(check, "正在连接省平台…")
