@@ -111,6 +111,17 @@ async def test_empty_database_to_dashboard_through_the_set_up(
         assert printer.done.wait(10)
         assert "打印测试页".encode("gb18030") in printer.received
         assert "测试页已发送" in str(app.screen.query_one("#setup_message").render())
+        # F4 keeps this printer and asks for another: an A4 laser saved as files
+        await pilot.press("f4")
+        await settle(pilot)
+        assert isinstance(app.screen, PrinterStep) and "第 4/7 步" in str(
+            app.screen.query_one(".title").render()
+        )
+        app.screen.query_one("#setup_pname").value = "A4 保存为文件"
+        app.screen.query_one("#setup_kind").value = "file"
+        app.screen.query_one("#setup_paper").value = "a4"
+        app.screen.query_one("#setup_paddress").focus()
+        await type_text(pilot, str(tmp_path / "prints"))
         await _next(pilot, PrinterStep)
         # 5. the provincial store: a wrong token is refused, the right one checked by office code
         assert isinstance(app.screen, StoreStep)
@@ -162,5 +173,12 @@ async def test_empty_database_to_dashboard_through_the_set_up(
     assert settings["policy"] == "wuhu"
     assert settings["sync"] == {"url": store_url, "token": token}
     assert settings["printers"][0]["address"] == f"127.0.0.1:{printer.port}"
+    assert settings["printers"][1] == {
+        "name": "A4 保存为文件",
+        "kind": "file",
+        "address": str(tmp_path / "prints"),
+        "paper": "a4",
+    }
+    assert app.settings.sync.url == store_url  # this run uses the store at once
     assert Path(settings["pack_file"]).exists()
     assert TODAY  # the fixture's fixed day is the app's today

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import SecretStr
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -72,6 +73,8 @@ class SetupStep(Screen[str]):
         self.context = context
         self.number = number
         self.total = total
+        #: What the flow is told after a save: go on, or this step once more (another printer).
+        self.after_save = "next"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -116,6 +119,11 @@ class SetupStep(Screen[str]):
 
     def action_next(self) -> None:
         """Check and save off the UI thread; on success go on."""
+        self.begin_save("next")
+
+    def begin_save(self, after: str) -> None:
+        """Save; on success tell the flow ``after`` (next, or again for one more)."""
+        self.after_save = after
         self.say("正在保存…", ok=True)
         self._save(self.collect())
 
@@ -139,7 +147,7 @@ class SetupStep(Screen[str]):
     def _saved(self, line: str) -> None:
         if line:
             self.context.done.append(line)
-        self.dismiss("next")
+        self.dismiss(self.after_save)
 
     def run_check(self, check: Callable[[], str], busy: str) -> None:
         """A test (print, connection) off the UI thread; its result shown under the fields."""
@@ -309,7 +317,12 @@ class PrinterStep(SetupStep):
     AUTO_FOCUS = "#setup_pname"
     BINDINGS = [
         Binding("f5", "test", "测试打印", id="setup.test_print", tooltip="打印一张测试页"),
+        Binding("f4", "another", "再加一台", id="setup.another", tooltip="保存本台，再添加一台"),
     ]
+
+    def action_another(self) -> None:
+        """Save this printer and open the form again for the next one."""
+        self.begin_save("again")
 
     def fields(self) -> ComposeResult:
         yield from form_row("名称", Input("1号窗口小票机", id="setup_pname", compact=True))
@@ -385,6 +398,8 @@ class StoreStep(SetupStep):
         if not values["url"].strip() or not values["token"].strip():
             raise setup.SetupError("请填写省平台地址和本机构令牌，或按 F2 跳过")
         setup.save_store(values["url"], values["token"], self.context.settings_path)
+        sync = self.context.settings.sync  # this run uses it at once (the header, the sync)
+        sync.url, sync.token = values["url"].strip(), SecretStr(values["token"].strip())
         return f"省平台：{values['url'].strip()}"
 
 
@@ -407,6 +422,7 @@ class BackupStep(SetupStep):
         folder = setup.save_backup_dir(
             values["place"], self.context.settings.database_path(), self.context.settings_path
         )
+        self.context.settings.backup_dir = folder
         return f"备份文件夹：{folder}"
 
 
@@ -450,7 +466,8 @@ class SetupFlow:
         self.app.push_screen(step, callback=self._answered)
 
     def _answered(self, answer: str | None) -> None:
-        self.index += -1 if answer == "back" else 1
+        if answer != "again":
+            self.index += -1 if answer == "back" else 1
         self.index = max(self.index, 0)
         self._open()
 
