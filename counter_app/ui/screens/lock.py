@@ -16,6 +16,14 @@ from counter_app.ui.services import Services
 class LockScreen(ModalScreen[None]):
     """Opaque; the app's guard (``GuardedApp``) keeps every other key and screen away from it."""
 
+    # A lock-out message (until when) wraps inside the panel.
+    DEFAULT_CSS = """
+    LockScreen #message {
+        width: 1fr;
+        height: auto;
+    }
+    """
+
     BINDINGS = [
         Binding(
             "ctrl+o",

@@ -42,6 +42,13 @@ def refusal(exc: ClerkError, settings: Settings) -> str:
 class SignInScreen(TypeAheadTarget, Screen[SignedIn]):
     """用户名和密码; dismisses with the clerk once the password is right."""
 
+    # A refusal (a lock-out and until when, no clerk yet) wraps inside the panel.
+    DEFAULT_CSS = """
+    SignInScreen #message {
+        width: 1fr;
+        height: auto;
+    }
+    """
     AUTO_FOCUS = "#username"
     TYPE_INTO = "#username"
 
