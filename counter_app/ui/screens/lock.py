@@ -18,7 +18,7 @@ class LockScreen(ModalScreen[None]):
 
     # A lock-out message (until when) wraps inside the panel.
     DEFAULT_CSS = """
-    LockScreen #message {
+    LockScreen #message.wrap {
         width: 1fr;
         height: auto;
     }
@@ -78,7 +78,9 @@ class LockScreen(ModalScreen[None]):
         if ok:
             self.app.unlock(self)  # type: ignore[attr-defined]
             return
-        self.query_one("#message", Label).update(message)
+        label = self.query_one("#message", Label)
+        label.add_class("wrap")
+        label.update(message)
         self.query_one("#password", Input).value = ""
 
     def action_sign_out(self) -> None:

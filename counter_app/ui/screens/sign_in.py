@@ -44,7 +44,7 @@ class SignInScreen(TypeAheadTarget, Screen[SignedIn]):
 
     # A refusal (a lock-out and until when, no clerk yet) wraps inside the panel.
     DEFAULT_CSS = """
-    SignInScreen #message {
+    SignInScreen #message.wrap {
         width: 1fr;
         height: auto;
     }
@@ -102,7 +102,9 @@ class SignInScreen(TypeAheadTarget, Screen[SignedIn]):
     def _done(self, signed: SignedIn | None, message: str) -> None:
         self.busy = False
         if signed is None:
-            self.query_one("#message", Label).update(message)
+            label = self.query_one("#message", Label)
+            label.add_class("wrap")
+            label.update(message)
             password = self.query_one("#password", Input)
             password.value = ""
             password.focus()
