@@ -138,7 +138,13 @@ def rules_check_pack(
         loaded = load_pack(path)
     except PackError as exc:
         _fail("pack", str(exc), EXIT_CONFIG)
-    _emit({"ok": True, "policy": loaded.pack.id, "name": loaded.pack.name})
+    from counter_app.golive import example_values
+
+    examples = [
+        {"key": item.key, "meaning": item.meaning, "citation": item.citation, "values": item.values}
+        for item in example_values(loaded)
+    ]
+    _emit({"ok": True, "policy": loaded.pack.id, "name": loaded.pack.name, "examples": examples})
 
 
 clerk_app = typer.Typer(help="经办人管理", no_args_is_help=True)
@@ -294,6 +300,31 @@ def clerk_add(
         typer.echo(f"未添加：{exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
     typer.echo(f"已添加经办人 {username}（{name}）")
+
+
+@app.command("setup")
+def setup_from_file(
+    source: Annotated[
+        Path,
+        typer.Option(
+            "--from", help="设置文件（TOML：[office]、[supervisor]、[[printers]]、[store]）"
+        ),
+    ],
+) -> None:
+    """按设置文件一次完成新机构设置（与界面中的设置向导相同的检查和提示），供多台电脑批量部署。"""
+    from counter_app.office_setup import SetupError, apply_plan, read_plan
+    from counter_app.packs import PackError
+
+    settings = command_settings()
+    try:
+        plan = read_plan(source)
+        report = apply_plan(plan, _database(), settings, settings.now())
+    except (SetupError, PackError) as exc:
+        typer.echo(f"设置未完成：{exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    for line in report.lines:
+        typer.echo(line)
+    typer.echo("设置完成。正式使用前，请科长在界面中（命令面板：示例参数核对）逐项确认示例参数。")
 
 
 @app.command("text-check")

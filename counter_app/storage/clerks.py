@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -33,6 +34,20 @@ class AccountLocked(ClerkError):
         self.until = until
 
 
+class AccountDisabled(ClerkError):
+    """The clerk's account was disabled by a supervisor (history kept, no sign-in)."""
+
+    def __init__(self) -> None:
+        super().__init__("该账户已停用，请联系科长")
+
+
+#: What the sign-in says when the database holds no clerk yet.
+NO_CLERK_MESSAGE = (
+    "本机还没有经办人账户：请重新启动程序，在设置向导中创建科长账户，"
+    "或运行 counter-app clerk add --role supervisor"
+)
+
+
 def _aware(moment: datetime | None) -> datetime | None:
     """SQLite hands datetimes back naive; they were stored as UTC."""
     if moment is not None and moment.tzinfo is None:
@@ -52,6 +67,8 @@ class SignedIn:
     office_code: str
     office_name: str
     policy: str
+    #: A supervisor reset the password: the clerk must choose a new one before working.
+    must_change_password: bool = False
 
 
 def ensure_office(db: Database, code: str, name: str, policy: str, pool_code: str) -> Office:
@@ -111,14 +128,20 @@ def add_clerk(
     display_name: str,
     password: str,
     role: str = "clerk",
+    by: int | None = None,
 ) -> int:
-    """Create a clerk; raises ``ClerkError`` for a weak password or a taken name."""
+    """Create a clerk; raises ``ClerkError`` for a weak password or a taken name.
+
+    ``by`` is the supervisor who added the clerk (the audit entry's clerk; none from the CLI).
+    """
     try:
         display_name = check_text("name", display_name, required=True)
     except TextFieldError as exc:
         raise ClerkError(str(exc)) from None
-    if len(password) < MIN_PASSWORD:
-        raise ClerkError(f"密码至少 {MIN_PASSWORD} 位")
+    username = username.strip()
+    if not username:
+        raise ClerkError("用户名不能为空")
+    check_new_password(password)
     if role not in ("clerk", "supervisor"):
         raise ClerkError("角色应为 clerk 或 supervisor")
     with db.write() as session:
@@ -137,7 +160,7 @@ def add_clerk(
         )
         session.add(clerk)
         session.flush()
-        audit(session, None, "create", "clerk", clerk.id, username=username, role=role)
+        audit(session, by, "create", "clerk", clerk.id, username=username, role=role)
         assert clerk.id is not None
         # Inside the write transaction: it also serialises edits of the key slot file.
         _slot_password_set(db, username, password)
@@ -152,39 +175,72 @@ def _slot_password_set(db: Database, username: str, password: str) -> None:
         clerk_password_set(db, username, password)
 
 
-def set_password(db: Database, username: str, password: str, by_clerk_id: int | None) -> None:
-    """Set a clerk's new password (the clerk themself, or a supervisor resetting it); audited.
+def _store_password(
+    db: Database,
+    session: Any,
+    row: Clerk,
+    password: str,
+    digest: str,
+    *,
+    must_change: bool,
+    by: int | None,
+    action: str,
+) -> None:
+    """The one way a password changes: hash, lock-out lifted, audited, key slot re-wrapped."""
+    row.password_hash = digest
+    row.must_change_password = must_change
+    row.failed_logins, row.locked_until = 0, None
+    session.add(row)
+    audit(session, by, action, "clerk", row.id, username=row.username)
+    if row.active:
+        # Inside the write transaction: it also serialises edits of the key slot file.
+        _slot_password_set(db, row.username, password)
 
-    On an encrypted database the clerk's key slot is re-wrapped for the new password.
-    """
-    if len(password) < MIN_PASSWORD:
-        raise ClerkError(f"密码至少 {MIN_PASSWORD} 位")
+
+def _store_active(db: Database, session: Any, row: Clerk, active: bool, by: int | None) -> None:
+    """The one way a clerk is disabled or enabled: audited; a disabled clerk's key slot goes, so
+    their password no longer opens an encrypted database (enabled again, they get a slot when
+    they sign in on a window where the database is open)."""
+    if row.active == active:
+        return
+    row.active = active
+    session.add(row)
+    audit(session, by, "enable" if active else "disable", "clerk", row.id, username=row.username)
+    if not active and db.encrypted:
+        from counter_app.storage.encryption import clerk_removed
+
+        clerk_removed(db, row.username)
+
+
+def _by_username(session: Any, username: str) -> Clerk:
+    clerk = session.exec(select(Clerk).where(Clerk.username == username)).first()
+    if clerk is None:
+        raise ClerkError(f"没有用户名为 {username} 的经办人")
+    return clerk
+
+
+def set_password(db: Database, username: str, password: str, by_clerk_id: int | None) -> None:
+    """Set a clerk's new password by user name (command line); audited, key slot re-wrapped."""
+    check_new_password(password)
+    digest = _HASHER.hash(password)
     with db.write() as session:
-        clerk = session.exec(select(Clerk).where(Clerk.username == username)).first()
-        if clerk is None:
-            raise ClerkError(f"没有用户名为 {username} 的经办人")
-        clerk.password_hash = _HASHER.hash(password)
-        clerk.failed_logins, clerk.locked_until = 0, None
-        session.add(clerk)
-        audit(session, by_clerk_id, "set_password", "clerk", clerk.id, username=username)
-        if clerk.active:
-            _slot_password_set(db, username, password)
+        row = _by_username(session, username)
+        _store_password(
+            db,
+            session,
+            row,
+            password,
+            digest,
+            must_change=False,
+            by=by_clerk_id,
+            action="set_password",
+        )
 
 
 def disable_clerk(db: Database, username: str, by_clerk_id: int | None) -> None:
-    """Disable a clerk: they can no longer sign in, and on an encrypted database their key slot
-    is removed, so their password no longer opens it. Audited."""
+    """Disable a clerk by user name (command line): no sign-in, no key slot. Audited."""
     with db.write() as session:
-        clerk = session.exec(select(Clerk).where(Clerk.username == username)).first()
-        if clerk is None:
-            raise ClerkError(f"没有用户名为 {username} 的经办人")
-        clerk.active = False
-        session.add(clerk)
-        audit(session, by_clerk_id, "disable", "clerk", clerk.id, username=username)
-        if db.encrypted:
-            from counter_app.storage.encryption import clerk_removed
-
-            clerk_removed(db, username)
+        _store_active(db, session, _by_username(session, username), False, by_clerk_id)
 
 
 def verify_supervisor(path: Path, username: str, password: str) -> None:
@@ -242,13 +298,17 @@ def sign_in(
                 audit(session, clerk.id, "sign_in_locked", "clerk", clerk.id, username=username)
             raise AccountLocked(until)
     ok = False
-    if clerk is not None and clerk.active:
+    if clerk is not None:
         # argon2 is deliberately slow: verify outside the write transaction, so other clerks'
         # commits do not queue behind a sign-in.
         try:
             ok = _HASHER.verify(clerk.password_hash, password)
         except (VerificationError, InvalidHashError):
             ok = False
+    if ok and clerk is not None and not clerk.active:
+        with db.write() as session:
+            audit(session, clerk.id, "sign_in_disabled", "clerk", clerk.id, username=username)
+        raise AccountDisabled
     locked: datetime | None = None
     with db.write() as session:
         audit(
@@ -294,6 +354,7 @@ def sign_in(
                 office_code=office.code,
                 office_name=office.name,
                 policy=office.policy,
+                must_change_password=clerk.must_change_password,
             )
     if locked is not None:
         raise AccountLocked(locked)
@@ -312,3 +373,112 @@ def clerk_names(db: Database) -> dict[int, str]:
             for clerk_id, name in session.exec(select(Clerk.id, Clerk.display_name)).all()
             if clerk_id is not None
         }
+
+
+@dataclass(frozen=True)
+class ClerkRow:
+    """One clerk as the supervisor's list shows it (no password hash)."""
+
+    clerk_id: int
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    must_change_password: bool
+    locked_until: datetime | None
+
+
+def clerk_count(db: Database) -> int:
+    """How many clerk accounts the database holds (active or not)."""
+    with db.read() as session:
+        return len(session.exec(select(Clerk.id)).all())
+
+
+def list_clerks(db: Database, office_id: int) -> list[ClerkRow]:
+    """The office's clerks by user name, for the supervisor's list."""
+    with db.read() as session:
+        rows = session.exec(
+            select(Clerk).where(Clerk.office_id == office_id).order_by(Clerk.username)
+        ).all()
+    return [
+        ClerkRow(
+            clerk_id=row.id,  # type: ignore[arg-type]
+            username=row.username,
+            display_name=row.display_name,
+            role=row.role,
+            active=row.active,
+            must_change_password=row.must_change_password,
+            locked_until=_aware(row.locked_until),
+        )
+        for row in rows
+    ]
+
+
+def check_new_password(password: str, again: str | None = None) -> None:
+    """The one password rule (set-up, clerk management, the change at sign-in)."""
+    if len(password) < MIN_PASSWORD:
+        raise ClerkError(f"密码至少 {MIN_PASSWORD} 位")
+    if again is not None and password != again:
+        raise ClerkError("两次输入的密码不一致")
+
+
+def _clerk_of_office(session: Any, clerk_id: int, office_id: int) -> Clerk:
+    row = session.get(Clerk, clerk_id)
+    if row is None or row.office_id != office_id:
+        raise ClerkError("没有这个经办人")
+    return row
+
+
+def reset_password(
+    db: Database, supervisor_id: int, office_id: int, clerk_id: int, password: str
+) -> None:
+    """A supervisor sets a temporary password: the clerk must change it at the next sign-in.
+
+    The lock-out is lifted too (a locked-out clerk is the usual reason for a reset); audited.
+    """
+    check_new_password(password)
+    digest = _HASHER.hash(password)
+    with db.write() as session:
+        row = _clerk_of_office(session, clerk_id, office_id)
+        _store_password(
+            db,
+            session,
+            row,
+            password,
+            digest,
+            must_change=True,
+            by=supervisor_id,
+            action="reset_password",
+        )
+
+
+def set_active(
+    db: Database, supervisor_id: int, office_id: int, clerk_id: int, active: bool
+) -> None:
+    """Disable (or enable again) a clerk; the account and its history stay. Audited."""
+    if clerk_id == supervisor_id and not active:
+        raise ClerkError("不能停用自己的账户")
+    with db.write() as session:
+        _store_active(
+            db, session, _clerk_of_office(session, clerk_id, office_id), active, supervisor_id
+        )
+
+
+def change_password(db: Database, clerk_id: int, password: str, again: str) -> None:
+    """The clerk's own new password (after a reset it must differ from nothing but the rule)."""
+    check_new_password(password, again)
+    digest = _HASHER.hash(password)
+    with db.write() as session:
+        row = session.get(Clerk, clerk_id)
+        if row is None:
+            raise ClerkError("没有这个经办人")
+        _store_password(
+            db,
+            session,
+            row,
+            password,
+            digest,
+            must_change=False,
+            by=clerk_id,
+            action="change_password",
+        )

@@ -70,6 +70,8 @@ class Clerk(SQLModel, table=True):
     failed_logins: int = 0
     #: Set when ``failed_logins`` reached the office's limit: no password is checked before it.
     locked_until: datetime | None = None
+    #: Set by a supervisor's password reset: the clerk chooses a new password at the next sign-in.
+    must_change_password: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -36,6 +36,8 @@ TOP_LEVEL_SCREENS = frozenset(
         "DayCloseScreen",
         "OfficeScreen",
         "DoctorScreen",
+        "ClerksScreen",
+        "AuditScreen",
     }
 )
 
@@ -82,7 +84,10 @@ class CounterApp(GuardedApp):
         super().__init__()
         self.settings = settings
         self.services: Services | None = None
-        self.sub_title = settings.office_name
+        # The settings' default office name is a placeholder: shown only when an office set it.
+        self.sub_title = self._configured_office_name()
+        #: Whether the database holds an office and a clerk (read at start-up; the set-up fills).
+        self.setup_state = (True, True)
         self.type_ahead = TypeAhead(self)
         self._header_timer: Any = None
 
@@ -127,6 +132,9 @@ class CounterApp(GuardedApp):
             names = list(session.exec(select(Office.name)))
         if len(names) == 1:
             self.call_from_thread(self._name_office, names[0])
+        from counter_app.storage.clerks import clerk_count
+
+        self.setup_state = (bool(names), clerk_count(db) > 0)
         from counter_app.sync.pulled import with_pulled_calendar
 
         return Services(settings=settings, db=db, engine=with_pulled_calendar(engine, db))
@@ -150,6 +158,9 @@ class CounterApp(GuardedApp):
         from counter_app.ui.screens.sign_in import SignInScreen
 
         assert self.services is not None
+        if not all(self.setup_state) and not self.settings.demo:
+            self.open_setup()
+            return
         self.push_screen(SignInScreen(self.services), callback=self._signed_in)
 
     def _signed_in(self, signed: SignedIn | None) -> None:
@@ -441,6 +452,10 @@ class CounterApp(GuardedApp):
         self.call_from_thread(self._show_sync_state, text, overdue, never)
 
     def _show_sync_state(self, text: str, overdue: int, never: bool) -> None:
+        from counter_app.golive import WARNING, pending
+
+        if pending(self.ready.engine.pack, self.settings.demo):
+            text = f"{WARNING} · {text}"
         self.title, self.sub_title = self.ready.clerk.office_name, text
         warned = getattr(self, "_sync_warned", False)
         if overdue and not warned:
@@ -477,9 +492,11 @@ class CounterApp(GuardedApp):
         return self.settings.idle_lock_minutes * 60.0
 
     def _is_guard_screen(self, screen: Screen[Any] | str) -> bool:
-        from counter_app.ui.screens.sign_in import SignInScreen
+        from counter_app.ui.screens.sign_in import ChangePasswordDialog, SignInScreen
 
-        return self.guard == "signed_out" and isinstance(screen, SignInScreen)
+        return self.guard == "signed_out" and isinstance(
+            screen, (SignInScreen, ChangePasswordDialog)
+        )
 
     def action_lock(self) -> None:
         """Cover the screen until the clerk's password is typed again."""
@@ -491,7 +508,7 @@ class CounterApp(GuardedApp):
         if self.services is not None:
             self.services.signed = None
             self.services.opened.clear()
-        self.sub_title = self.settings.office_name
+        self.sub_title = "请登录"
         self._sign_in()
 
     def action_more_keys(self) -> None:
@@ -549,7 +566,76 @@ class CounterApp(GuardedApp):
                     "数据库、备份、加密、打印机、省平台、时钟（科长）",
                     self.action_doctor,
                 )
+                yield from self.supervisor_commands()
             yield SystemCommand("打印队列", "重试、重印、换打印机", self.action_print_queue)
+
+    # -- the supervisor's desk (set-up, go-live check, clerks, audit trail) ------------------
+
+    def _configured_office_name(self) -> str:
+        """The office name the settings file gives, never the built-in placeholder."""
+        return self.settings.office_name if "office_name" in self.settings.model_fields_set else ""
+
+    def open_setup(self) -> None:
+        """The set-up wizard: at first run, and for a supervisor from the palette."""
+        from counter_app.ui.screens.setup import SetupContext, SetupFlow
+
+        assert self.services is not None
+        has_office, has_clerk = self.setup_state
+        signed = self.services.signed
+        context = SetupContext(
+            settings=self.settings,
+            db=self.services.db,
+            policy=self.settings.policy,
+            has_office=has_office,
+            has_clerk=has_clerk,
+            supervisor_id=signed.clerk_id if signed else None,
+            office_name=signed.office_name if signed else "",
+            office_code=signed.office_code if signed else "",
+        )
+        if signed is None:
+            self.title, self.sub_title = "设置向导", "新机构首次使用"
+        SetupFlow(self, context, self._setup_done).start()
+
+    def _setup_done(self, context: object) -> None:
+        """Open everything again with what the set-up wrote (policy, own pack, printers)."""
+        if self.services is not None and self.services.signed is not None:
+            self.notify("设置已保存；策略包等改动在下次登录后生效", title="设置向导")
+            return
+        self.title = getattr(context, "office_name", "") or self.title
+        self.sub_title = "请登录"
+        self.start_up()
+
+    def open_golive(self) -> None:
+        """示例参数核对 (supervisors)."""
+        from counter_app.ui.screens.setup import SetupContext
+        from counter_app.ui.screens.setup_golive import GoLiveScreen
+
+        ready = self.ready
+        context = SetupContext(
+            settings=self.settings, db=ready.db, supervisor_id=ready.clerk.clerk_id
+        )
+        self.push_screen(GoLiveScreen(context))
+
+    def open_clerks(self) -> None:
+        """经办人管理 (supervisors)."""
+        from counter_app.ui.screens.clerks import ClerksScreen
+
+        self.open_top_level(ClerksScreen(self.ready))
+
+    def open_audit(self) -> None:
+        """审计日志 (supervisors)."""
+        from counter_app.ui.screens.audit import AuditScreen
+
+        self.open_top_level(AuditScreen(self.ready))
+
+    def supervisor_commands(self) -> Iterable[SystemCommand]:
+        """The palette's supervisor entries."""
+        yield SystemCommand("经办人管理", "添加经办人、重置密码、停用（科长）", self.open_clerks)
+        yield SystemCommand(
+            "审计日志", "按经办人、参保人、操作、日期查看和导出（科长）", self.open_audit
+        )
+        yield SystemCommand("示例参数核对", "逐项确认策略包的示例参数（科长）", self.open_golive)
+        yield SystemCommand("设置向导", "打印机、省平台、备份位置（科长）", self.open_setup)
 
 
 def build_app(policy: str | None = None, demo: bool = False, **overrides: object) -> CounterApp:

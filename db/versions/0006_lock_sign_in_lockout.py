@@ -22,7 +22,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
         )
-        batch_op.add_column(sa.Column("locked_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("locked_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
 
 
 def downgrade() -> None:

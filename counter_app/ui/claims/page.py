@@ -194,13 +194,20 @@ class ClaimScreen(Screen[None]):
         if not self._allowed("settle") or result is None or result.payment is None:
             return
         payment = result.payment
-        self.app.push_screen(
-            ConfirmDialog(
-                f"结算报销 {self.number}：基金支付 {payment.fund_total} 元，"
-                f"个人现金 {payment.personal_cash} 元？",
-                "确认后状态改为“已结算”，出具结算单；记入办理记录，下次同步时报省平台。",
+        from counter_app.ui.screens.setup_golive import ask_example_sign_off
+
+        ask_example_sign_off(
+            self.app,
+            self.services,
+            self.number,
+            lambda: self.app.push_screen(
+                ConfirmDialog(
+                    f"结算报销 {self.number}：基金支付 {payment.fund_total} 元，"
+                    f"个人现金 {payment.personal_cash} 元？",
+                    "确认后状态改为“已结算”，出具结算单；记入办理记录，下次同步时报省平台。",
+                ),
+                callback=lambda yes: self.advance("settle") if yes else None,
             ),
-            callback=lambda yes: self.advance("settle") if yes else None,
         )
 
     def action_return(self) -> None:

@@ -16,6 +16,14 @@ from counter_app.ui.services import Services
 class LockScreen(ModalScreen[None]):
     """Opaque; the app's guard (``GuardedApp``) keeps every other key and screen away from it."""
 
+    # A lock-out message (until when) wraps inside the panel.
+    DEFAULT_CSS = """
+    LockScreen #message.wrap {
+        width: 1fr;
+        height: auto;
+    }
+    """
+
     BINDINGS = [
         Binding(
             "ctrl+o",
@@ -60,7 +68,9 @@ class LockScreen(ModalScreen[None]):
                 self.services.db, self.services.clerk.username, password, settings.lockout()
             )
         except ClerkError as exc:
-            self.app.call_from_thread(self._done, False, str(exc))
+            from counter_app.ui.screens.sign_in import refusal
+
+            self.app.call_from_thread(self._done, False, refusal(exc, settings))
             return
         self.app.call_from_thread(self._done, signed is not None, "密码不正确")
 
@@ -68,7 +78,9 @@ class LockScreen(ModalScreen[None]):
         if ok:
             self.app.unlock(self)  # type: ignore[attr-defined]
             return
-        self.query_one("#message", Label).update(message)
+        label = self.query_one("#message", Label)
+        label.add_class("wrap")
+        label.update(message)
         self.query_one("#password", Input).value = ""
 
     def action_sign_out(self) -> None:

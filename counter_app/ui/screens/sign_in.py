@@ -1,23 +1,54 @@
-"""Sign-in: user name and password, with the lock-out after repeated wrong passwords."""
+"""Sign-in: user name and password; says what is wrong (no clerk yet, a disabled account, a
+lock-out and until when) and asks for a new password after a supervisor's reset."""
 
 from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Header, Input, Label
 
-from counter_app.storage.clerks import ClerkError, SignedIn, sign_in
+from counter_app.settings import Settings
+from counter_app.storage.clerks import (
+    NO_CLERK_MESSAGE,
+    AccountLocked,
+    ClerkError,
+    SignedIn,
+    change_password,
+    clerk_count,
+    sign_in,
+)
 from counter_app.ui.screens.lock import LockScreen as LockScreen  # re-exported
 from counter_app.ui.services import Services
 from counter_app.ui.typeahead import TypeAheadTarget
 from counter_app.ui.widgets.footer import KeysFooter
 
+WRONG = "用户名或密码不正确"
+
+
+def refusal(exc: ClerkError, settings: Settings) -> str:
+    """Why a password was not accepted, with a lock-out's end in the office's time."""
+    if isinstance(exc, AccountLocked):
+        until = settings.local(exc.until)
+        return (
+            f"密码连续输错 {settings.sign_in_attempts} 次，账户已锁定至 "
+            f"{until:%Y-%m-%d %H:%M}；到时再试，或请科长重置密码"
+        )
+    return str(exc)
+
 
 class SignInScreen(TypeAheadTarget, Screen[SignedIn]):
     """用户名和密码; dismisses with the clerk once the password is right."""
 
+    # A refusal (a lock-out and until when, no clerk yet) wraps inside the panel.
+    DEFAULT_CSS = """
+    SignInScreen #message.wrap {
+        width: 1fr;
+        height: auto;
+    }
+    """
     AUTO_FOCUS = "#username"
     TYPE_INTO = "#username"
 
@@ -57,22 +88,93 @@ class SignInScreen(TypeAheadTarget, Screen[SignedIn]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign_in", description="登录")
     def check(self, username: str, password: str) -> None:
         """Verify the password off the UI thread (argon2 is deliberately slow)."""
+        settings = self.services.settings
         try:
-            signed = sign_in(self.services.db, username, password, self.services.settings.lockout())
+            signed = sign_in(self.services.db, username, password, settings.lockout())
         except ClerkError as exc:
-            self.app.call_from_thread(self._done, None, str(exc))
+            self.app.call_from_thread(self._done, None, refusal(exc, settings))
             return
-        self.app.call_from_thread(self._done, signed, "用户名或密码不正确")
+        message = WRONG
+        if signed is None and clerk_count(self.services.db) == 0:
+            message = NO_CLERK_MESSAGE
+        self.app.call_from_thread(self._done, signed, message)
 
     def _done(self, signed: SignedIn | None, message: str) -> None:
         self.busy = False
         if signed is None:
-            self.query_one("#message", Label).update(message)
+            label = self.query_one("#message", Label)
+            label.add_class("wrap")
+            label.update(message)
             password = self.query_one("#password", Input)
             password.value = ""
             password.focus()
             return
+        if signed.must_change_password:
+            self.app.push_screen(
+                ChangePasswordDialog(self.services, signed), callback=self._changed
+            )
+            return
+        self._enter(signed)
+
+    def _changed(self, signed: SignedIn | None) -> None:
+        if signed is None:
+            self.query_one("#message", Label).update("须先设置新密码才能登录")
+            self.query_one("#password", Input).value = ""
+            self.query_one("#password", Input).focus()
+            return
+        self._enter(signed)
+
+    def _enter(self, signed: SignedIn) -> None:
         release = getattr(self.app, "release_sign_in", None)
         if release is not None:
             release()
         self.dismiss(signed)
+
+
+class ChangePasswordDialog(ModalScreen[SignedIn | None]):
+    """After a supervisor's reset: the clerk's own new password, twice."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "取消", id="password.cancel", tooltip="不登录"),
+    ]
+
+    def __init__(self, services: Services, signed: SignedIn) -> None:
+        super().__init__()
+        self.services = services
+        self.signed = signed
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="sign_in", classes="panel"):
+            yield Label("科长已重置您的密码，请设置新密码", classes="title")
+            yield Input(placeholder="新密码（至少 8 位）", password=True, id="new_password")
+            yield Input(placeholder="再次输入新密码", password=True, id="new_password2")
+            yield Label("", id="message")
+        yield KeysFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#new_password", Input).focus()
+
+    @on(Input.Submitted, "#new_password")
+    def _again(self) -> None:
+        self.query_one("#new_password2", Input).focus()
+
+    @on(Input.Submitted, "#new_password2")
+    def _submit(self) -> None:
+        first = self.query_one("#new_password", Input).value
+        second = self.query_one("#new_password2", Input).value
+        self._save(first, second)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="password", description="改密码")
+    def _save(self, first: str, second: str) -> None:
+        try:
+            change_password(self.services.db, self.signed.clerk_id, first, second)
+        except ClerkError as exc:
+            self.app.call_from_thread(self.query_one("#message", Label).update, str(exc))
+            return
+        from dataclasses import replace
+
+        self.app.call_from_thread(self.dismiss, replace(self.signed, must_change_password=False))
+
+    def action_cancel(self) -> None:
+        """取消."""
+        self.dismiss(None)

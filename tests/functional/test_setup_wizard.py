@@ -1,0 +1,184 @@
+"""First run: from an empty database through the set-up wizard to a signed-in dashboard.
+
+The test print goes to a receipt printer listening on loopback TCP; the connection test goes to
+the real provincial store (``counter-app province serve``) on loopback.
+"""
+
+from __future__ import annotations
+
+import stat
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from counter_app.sync.store import ProvinceStore
+from sqlmodel import select
+
+from counter_app.golive import WARNING
+from counter_app.storage.models import AuditLog, Clerk, Office
+from counter_app.ui.screens.dashboard import DashboardScreen
+from counter_app.ui.screens.setup import (
+    BackupStep,
+    OfficeStep,
+    PrinterStep,
+    RegionStep,
+    StoreStep,
+    SupervisorStep,
+)
+from counter_app.ui.screens.setup_golive import ConfirmValueDialog, GoLiveScreen
+from counter_app.ui.screens.sign_in import SignInScreen
+from tests.functional.conftest import TODAY, open_db
+from tests.functional.driving import settle, sign_in, type_text
+from tests.support.province import ServerProcess
+from tests.unit.test_printing_queue import Listener
+
+
+@pytest.fixture
+def province(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    """The provincial store on loopback with 镜湖区 (340202) registered: its URL and the token."""
+    monkeypatch.setenv("COUNTER_PROVINCE_KEY", str(tmp_path / "province-signing.key"))
+    url = f"sqlite:///{tmp_path / 'province.db'}"
+    store = ProvinceStore(url)
+    token = store.add_office("340202", "镜湖区医疗保障服务中心", "340200")
+    store.close()
+    server = ServerProcess(url, tmp_path).start()
+    yield server.base_url, token
+    server.kill()
+
+
+@pytest.fixture
+def printer() -> Iterator[Listener]:
+    listener = Listener()
+    yield listener
+    listener.close()
+
+
+async def _next(pilot, step_type: type) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("f10")
+    await settle(pilot)
+    assert not isinstance(pilot.app.screen, step_type), pilot.app.screen.query_one(
+        "#setup_message"
+    ).render()
+
+
+async def test_empty_database_to_dashboard_through_the_set_up(
+    make_app, tmp_path: Path, province: tuple[str, str], printer: Listener
+) -> None:
+    store_url, token = province
+    config = tmp_path / "config.toml"
+    app = make_app("wuhu", demo=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.sub_title != "示例县医疗保障服务中心"
+        # 1. region and office by code: the home pool is filled in
+        assert isinstance(app.screen, RegionStep)
+        await type_text(pilot, "镜湖")
+        await settle(pilot)
+        await pilot.press("enter", "enter")
+        await settle(pilot)
+        chosen = str(app.screen.query_one("#setup_chosen").render())
+        assert "340202" in chosen and "340200" in chosen
+        await _next(pilot, RegionStep)
+        # 2. office details (name prefilled from the code list)
+        assert isinstance(app.screen, OfficeStep)
+        await pilot.press("tab")
+        await type_text(pilot, "赭山路1号")
+        await pilot.press("tab")
+        await type_text(pilot, "0553-1234567")
+        await _next(pilot, OfficeStep)
+        # 3. the supervisor: passwords that differ are refused
+        assert isinstance(app.screen, SupervisorStep)
+        await type_text(pilot, "王科长")
+        await pilot.press("tab")
+        await type_text(pilot, "wangke")
+        await pilot.press("tab")
+        await type_text(pilot, "secret-123")
+        await pilot.press("tab")
+        await type_text(pilot, "secret-124")
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, SupervisorStep)
+        assert "两次输入的密码不一致" in str(app.screen.query_one("#setup_message").render())
+        await pilot.press("backspace", "3")
+        await _next(pilot, SupervisorStep)
+        # 4. a receipt printer on loopback TCP, with a test print
+        assert isinstance(app.screen, PrinterStep)
+        app.screen.query_one("#setup_paddress").focus()
+        await type_text(pilot, f"127.0.0.1:{printer.port}")
+        await pilot.press("f5")
+        await settle(pilot)
+        assert printer.done.wait(10)
+        assert "打印测试页".encode("gb18030") in printer.received
+        assert "测试页已发送" in str(app.screen.query_one("#setup_message").render())
+        # F4 keeps this printer and asks for another: an A4 laser saved as files
+        await pilot.press("f4")
+        await settle(pilot)
+        assert isinstance(app.screen, PrinterStep) and "第 4/7 步" in str(
+            app.screen.query_one(".title").render()
+        )
+        app.screen.query_one("#setup_pname").value = "A4 保存为文件"
+        app.screen.query_one("#setup_kind").value = "file"
+        app.screen.query_one("#setup_paper").value = "a4"
+        app.screen.query_one("#setup_paddress").focus()
+        await type_text(pilot, str(tmp_path / "prints"))
+        await _next(pilot, PrinterStep)
+        # 5. the provincial store: a wrong token is refused, the right one checked by office code
+        assert isinstance(app.screen, StoreStep)
+        await type_text(pilot, store_url)
+        await pilot.press("tab")
+        await type_text(pilot, token)
+        await pilot.press("f5")
+        await settle(pilot)
+        message = str(app.screen.query_one("#setup_message").render())
+        assert "连接正常" in message and "340202" in message, message
+        await _next(pilot, StoreStep)
+        # 6. backups: skipped (done later)
+        assert isinstance(app.screen, BackupStep)
+        await pilot.press("f2")
+        await settle(pilot)
+        # 7. go-live check: confirm one value with the office's own figure
+        assert isinstance(app.screen, GoLiveScreen)
+        before = len(app.screen.items)
+        assert before > 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmValueDialog)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, GoLiveScreen)
+        assert len(app.screen.items) == before - 1
+        await pilot.press("f10")
+        await settle(pilot)
+        # signed in as the new supervisor, on the dashboard, warned about the example values
+        assert isinstance(app.screen, SignInScreen)
+        assert app.title == "镜湖区医疗保障服务中心"
+        await sign_in(pilot, "wangke", "secret-123")
+        assert isinstance(app.screen, DashboardScreen)
+        await settle(pilot)
+        assert WARNING in app.sub_title
+
+    db = open_db(app)
+    with db.read() as session:
+        office = session.exec(select(Office)).one()
+        clerk = session.exec(select(Clerk)).one()
+        actions = {row.action for row in session.exec(select(AuditLog))}
+    db.close()
+    assert (office.code, office.pool_code, office.policy) == ("340202", "340200", "wuhu")
+    assert office.address == "赭山路1号" and office.phone == "0553-1234567"
+    assert clerk.role == "supervisor" and clerk.password_hash.startswith("$argon2")
+    assert {"golive_confirm", "sign_in"} <= actions
+    settings = tomllib.loads(config.read_text(encoding="utf-8"))
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert settings["policy"] == "wuhu"
+    assert settings["sync"] == {"url": store_url, "token": token}
+    assert settings["printers"][0]["address"] == f"127.0.0.1:{printer.port}"
+    assert settings["printers"][1] == {
+        "name": "A4 保存为文件",
+        "kind": "file",
+        "address": str(tmp_path / "prints"),
+        "paper": "a4",
+    }
+    assert app.settings.sync.url == store_url  # this run uses the store at once
+    assert Path(settings["pack_file"]).exists()
+    assert TODAY  # the fixture's fixed day is the app's today
