@@ -156,7 +156,7 @@ app.add_typer(office_app, name="office")
 def _database() -> Database:
     from counter_app.storage.db import open_office_database
 
-    return unlocked(open_office_database(command_settings()))  # type: ignore[no-any-return]
+    return unlocked(open_office_database(command_settings()))
 
 
 def unlocked(db: Any) -> Any:

@@ -344,7 +344,11 @@ def _certificate_days(url: str, context: ssl.SSLContext | bool) -> tuple[int, st
     ):
         cert = tls.getpeercert() or {}
     expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(str(cert["notAfter"])), UTC)
-    subject = dict(x[0] for x in cert.get("subject", ()))
+    subject: dict[str, str] = {}
+    for rdn in cert.get("subject", ()):
+        for pair in rdn:
+            if isinstance(pair, tuple) and len(pair) == 2:
+                subject[str(pair[0])] = str(pair[1])
     return (expires - datetime.now(UTC)).days, str(subject.get("commonName", host))
 
 
@@ -355,6 +359,7 @@ def check_store(settings: Settings, db_path: Path) -> list[Check]:
 
     from counter_app.sync import protocol
     from counter_app.sync.client import (
+        ClientConfig,
         SyncError,
         _Bearer,
         _tls_context,
@@ -362,7 +367,7 @@ def check_store(settings: Settings, db_path: Path) -> list[Check]:
         with_registration,
     )
 
-    config = settings.sync.client_config()
+    config = ClientConfig.from_settings(settings.sync)
     with contextlib.suppress(SyncError):
         config = with_registration(config, db_path)
     name = "省平台"

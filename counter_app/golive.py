@@ -141,8 +141,8 @@ def start_office_pack(policy: str, target: Path, pool_code: str, pool_name: str)
     if target.exists():
         return target
     document = tomlkit.parse(resolve_pack_path(policy).read_text(encoding="utf-8"))
-    document["pack"]["home_pool_code"] = pool_code  # type: ignore[index]
-    document["pack"]["home_pool_name"] = pool_name  # type: ignore[index]
+    document["pack"]["home_pool_code"] = pool_code
+    document["pack"]["home_pool_name"] = pool_name
     _write_checked(target, tomlkit.dumps(document))
     return target
 

@@ -34,7 +34,7 @@ def _reason(code: str, message: str, citation: str, severity: str = "error") -> 
 
 
 def _active(filing: ExistingFiling, today: date) -> bool:
-    return filing.status == FilingStatus.ACTIVE and (
+    return filing.status == FilingStatus.ACTIVE.value and (
         filing.valid_until is None or filing.valid_until >= today
     )
 

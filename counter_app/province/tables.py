@@ -132,7 +132,7 @@ def among(column: ColumnElement[Any], values: Iterable[Any], postgres: bool) -> 
     if postgres:
         array = ARRAY(Integer if integer else String)
         return column == any_(bindparam(None, items, type_=array))
-    listed = select(literal_column("value")).select_from(
+    listed: Any = select(literal_column("value")).select_from(
         func.json_each(bindparam(None, json.dumps(items), type_=String))
     )
     return column.in_(listed.scalar_subquery())
