@@ -312,7 +312,7 @@ def setup_from_file(
     ],
 ) -> None:
     """按设置文件一次完成新机构设置（与界面中的设置向导相同的检查和提示），供多台电脑批量部署。"""
-    from counter_app.office_setup import SetupError, apply_plan, read_plan
+    from counter_app.office_setup import RECOVERY_ADVICE, SetupError, apply_plan, read_plan
     from counter_app.packs import PackError
 
     settings = command_settings()
@@ -322,8 +322,12 @@ def setup_from_file(
     except (SetupError, PackError) as exc:
         typer.echo(f"设置未完成：{exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
+    report.db.close()
     for line in report.lines:
         typer.echo(line)
+    if report.recovery_key:
+        typer.echo(RECOVERY_ADVICE)
+        typer.echo(f"恢复密钥：{report.recovery_key}")
     typer.echo("设置完成。正式使用前，请科长在界面中（命令面板：示例参数核对）逐项确认示例参数。")
 
 

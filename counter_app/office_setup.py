@@ -4,18 +4,20 @@ Each step is a function that checks its input (messages in Chinese, ``SetupError
 to the office database or to the settings file: the region and office (``office add`` and
 ``office set``'s code), the first supervisor (``add_clerk``), printers (with a test print through
 the real renderer and ``printing.printers.send``), the provincial store (a connection test through
-the sync client's ``/v1/hello``), and the place for backups. The screens call the steps one by
-one; ``apply_plan`` runs them all from an ``office.toml``.
+the sync client's ``/v1/hello``), and the place for backups (``[backup] places``). The screens
+call the steps one by one; ``apply_plan`` runs them all from an ``office.toml``.
+
+The office and its first supervisor are created together by ``found_office``: when the settings
+ask for an encrypted database (a real office, by default) it is created encrypted there, with the
+supervisor's key slot, and the recovery key is handed back to be shown once.
 
 The settings file is written with tomlkit (comments kept) and mode 0600: it may hold the token.
-Creating the encryption key at rest is the encryption feature's job: ``ENCRYPTION_HOOK``.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,13 +34,6 @@ if TYPE_CHECKING:
 
 class SetupError(ValueError):
     """A set-up input that cannot be used; the message is Chinese and says what to do."""
-
-
-#: Called after the supervisor's account is created when the database is to be encrypted:
-#: ``hook(settings, db_path, username, password)`` creates the key and the supervisor's key
-#: slot and returns the recovery key to show once. The encryption feature registers it; None
-#: while it is not there (then nothing is encrypted and the set-up says nothing about it).
-ENCRYPTION_HOOK: Callable[[Settings, Path, str, str], str] | None = None
 
 
 # -- region and office ----------------------------------------------------------------------
@@ -179,7 +174,7 @@ def office_code(db: Database) -> str | None:
     return codes[0] if len(codes) == 1 else None
 
 
-# -- the first supervisor --------------------------------------------------------------------
+# -- the first supervisor, and the database encrypted with their key slot --------------------
 
 
 def create_supervisor(
@@ -193,6 +188,110 @@ def create_supervisor(
         return add_clerk(db, office, username, name, password, role="supervisor")
     except ClerkError as exc:
         raise SetupError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class SupervisorDetails:
+    """The first supervisor as the set-up creates them (the password typed twice)."""
+
+    name: str
+    username: str
+    password: str
+    again: str
+
+
+@dataclass(frozen=True)
+class Founded:
+    """What ``found_office`` made: the database to use from now on (a new, encrypted one when
+    encryption is on: the one passed in is closed), the supervisor and the recovery key."""
+
+    db: Database
+    supervisor_id: int
+    #: Shown (and printed) once for the supervisor; stored nowhere. None: not newly encrypted.
+    recovery_key: str | None
+
+
+def _encrypts(db: Database, settings: Settings) -> bool:
+    """Whether the set-up makes this database encrypted: the settings ask for it and it is a
+    plain file (a PostgreSQL office database, or an already encrypted file, is left as it is)."""
+    return settings.encrypts_new_database() and db.path is not None and not db.encrypted
+
+
+def found_office(
+    db: Database,
+    settings: Settings,
+    office: OfficeDetails | None,
+    supervisor: SupervisorDetails,
+    settings_path: Path | None = None,
+) -> Founded:
+    """Create the office (``office`` None: it exists already) and its first supervisor.
+
+    With encryption on, the database ends up encrypted with the supervisor's key slot: an empty
+    one is closed and replaced by a new encrypted database before anything is written (no plain
+    copy of the office ever exists); one that already holds the office is converted after the
+    supervisor is added (``encrypt_database``; its plain copy is removed). Every input is checked
+    first, so a refused set-up leaves the database as it was.
+    """
+    from counter_app.storage import encryption
+    from counter_app.storage.clerks import ClerkError, check_new_password
+
+    if office is not None:
+        check_office_code(office.policy, office.code)
+    try:
+        check_new_password(supervisor.password, supervisor.again)
+    except ClerkError as exc:
+        raise SetupError(str(exc)) from None
+    username = supervisor.username.strip()
+    if not username:
+        raise SetupError("用户名不能为空")
+    recovery: str | None = None
+    if _encrypts(db, settings) and office is not None and office_code(db) is None:
+        assert db.path is not None
+        path = db.path
+        db.close()
+        try:
+            db, recovery = encryption.create_encrypted(path, username, supervisor.password)
+        except encryption.EncryptionError as exc:
+            raise SetupError(str(exc)) from None
+    if office is not None:
+        create_office(db, office, settings_path)
+    code = office.code if office is not None else office_code(db)
+    if code is None:
+        raise SetupError("数据库中还没有经办机构，请先完成“地区与经办机构”一步")
+    clerk_id = create_supervisor(
+        db, code, supervisor.name, username, supervisor.password, supervisor.again
+    )
+    if _encrypts(db, settings):
+        db, recovery = _convert(db, username, supervisor.password)
+    return Founded(db, clerk_id, recovery)
+
+
+def _convert(db: Database, username: str, password: str) -> tuple[Database, str]:
+    """Encrypt a plain database that already held the office (``db encrypt``'s conversion),
+    and open it with the supervisor's slot. The conversion's plain copy holds nothing a backup
+    needs (nobody could sign in yet) and is removed: it would leave the office unencrypted."""
+    from counter_app.storage import encryption
+    from counter_app.storage.db import Database
+
+    assert db.path is not None
+    path = db.path
+    db.close()
+    backup = path.with_name(path.name + ".before-encrypt")
+    try:
+        done = encryption.encrypt_database(path, username, password, backup)
+    except encryption.EncryptionError as exc:
+        raise SetupError(str(exc)) from None
+    finally:
+        backup.unlink(missing_ok=True)
+    opened = Database.open(path)
+    encryption.unlock_for_sign_in(opened, username, password)
+    return opened, done.recovery_key
+
+
+RECOVERY_ADVICE = (
+    "数据库已加密。这是恢复密钥，只显示这一次，程序不保存：请立即抄写或打印，"
+    "交科长锁柜保管。所有经办人都忘记密码时，只有它能打开数据库。"
+)
 
 
 # -- the settings file -----------------------------------------------------------------------
@@ -384,9 +483,10 @@ def save_store(url: str, token: str, settings_path: Path | None = None) -> Path:
 # -- backups -----------------------------------------------------------------------------------
 
 
-def save_backup_dir(place: str, db_path: Path, settings_path: Path | None = None) -> Path:
-    """The folder backups go to: created (0700) and written as ``backup_dir``. It may not be
-    the database's own folder: a backup beside the database is lost with its disk."""
+def save_backup_place(place: str, db_path: Path, settings_path: Path | None = None) -> Path:
+    """The folder backups go to: created (0700) and written as the backups' ``[backup] places``.
+    It may not be the database's own folder: a backup beside the database is lost with its
+    disk."""
     if not place.strip():
         raise SetupError("请填写备份文件夹")
     folder = Path(place.strip()).expanduser()
@@ -399,7 +499,7 @@ def save_backup_dir(place: str, db_path: Path, settings_path: Path | None = None
         probe.unlink()
     except OSError as exc:
         raise SetupError(f"备份文件夹 {folder} 不可写：{exc.strerror or exc}") from None
-    write_settings({"backup_dir": str(folder)}, settings_path)
+    write_settings({"backup": {"places": [str(folder)]}}, settings_path)
     return folder
 
 
@@ -456,7 +556,8 @@ class SetupPlan(_Strict):
     supervisor: PlanSupervisor | None = None
     printers: list[PlanPrinter] = Field(default_factory=list)
     store: PlanStore | None = None
-    backup_dir: str = ""
+    #: The folder backups go to (written as ``[backup] places``).
+    backup_place: str = ""
 
 
 def read_plan(path: Path) -> SetupPlan:
@@ -475,9 +576,12 @@ def read_plan(path: Path) -> SetupPlan:
 
 @dataclass
 class PlanReport:
-    """What ``apply_plan`` did, line by line (Chinese)."""
+    """What ``apply_plan`` did, line by line (Chinese), and the database it leaves open."""
 
+    db: Database
     lines: list[str] = field(default_factory=list)
+    #: The new encrypted database's recovery key, to print once (None: not newly encrypted).
+    recovery_key: str | None = None
 
 
 def apply_plan(
@@ -491,21 +595,32 @@ def apply_plan(
 
     Ends by creating the office's own policy pack (its example values are confirmed later, by the
     supervisor, in the go-live check)."""
-    report = PlanReport()
     db_path = settings.database_path()
     office = plan.office
-    create_office(
-        db,
-        OfficeDetails(
-            office.policy, office.code, office.name, office.phone, office.address, office.hours
-        ),
-        settings_path,
+    details = OfficeDetails(
+        office.policy, office.code, office.name, office.phone, office.address, office.hours
     )
-    report.lines.append(f"经办机构 {office.code} 已登记（{region_names()[office.policy]}）")
+    report = PlanReport(db)
     if plan.supervisor is not None:
         s = plan.supervisor
-        create_supervisor(db, office.code, s.name, s.username, s.password, s.password)
+        founded = found_office(
+            db,
+            settings,
+            details,
+            SupervisorDetails(s.name, s.username, s.password, s.password),
+            settings_path,
+        )
+        db = report.db = founded.db
+        report.recovery_key = founded.recovery_key
+        report.lines.append(f"经办机构 {office.code} 已登记（{region_names()[office.policy]}）")
         report.lines.append(f"科长账户 {s.username}（{s.name}）已创建")
+        if founded.recovery_key:
+            report.lines.append("数据库已加密（科长的密码可打开）")
+    else:
+        create_office(db, details, settings_path)
+        report.lines.append(f"经办机构 {office.code} 已登记（{region_names()[office.policy]}）")
+        if _encrypts(db, settings):
+            report.lines.append("数据库尚未加密：创建科长账户时加密（设置向导或再次运行本命令）")
     if plan.printers:
         printers = [
             check_printer(p.model_dump(exclude={"test"}, exclude_none=True)) for p in plan.printers
@@ -524,8 +639,8 @@ def apply_plan(
             report.lines.append(f"省平台连接正常（{found.certificate}）")
         save_store(plan.store.url, plan.store.token, settings_path)
         report.lines.append("省平台地址和令牌已保存")
-    if plan.backup_dir:
-        folder = save_backup_dir(plan.backup_dir, db_path, settings_path)
+    if plan.backup_place:
+        folder = save_backup_place(plan.backup_place, db_path, settings_path)
         report.lines.append(f"备份文件夹：{folder}")
     from counter_app.golive import ensure_office_pack, example_values
     from counter_app.packs import load_pack

@@ -195,9 +195,6 @@ class Settings(BaseSettings):
         """Whether set-up creates this office's new database encrypted (never for the demo)."""
         return self.encryption and not self.demo
 
-    backup_dir: Path | None = None
-    """备份文件夹（设置向导中填写；应在另一块磁盘或 U 盘上，不要与数据库放在同一文件夹）。"""
-
     qr_key: SecretStr | None = None
     """文书二维码签名密钥；不设置时每个经办机构首次打印时生成一个，保存在本机构数据库中。"""
 

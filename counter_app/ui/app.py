@@ -21,6 +21,7 @@ from counter_app.ui.widgets.footer import KeysFooter
 if TYPE_CHECKING:
     # Imported where used: the start pays only for what the sign-in screen needs (issue 17).
     from counter_app.storage.clerks import SignedIn
+    from counter_app.storage.db import Database
     from counter_app.storage.models import Claim, Draft, Filing, Person
     from counter_app.ui.services import Services
 
@@ -124,7 +125,9 @@ class CounterApp(GuardedApp):
         # The sign-in title names the office as the dashboard will (the database's, not the
         # settings' placeholder), when this database holds one office.
         if db.locked:
-            # Encrypted: nothing can be read before a clerk's key slot opens it at sign-in.
+            # Encrypted: nothing can be read before a clerk's key slot opens it at sign-in. It was
+            # encrypted with a supervisor's slot (set-up or ``db encrypt``): it is set up.
+            self.setup_state = (True, True)
             return Services(settings=settings, db=db, engine=engine)
         from sqlmodel import select
 
@@ -591,16 +594,25 @@ class CounterApp(GuardedApp):
             supervisor_id=signed.clerk_id if signed else None,
             office_name=signed.office_name if signed else "",
             office_code=signed.office_code if signed else "",
+            on_database=self._database_replaced,
         )
         if signed is None:
             self.title, self.sub_title = "设置向导", "新机构首次使用"
         SetupFlow(self, context, self._setup_done).start()
+
+    def _database_replaced(self, db: Database) -> None:
+        """The set-up created the office's database anew (encrypted): use it from now on (the
+        set-up closed the old one's engines)."""
+        assert self.services is not None
+        self.services.db = db
 
     def _setup_done(self, context: object) -> None:
         """Open everything again with what the set-up wrote (policy, own pack, printers)."""
         if self.services is not None and self.services.signed is not None:
             self.notify("设置已保存；策略包等改动在下次登录后生效", title="设置向导")
             return
+        if self.services is not None:
+            self.services.db.close()  # start-up opens it again (locked, when encrypted)
         self.title = getattr(context, "office_name", "") or self.title
         self.sub_title = "请登录"
         self.start_up()

@@ -51,6 +51,16 @@ test = true
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new office's machine with encryption at rest turned off (``encryption = false``)."""
+    monkeypatch.setenv("COUNTER_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("COUNTER_DB", str(tmp_path / "office.db"))
+    (tmp_path / "config.toml").write_text("encryption = false\n", encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture
+def encrypting_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new office's machine with the default settings: encryption at rest on."""
     monkeypatch.setenv("COUNTER_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("COUNTER_DB", str(tmp_path / "office.db"))
     return tmp_path
@@ -86,9 +96,62 @@ def test_setup_from_file_creates_office_supervisor_printers_and_pack(env: Path) 
     pack = load_pack(settings["pack_file"])
     assert pack.pack.home_pool_code == "340200"
     assert len(example_values(pack)) == len(example_values(load_pack("wuhu")))
+    assert "恢复密钥" not in result.output
+    assert (env / "office.db").read_bytes()[:16] == b"SQLite format 3\x00"  # encryption = false
     # again: the office exists, the user name is taken — the screens' message
     again = _run("setup", "--from", str(plan))
     assert again.exit_code == 2 and "用户名 wangke 已被使用" in again.output
+
+
+def test_setup_from_file_encrypts_a_real_office_and_prints_the_recovery_key_once(
+    encrypting_env: Path,
+) -> None:
+    from counter_app.storage.encryption import (
+        DatabaseLocked,
+        slot_names,
+        unlock_for_sign_in,
+        unlock_with_recovery,
+    )
+
+    env = encrypting_env
+    plan = env / "office.toml"
+    # a top-level key comes before the tables
+    text = f'backup_place = "{env / "usb"}"\n' + PLAN.format(prints=env / "prints")
+    plan.write_text(text, encoding="utf-8")
+    # the app's first start opened (and migrated) an empty plain database before the set-up
+    Database.open(env / "office.db").close()
+    result = _run("setup", "--from", str(plan))
+    assert result.exit_code == 0, result.output
+    assert "科长账户 wangke" in result.output and "数据库已加密" in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("恢复密钥：")]
+    assert len(lines) == 1  # shown once
+    recovery = lines[0].removeprefix("恢复密钥：")
+    assert "只显示这一次" in result.output
+    path = env / "office.db"
+    assert not path.read_bytes().startswith(b"SQLite format 3")  # no plain header: encrypted
+    assert not path.with_name("office.db.before-encrypt").exists()
+    assert slot_names(path) == ["wangke"]
+    # the database opens only with the supervisor's password (or the recovery key)
+    db = Database.open(path)
+    assert db.locked
+    with pytest.raises(DatabaseLocked), db.read() as session:
+        session.exec(select(Office)).all()
+    assert not unlock_for_sign_in(db, "wangke", "wrong-password")
+    assert unlock_for_sign_in(db, "wangke", "secret-123")
+    with db.read() as session:
+        office = session.exec(select(Office)).one()
+        clerk = session.exec(select(Clerk)).one()
+    assert (office.code, office.pool_code, clerk.username) == ("340202", "340200", "wangke")
+    assert sign_in(db, "wangke", "secret-123") is not None
+    db.close()
+    again = Database.open(path)
+    unlock_with_recovery(again, recovery)
+    assert not again.locked
+    again.close()
+    settings = tomllib.loads((env / "config.toml").read_text(encoding="utf-8"))
+    assert settings["backup"] == {"places": [str(env / "usb")]}  # the backups' own setting
+    assert "backup_dir" not in settings
+    assert (env / "usb").is_dir()
 
 
 @pytest.mark.parametrize(
@@ -134,3 +197,18 @@ def test_check_pack_lists_the_example_values(env: Path) -> None:
     assert [item["key"] for item in listed] == [
         item.key for item in example_values(load_pack("jiangsu"))
     ]
+
+
+def test_a_refused_encrypted_set_up_leaves_no_key_behind(encrypting_env: Path) -> None:
+    from counter_app.storage.keyslots import slot_file_path
+
+    env = encrypting_env
+    plan = env / "office.toml"
+    text = PLAN.format(prints=env / "prints").replace("secret-123", "short")
+    plan.write_text(text, encoding="utf-8")
+    Database.open(env / "office.db").close()
+    result = _run("setup", "--from", str(plan))
+    assert result.exit_code == 2 and "密码至少 8 位" in result.output
+    assert "恢复密钥" not in result.output
+    assert not slot_file_path(env / "office.db").exists()
+    assert (env / "office.db").read_bytes()[:16] == b"SQLite format 3\x00"

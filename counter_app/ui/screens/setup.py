@@ -4,6 +4,9 @@ Shown when the database holds no office or no clerk (and again, for a supervisor
 palette). Every check and write is ``counter_app.office_setup``'s, the same code as
 ``counter-app setup --from office.toml``. The office and its first supervisor are needed before
 anyone can sign in; printers, the provincial store and backups can be skipped (F2) and set later.
+The office step only checks and keeps its answers: the supervisor step creates both
+(``found_office``), in a new encrypted database when encryption is on, whose recovery key
+``RecoveryKeyScreen`` shows once.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from pydantic import SecretStr
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import Screen
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Header, Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
@@ -43,6 +46,11 @@ class SetupContext:
     supervisor_id: int | None = None
     #: The office's code when the set-up is opened again by a signed-in supervisor.
     office_code: str = ""
+    #: The office step's answers, written with the supervisor (``found_office``).
+    office_details: setup.OfficeDetails | None = None
+    #: Told (on the UI thread) when the set-up replaced the database (now encrypted): the app
+    #: uses the new one from then on.
+    on_database: Callable[[Database], None] | None = None
     done: list[str] = field(default_factory=list)
 
     @property
@@ -260,15 +268,11 @@ class OfficeStep(SetupStep):
     def save(self, values: dict[str, str]) -> str:
         context = self.context
         assert context.office is not None
-        setup.create_office(
-            context.db,
-            setup.OfficeDetails(context.policy, context.office.code, **values),
-            context.settings_path,
-        )
-        context.office_name, context.has_office = values["name"].strip(), True
-        context.settings.policy = context.policy
-        context.settings.office_name = context.office_name
-        return f"经办机构：{context.office.code} {context.office_name}"
+        choice = setup.check_office_code(context.policy, context.office.code)
+        values["name"] = values["name"].strip() or choice.name
+        context.office_details = setup.OfficeDetails(context.policy, choice.code, **values)
+        context.office_name = values["name"]
+        return ""
 
 
 class SupervisorStep(SetupStep):
@@ -291,23 +295,80 @@ class SupervisorStep(SetupStep):
     def collect(self) -> dict[str, str]:
         return {k: self.value(f"setup_{k}") for k in ("display", "username", "pw", "pw2")}
 
+    def __init__(self, context: SetupContext, number: int, total: int) -> None:
+        super().__init__(context, number, total)
+        self.recovery_key: str | None = None
+        self.replaced: Database | None = None
+
     def save(self, values: dict[str, str]) -> str:
         context = self.context
-        assert context.office is not None
-        context.supervisor_id = setup.create_supervisor(
+        office = None if context.has_office else context.office_details
+        if office is None and not context.has_office:
+            raise setup.SetupError("请先完成“机构信息”一步（Esc 返回上一步）")
+        before = context.db
+        founded = setup.found_office(
             context.db,
-            context.office.code,
-            values["display"],
-            values["username"],
-            values["pw"],
-            values["pw2"],
+            context.settings,
+            office,
+            setup.SupervisorDetails(
+                values["display"], values["username"], values["pw"], values["pw2"]
+            ),
+            context.settings_path,
         )
+        context.db, context.supervisor_id = founded.db, founded.supervisor_id
+        self.replaced = founded.db if founded.db is not before else None
+        self.recovery_key = founded.recovery_key
         context.has_clerk = True
-        if setup.ENCRYPTION_HOOK is not None:
-            setup.ENCRYPTION_HOOK(
-                context.settings, context.db.path, values["username"], values["pw"]
+        if office is not None:
+            context.has_office = True
+            context.settings.policy = office.policy
+            context.settings.office_name = context.office_name
+            context.done.append(f"经办机构：{office.code} {context.office_name}")
+        encrypted = "（数据库已加密）" if founded.recovery_key else ""
+        return f"科长账户：{values['username'].strip()}{encrypted}"
+
+    def _saved(self, line: str) -> None:
+        if self.replaced is not None and self.context.on_database is not None:
+            self.context.on_database(self.replaced)
+        if self.recovery_key is None:
+            super()._saved(line)
+            return
+        key, self.recovery_key = self.recovery_key, None
+
+        def shown(_: object) -> None:
+            super(SupervisorStep, self)._saved(line)
+
+        self.app.push_screen(RecoveryKeyScreen(key), callback=shown)
+
+
+class RecoveryKeyScreen(ModalScreen[None]):
+    """The new encrypted database's recovery key, shown this once: written down before going on.
+
+    It is not printed from here: the printers are set in a later step, and a PDF of it saved
+    beside the database would open the database to anyone who finds the file."""
+
+    BINDINGS = [
+        Binding("f10", "done", "已抄写，继续", id="setup.recovery_done", tooltip="已抄写恢复密钥"),
+    ]
+
+    def __init__(self, recovery_key: str) -> None:
+        super().__init__()
+        self.recovery_key = recovery_key
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="recovery_dialog"):
+            yield Label("恢复密钥（只显示这一次）", classes="title")
+            yield Label(setup.RECOVERY_ADVICE, id="recovery_advice")
+            yield Label(f"[b]{self.recovery_key}[/b]", id="recovery_key")
+            yield Label(
+                "请逐字核对抄写后按 F10 继续；关闭后无法再次查看。",
+                classes="hint",
             )
-        return f"科长账户：{values['username'].strip()}"
+        yield KeysFooter()
+
+    def action_done(self) -> None:
+        """已抄写，继续."""
+        self.dismiss(None)
 
 
 class PrinterStep(SetupStep):
@@ -404,7 +465,7 @@ class StoreStep(SetupStep):
 
 
 class BackupStep(SetupStep):
-    """The folder backups go to (the backup tool reads ``backup_dir``)."""
+    """The folder backups go to (the backups' ``[backup] places``)."""
 
     TITLE_TEXT = "备份位置（可跳过）"
     AUTO_FOCUS = "#setup_backup"
@@ -419,10 +480,10 @@ class BackupStep(SetupStep):
         return {"place": self.value("setup_backup")}
 
     def save(self, values: dict[str, str]) -> str:
-        folder = setup.save_backup_dir(
+        folder = setup.save_backup_place(
             values["place"], self.context.settings.database_path(), self.context.settings_path
         )
-        self.context.settings.backup_dir = folder
+        self.context.settings.backup.places = [folder]
         return f"备份文件夹：{folder}"
 
 
