@@ -6,22 +6,25 @@ the real provincial store (``counter-app province serve``) on loopback.
 
 from __future__ import annotations
 
+import re
 import stat
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from counter_app.sync.store import ProvinceStore
 from sqlmodel import select
 
 from counter_app.golive import WARNING
+from counter_app.province.store import ProvinceStore
+from counter_app.storage.encryption import slot_names, unlock_with_recovery
 from counter_app.storage.models import AuditLog, Clerk, Office
 from counter_app.ui.screens.dashboard import DashboardScreen
 from counter_app.ui.screens.setup import (
     BackupStep,
     OfficeStep,
     PrinterStep,
+    RecoveryKeyScreen,
     RegionStep,
     StoreStep,
     SupervisorStep,
@@ -62,12 +65,15 @@ async def _next(pilot, step_type: type) -> None:  # type: ignore[no-untyped-def]
     ).render()
 
 
+@pytest.mark.parametrize("encryption", [True, False], ids=["encrypted", "plain"])
 async def test_empty_database_to_dashboard_through_the_set_up(
-    make_app, tmp_path: Path, province: tuple[str, str], printer: Listener
+    make_app, tmp_path: Path, province: tuple[str, str], printer: Listener, encryption: bool
 ) -> None:
+    """A real office (encryption on by default) ends with an encrypted database whose recovery key
+    was shown once; with ``encryption = false`` the database stays a plain SQLite file."""
     store_url, token = province
     config = tmp_path / "config.toml"
-    app = make_app("wuhu", demo=False)
+    app = make_app("wuhu", demo=False, encryption=encryption)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.sub_title != "示例县医疗保障服务中心"
@@ -102,6 +108,17 @@ async def test_empty_database_to_dashboard_through_the_set_up(
         assert "两次输入的密码不一致" in str(app.screen.query_one("#setup_message").render())
         await pilot.press("backspace", "3")
         await _next(pilot, SupervisorStep)
+        recovery = ""
+        if encryption:
+            # the recovery key, shown this once, before anything else
+            assert isinstance(app.screen, RecoveryKeyScreen)
+            recovery = str(app.screen.query_one("#recovery_key").render())
+            assert re.fullmatch(r"[A-Z0-9]{4}(-[A-Z0-9]{4}){7}", recovery), recovery
+            assert "只显示这一次" in str(app.screen.query_one("#recovery_advice").render())
+            assert "抄写" in str(app.screen.query_one("#recovery_advice").render())
+            await pilot.press("f10")
+            await settle(pilot)
+        assert app.services.db.encrypted is encryption
         # 4. a receipt printer on loopback TCP, with a test print
         assert isinstance(app.screen, PrinterStep)
         app.screen.query_one("#setup_paddress").focus()
@@ -133,10 +150,10 @@ async def test_empty_database_to_dashboard_through_the_set_up(
         message = str(app.screen.query_one("#setup_message").render())
         assert "连接正常" in message and "340202" in message, message
         await _next(pilot, StoreStep)
-        # 6. backups: skipped (done later)
+        # 6. backups: a folder on another disk, the backups' own setting
         assert isinstance(app.screen, BackupStep)
-        await pilot.press("f2")
-        await settle(pilot)
+        await type_text(pilot, str(tmp_path / "usb"))
+        await _next(pilot, BackupStep)
         # 7. go-live check: confirm one value with the office's own figure
         assert isinstance(app.screen, GoLiveScreen)
         before = len(app.screen.items)
@@ -158,7 +175,12 @@ async def test_empty_database_to_dashboard_through_the_set_up(
         await settle(pilot)
         assert WARNING in app.sub_title
 
+    header = app.settings.database_path().read_bytes()[:16]
+    assert (header == b"SQLite format 3\x00") is not encryption
     db = open_db(app)
+    if encryption:
+        assert db.locked and slot_names(app.settings.database_path()) == ["wangke"]
+        unlock_with_recovery(db, recovery)  # the key shown works
     with db.read() as session:
         office = session.exec(select(Office)).one()
         clerk = session.exec(select(Clerk)).one()
@@ -180,5 +202,7 @@ async def test_empty_database_to_dashboard_through_the_set_up(
         "paper": "a4",
     }
     assert app.settings.sync.url == store_url  # this run uses the store at once
+    assert settings["backup"] == {"places": [str(tmp_path / "usb")]}
+    assert app.settings.backup_places() == [tmp_path / "usb"]
     assert Path(settings["pack_file"]).exists()
     assert TODAY  # the fixture's fixed day is the app's today
