@@ -177,9 +177,9 @@ async def test_audit_screen_filters_and_exports_and_is_audited(make_app, tmp_pat
 
 
 async def test_settling_on_example_values_asks_a_supervisor(make_app, tmp_path: Path) -> None:
+    from counter_app.domain.claim_lifecycle import REVIEWING
     from counter_app.golive import WARNING
     from counter_app.rules_engine import build_engine
-    from counter_app.storage.claims import REVIEWING
     from counter_app.storage.db import Database
     from counter_app.storage.demo import seed_demo
     from counter_app.storage.models import Claim

@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from counter_app.storage import keyslots
 from counter_app.storage.clerks import (
+    AccountDisabled,
     ClerkError,
     add_clerk,
     disable_clerk,
@@ -141,8 +142,9 @@ def test_disabled_clerk_no_longer_opens_it(tmp_path: Path) -> None:
     assert sign_in(db, "li", "li-pass-01") is None
     assert db.locked
     assert sign_in(db, "boss", "boss-pass-1") is not None
-    # Open now, the database itself refuses the disabled clerk too.
-    assert sign_in(db, "li", "li-pass-01") is None
+    # Open now, the database itself refuses the disabled clerk too (and says why).
+    with pytest.raises(AccountDisabled):
+        sign_in(db, "li", "li-pass-01")
 
 
 def test_recovery_key_opens_it(tmp_path: Path) -> None:
