@@ -206,3 +206,53 @@ async def test_empty_database_to_dashboard_through_the_set_up(
     assert app.settings.backup_places() == [tmp_path / "usb"]
     assert Path(settings["pack_file"]).exists()
     assert TODAY  # the fixture's fixed day is the app's today
+
+
+async def test_an_office_made_before_the_set_up_is_encrypted_with_its_first_supervisor(
+    make_app, tmp_path: Path
+) -> None:
+    """An office made with ``counter-app office add`` (a plain file, no clerk): the supervisor
+    step converts the database (no plain copy left), shows the recovery key, and the
+    supervisor's password opens it at the sign-in."""
+    from counter_app.storage.clerks import ensure_office
+    from counter_app.storage.db import Database
+
+    path = tmp_path / "real.db"
+    db = Database.open(path)
+    ensure_office(db, "340202", "镜湖区医疗保障服务中心", "wuhu", "340200")
+    db.close()
+    app = make_app("wuhu", demo=False, db_path=path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, SupervisorStep)
+        await type_text(pilot, "王科长")
+        await pilot.press("tab")
+        await type_text(pilot, "wangke")
+        await pilot.press("tab")
+        await type_text(pilot, "secret-123")
+        await pilot.press("tab")
+        await type_text(pilot, "secret-123")
+        await _next(pilot, SupervisorStep)
+        assert isinstance(app.screen, RecoveryKeyScreen)
+        recovery = str(app.screen.query_one("#recovery_key").render())
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, PrinterStep)
+        assert not path.read_bytes().startswith(b"SQLite format 3")
+        assert not path.with_name("real.db.before-encrypt").exists()
+        assert app.services.db.encrypted and not app.services.db.locked
+        for _ in range(3):  # printers, store, backups: later
+            await pilot.press("f2")
+            await settle(pilot)
+        assert isinstance(app.screen, GoLiveScreen)
+        await pilot.press("f10")
+        await settle(pilot)
+        assert isinstance(app.screen, SignInScreen)
+        assert app.services.db.locked  # opened again: only a key slot opens it
+        await sign_in(pilot, "wangke", "secret-123")
+        assert isinstance(app.screen, DashboardScreen)
+    db = open_db(app)
+    unlock_with_recovery(db, recovery)
+    with db.read() as session:
+        assert session.exec(select(Clerk.username)).all() == ["wangke"]
+    db.close()
