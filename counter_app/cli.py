@@ -609,6 +609,34 @@ def _database_key(db_path: Path) -> bytes | None:
         db.close()
 
 
+def _backup_key(file: Path) -> bytes:
+    """The key of an encrypted backup from the key-slot file taken with it (the database it
+    replaces is missing or plain): a clerk's password of that time, or the recovery key."""
+    from counter_app.storage.keyslots import KeySlotError, KeySlots, slot_file_path
+
+    username = str(typer.prompt("备份已加密。用户名（用恢复密钥时输入 recovery）")).strip()
+    secret = str(typer.prompt("恢复密钥" if username == "recovery" else "密码", hide_input=True))
+    try:
+        slots = KeySlots.load(slot_file_path(file))
+        if username == "recovery":
+            return slots.unlock_recovery(secret)
+        return slots.unlock(username, secret)
+    except KeySlotError as exc:
+        typer.echo(f"未打开：{exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+def _opens(file: Path, key: bytes) -> bool:
+    """Whether ``key`` opens the encrypted file."""
+    from counter_app.storage.encryption import EncryptionError, check_key
+
+    try:
+        check_key(file, key)
+    except EncryptionError:
+        return False
+    return True
+
+
 @backup_app.command("list")
 def backup_list() -> None:
     """列出各位置的备份（最新的在前）。"""
@@ -662,15 +690,20 @@ def backup_restore(
     yes: Annotated[bool, typer.Option("--yes", help="不再询问，直接恢复")] = False,
 ) -> None:
     """用备份替换本机构数据库（先关闭所有窗口；现有数据库另存在旁边）。"""
-    from counter_app.storage.backup import BackupError, check_file, restore
+    from counter_app.storage.backup import BackupError, check_file, looks_encrypted, restore
     from counter_app.storage.db import Database
     from counter_app.storage.encryption import is_encrypted
     from counter_app.storage.records import audit
 
     settings = command_settings()
     db_path = settings.database_path()
-    key = _database_key(db_path) if is_encrypted(file) or is_encrypted(db_path) else None
-    problem = check_file(file, key)
+    key = _database_key(db_path) if is_encrypted(db_path) else None
+    backup_key = key
+    if looks_encrypted(file) and (key is None or not _opens(file, key)):
+        # A lost (or a plain) database, or a backup from before ``db rekey``: the backup's own
+        # slots give its key.
+        backup_key = _backup_key(file)
+    problem = check_file(file, backup_key)
     if problem:
         typer.echo(f"备份文件 {file} 不能用于恢复：{problem}", err=True)
         raise typer.Exit(EXIT_INVALID)
@@ -679,12 +712,12 @@ def backup_restore(
     ):
         raise typer.Exit(1)
     try:
-        aside = restore(file, db_path, key=key)
+        aside = restore(file, db_path, key=key, backup_key=backup_key)
     except BackupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(EXIT_INVALID) from None
     # A backup of an older version is upgraded here (an encrypted one with the same key).
-    db = Database.open(db_path, key=key if is_encrypted(db_path) else None)
+    db = Database.open(db_path, key=backup_key if is_encrypted(db_path) else None)
     with db.write() as session:
         audit(session, None, "backup_restore", "database", str(db_path), file=str(file))
     db.close()

@@ -359,6 +359,16 @@ def _encrypted(path: Path) -> bool:
     return is_encrypted(path)
 
 
+def looks_encrypted(path: Path) -> bool:
+    """Whether ``path`` may be an encrypted database: no SQLite header, but whole pages (other
+    files without the header are simply not databases, and need no key to be refused)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return _encrypted(path) and size >= MIN_PAGE and size % MIN_PAGE == 0
+
+
 def check_file(path: Path, key: bytes | None = None) -> str | None:
     """``None`` when ``path`` is an intact office database, else what is wrong (Chinese).
 
@@ -368,11 +378,10 @@ def check_file(path: Path, key: bytes | None = None) -> str | None:
     try:
         with open(path, "rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
-        size = path.stat().st_size
     except OSError as exc:
         return f"无法读取（{exc.strerror or exc}）"
     if header != SQLITE_HEADER:
-        if size < MIN_PAGE or size % MIN_PAGE:
+        if not looks_encrypted(path):
             return "不是 SQLite 数据库文件（也不是加密的数据库，可能已损坏）"
         if key is None:
             return "文件已加密：须经办人登录（或输入恢复密钥）后才能核对"
@@ -447,26 +456,33 @@ def _keep_aside(db_path: Path, moment: datetime, key: bytes | None = None) -> Pa
 
 
 def restore(
-    backup: Path, db_path: Path, now: datetime | None = None, *, key: bytes | None = None
+    backup: Path,
+    db_path: Path,
+    now: datetime | None = None,
+    *,
+    key: bytes | None = None,
+    backup_key: bytes | None = None,
 ) -> Path | None:
     """Put ``backup`` in place of ``db_path``; returns where the current database was kept.
 
     Every window must be closed first (the caller says so). Refuses (``BackupError``) a file that
     is not an intact office database, or one of another office. ``key``: the database key
-    (needed when the current database or the backup is encrypted). An encrypted backup's slot
-    file replaces the current one (which is kept aside with the current database).
+    (needed when the current database is encrypted); ``backup_key``: the backup's, when it is
+    not the same (a backup from before ``db rekey``, opened by its own slot file). An encrypted
+    backup's slot file replaces the current one (which is kept aside with the current database).
     """
     from counter_app.storage.keyslots import slot_file_path
 
     moment = now or datetime.now(UTC)
-    problem = check_file(backup, key)
+    backup_key = backup_key or key
+    problem = check_file(backup, backup_key)
     if problem:
         raise BackupError(f"备份文件 {backup} 不能用于恢复：{problem}")
     aside = None
     if db_path.exists():
         if key is None and _encrypted(db_path):
             raise BackupError(f"数据库 {db_path} 已加密：须经办人登录（或输入恢复密钥）后才能恢复")
-        mine, theirs = office_codes(db_path, key), office_codes(backup, key)
+        mine, theirs = office_codes(db_path, key), office_codes(backup, backup_key)
         if mine and theirs and not mine & theirs:
             raise BackupError(
                 f"备份属于经办机构 {'、'.join(sorted(theirs))}，"
@@ -484,6 +500,7 @@ def restore(
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 connection.close()
+    db_path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)  # a new PC
     part = db_path.with_name(f".{db_path.name}.restore{PART}")
     part.unlink(missing_ok=True)
     shutil.copyfile(backup, part)

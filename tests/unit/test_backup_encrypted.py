@@ -235,3 +235,75 @@ def test_commands_back_up_verify_and_restore_after_a_sign_in(tmp_path: Path) -> 
     unlocked = cli("doctor", "--unlock", typed="li\nli-pass-01\n")
     assert "OK 数据库完整性：完整" in unlocked.stdout, unlocked.stdout
     assert "OK 数据结构版本" in unlocked.stdout
+
+
+def test_restore_onto_a_new_pc_opens_the_backup_with_its_own_slots(tmp_path: Path) -> None:
+    """The PC's disk died with the database and its slots: the USB stick's backup is restored
+    with the recovery key (or a clerk's password) through the slot file taken with it."""
+    old_pc = tmp_path / "old" / "office.db"
+    db, recovery = create_encrypted(old_pc, "boss", "boss-pass-1")
+    ensure_office(db, OFFICE, "测试经办机构", "wuhu", "340200")
+    add_clerk(db, OFFICE, "boss", "王科长", "boss-pass-1", "supervisor")
+    file = backup_now(old_pc, [tmp_path / "usb"], keep_days=14, now=T0, key=db.key).written[0]
+    db.close()
+    new_pc = tmp_path / "new" / "office.db"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(SOURCE_ROOT),
+        "COUNTER_DB": str(new_pc),
+        "COUNTER_CONFIG": str(tmp_path / "config.toml"),
+    }
+
+    def restore_typing(typed: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "counter_app", "backup", "restore", str(file), "--yes"],
+            env=env,
+            input=typed,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    wrong = restore_typing("recovery\nAAAA-BBBB\n")
+    assert wrong.returncode == 2 and "恢复密钥不正确" in wrong.stderr
+    assert "Traceback" not in wrong.stderr and not new_pc.exists()
+    done = restore_typing(f"recovery\n{recovery}\n")
+    assert done.returncode == 0, done.stderr
+    assert file_state(new_pc) == "encrypted" and slot_file_path(new_pc).exists()
+    restored = Database.open(new_pc)
+    assert sign_in(restored, "boss", "boss-pass-1") is not None
+    restored.close()
+
+
+def test_a_backup_from_before_a_rekey_is_restored_with_its_own_slots(tmp_path: Path) -> None:
+    from counter_app.storage.encryption import rekey_database
+
+    path = tmp_path / "office.db"
+    db = encrypted_office(path, events=3)
+    file = backup_now(path, [tmp_path / "usb"], keep_days=14, now=T0, key=db.key).written[0]
+    old = db.key
+    rekey_database(db)
+    assert db.key != old
+    assert "密钥打不开" in (check_file(file, db.key) or "")
+    add_events(db, sign_in(db, "li", "li-pass-01"), 2, start=4)  # type: ignore[arg-type]
+    db.close()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(SOURCE_ROOT),
+        "COUNTER_DB": str(path),
+        "COUNTER_CONFIG": str(tmp_path / "config.toml"),
+    }
+    # The current database's password, then the backup's (the same clerk, the same password).
+    done = subprocess.run(
+        [sys.executable, "-m", "counter_app", "backup", "restore", str(file), "--yes"],
+        env=env,
+        input="boss\nboss-pass-1\nli\nli-pass-01\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "备份已加密" in done.stdout
+    assert events_in(path) == 3  # the backup, opened by the slots taken with it
+    aside = next(tmp_path.glob("office.db.before-restore-*[0-9]"))
+    assert events_in(aside) == 5  # the re-keyed database, kept aside with its own slots
