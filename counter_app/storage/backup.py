@@ -270,6 +270,7 @@ def backup_now(
         raise BackupError(f"数据库文件不存在：{db_path}")
     if key is None and _encrypted(db_path):
         raise BackupError(f"数据库 {db_path} 已加密：须经办人登录（或输入恢复密钥）后才能备份")
+    key = key if _encrypted(db_path) else None  # a plain database is backed up plain
     for place in places:
         try:
             outcome.written.append(backup_to(db_path, place, moment, key=key))

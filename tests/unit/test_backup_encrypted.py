@@ -307,3 +307,17 @@ def test_a_backup_from_before_a_rekey_is_restored_with_its_own_slots(tmp_path: P
     assert events_in(path) == 3  # the backup, opened by the slots taken with it
     aside = next(tmp_path.glob("office.db.before-restore-*[0-9]"))
     assert events_in(aside) == 5  # the re-keyed database, kept aside with its own slots
+
+
+def test_a_plain_database_is_backed_up_plain_even_when_a_key_is_passed(tmp_path: Path) -> None:
+    from tests.support.province import make_office
+
+    db, _ = make_office(tmp_path / "office.db")
+    outcome = backup_now(
+        tmp_path / "office.db", [tmp_path / "usb"], 14, T0, key=keyslots.new_database_key()
+    )
+    assert outcome.ok and not outcome.failed
+    file = outcome.written[0]
+    assert file_state(file) == "plain" and not slot_file_path(file).exists()
+    assert check_file(file) is None
+    db.close()
