@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from counter_app.settings import PrinterConfig, Settings
+from counter_app.storage.backup import connect, database_errors
 
 Status = Literal["ok", "warn", "fail"]
 MARKS: dict[str, str] = {"ok": "OK", "warn": "⚠", "fail": "✘"}
@@ -94,7 +95,7 @@ def check_encryption(settings: Settings, db_path: Path) -> Check:
 
         status = encryption_status(db_path)
         if not status.ok:
-            return Check(name, "warn", status.message, "见上文；密钥槽文件随每份备份保存")
+            return Check(name, "warn", status.message)  # the message says what to do
         return _ok(name, status.message)
     if settings.demo:
         return _ok(name, "未加密（演示数据库不加密）")
@@ -107,17 +108,9 @@ def check_encryption(settings: Settings, db_path: Path) -> Check:
     )
 
 
-def _read_only(db_path: Path, key: bytes | None):  # type: ignore[no-untyped-def]
+def _read_only(db_path: Path, key: bytes | None) -> Any:
     """A read-only connection (SQLCipher with ``key`` for an encrypted file)."""
-    from counter_app.storage.backup import connect
-
     return connect(db_path, key if encrypted(db_path) else None, query="mode=ro")
-
-
-def _db_errors() -> tuple[type[Exception], ...]:
-    from counter_app.storage.backup import database_errors
-
-    return database_errors()
 
 
 def check_integrity(db_path: Path, key: bytes | None = None) -> Check:
@@ -135,7 +128,7 @@ def check_integrity(db_path: Path, key: bytes | None = None) -> Check:
             rows = connection.execute("PRAGMA integrity_check").fetchall()
         finally:
             connection.close()
-    except _db_errors() as exc:
+    except database_errors() as exc:
         return Check(
             name, "fail", f"无法读取（{exc}）", "用 counter-app backup restore 恢复最近的备份"
         )
@@ -170,7 +163,7 @@ def check_schema(db_path: Path, key: bytes | None = None) -> Check:
             current = connection.execute("SELECT version_num FROM alembic_version").fetchone()
         finally:
             connection.close()
-    except _db_errors() as exc:
+    except database_errors() as exc:
         return Check(name, "fail", f"无法读取（{exc}）", "核对数据库文件")
     at = current[0] if current else None
     if at == head:
