@@ -620,9 +620,13 @@ def backup_now_command() -> None:
             raise typer.Exit(EXIT_CONFIG) from None
         typer.echo(f"已用 pg_dump 备份到 {done}")
         return
+    key = _database_key(settings.database_path())
     try:
         outcome = backup_now(
-            settings.database_path(), settings.backup_places(), settings.backup.keep_days
+            settings.database_path(),
+            settings.backup_places(),
+            settings.backup.keep_days,
+            key=key,
         )
     except BackupError as exc:
         typer.echo(str(exc), err=True)
@@ -630,6 +634,49 @@ def backup_now_command() -> None:
     for line in outcome.lines():
         typer.echo(line)
     raise typer.Exit(0 if outcome.ok and not outcome.failed else EXIT_CONFIG)
+
+
+def _database_key(db_path: Path) -> bytes | None:
+    """The key of an encrypted office database, unlocked at the prompt like other commands
+    (``None`` for a plain or missing database); the database's engines are closed again, so a
+    restore does not find it in use."""
+    from counter_app.storage.encryption import is_encrypted
+
+    if not is_encrypted(db_path):
+        return None
+    db = _database()
+    try:
+        return db.key  # type: ignore[no-any-return]
+    finally:
+        db.close()
+
+
+def _backup_key(file: Path) -> bytes:
+    """The key of an encrypted backup from the key-slot file taken with it (the database it
+    replaces is missing or plain): a clerk's password of that time, or the recovery key."""
+    from counter_app.storage.keyslots import KeySlotError, KeySlots, slot_file_path
+
+    username = str(typer.prompt("备份已加密。用户名（用恢复密钥时输入 recovery）")).strip()
+    secret = str(typer.prompt("恢复密钥" if username == "recovery" else "密码", hide_input=True))
+    try:
+        slots = KeySlots.load(slot_file_path(file))
+        if username == "recovery":
+            return slots.unlock_recovery(secret)
+        return slots.unlock(username, secret)
+    except KeySlotError as exc:
+        typer.echo(f"未打开：{exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+def _opens(file: Path, key: bytes) -> bool:
+    """Whether ``key`` opens the encrypted file."""
+    from counter_app.storage.encryption import EncryptionError, check_key
+
+    try:
+        check_key(file, key)
+    except EncryptionError:
+        return False
+    return True
 
 
 @backup_app.command("list")
@@ -668,9 +715,12 @@ def backup_verify(
     if not files:
         typer.echo("没有找到备份", err=True)
         raise typer.Exit(EXIT_INVALID)
+    from counter_app.storage.encryption import is_encrypted
+
+    key = _database_key(settings.database_path()) if any(is_encrypted(f) for f in files) else None
     bad = 0
     for path in files:
-        problem = check_file(path)
+        problem = check_file(path, key)
         bad += problem is not None
         typer.echo(f"✘ {path}：{problem}" if problem else f"OK {path}")
     raise typer.Exit(EXIT_INVALID if bad else 0)
@@ -682,13 +732,20 @@ def backup_restore(
     yes: Annotated[bool, typer.Option("--yes", help="不再询问，直接恢复")] = False,
 ) -> None:
     """用备份替换本机构数据库（先关闭所有窗口；现有数据库另存在旁边）。"""
-    from counter_app.storage.backup import BackupError, check_file, restore
+    from counter_app.storage.backup import BackupError, check_file, looks_encrypted, restore
     from counter_app.storage.db import Database
+    from counter_app.storage.encryption import is_encrypted
     from counter_app.storage.records import audit
 
     settings = command_settings()
     db_path = settings.database_path()
-    problem = check_file(file)
+    key = _database_key(db_path) if is_encrypted(db_path) else None
+    backup_key = key
+    if looks_encrypted(file) and (key is None or not _opens(file, key)):
+        # A lost (or a plain) database, or a backup from before ``db rekey``: the backup's own
+        # slots give its key.
+        backup_key = _backup_key(file)
+    problem = check_file(file, backup_key)
     if problem:
         typer.echo(f"备份文件 {file} 不能用于恢复：{problem}", err=True)
         raise typer.Exit(EXIT_INVALID)
@@ -697,11 +754,12 @@ def backup_restore(
     ):
         raise typer.Exit(1)
     try:
-        aside = restore(file, db_path)
+        aside = restore(file, db_path, key=key, backup_key=backup_key)
     except BackupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(EXIT_INVALID) from None
-    db = Database.open(db_path)  # a backup of an older version is upgraded here
+    # A backup of an older version is upgraded here (an encrypted one with the same key).
+    db = Database.open(db_path, key=backup_key if is_encrypted(db_path) else None)
     with db.write() as session:
         audit(session, None, "backup_restore", "database", str(db_path), file=str(file))
     db.close()
@@ -718,7 +776,12 @@ def backup_restore(
 
 
 @app.command("doctor")
-def doctor_command() -> None:
+def doctor_command(
+    unlock: Annotated[
+        bool,
+        typer.Option("--unlock", help="数据库已加密时输入经办人密码（或恢复密钥），以检查完整性"),
+    ] = False,
+) -> None:
     """系统检查：数据库、备份、加密、打印机、省平台、时钟；每项 OK/⚠/✘ 及处理办法。
 
     退出码：0 全部正常或只有 ⚠，2 有 ✘。
@@ -735,7 +798,9 @@ def doctor_command() -> None:
         db = Database.open(settings.database_path())
         seed_demo(db, build_engine(settings.policy, settings.pack_file), settings.current_date())
         db.close()
-    checks = run_checks(settings)
+    url = str(getattr(settings, "db_url", "") or "")
+    key = _database_key(settings.database_path()) if unlock and not url else None
+    checks = run_checks(settings, key)
     for check in checks:
         typer.echo(check.line())
     counts = {m: sum(c.mark == m for c in checks) for m in ("OK", "⚠", "✘")}

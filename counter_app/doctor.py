@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import sqlite3
 import ssl
 import subprocess
 from collections.abc import Callable
@@ -20,10 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from counter_app.settings import PrinterConfig, Settings
+from counter_app.storage.backup import connect, database_errors
 
 Status = Literal["ok", "warn", "fail"]
 MARKS: dict[str, str] = {"ok": "OK", "warn": "⚠", "fail": "✘"}
@@ -91,7 +91,12 @@ def check_encryption(settings: Settings, db_path: Path) -> Check:
     if state is None:
         return Check(name, "fail", "无法读取数据库文件", "核对数据库路径和文件权限")
     if state:
-        return _ok(name, "已加密（文件中没有明文 SQLite 文件头）")
+        from counter_app.storage.encryption import encryption_status
+
+        status = encryption_status(db_path)
+        if not status.ok:
+            return Check(name, "warn", status.message)  # the message says what to do
+        return _ok(name, status.message)
     if settings.demo:
         return _ok(name, "未加密（演示数据库不加密）")
     return Check(
@@ -103,19 +108,27 @@ def check_encryption(settings: Settings, db_path: Path) -> Check:
     )
 
 
-def check_integrity(db_path: Path) -> Check:
+def _read_only(db_path: Path, key: bytes | None) -> Any:
+    """A read-only connection (SQLCipher with ``key`` for an encrypted file)."""
+    return connect(db_path, key if encrypted(db_path) else None, query="mode=ro")
+
+
+def check_integrity(db_path: Path, key: bytes | None = None) -> Check:
     name = "数据库完整性"
-    if encrypted(db_path):
+    if encrypted(db_path) and key is None:
         return Check(
-            name, "warn", "数据库已加密，本检查无法读取", "登录后由科长在界面的“系统检查”中运行"
+            name,
+            "warn",
+            "数据库已加密，未登录时无法读取",
+            "用 counter-app doctor --unlock 输入密码后检查，或登录后由科长在界面的“系统检查”中运行",
         )
     try:
-        connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=15)
+        connection = _read_only(db_path, key)
         try:
             rows = connection.execute("PRAGMA integrity_check").fetchall()
         finally:
             connection.close()
-    except sqlite3.Error as exc:
+    except database_errors() as exc:
         return Check(
             name, "fail", f"无法读取（{exc}）", "用 counter-app backup restore 恢复最近的备份"
         )
@@ -131,7 +144,7 @@ def check_integrity(db_path: Path) -> Check:
     )
 
 
-def check_schema(db_path: Path) -> Check:
+def check_schema(db_path: Path, key: bytes | None = None) -> Check:
     name = "数据结构版本"
     from alembic.config import Config
     from alembic.script import ScriptDirectory
@@ -142,15 +155,15 @@ def check_schema(db_path: Path) -> Check:
     config.set_main_option("script_location", str(migrations_dir()))
     script = ScriptDirectory.from_config(config)
     head = script.get_current_head()
-    if encrypted(db_path):
+    if encrypted(db_path) and key is None:
         return Check(name, "warn", f"数据库已加密，无法读取版本（程序为 {head}）", "登录后查看")
     try:
-        connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        connection = _read_only(db_path, key)
         try:
             current = connection.execute("SELECT version_num FROM alembic_version").fetchone()
         finally:
             connection.close()
-    except sqlite3.Error as exc:
+    except database_errors() as exc:
         return Check(name, "fail", f"无法读取（{exc}）", "核对数据库文件")
     at = current[0] if current else None
     if at == head:
@@ -492,8 +505,9 @@ def _clock(date_header: str | None, sent: datetime, received: datetime) -> Check
 # -- all of them -------------------------------------------------------------------------------
 
 
-def run_checks(settings: Settings) -> list[Check]:
-    """Every check, in the order the README lists them."""
+def run_checks(settings: Settings, key: bytes | None = None) -> list[Check]:
+    """Every check, in the order the README lists them (``key``: an encrypted database's key,
+    when a clerk has unlocked it, so its integrity and schema can be read)."""
     db_path = settings.database_path()
     url = str(getattr(settings, "db_url", "") or "")
     checks: list[Check] = []
@@ -519,8 +533,8 @@ def run_checks(settings: Settings) -> list[Check]:
         )
     else:
         checks.append(_ok("数据库", str(db_path)))
-        guarded("数据库完整性", lambda: check_integrity(db_path))
-        guarded("数据结构版本", lambda: check_schema(db_path))
+        guarded("数据库完整性", lambda: check_integrity(db_path, key))
+        guarded("数据结构版本", lambda: check_schema(db_path, key))
         guarded("WAL 日志大小", lambda: check_wal(db_path))
         guarded("磁盘剩余空间", lambda: check_disk(db_path))
         guarded("备份", lambda: check_backups(settings, db_path))

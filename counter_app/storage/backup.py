@@ -11,6 +11,12 @@ newest one is never removed.
 office database (or belongs to another office), keeps the current database aside first, and
 swaps files so that no old WAL is ever applied to the restored file. The next sync continues the
 numbering above what the provincial store holds (``counter_app.sync.restore``).
+
+An encrypted office database (SQLCipher) is backed up the same way, through connections keyed with
+the database key (``key``): the backup is encrypted with the same key (no SQLite header) and the
+database's key-slot file is copied beside it (``<backup>.keyslots``), so the backup opens with the
+same clerks' passwords and the supervisor's recovery key. Restoring an encrypted backup puts its
+slot file back too; the current slot file is kept aside with the current database.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 
-from counter_app.private_files import DIR_MODE, FILE_MODE
+from counter_app.private_files import DIR_MODE, FILE_MODE, write_private
 
 #: ``<database stem>-<UTC yyyymmdd-HHMMSS>.backup.db``
 SUFFIX = ".backup.db"
@@ -97,7 +104,81 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _integrity(connection: sqlite3.Connection) -> str | None:
+def database_errors() -> tuple[type[Exception], ...]:
+    """What a failing plain or SQLCipher connection raises (two separate DB-API modules)."""
+    import sqlcipher3
+
+    from counter_app.storage.encryption import EncryptionError
+
+    return (sqlite3.Error, sqlcipher3.Error, EncryptionError)
+
+
+def connect(
+    path: Path, key: bytes | None, *, query: str = "", timeout: float = 15, new: bool = False
+) -> Any:
+    """A connection to the database file at ``path``: plain ``sqlite3`` when ``key`` is
+    ``None``, else SQLCipher keyed with ``key``.
+
+    ``query`` adds URI parameters (``mode=ro``, ``immutable=1``). An existing encrypted file is
+    opened by ``encryption.connect`` (which refuses a wrong key with ``WrongKey``); ``new`` (a new,
+    empty target file, or a lock probe that must not read first) only sets the key.
+    """
+    if key is None:
+        if not query:
+            return sqlite3.connect(path, timeout=timeout)
+        return sqlite3.connect(f"{path.absolute().as_uri()}?{query}", uri=True, timeout=timeout)
+    from counter_app.storage import encryption
+
+    if not new:
+        connection = encryption.connect(path, key, query or "mode=rw")
+        connection.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        return connection
+    import sqlcipher3
+
+    connection = sqlcipher3.connect(str(path), timeout=timeout, check_same_thread=False)
+    # SQLCipher otherwise logs every failed page decryption to stderr (over the TUI).
+    connection.execute("PRAGMA cipher_log_level = NONE")
+    connection.execute(f'PRAGMA key = "{encryption.key_pragma_value(key)}"')
+    return connection
+
+
+def copy_database(
+    db_path: Path,
+    target: Path,
+    key: bytes | None = None,
+    *,
+    pages: int = -1,
+    progress: Callable[[int, int, int], object] | None = None,
+) -> str | None:
+    """Copy the database at ``db_path`` online into the new file ``target`` (created 0600),
+    encrypted with ``key`` when the database is (the same key); ``None`` when the copy passed
+    ``PRAGMA integrity_check``, else SQLite's complaint. Errors of the source raise."""
+    if not target.exists():
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_EXCL, FILE_MODE))
+    source = connect(db_path, key)
+    try:
+        copy = connect(target, key, new=True)
+        try:
+            source.backup(copy, pages=pages, progress=progress)
+            # A self-contained file: no -wal beside a backup, readable on its own.
+            copy.execute("PRAGMA journal_mode=DELETE")
+            return _integrity(copy)
+        finally:
+            copy.close()
+    finally:
+        source.close()
+
+
+def _copy_slots(db_path: Path, target: Path) -> None:
+    """Copy the key-slot file of ``db_path`` (if any) atomically to that of ``target``."""
+    from counter_app.storage.keyslots import slot_file_path
+
+    source = slot_file_path(db_path)
+    if source.exists():
+        write_private(slot_file_path(target), source.read_bytes())
+
+
+def _integrity(connection: Any) -> str | None:
     """``None`` when the database is intact, else SQLite's first complaint."""
     rows = connection.execute("PRAGMA integrity_check").fetchall()
     first = str(rows[0][0]) if rows else "no answer"
@@ -109,40 +190,36 @@ def backup_to(
     place: Path,
     now: datetime | None = None,
     *,
+    key: bytes | None = None,
     pages: int = -1,
     progress: Callable[[int, int, int], object] | None = None,
 ) -> Path:
     """One backup of ``db_path`` into folder ``place``; returns the finished file.
 
-    ``pages``/``progress`` are passed to SQLite's backup API (``-1``: all pages in one step).
+    ``key``: the database key of an encrypted database (the backup is encrypted with it and gets
+    a copy of the key-slot file). ``pages``/``progress`` are passed to SQLite's backup API
+    (``-1``: all pages in one step).
     """
     taken_at = now or datetime.now(UTC)
     place.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     final = place / backup_name(db_path, taken_at)
     part = place / f".{final.name}{PART}"
     part.unlink(missing_ok=True)
-    source = sqlite3.connect(db_path, timeout=15)
     try:
         fd = os.open(part, os.O_CREAT | os.O_WRONLY | os.O_EXCL, FILE_MODE)
         os.close(fd)
-        target = sqlite3.connect(part)
-        try:
-            source.backup(target, pages=pages, progress=progress)
-            # A self-contained file: no -wal beside a backup, readable on its own.
-            target.execute("PRAGMA journal_mode=DELETE")
-            problem = _integrity(target)
-        finally:
-            target.close()
-    except sqlite3.Error as exc:
+        problem = copy_database(db_path, part, key, pages=pages, progress=progress)
+    except database_errors() as exc:
         part.unlink(missing_ok=True)
         raise BackupError(f"读取数据库失败（{exc}）") from None
-    finally:
-        source.close()
     if problem:
         part.unlink(missing_ok=True)
         raise BackupError(f"备份副本未通过完整性检查（{problem}），数据库本身可能已损坏")
     with open(part, "rb+") as handle:
         os.fsync(handle.fileno())
+    if key is not None:
+        # The slots first: a finished backup always has them beside it.
+        _copy_slots(db_path, final)
     os.replace(part, final)
     _fsync_dir(place)
     return final
@@ -153,11 +230,20 @@ def rotate(db_path: Path, place: Path, keep_days: int, now: datetime | None = No
     moment = now or datetime.now(UTC)
     removed: list[Path] = []
     found = sorted(files_in(db_path, place), key=lambda b: b.taken_at, reverse=True)
+    from counter_app.storage.keyslots import slot_file_path
+
     for backup in found[1:]:
         if moment - backup.taken_at > timedelta(days=keep_days):
             backup.path.unlink(missing_ok=True)
+            slot_file_path(backup.path).unlink(missing_ok=True)
             removed.append(backup.path)
-    for part in place.glob(f".{db_path.stem}-*{SUFFIX}{PART}*"):
+    # Remains of a killed backup: its .part file, or a slot file written before the rename.
+    orphans = [
+        slots
+        for slots in place.glob(f"{db_path.stem}-*{SUFFIX}.keyslots*")
+        if not slots.with_name(slots.name.split(".keyslots")[0]).exists()
+    ]
+    for part in [*place.glob(f".{db_path.stem}-*{SUFFIX}{PART}*"), *orphans]:
         with contextlib.suppress(OSError):
             age = datetime.now(UTC) - datetime.fromtimestamp(part.stat().st_mtime, UTC)
             if age > STALE_PART:
@@ -167,16 +253,27 @@ def rotate(db_path: Path, place: Path, keep_days: int, now: datetime | None = No
 
 
 def backup_now(
-    db_path: Path, places: Iterable[Path], keep_days: int, now: datetime | None = None
+    db_path: Path,
+    places: Iterable[Path],
+    keep_days: int,
+    now: datetime | None = None,
+    *,
+    key: bytes | None = None,
 ) -> BackupOutcome:
-    """Back up to every place (a place that fails does not stop the others), then rotate."""
+    """Back up to every place (a place that fails does not stop the others), then rotate.
+
+    ``key``: the key of an encrypted database (``Database.key``); without it an encrypted
+    database cannot be read and every place fails with a Chinese message."""
     outcome = BackupOutcome()
     moment = now or datetime.now(UTC)
     if not db_path.exists():
         raise BackupError(f"数据库文件不存在：{db_path}")
+    if key is None and _encrypted(db_path):
+        raise BackupError(f"数据库 {db_path} 已加密：须经办人登录（或输入恢复密钥）后才能备份")
+    key = key if _encrypted(db_path) else None  # a plain database is backed up plain
     for place in places:
         try:
-            outcome.written.append(backup_to(db_path, place, moment))
+            outcome.written.append(backup_to(db_path, place, moment, key=key))
             outcome.removed += rotate(db_path, place, keep_days, moment)
         except BackupError as exc:
             outcome.failed.append((place, str(exc)))
@@ -253,26 +350,56 @@ def report_line(
 # -- checking and restoring -------------------------------------------------------------------
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+#: SQLCipher files are whole pages (4096 bytes by default; 512 is the smallest page size).
+MIN_PAGE = 512
 
 
-def check_file(path: Path) -> str | None:
-    """``None`` when ``path`` is an intact office database, else what is wrong (Chinese)."""
+def _encrypted(path: Path) -> bool:
+    from counter_app.storage.encryption import is_encrypted
+
+    return is_encrypted(path)
+
+
+def looks_encrypted(path: Path) -> bool:
+    """Whether ``path`` may be an encrypted database: no SQLite header, but whole pages (other
+    files without the header are simply not databases, and need no key to be refused)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return _encrypted(path) and size >= MIN_PAGE and size % MIN_PAGE == 0
+
+
+def check_file(path: Path, key: bytes | None = None) -> str | None:
+    """``None`` when ``path`` is an intact office database, else what is wrong (Chinese).
+
+    An encrypted file is checked with ``key`` (the office database's key); without it the
+    answer says that a clerk must sign in first.
+    """
     try:
         with open(path, "rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
     except OSError as exc:
         return f"无法读取（{exc.strerror or exc}）"
     if header != SQLITE_HEADER:
-        return "不是 SQLite 数据库文件（或已加密、已损坏）"
+        if not looks_encrypted(path):
+            return "不是 SQLite 数据库文件（也不是加密的数据库，可能已损坏）"
+        if key is None:
+            return "文件已加密：须经办人登录（或输入恢复密钥）后才能核对"
+    from counter_app.storage.encryption import WrongKey
+
+    file_key = key if header != SQLITE_HEADER else None
     try:
         # immutable: read as it is, without creating -wal/-shm files beside a backup.
-        connection = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        connection = connect(path, file_key, query="immutable=1")
         try:
             problem = _integrity(connection)
             tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
         finally:
             connection.close()
-    except sqlite3.Error as exc:
+    except WrongKey:
+        return "本机构数据库的密钥打不开此文件（不是本机构的加密备份，或是更换密钥之前的备份）"
+    except database_errors() as exc:
         return f"数据库已损坏（{exc}）"
     if problem:
         return f"完整性检查未通过（{problem}）"
@@ -281,95 +408,113 @@ def check_file(path: Path) -> str | None:
     return None
 
 
-def office_codes(path: Path) -> set[str]:
+def office_codes(path: Path, key: bytes | None = None) -> set[str]:
     """The office codes a database holds (empty if it cannot be read)."""
+    file_key = key if _encrypted(path) else None
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        connection = connect(path, file_key, query="mode=ro")
         try:
             return {r[0] for r in connection.execute("SELECT code FROM office")}
         finally:
             connection.close()
-    except sqlite3.Error:
+    except database_errors():
         return set()
 
 
-def in_use(db_path: Path) -> bool:
+def in_use(db_path: Path, key: bytes | None = None) -> bool:
     """Whether another connection has the database open (a running counter keeps one open).
 
     In WAL mode an exclusive lock cannot be had while any other connection is open, even idle.
     """
-    connection = sqlite3.connect(db_path, timeout=0.5, isolation_level=None)
+    connection = connect(db_path, key, timeout=0.5, new=key is not None)
     try:
+        connection.isolation_level = None
         connection.execute("PRAGMA locking_mode=EXCLUSIVE")
         connection.execute("BEGIN EXCLUSIVE")
         connection.execute("ROLLBACK")
         return False
-    except sqlite3.OperationalError:
+    except database_errors():
         return True
     finally:
         connection.close()
 
 
-def _keep_aside(db_path: Path, moment: datetime) -> Path:
-    """A consistent copy of the current database beside it (raw files if it cannot be read)."""
+def _keep_aside(db_path: Path, moment: datetime, key: bytes | None = None) -> Path:
+    """A consistent copy of the current database beside it (raw files if it cannot be read),
+    with a copy of its key-slot file (``<aside>.keyslots``)."""
     aside = db_path.with_name(f"{db_path.name}.before-restore-{moment.strftime(STAMP)}")
     try:
-        source = sqlite3.connect(db_path, timeout=15)
-        try:
-            target = sqlite3.connect(aside)
-            try:
-                source.backup(target)
-                target.execute("PRAGMA journal_mode=DELETE")
-            finally:
-                target.close()
-        finally:
-            source.close()
+        copy_database(db_path, aside, key)
         os.chmod(aside, FILE_MODE)
-    except sqlite3.Error:
+    except database_errors():
         aside.unlink(missing_ok=True)
         shutil.copy2(db_path, aside)
         wal = Path(f"{db_path}-wal")
         if wal.exists():
             shutil.copy2(wal, Path(f"{aside}-wal"))
+    _copy_slots(db_path, aside)
     return aside
 
 
-def restore(backup: Path, db_path: Path, now: datetime | None = None) -> Path | None:
+def restore(
+    backup: Path,
+    db_path: Path,
+    now: datetime | None = None,
+    *,
+    key: bytes | None = None,
+    backup_key: bytes | None = None,
+) -> Path | None:
     """Put ``backup`` in place of ``db_path``; returns where the current database was kept.
 
     Every window must be closed first (the caller says so). Refuses (``BackupError``) a file that
-    is not an intact office database, or one of another office.
+    is not an intact office database, or one of another office. ``key``: the database key
+    (needed when the current database is encrypted); ``backup_key``: the backup's, when it is
+    not the same (a backup from before ``db rekey``, opened by its own slot file). An encrypted
+    backup's slot file replaces the current one (which is kept aside with the current database).
     """
+    from counter_app.storage.keyslots import slot_file_path
+
     moment = now or datetime.now(UTC)
-    problem = check_file(backup)
+    backup_key = backup_key or key
+    problem = check_file(backup, backup_key)
     if problem:
         raise BackupError(f"备份文件 {backup} 不能用于恢复：{problem}")
     aside = None
     if db_path.exists():
-        mine, theirs = office_codes(db_path), office_codes(backup)
+        if key is None and _encrypted(db_path):
+            raise BackupError(f"数据库 {db_path} 已加密：须经办人登录（或输入恢复密钥）后才能恢复")
+        mine, theirs = office_codes(db_path, key), office_codes(backup, backup_key)
         if mine and theirs and not mine & theirs:
             raise BackupError(
                 f"备份属于经办机构 {'、'.join(sorted(theirs))}，"
                 f"与本数据库的 {'、'.join(sorted(mine))} 不符，未恢复"
             )
-        if in_use(db_path):
+        if in_use(db_path, key if _encrypted(db_path) else None):
             raise BackupError(
                 "数据库正被使用（还有窗口开着程序，或正在同步）：请先关闭本机构所有窗口的程序，再恢复"
             )
-        aside = _keep_aside(db_path, moment)
+        aside = _keep_aside(db_path, moment, key if _encrypted(db_path) else None)
         # Empty the WAL into the file, then drop it: an old WAL must never meet the new file.
-        with contextlib.suppress(sqlite3.Error):
-            connection = sqlite3.connect(db_path, timeout=15)
+        with contextlib.suppress(*database_errors()):
+            connection = connect(db_path, key if _encrypted(db_path) else None)
             try:
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 connection.close()
+    db_path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)  # a new PC
     part = db_path.with_name(f".{db_path.name}.restore{PART}")
     part.unlink(missing_ok=True)
     shutil.copyfile(backup, part)
     os.chmod(part, FILE_MODE)
     with open(part, "rb+") as handle:
         os.fsync(handle.fileno())
+    slots = slot_file_path(db_path)
+    if _encrypted(backup):
+        # The backup opens with the slots taken with it (else the current ones: the key that
+        # opened it for the check is theirs).
+        _copy_slots(backup, db_path)
+    else:
+        slots.unlink(missing_ok=True)  # a plain database has no slots (kept aside above)
     for side in ("-wal", "-shm"):
         Path(f"{db_path}{side}").unlink(missing_ok=True)
     os.replace(part, db_path)

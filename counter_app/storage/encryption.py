@@ -97,18 +97,18 @@ def cipher_url(path: Path, key: bytes) -> URL:
     return URL.create("sqlite+pysqlcipher", password=key_pragma_value(key), database=str(path))
 
 
-def connect(path: Path, key: bytes) -> Any:
+def connect(path: Path, key: bytes, query: str = "mode=rw") -> Any:
     """A raw SQLCipher connection to an existing encrypted database, checked to read with ``key``.
 
     For tools working below SQLAlchemy (backups: ``conn.backup`` to a connection opened with the
     same key, or ``export_to``). Raises ``WrongKey`` (Chinese) if the key is not this file's.
+    ``query``: the URI parameters (``mode=rw`` never creates a file; ``mode=ro``, ``immutable=1``).
     """
     import sqlcipher3
 
     require_encrypted_file(path)
-    # mode=rw: never create a file that is not there.
     conn = sqlcipher3.connect(
-        f"{path.absolute().as_uri()}?mode=rw", uri=True, check_same_thread=False
+        f"{path.absolute().as_uri()}?{query}", uri=True, check_same_thread=False
     )
     # SQLCipher otherwise logs every failed page decryption to stderr (over the TUI).
     conn.execute("PRAGMA cipher_log_level = NONE")
@@ -142,21 +142,15 @@ def export_to(source: Any, target: Path, key: bytes | None) -> None:
 
 
 def backup_to(db: Database, target: Path) -> None:
-    """An online copy of an encrypted database, encrypted with the same key (for ``ops``).
-
-    SQLite's backup API (a consistent snapshot while other windows keep writing) between two
-    connections opened with the same key. The copy opens with the same key slots.
-    """
-    import sqlcipher3
+    """An online copy of an encrypted database into the new file ``target``, encrypted with the
+    same key (``storage.backup.copy_database``, the one backup path; the copy opens with the
+    same key slots once ``<target>.keyslots`` is a copy of the database's slot file)."""
+    from counter_app.storage.backup import copy_database
 
     assert db.path is not None and db.key is not None, "not an open encrypted database"
-    touch_private(target)
-    with (
-        closing(connect(db.path, db.key)) as source,
-        closing(sqlcipher3.connect(str(target))) as copy,
-    ):
-        copy.execute(f'PRAGMA key = "{key_pragma_value(db.key)}"')
-        source.backup(copy)
+    problem = copy_database(db.path, target, db.key)
+    if problem:
+        raise EncryptionError(f"备份副本未通过完整性检查（{problem}）")
 
 
 def database_key(db: Database) -> bytes | None:

@@ -53,7 +53,7 @@ def back_up(app: CounterApp, reason: str) -> None:
 
 
 def _run(app: CounterApp, reason: str) -> None:
-    from counter_app.storage.backup import backup_now, newest
+    from counter_app.storage.backup import BackupError, BackupOutcome, backup_now, newest
 
     settings = app.settings
     db_path, places = settings.database_path(), settings.backup_places()
@@ -62,7 +62,12 @@ def _run(app: CounterApp, reason: str) -> None:
         due = timedelta(minutes=settings.backup.interval_minutes)
         if found is not None and datetime.now(UTC) - found.taken_at < due:
             return
-    outcome = backup_now(db_path, places, settings.backup.keep_days)
+    # An encrypted database is backed up with its key (the backup is encrypted with it too).
+    key = app.services.db.key if app.services is not None else None
+    try:
+        outcome = backup_now(db_path, places, settings.backup.keep_days, key=key)
+    except BackupError as exc:  # no database file, or a locked encrypted one
+        outcome = BackupOutcome(failed=[(db_path, str(exc))])
     text = "；".join(f"{place}：{why}" for place, why in outcome.failed)
     # The timer tries again every few minutes: say a failure once, not at every attempt.
     if text and text != getattr(app, "_backup_failure", ""):

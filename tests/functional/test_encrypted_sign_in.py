@@ -49,3 +49,30 @@ async def test_sign_in_opens_the_encrypted_database(make_app, encrypted_office: 
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen), type(app.screen)
         assert not app.services.db.locked
+
+
+async def test_the_automatic_backup_of_an_encrypted_database_is_encrypted(
+    make_app, encrypted_office: Path, tmp_path: Path
+) -> None:
+    from counter_app.storage.backup import check_file, list_backups
+    from counter_app.storage.keyslots import slot_file_path
+
+    usb = tmp_path / "usb"
+    app = make_app(
+        "jiangsu",
+        demo=False,
+        db_path=encrypted_office,
+        backup={"enabled": True, "places": [usb], "interval_minutes": 60},
+    )
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await sign_in(pilot, "demo", "demo1234")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen), type(app.screen)
+        found = list_backups(encrypted_office, [usb])
+        assert len(found) == 1, [n.message for n in app._notifications]
+        file = found[0].path
+        assert file_state(file) == "encrypted" and slot_file_path(file).exists()
+        assert check_file(file, app.services.db.key) is None
+        assert not [n for n in app._notifications if "自动备份未完成" in n.message]

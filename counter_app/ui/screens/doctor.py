@@ -52,7 +52,7 @@ class DoctorScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="doctor", description="系统检查")
     def check(self) -> None:
         """Run every check off the UI thread."""
-        checks = run_checks(self.services.settings)
+        checks = run_checks(self.services.settings, self.services.db.key)
         self.app.call_from_thread(self._show, checks)
 
     def _show(self, checks: list[Check]) -> None:
