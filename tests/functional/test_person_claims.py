@@ -31,7 +31,7 @@ async def test_person_page_lists_and_opens_claims(make_app) -> None:
         assert sorted(r[0] for r in rows) == sorted(c.number for c in theirs)
         row = next(r for r in rows if r[0] == claim.number)
         assert row[2] not in ("", claim.status)  # the status in words, not its code
-        assert row[3] == (str(claim.due_date) if claim.due_date else "—")
+        assert row[3] == (str(claim.due_date) if claim.due_date else "－")
         await focus(pilot, "person_claims")
         index = [r[0] for r in rows].index(claim.number)
         await pilot.press(*["down"] * index, "enter")

@@ -117,7 +117,9 @@ async def test_sync_review_and_day_close(province, make_app) -> None:  # type: i
         assert "待上传 0    待处理退回 1" in _text(pilot, "#summary")
         assert app.sub_title == "窗口1 · 在线 · 刚刚同步"
         problems = app.screen.query_one(DataTable)
-        (number, reason) = problems.get_row_at(0)[2:]
+        number = problems.get_row_at(0)[2]
+        # The table clips a long reason; the detail line under it holds the whole of it.
+        reason = _text(pilot, "#problem_detail")
         assert number == refused and "在其他经办机构已有有效备案" in reason and "弋江区" in reason
         # Settled with the other office: withdrawn here with a reason, never sent.
         await pilot.press("x", *"参保人已在弋江区备案", "enter")

@@ -6,6 +6,7 @@ the screen shows one line per check (OK/⚠/✘ and what to do), F5 runs them ag
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +18,8 @@ from counter_app.doctor import Check, run_checks, worst
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
 
+#: Names longer than this (cells) go on a line of their own.
+NAME_ROOM = 24
 STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 SUMMARY = {"ok": "全部正常", "warn": "有需要注意的项目（⚠）", "fail": "有故障（✘），请按提示处理"}
 
@@ -61,7 +64,12 @@ class DoctorScreen(Screen[None]):
         text = Text()
         for check in checks:
             text.append(f"{check.mark:<3}", style=STYLE[check.status])
-            text.append(check.line().removeprefix(check.mark).lstrip() + "\n")
+            line = check.line().removeprefix(check.mark).lstrip()
+            if cell_len(check.name) > NAME_ROOM:
+                # A long name (a folder, a printer address) would wrap just before its "：":
+                # the name gets a line of its own, what was found the next, indented.
+                line = f"{check.name}\n   {line.removeprefix(check.name).removeprefix('：')}"
+            text.append(line + "\n")
         self.query_one("#doctor_lines", Static).update(text)
         self.query_one("#doctor_summary", Label).update(
             f"共 {len(checks)} 项：{SUMMARY[worst(checks)]}"

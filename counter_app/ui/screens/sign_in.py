@@ -95,7 +95,8 @@ class SignInScreen(TypeAheadTarget, Screen[SignedIn]):
             self.app.call_from_thread(self._done, None, refusal(exc, settings))
             return
         message = WRONG
-        if signed is None and clerk_count(self.services.db) == 0:
+        # A locked (encrypted) database cannot be counted: the slot already said no.
+        if signed is None and not self.services.db.locked and clerk_count(self.services.db) == 0:
             message = NO_CLERK_MESSAGE
         self.app.call_from_thread(self._done, signed, message)
 
