@@ -646,7 +646,7 @@ def _database_key(db_path: Path) -> bytes | None:
         return None
     db = _database()
     try:
-        return db.key  # type: ignore[no-any-return]
+        return db.key
     finally:
         db.close()
 
