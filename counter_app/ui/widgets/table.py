@@ -103,6 +103,24 @@ class CounterTable(DataTable[Any]):
         """Add a row of one-line, unambiguous cells, each clipped at `max_cell`."""
         return super().add_row(*(_cell(c, self.max_cell) for c in cells), **kwargs)
 
+    def add_rows(self, rows: Any) -> list[RowKey]:
+        """Add rows and measure them at once.
+
+        A plain DataTable measures new rows when its message queue next goes idle; until then it
+        paints every column as wide as its header (what a snapshot or a busy machine shows).
+        """
+        keys = super().add_rows(rows)
+        self.measure_now()
+        return keys
+
+    def measure_now(self) -> None:
+        """Compute the columns' widths for the rows added so far (what the idle handler does)."""
+        if self._require_update_dimensions:
+            self._require_update_dimensions = False
+            new_rows = self._new_rows.copy()
+            self._new_rows.clear()
+            self._update_dimensions(new_rows)
+
     def update_cell(self, row_key: Any, column_key: Any, value: Any, **kwargs: Any) -> None:
         """Replace one cell, cleaned the same way as `add_row`."""
         super().update_cell(row_key, column_key, _cell(value, self.max_cell), **kwargs)
