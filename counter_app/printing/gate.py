@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from counter_app.domain.errors import CounterError
 from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS
 from counter_app.storage.claims import (
     ACCEPTED,
@@ -44,7 +45,7 @@ _WHEN = {
 }
 
 
-class NotPrintable(ValueError):
+class NotPrintable(CounterError, ValueError):
     """The record's state does not allow this document; the message says why (for the clerk)."""
 
 

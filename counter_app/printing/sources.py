@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from counter_app.domain.errors import CounterError
 from counter_app.printing import facts as printed_facts
 from counter_app.printing import gate
 from counter_app.printing.build import claim_document, filing_document
@@ -42,7 +43,7 @@ Loader = Callable[[Database, str], Mapping[str, Any] | None]
 """(database, number) → the record mapping, or ``None`` when there is no such record."""
 
 
-class NotFound(LookupError):
+class NotFound(CounterError, LookupError):
     """No record with that number."""
 
 

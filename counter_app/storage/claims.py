@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select, update
 
+from counter_app.domain.errors import CounterError
 from counter_app.domain.idnumber import mask_id
 from counter_app.domain.money import ZERO
 from counter_app.domain.requests import ClaimRequest
@@ -77,11 +78,11 @@ ACTION_LABELS = {
 OPEN_STATUSES = frozenset({ACCEPTED, REVIEWING})
 
 
-class ClaimRefused(ValueError):
+class ClaimRefused(CounterError, ValueError):
     """The engine or the claim's status does not allow this step; nothing was written."""
 
 
-class StaleClaim(RuntimeError):
+class StaleClaim(CounterError, RuntimeError):
     """Another clerk changed the claim after it was opened; nothing was written."""
 
 

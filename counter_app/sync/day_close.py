@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from counter_app.domain.errors import CounterError
 from counter_app.domain.money import ZERO
 from counter_app.domain.status import STATUS_LABELS as FILING_STATUS_LABELS
 from counter_app.domain.status import FilingStatus, filing_status
@@ -37,7 +38,7 @@ ACTION_LABELS = {"new": "新增", "change": "变更", "cancel": "取消"}
 REVIEW_LABELS = {"approved": "通过", "rejected": "不通过"}
 
 
-class DayCloseRefused(ValueError):
+class DayCloseRefused(CounterError, ValueError):
     """A day close that cannot be signed; the message is Chinese."""
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from counter_app.domain.errors import CounterError
 from counter_app.regions_data import load_region_table
 from counter_app.sync import protocol, wire
 from counter_app.sync.protocol import ACCEPTED, DUPLICATE, rejection
@@ -68,7 +69,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class StoreError(ValueError):
+class StoreError(CounterError, ValueError):
     """An operator's request the store refuses; the message is Chinese."""
 
 

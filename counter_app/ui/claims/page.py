@@ -32,9 +32,11 @@ from counter_app.storage.claims import (
 from counter_app.ui.claims.render import history_label, payment_text
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.reason import ReasonDialog
+from counter_app.ui.messages import ResumeClaim
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.wrapped import WrappedStatic
+from counter_app.ui.workers import load_in_worker
 from counter_app.workflows.claims import advance_claim
 
 
@@ -72,11 +74,14 @@ class ClaimScreen(Screen[None]):
         # Also sent when the screen is first shown: one load (and one audited view) per showing.
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="claim", description="读取报销")
     def load(self) -> None:
         """Read the claim (the view is audited)."""
-        view = open_claim(self.services.db, self.number, self.services.clerk.clerk_id)
-        self.app.call_from_thread(self._show, view)
+
+        def read() -> ClaimView | None:
+            view = open_claim(self.services.db, self.number, self.services.clerk.clerk_id)
+            return view
+
+        load_in_worker(self, read, self._show, group="claim", description="读取报销")
 
     @property
     def result(self) -> ClaimResult | None:
@@ -164,7 +169,7 @@ class ClaimScreen(Screen[None]):
             self.notify("只有待补材料的报销可以补材料", severity="warning")
             return
         lines = [ItemLine.from_row(line).as_json() for line in view.lines]
-        self.app.resume_claim(view.person, view.claim, lines)  # type: ignore[attr-defined]
+        self.post_message(ResumeClaim(view.person, view.claim, lines))
 
     def action_review(self) -> None:
         """受理 → 审核, after the clerk confirms what will be recorded."""

@@ -18,6 +18,7 @@ from counter_app.ui.dialogs.text_input import ReasonDialog
 from counter_app.ui.services import BASIS_LABELS, INSURANCE_LABELS, SCOPE_LABELS, Services
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.verdict import Verdict
+from counter_app.ui.workers import load_in_worker
 from counter_app.workflows.applications import (
     ApplicationView,
     ReviewRefused,
@@ -69,17 +70,14 @@ class ApplicationsScreen(Screen[None]):
         """Read the queue again."""
         self.load()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="applications",
-        description="读取线上申请",
-    )
     def load(self) -> None:
         """Query the pending applications off the UI thread."""
-        rows = applications(self.services.db)
-        self.app.call_from_thread(self._show, rows)
+
+        def read() -> list[OnlineApplication]:
+            rows = applications(self.services.db)
+            return rows
+
+        load_in_worker(self, read, self._show, group="applications", description="读取线上申请")
 
     def _show(self, rows: list[OnlineApplication]) -> None:
         self.rows = rows

@@ -19,6 +19,7 @@ from counter_app.storage.models import PrintJob
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.chinese import ChoiceSelect
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.workers import load_in_worker
 
 STATUS = {"queued": "待打印", "done": "已打印"}
 
@@ -152,11 +153,14 @@ class PrintQueueScreen(Screen[None]):
         """Read the queue again."""
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="queue", description="读取队列")
     def load(self) -> None:
         """Read the newest jobs off the UI thread."""
-        jobs = list_jobs(self.services.db)
-        self.app.call_from_thread(self._show, jobs)
+
+        def read() -> list[PrintJob]:
+            jobs = list_jobs(self.services.db)
+            return jobs
+
+        load_in_worker(self, read, self._show, group="queue", description="读取队列")
 
     def _show(self, jobs: list[PrintJob]) -> None:
         self.jobs = jobs
