@@ -78,8 +78,7 @@ class ClaimScreen(Screen[None]):
         """Read the claim (the view is audited)."""
 
         def read() -> ClaimView | None:
-            view = open_claim(self.services.db, self.number, self.services.clerk.clerk_id)
-            return view
+            return open_claim(self.services.db, self.number, self.services.clerk.clerk_id)
 
         load_in_worker(self, read, self._show, group="claim", description="读取报销")
 

@@ -86,8 +86,7 @@ class ClaimsQueueScreen(Screen[None]):
         """Query the claims off the UI thread."""
 
         def read() -> list[ClaimRow]:
-            rows = claim_queue(self.services.db, self.services.today, VIEWS[self.view_index][1])
-            return rows
+            return claim_queue(self.services.db, self.services.today, VIEWS[self.view_index][1])
 
         load_in_worker(self, read, self._show, group="claims", description="读取报销队列")
 

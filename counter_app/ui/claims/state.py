@@ -27,7 +27,7 @@ from counter_app.storage.claims import (
 )
 from counter_app.storage.models import Filing, Person
 from counter_app.ui.services import Services
-from counter_app.ui.wizard.state import WizardState
+from counter_app.ui.wizard.state import TRANSIENT, WizardState
 from counter_app.workflows.claims import take_claim
 
 DRAFT_KIND = "claim"
@@ -109,7 +109,7 @@ class ClaimState(WizardState[ClaimResult, CommittedClaim]):
     #: under is sent with the claim, so that the engine checks its dates and basis.
     filings: list[dict[str, Any]] = field(default_factory=list)
     #: Set by F10 on the materials step of a completed 补材料 claim: the review accepts at once.
-    accept_on_arrival: ClassVar[bool] = False
+    accept_on_arrival: bool = field(default=False, compare=False, metadata=TRANSIENT)
 
     @classmethod
     def begin(cls, services: Services, person: Person, filings: list[Filing]) -> ClaimState:

@@ -74,8 +74,7 @@ class ApplicationsScreen(Screen[None]):
         """Query the pending applications off the UI thread."""
 
         def read() -> list[OnlineApplication]:
-            rows = applications(self.services.db)
-            return rows
+            return applications(self.services.db)
 
         load_in_worker(self, read, self._show, group="applications", description="读取线上申请")
 

@@ -54,8 +54,7 @@ class DraftsScreen(Screen[None]):
         """Read this clerk's drafts."""
 
         def read() -> list[Draft]:
-            drafts = list_drafts(self.services.db, self.services.clerk.clerk_id)
-            return drafts
+            return list_drafts(self.services.db, self.services.clerk.clerk_id)
 
         load_in_worker(self, read, self._show, group="drafts", description="读取草稿")
 

@@ -157,8 +157,7 @@ class PrintQueueScreen(Screen[None]):
         """Read the newest jobs off the UI thread."""
 
         def read() -> list[PrintJob]:
-            jobs = list_jobs(self.services.db)
-            return jobs
+            return list_jobs(self.services.db)
 
         load_in_worker(self, read, self._show, group="queue", description="读取队列")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from counter_app.domain.errors import FieldError
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 #: Draft saves and the commit run in worker threads; this keeps them in order, so a commit
 #: never races the save of the draft it deletes.
 DRAFT_LOCK = threading.Lock()
+
+#: ``field(metadata=TRANSIENT)``: a field that is not saved with the draft.
+TRANSIENT = {"transient": True}
 
 ResultT = TypeVar("ResultT")
 CommittedT = TypeVar("CommittedT")
@@ -41,12 +44,14 @@ class WizardState(ABC, Generic[ResultT, CommittedT]):
 
     person_id: int
     step: int = 0
-    draft_id: int | None = field(default=None, compare=False)
+    draft_id: int | None = field(default=None, compare=False, metadata=TRANSIENT)
 
     def to_draft(self) -> dict[str, Any]:
-        """JSON-ready data of the draft (the draft's own id is kept apart)."""
+        """JSON-ready data of the draft (the draft's own id and transient fields kept apart)."""
         data = asdict(self)
-        data.pop("draft_id")
+        for item in fields(self):
+            if item.metadata.get("transient"):
+                data.pop(item.name)
         return data
 
     @classmethod
