@@ -38,6 +38,7 @@ from counter_app.ui.messages import (
     StartClaim,
     StartFiling,
     Unlocked,
+    WorkFailed,
 )
 from counter_app.ui.services import Services
 from counter_app.ui.typeahead import TypeAhead
@@ -149,17 +150,26 @@ class CounterApp(GuardedApp):
         if worker.state == WorkerState.SUCCESS and worker.group == "start":
             self.services = worker.result
             self._sign_in()
-        elif worker.state == WorkerState.ERROR:
-            error = worker.error
-            # A CounterError says in Chinese what went wrong, under its own heading.
-            if isinstance(error, CounterError):
-                why, title = error.clerk_message(), error.title
-            else:
-                why, title = str(error), CounterError.title
-            message = f"{worker.description or '操作'}失败：{why}"
+        elif worker.state == WorkerState.ERROR and worker.error is not None:
+            message = self.show_failure(worker.description, worker.error)
             if worker.group == "start":
                 self.query_one("#loading", Label).update(message)
-            self.notify(message, title=title, severity="error", timeout=15)
+
+    def on_work_failed(self, event: WorkFailed) -> None:
+        """A screen's worker failed (its state change does not reach the app)."""
+        self.show_failure(event.description, event.error)
+
+    def show_failure(self, description: str, error: BaseException) -> str:
+        """The one place a failure becomes a Chinese message for the clerk (returned too).
+
+        A ``CounterError`` says in Chinese what went wrong, under its own heading."""
+        if isinstance(error, CounterError):
+            why, title = error.clerk_message(), error.title
+        else:
+            why, title = str(error), CounterError.title
+        message = f"{description or '操作'}失败：{why}"
+        self.notify(message, title=title, severity="error", timeout=15)
+        return message
 
     def _sign_in(self) -> None:
         from counter_app.ui.screens.sign_in import SignInScreen

@@ -110,3 +110,13 @@ class Unlocked(Message):
 
 class SignOut(Message):
     """From the lock screen: end the session; the next clerk signs in."""
+
+
+class WorkFailed(Message):
+    """A screen's worker failed (``Worker.StateChanged`` does not bubble): the app's one
+    failure handler shows ``error`` under ``description``. Posted from the worker thread."""
+
+    def __init__(self, description: str, error: BaseException) -> None:
+        super().__init__()
+        self.description = description
+        self.error = error

@@ -4,6 +4,7 @@ what the filing wizard asks on the app's business date."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
 import threading
@@ -11,7 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import ClassVar, get_args
 
-from textual.widgets import Checkbox, Select
+from textual.widgets import Checkbox, Input, Select
+from textual.worker import WorkerFailed
 
 from counter_app.domain.errors import CounterError
 from counter_app.domain.results import ClaimResult, FilingResult
@@ -26,7 +28,7 @@ from counter_app.ui.screens.dashboard import DashboardScreen
 from counter_app.ui.screens.filing_rules import FilingRulesScreen
 from counter_app.ui.screens.person import PersonScreen
 from counter_app.ui.widgets.verdict import Verdict
-from counter_app.ui.workers import load_in_worker
+from counter_app.ui.workers import load_in_worker, run_in_worker
 from tests.functional.conftest import TODAY, open_db
 from tests.functional.driving import settle, sign_in
 from tests.functional.test_filing_flows import _add_person
@@ -78,9 +80,9 @@ def test_no_screen_calls_the_app_by_an_untyped_name() -> None:
 
 async def test_screens_post_messages_the_app_handles(make_app) -> None:
     app = make_app("jiangsu")
-    person_id = _add_person(app)
     async with app.run_test(size=(100, 40)) as pilot:
         await sign_in(pilot)
+        person_id = _add_person(app)
         assert isinstance(app.screen, DashboardScreen)
         app.screen.post_message(OpenPerson(person_id))
         await settle(pilot)
@@ -138,10 +140,12 @@ async def test_a_counter_error_in_a_worker_is_shown_in_chinese_under_its_heading
         def fail() -> None:
             raise _ShutterClosed("今日窗口已关闭，请明日再办")
 
-        app.screen.run_worker(
-            fail, thread=True, exit_on_error=False, group="t", description="读取测试"
-        )
-        await settle(pilot)
+        # A screen's worker: Textual's state change stays on the screen; the app is told.
+        worker = run_in_worker(app.screen, fail, group="t", description="读取测试")
+        with contextlib.suppress(WorkerFailed):
+            await worker.wait()
+        for _ in range(3):
+            await pilot.pause()
         shown = [(n.title, n.message) for n in app._notifications]
         assert ("窗口已关闭", "读取测试失败：今日窗口已关闭，请明日再办") in shown
         assert isinstance(app.screen, DashboardScreen)  # the app carries on
@@ -187,6 +191,7 @@ async def test_the_rules_screen_offers_the_wizard_s_circumstances(make_app) -> N
         assert {flag for flag, _ in FLAGS} | {"continued_treatment"} <= offered
         assert screen.query_one("#referral_one_stop", Checkbox).region.height == 1  # in view
         screen.query_one("#category", Select).value = "referral"
+        screen.query_one("#destination", Input).value = "460100"  # 海口: cross-province
         await pilot.pause()
         verdict = screen.query_one(Verdict)
         assert "转诊转院证明材料" in str(verdict.render())
@@ -205,7 +210,7 @@ async def test_the_rules_screen_decides_on_the_app_s_business_date(make_app) -> 
         screen = await _rules(pilot)
         assert screen._request()["today"] == business.isoformat()
         screen.query_one("#scope", Select).value = "in_province"
-        screen.query_one("#destination").value = "340100"  # type: ignore[attr-defined]
+        screen.query_one("#destination", Input).value = "340100"
         for material in ("id_card", "filing_form", "residence_proof"):
             screen.query_one("#materials").select(material)  # type: ignore[attr-defined]
         await pilot.pause()

@@ -25,6 +25,7 @@ from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.form import error_fields, error_id, show_field_errors
 from counter_app.ui.widgets.verdict import Verdict
 from counter_app.ui.wizard.state import DRAFT_LOCK, WizardState
+from counter_app.ui.workers import run_in_worker
 
 StateT = TypeVar("StateT", bound=WizardState[Any, Any])
 ResultT = TypeVar("ResultT")
@@ -170,14 +171,7 @@ class WizardStep(Screen[str], Generic[StateT, ResultT]):
                 return
             self.app.call_from_thread(self.committed, committed)
 
-        self.run_worker(
-            write,
-            thread=True,
-            exclusive=True,
-            exit_on_error=False,
-            group="commit",
-            description=self.COMMIT_DESCRIPTION,
-        )
+        run_in_worker(self, write, group="commit", description=self.COMMIT_DESCRIPTION)
 
     def refused(self, message: str) -> None:
         """The workflow refused: say why where the commit was asked for."""
