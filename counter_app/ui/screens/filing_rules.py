@@ -12,7 +12,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Checkbox, Header, Input, Label, Select, SelectionList
 
@@ -101,9 +101,8 @@ class FilingRulesScreen(Screen[None]):
                 yield from form_row(
                     "结束日期", Input(placeholder="年-月-日，可不填", id="end_date", compact=True)
                 )
-                with Grid(classes="flag-grid"):
-                    for flag, text in self.flags:
-                        yield Checkbox(text, id=flag, compact=True)
+                for flag, text in self.flags:  # one a line, as the wizard asks them
+                    yield Checkbox(text, id=flag, compact=True)
                 yield Label("已收材料（空格勾选）", classes="section")
                 yield SelectionList[str](
                     *[(labels[m], m) for m in filing_material_ids(self.engine)], id="materials"
