@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from counter_app.domain.errors import CounterError
 from counter_app.settings import PrinterConfig, Settings, config_file
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from counter_app.storage.db import Database
 
 
-class SetupError(ValueError):
+class SetupError(CounterError, ValueError):
     """A set-up input that cannot be used; the message is Chinese and says what to do."""
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from counter_app.domain.errors import CounterError
 from counter_app.domain.policy import PolicyPack
 from counter_app.resources import assets_dir
 
@@ -24,7 +25,7 @@ _CLAIM_MATERIALS = "claim_materials.toml"
 _SHARED = (_CATALOGUE, _CLAIM_MATERIALS)
 
 
-class PackError(ValueError):
+class PackError(CounterError, ValueError):
     """A policy pack that cannot be used; ``str()`` names the file, the key and the problem."""
 
     def __init__(self, path: Path, key: str, problem: str) -> None:

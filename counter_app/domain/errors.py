@@ -1,4 +1,8 @@
-"""Input errors that name the field, in Chinese, for the clerk and for scripts.
+"""The errors of counter_app: one ``CounterError`` family, and input errors that name the field.
+
+Every exception class of the project derives from ``CounterError`` (besides the built-in class it
+always had, so ``except ValueError`` still catches what it caught): its message is Chinese, fit
+for a clerk, and the app's one worker-state handler shows it under the class's ``title``.
 
 Every bad field of a request is reported at once as ``{"field": ..., "message": ...}``; pydantic's
 English messages are translated here so no English reaches a clerk.
@@ -7,9 +11,23 @@ English messages are translated here so no English reaches a clerk.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import ValidationError
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+
+class CounterError(Exception):
+    """The base of every error counter_app raises on purpose; ``str(error)`` is Chinese."""
+
+    #: The heading the clerk sees above the message.
+    title: ClassVar[str] = "出错了"
+    #: Said when the error carries no message of its own.
+    default_message: ClassVar[str] = "操作未能完成"
+
+    def clerk_message(self) -> str:
+        """The Chinese message for the clerk."""
+        return str(self) or self.default_message
 
 
 @dataclass(frozen=True)
@@ -24,7 +42,7 @@ class FieldError:
         return {"field": self.field, "message": self.message}
 
 
-class InvalidInput(ValueError):
+class InvalidInput(CounterError, ValueError):
     """A request the engine cannot decide on; carries every bad field."""
 
     def __init__(self, errors: list[FieldError]) -> None:

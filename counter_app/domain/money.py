@@ -6,13 +6,15 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
+from counter_app.domain.errors import CounterError
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 #: The largest amount accepted on one claim; anything above is a typing error, not a bill.
 MAX_AMOUNT = Decimal("9999999.99")
 
 
-class MoneyError(ValueError):
+class MoneyError(CounterError, ValueError):
     """An amount that cannot be accepted; the message is Chinese and ready for the clerk."""
 
 

@@ -15,12 +15,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from counter_app.domain.errors import CounterError
+
 RegionLevel = Literal["province", "municipality", "city"]
 
 _CODE_RE = re.compile(r"^\d{6}$")
 
 
-class RegionError(ValueError):
+class RegionError(CounterError, ValueError):
     """A region code that is malformed, unknown or too coarse; the message is for the clerk."""
 
 

@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from counter_app.domain.errors import CounterError
+
 
 @dataclass(frozen=True)
 class TextField:
@@ -65,7 +67,7 @@ _FORMAT_CONTROLS = frozenset(
 _NAMES = {"\n": "换行", "\r": "回车", "\t": "制表符", "\x00": "空字符", "\x1b": "ESC"}
 
 
-class TextFieldError(ValueError):
+class TextFieldError(CounterError, ValueError):
     """A free-text value refused at entry; ``field`` names it, the message is Chinese."""
 
     def __init__(self, field: str, message: str) -> None:

@@ -13,10 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from counter_app.domain.errors import CounterError
+
 _MAX_STEPS = 3660  # ten years of calendar days: far beyond any plausible deadline
 
 
-class CalendarError(ValueError):
+class CalendarError(CounterError, ValueError):
     """A malformed holiday-table update; the message is for the operator."""
 
 

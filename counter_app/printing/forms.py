@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from counter_app.domain.errors import CounterError
 from counter_app.resources import forms_dir
 
 DOCUMENT_KINDS: dict[str, str] = {
@@ -36,7 +37,7 @@ CLAIM_KINDS = (
 )
 
 
-class FormError(ValueError):
+class FormError(CounterError, ValueError):
     """A form file that cannot be used; the message names the file and the key."""
 
 

@@ -24,6 +24,7 @@ from counter_app.domain.claim_lifecycle import (
     SETTLED,
     ClaimStatus,
 )
+from counter_app.domain.errors import CounterError
 from counter_app.printing.forms import CLAIM_KINDS, DOCUMENT_KINDS, FILING_KINDS
 
 COMMITMENT_MATERIAL = "commitment_letter"
@@ -55,7 +56,7 @@ def state_document(status: str) -> str | None:
     )
 
 
-class NotPrintable(ValueError):
+class NotPrintable(CounterError, ValueError):
     """The record's state does not allow this document; the message says why (for the clerk)."""
 
 

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from counter_app.domain.errors import CounterError
+
 # Signature and digest are 80 bits in base32: exactly 16 characters, so the match ends there even
 # when the extracted text runs on without a space.
 _PAYLOAD = re.compile(
@@ -16,7 +18,7 @@ _PAYLOAD = re.compile(
 )
 
 
-class PaperError(ValueError):
+class PaperError(CounterError, ValueError):
     """A document that cannot be read; the message is Chinese."""
 
 

@@ -18,10 +18,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from counter_app.domain.errors import CounterError
 from counter_app.settings import PrinterConfig
 
 
-class PrinterError(RuntimeError):
+class PrinterError(CounterError, RuntimeError):
     """The printer could not take the job; the message is for the clerk."""
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import col, select
 
 from counter_app.domain.claim_lifecycle import RETURNED
+from counter_app.domain.errors import CounterError
 from counter_app.domain.idnumber import mask_id
 from counter_app.domain.status import FilingAction, FilingStatus
 from counter_app.printing import facts as printed_facts
@@ -58,7 +59,7 @@ Loader = Callable[..., DocumentSource | None]
 """(database, number, pack_file=...) → the document source, or ``None`` for no such record."""
 
 
-class NotFound(LookupError):
+class NotFound(CounterError, LookupError):
     """No record with that number."""
 
 

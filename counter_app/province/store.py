@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from counter_app.domain.errors import CounterError
 from counter_app.province import wire
 from counter_app.province.apply import (
     Decider,
@@ -71,7 +72,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class StoreError(ValueError):
+class StoreError(CounterError, ValueError):
     """An operator's request the store refuses; the message is Chinese."""
 
 

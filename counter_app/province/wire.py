@@ -29,7 +29,7 @@ from pydantic import (
     ValidationError,
 )
 
-from counter_app.domain.errors import describe_error, field_path
+from counter_app.domain.errors import CounterError, describe_error, field_path
 from counter_app.domain.policy import Category, Insurance, Scope
 from counter_app.domain.requests import EARLIEST_DATE, LATEST_DATE
 from counter_app.sync import protocol
@@ -51,7 +51,7 @@ KEY_MAX = 64
 _OPEN = ConfigDict(strict=True, extra="allow", frozen=True)
 
 
-class WireError(ValueError):
+class WireError(CounterError, ValueError):
     """A request the store refuses as a whole: HTTP status, machine code, Chinese message."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -269,7 +269,7 @@ def describe(exc: ValidationError, prefix: tuple[str, ...] = ()) -> str:
 # -- generic JSON bounds ---------------------------------------------------------------------
 
 
-class _Constant(ValueError):
+class _Constant(CounterError, ValueError):
     """``NaN``, ``Infinity`` or ``-Infinity`` in a body."""
 
 

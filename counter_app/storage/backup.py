@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from counter_app.domain.errors import CounterError
 from counter_app.private_files import DIR_MODE, FILE_MODE, write_private
 
 #: ``<database stem>-<UTC yyyymmdd-HHMMSS>.backup.db``
@@ -43,7 +44,7 @@ STALE_PART = timedelta(minutes=30)
 WARN_AGE = timedelta(days=1)
 
 
-class BackupError(Exception):
+class BackupError(CounterError):
     """A backup or restore that cannot be done; the message is Chinese."""
 
 

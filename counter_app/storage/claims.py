@@ -36,6 +36,7 @@ from counter_app.domain.claim_lifecycle import (
     may,
 )
 from counter_app.domain.claim_lines import ItemLine
+from counter_app.domain.errors import CounterError
 from counter_app.domain.idnumber import mask_id
 from counter_app.domain.requests import ClaimRequest
 from counter_app.domain.results import ClaimResult
@@ -58,11 +59,11 @@ from counter_app.storage.records import audit, emit, next_number
 CLAIM_PREFIX = "BX"
 
 
-class ClaimRefused(ValueError):
+class ClaimRefused(CounterError, ValueError):
     """The engine or the claim's status does not allow this step; nothing was written."""
 
 
-class StaleClaim(RuntimeError):
+class StaleClaim(CounterError, RuntimeError):
     """Another clerk changed the claim after it was opened; nothing was written."""
 
 

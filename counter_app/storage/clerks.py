@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
 
+from counter_app.domain.errors import CounterError
 from counter_app.domain.lockout import Lockout
 from counter_app.domain.text_fields import TextFieldError, check_text
 from counter_app.storage.db import Database
@@ -21,7 +22,7 @@ _HASHER = PasswordHasher()
 MIN_PASSWORD = 8
 
 
-class ClerkError(ValueError):
+class ClerkError(CounterError, ValueError):
     """A clerk that cannot be created; the message is Chinese."""
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy.engine import URL
 
+from counter_app.domain.errors import CounterError
 from counter_app.private_files import DIR_MODE, touch_private
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 FileState = Literal["new", "plain", "encrypted"]
 
 
-class EncryptionError(ValueError):
+class EncryptionError(CounterError, ValueError):
     """An encrypted database that cannot be opened or converted; the message is Chinese."""
 
 

@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult
 from sqlmodel import Session, col, select, update
 
+from counter_app.domain.errors import CounterError
 from counter_app.domain.idnumber import mask_id
 from counter_app.domain.requests import FilingRequest
 from counter_app.domain.results import FilingResult
@@ -38,11 +39,11 @@ from counter_app.storage.records import audit, emit, next_number
 FILING_PREFIX = "BA"
 
 
-class FilingRefused(ValueError):
+class FilingRefused(CounterError, ValueError):
     """The engine did not allow this step; nothing was written."""
 
 
-class StaleFiling(RuntimeError):
+class StaleFiling(CounterError, RuntimeError):
     """Another clerk changed the filing after it was opened; nothing was written."""
 
 

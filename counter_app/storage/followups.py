@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlmodel import col, select, update
 
+from counter_app.domain.errors import CounterError
 from counter_app.domain.followup import decide_followup
 from counter_app.domain.idnumber import mask_id
 from counter_app.domain.policy import PolicyPack
@@ -23,7 +24,7 @@ from counter_app.storage.models import Filing, FilingHistory, FilingMaterial, Pe
 from counter_app.storage.records import audit, emit
 
 
-class FollowupRefused(ValueError):
+class FollowupRefused(CounterError, ValueError):
     """The materials do not complete the filing (or it owes none); nothing was written."""
 
     def __init__(self, reasons: list[Reason]) -> None:

@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from counter_app.domain.errors import CounterError
 from counter_app.private_files import write_private
 
 FORMAT = "counter-app-keyslots"
@@ -51,7 +52,7 @@ RECOVERY_BYTES = 20
 SlotKind = Literal["clerk", "recovery"]
 
 
-class KeySlotError(ValueError):
+class KeySlotError(CounterError, ValueError):
     """A slot that cannot be opened or a slot file that cannot be read; the message is Chinese."""
 
 

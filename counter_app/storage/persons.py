@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
+from counter_app.domain.errors import CounterError
 from counter_app.domain.idnumber import check_id_number, mask_id, mask_phone
 from counter_app.domain.status import STANDING, STATUS_LABELS
 from counter_app.domain.text_fields import TextFieldError, check_text
@@ -69,7 +70,7 @@ class PersonRow:
     filing_status: str = ""
 
 
-class PersonError(ValueError):
+class PersonError(CounterError, ValueError):
     """A person that cannot be saved; ``field`` names the bad field."""
 
     def __init__(self, field: str, message: str) -> None:

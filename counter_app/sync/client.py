@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from counter_app.domain.engine import RulesEngine
+from counter_app.domain.errors import CounterError
 from counter_app.locations import is_loopback
 from counter_app.storage.db import Database
 from counter_app.sync import outbox, protocol, registration
@@ -41,7 +42,7 @@ Progress = Callable[[int, int, str], None]
 PULL_PAGE = 200
 
 
-class SyncError(RuntimeError):
+class SyncError(CounterError, RuntimeError):
     """A sync that could not finish; the message is Chinese and says what to do."""
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from counter_app.domain.claim_lifecycle import STATUS_ORDER
+from counter_app.domain.errors import CounterError
 from counter_app.domain.money import ZERO
 from counter_app.domain.status import ACTION_LABELS, FilingStatus, filing_status
 from counter_app.storage.clerks import SignedIn
@@ -35,7 +36,7 @@ from counter_app.sync.transitions import BUSINESS_ZONE
 REVIEW_LABELS = {"approved": "通过", "rejected": "不通过"}
 
 
-class DayCloseRefused(ValueError):
+class DayCloseRefused(CounterError, ValueError):
     """A day close that cannot be signed; the message is Chinese."""
 
 

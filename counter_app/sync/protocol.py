@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from counter_app.domain.errors import CounterError
+
 VERSION = "v1"
 PREFIX = f"/{VERSION}"
 
@@ -161,5 +163,5 @@ def block_digests(rows: Iterable[tuple[int, str, str]]) -> dict[int, dict[str, A
     return out
 
 
-class SignatureError(ValueError):
+class SignatureError(CounterError, ValueError):
     """A transfer file that is not intact or not for this office; the message is Chinese."""

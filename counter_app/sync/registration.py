@@ -19,6 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
+from counter_app.domain.errors import CounterError
 from counter_app.private_files import private_dir, write_private
 from counter_app.sync import protocol, signing
 from counter_app.sync.protocol import SignatureError
@@ -27,7 +28,7 @@ REGISTRATION = "registration.json"
 OFFICE_KEY = "office.key"
 
 
-class RegistrationError(ValueError):
+class RegistrationError(CounterError, ValueError):
     """A registration that cannot be used; the message is Chinese and says what to do."""
 
 

@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import events, work
-from textual.app import ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Header, Label
 from textual.worker import Worker, WorkerState
 
+from counter_app.domain.errors import CounterError
 from counter_app.settings import Settings
 from counter_app.ui.lock import GuardedApp
+from counter_app.ui.messages import (
+    EditPerson,
+    OfficeRenamed,
+    OpenClaim,
+    OpenPerson,
+    OpenPrint,
+    ResumeClaim,
+    ResumeDraft,
+    SignOut,
+    StartClaim,
+    StartFiling,
+    Unlocked,
+    WorkFailed,
+)
 from counter_app.ui.typeahead import TypeAhead
 from counter_app.ui.widgets.footer import KeysFooter
 
@@ -22,7 +37,7 @@ if TYPE_CHECKING:
     # Imported where used: the start pays only for what the sign-in screen needs (issue 17).
     from counter_app.storage.clerks import SignedIn
     from counter_app.storage.db import Database
-    from counter_app.storage.models import Claim, Draft, Filing, Person
+    from counter_app.storage.models import Draft
     from counter_app.ui.services import Services
 
 #: The areas reached from the dashboard by one key; switching between them replaces the screen.
@@ -151,11 +166,26 @@ class CounterApp(GuardedApp):
         if worker.state == WorkerState.SUCCESS and worker.group == "start":
             self.services = worker.result
             self._sign_in()
-        elif worker.state == WorkerState.ERROR:
-            message = f"{worker.description or '操作'}失败：{worker.error}"
+        elif worker.state == WorkerState.ERROR and worker.error is not None:
+            message = self.show_failure(worker.description, worker.error)
             if worker.group == "start":
                 self.query_one("#loading", Label).update(message)
-            self.notify(message, title="出错了", severity="error", timeout=15)
+
+    def on_work_failed(self, event: WorkFailed) -> None:
+        """A screen's worker failed (its state change does not reach the app)."""
+        self.show_failure(event.description, event.error)
+
+    def show_failure(self, description: str, error: BaseException) -> str:
+        """The one place a failure becomes a Chinese message for the clerk (returned too).
+
+        A ``CounterError`` says in Chinese what went wrong, under its own heading."""
+        if isinstance(error, CounterError):
+            why, title = error.clerk_message(), error.title
+        else:
+            why, title = str(error), CounterError.title
+        message = f"{description or '操作'}失败：{why}"
+        self.notify(message, title=title, severity="error", timeout=15)
+        return message
 
     def _sign_in(self) -> None:
         from counter_app.ui.screens.sign_in import SignInScreen
@@ -231,7 +261,7 @@ class CounterApp(GuardedApp):
             ConfirmDialog(f"有未完成的办理：{draft.title}，是否继续？", more), callback=answer
         )
 
-    # -- navigation (called by screens) --------------------------------------------------
+    # -- navigation (screens post ui.messages; the handlers are the on_* methods) -----------
 
     def open_top_level(self, screen: Screen) -> None:
         """Open one of the top-level areas (S, O, J, L, D, R, F9): from another of them it
@@ -261,15 +291,9 @@ class CounterApp(GuardedApp):
 
     def action_rules(self) -> None:
         """规则查询."""
-        from counter_app.storage.filings import filings_of_id_number
         from counter_app.ui.screens.filing_rules import FilingRulesScreen
 
-        ready = self.ready
-        self.open_top_level(
-            FilingRulesScreen(
-                ready.engine, ready.today, lambda number: filings_of_id_number(ready.db, number)
-            )
-        )
+        self.open_top_level(FilingRulesScreen(self.ready))
 
     def action_new_person(self) -> None:
         """登记参保人, then open the new record."""
@@ -281,11 +305,15 @@ class CounterApp(GuardedApp):
 
         self.push_screen(PersonFormScreen(self.ready), callback=saved)
 
-    def edit_person(self, person: Person) -> None:
+    def on_edit_person(self, message: EditPerson) -> None:
         """修改参保人信息."""
         from counter_app.ui.screens.person_form import PersonFormScreen
 
-        self.push_screen(PersonFormScreen(self.ready, person))
+        self.push_screen(PersonFormScreen(self.ready, message.person))
+
+    def on_open_person(self, message: OpenPerson) -> None:
+        """The person's page."""
+        self.open_person(message.person_id)
 
     def open_person(self, person_id: int) -> None:
         """The person's page."""
@@ -293,15 +321,20 @@ class CounterApp(GuardedApp):
 
         self.push_screen(PersonScreen(self.ready, person_id))
 
-    def start_filing(
-        self, person: Person, action: str, target: Filing | None, filings: list[Filing]
-    ) -> None:
+    def on_start_filing(self, message: StartFiling) -> None:
         """The filing wizard for new, change or cancel."""
-        from counter_app.ui.wizard.flow import FilingWizard
-        from counter_app.ui.wizard.state import WizardState
+        from counter_app.ui.filings.flow import FilingWizard
+        from counter_app.ui.filings.state import FilingState
 
-        state = WizardState.begin(self.ready, person, action, target, filings)
-        FilingWizard(self, self.ready, state).start()
+        ready = self.ready
+        state = FilingState.begin(
+            ready, message.person, message.action, message.target, message.filings
+        )
+        FilingWizard(self, ready, state).start()
+
+    def on_resume_draft(self, message: ResumeDraft) -> None:
+        """A draft chosen on the drafts screen."""
+        self.resume_draft(message.draft)
 
     def resume_draft(self, draft: Draft) -> None:
         """Back into the wizard at the step the draft was saved at, with fresh filings."""
@@ -310,45 +343,48 @@ class CounterApp(GuardedApp):
         from counter_app.ui.claims.flow import ClaimWizard
         from counter_app.ui.claims.state import DRAFT_KIND as CLAIM_DRAFT
         from counter_app.ui.claims.state import ClaimState
-        from counter_app.ui.wizard.flow import FilingWizard
-        from counter_app.ui.wizard.state import WizardState
+        from counter_app.ui.filings.flow import FilingWizard
+        from counter_app.ui.filings.state import FilingState
 
         assert draft.id is not None
         data = {k: v for k, v in draft.data.items() if k != DECLINED}
         if draft.kind == CLAIM_DRAFT:
             ClaimWizard(self, self.ready, ClaimState.from_draft(data, draft.id)).start()
             return
-        state = WizardState.from_draft(data, draft.id)
+        state = FilingState.from_draft(data, draft.id)
         state.existing = as_existing(person_filings(self.ready.db, state.person_id))
         FilingWizard(self, self.ready, state).start()
 
     # -- claims (零星报销) -----------------------------------------------------------------
 
-    def start_claim(self, person: Person, filings: list[Filing]) -> None:
+    def on_start_claim(self, message: StartClaim) -> None:
         """The claim wizard for a person, prefilled from their filings."""
         from counter_app.ui.claims.flow import ClaimWizard
         from counter_app.ui.claims.state import ClaimState
 
-        ClaimWizard(self, self.ready, ClaimState.begin(self.ready, person, filings)).start()
+        ready = self.ready
+        ClaimWizard(self, ready, ClaimState.begin(ready, message.person, message.filings)).start()
 
-    def resume_claim(self, person: Person, claim: Claim, lines: list[dict]) -> None:
+    def on_resume_claim(self, message: ResumeClaim) -> None:
         """A 待补材料 claim taken up again at the materials step."""
         from counter_app.ui.claims.flow import ClaimWizard
         from counter_app.ui.claims.state import ClaimState
         from counter_app.ui.claims.steps import MATERIALS_STEP
 
+        claim = message.claim
         assert claim.version is not None
+        lines = message.lines
         state = ClaimState.resume(
-            person, claim.number, claim.version, claim.request, lines, claim.hospital
+            message.person, claim.number, claim.version, claim.request, lines, claim.hospital
         )
         state.step = MATERIALS_STEP
         ClaimWizard(self, self.ready, state).start()
 
-    def open_claim(self, number: str) -> None:
+    def on_open_claim(self, message: OpenClaim) -> None:
         """One claim's page."""
         from counter_app.ui.claims.page import ClaimScreen
 
-        self.push_screen(ClaimScreen(self.ready, number))
+        self.push_screen(ClaimScreen(self.ready, message.number))
 
     def action_claims(self) -> None:
         """报销队列."""
@@ -367,6 +403,10 @@ class CounterApp(GuardedApp):
 
         if self.services is not None and self.services.signed is not None:
             self.open_top_level(PrintQueueScreen(self.ready))
+
+    def on_open_print(self, message: OpenPrint) -> None:
+        """The print screen a screen asked for."""
+        self.open_print(message.number, message.kinds, message.subject)
 
     def open_print(self, number: str, kinds: list[str], subject: str = "") -> None:
         """The print screen for one record's documents (a filing's or a claim's)."""
@@ -404,12 +444,12 @@ class CounterApp(GuardedApp):
             return
         self.open_top_level(DoctorScreen(self.ready))
 
-    def office_renamed(self, name: str) -> None:
+    def on_office_renamed(self, message: OfficeRenamed) -> None:
         """The office's name changed: the header and the signed-in clerk show the new one."""
         from dataclasses import replace
 
-        self.ready.signed = replace(self.ready.clerk, office_name=name)
-        self.title = name
+        self.ready.signed = replace(self.ready.clerk, office_name=message.name)
+        self.title = message.name
 
     def action_day_close(self) -> None:
         """日结."""
@@ -473,7 +513,7 @@ class CounterApp(GuardedApp):
 
     # -- the lock (GuardedApp) -------------------------------------------------------------
 
-    async def on_event(self, event: events.Event) -> None:  # type: ignore[override]
+    async def on_event(self, event: events.Event) -> None:
         # GuardedApp.on_event notes the clerk's activity for the idle lock
         if self.type_ahead.intercept(event):
             return  # held until the screen being opened can take it
@@ -505,6 +545,14 @@ class CounterApp(GuardedApp):
         """Cover the screen until the clerk's password is typed again."""
         self.lock()
 
+    def on_unlocked(self, message: Unlocked) -> None:
+        """The lock screen's password was right."""
+        self.unlock(message.lock_screen)
+
+    def on_sign_out(self, message: SignOut) -> None:
+        """Signing out from the lock screen."""
+        self.sign_out()
+
     def sign_out(self) -> None:
         """From the lock screen: end the session; the next clerk signs in."""
         self.leave_session()
@@ -535,7 +583,7 @@ class CounterApp(GuardedApp):
 
         from counter_app.ui.widgets.chinese import CounterPalette
 
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if self.use_command_palette and not CommandPalette.is_open(cast("App[object]", self)):
             self.push_screen(CounterPalette())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

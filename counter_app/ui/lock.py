@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from textual import events
 from textual._context import active_message_pump
@@ -64,7 +64,7 @@ class GuardedApp(App[None]):
         """Cover the work: close the palette, clear notifications, hold everything until unlock."""
         if self.guard is not None or not self.can_lock():
             return
-        while CommandPalette.is_open(self) and len(self.screen_stack) > 1:
+        while CommandPalette.is_open(cast("App[object]", self)) and len(self.screen_stack) > 1:
             App.pop_screen(self)
         self.clear_notifications()
         self.guard = "locked"
@@ -126,7 +126,7 @@ class GuardedApp(App[None]):
 
             self._held.append(replay)
 
-    def push_screen(  # type: ignore[override]
+    def push_screen(
         self,
         screen: Screen[Any] | str,
         callback: Any = None,
@@ -136,7 +136,9 @@ class GuardedApp(App[None]):
     ) -> Any:
         """Push, unless guarded: then the screen waits for the unlock (the palette never)."""
         if self.guard is None or self._is_guard_screen(screen):
-            return super().push_screen(screen, callback, wait_for_dismiss, mode=mode)
+            if wait_for_dismiss:
+                return super().push_screen(screen, callback, wait_for_dismiss=True, mode=mode)
+            return super().push_screen(screen, callback, mode=mode)
         if isinstance(screen, CommandPalette):
             return AwaitComplete.nothing()
         if not wait_for_dismiss:
@@ -167,14 +169,14 @@ class GuardedApp(App[None]):
         self._hold(lambda: super(GuardedApp, self).pop_screen())
         return AwaitComplete.nothing()
 
-    def switch_mode(self, mode: str) -> AwaitComplete:
+    def switch_mode(self, mode: str) -> Any:  # AwaitMount, or AwaitComplete while held
         """Modes are areas of the work: none is entered while guarded."""
         if self.guard is None:
             return super().switch_mode(mode)
         self._hold(lambda: super(GuardedApp, self).switch_mode(mode))
         return AwaitComplete.nothing()
 
-    def notify(self, message: str, **kwargs: Any) -> None:  # type: ignore[override]
+    def notify(self, message: str, **kwargs: Any) -> None:
         """Notifications may name a person: while locked they wait for the unlock."""
         if self.guard is None:
             super().notify(message, **kwargs)
@@ -187,7 +189,7 @@ class GuardedApp(App[None]):
 
     # -- the idle lock ---------------------------------------------------------------------
 
-    def on_event(self, event: events.Event) -> Any:  # type: ignore[override]
+    def on_event(self, event: events.Event) -> Any:
         if isinstance(event, (events.Key, events.MouseDown)):
             self.last_activity = time.monotonic()
         return super().on_event(event)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from counter_app.domain.engine import RulesEngine
-from counter_app.domain.errors import InvalidInput
+from counter_app.domain.errors import CounterError, InvalidInput
 from counter_app.domain.idnumber import mask_id
 from counter_app.domain.requests import FilingRequest
 from counter_app.domain.results import FilingResult
@@ -34,7 +34,7 @@ from counter_app.workflows.filings import decide
 from counter_app.workflows.refusals import REVIEW_KIND
 
 
-class ReviewRefused(ValueError):
+class ReviewRefused(CounterError, ValueError):
     """A review that cannot be recorded; the message is Chinese."""
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from counter_app.domain.errors import CounterError
 from counter_app.storage.db import Database
 from counter_app.storage.filings import undo_refused_step
 from counter_app.storage.models import Filing, OutboxEvent, utcnow
@@ -30,7 +31,7 @@ REVIEW_KIND = "application.review"
 REJECTED, DISMISSED = "rejected", "dismissed"
 
 
-class ResolveRefused(LookupError):
+class ResolveRefused(CounterError, LookupError):
     """The refusal cannot be resolved that way; the message is Chinese; nothing was written."""
 
 

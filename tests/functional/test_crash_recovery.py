@@ -22,8 +22,8 @@ from counter_app.storage.filings import person_filings
 from counter_app.storage.models import AuditLog, Filing, FilingHistory, OutboxEvent
 from counter_app.storage.persons import save_person
 from counter_app.ui.dialogs.confirm import ConfirmDialog
+from counter_app.ui.filings.steps import ReviewStep
 from counter_app.ui.screens.person import PersonScreen
-from counter_app.ui.wizard.steps import ReviewStep
 from tests.functional.conftest import TODAY
 from tests.functional.driving import next_step, settle, sign_in
 

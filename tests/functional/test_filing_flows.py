@@ -11,8 +11,8 @@ from counter_app.storage.clerks import sign_in as storage_sign_in
 from counter_app.storage.filings import as_existing, person_filings
 from counter_app.storage.models import AuditLog, Filing, FilingHistory, OutboxEvent
 from counter_app.storage.persons import save_person
+from counter_app.ui.filings.steps import ReviewStep
 from counter_app.ui.screens.person import PersonScreen
-from counter_app.ui.wizard.steps import ReviewStep
 from counter_app.workflows.filings import commit_filing
 from tests.functional.conftest import TODAY, engine_for, open_db
 from tests.functional.driving import (

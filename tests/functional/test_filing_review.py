@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import Label
 
-from counter_app.ui.wizard.steps import MaterialsStep, ReviewStep
+from counter_app.ui.filings.steps import MaterialsStep, ReviewStep
 from tests.functional.driving import (
     choose_destination,
     missing_now,

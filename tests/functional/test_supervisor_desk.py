@@ -11,6 +11,7 @@ from textual.widgets import Input, Label
 
 from counter_app.storage.demo import SUPERVISOR_PASSWORD, SUPERVISOR_USER
 from counter_app.storage.models import AuditLog, Clerk
+from counter_app.ui.messages import OpenClaim
 from counter_app.ui.screens.audit import AuditScreen
 from counter_app.ui.screens.clerks import ClerkDialog, ClerksScreen
 from counter_app.ui.screens.dashboard import DashboardScreen
@@ -202,7 +203,7 @@ async def test_settling_on_example_values_asks_a_supervisor(make_app, tmp_path: 
         assert isinstance(app.screen, DashboardScreen)
         await settle(pilot)
         assert WARNING in app.sub_title
-        app.open_claim(number)
+        app.post_message(OpenClaim(number))
         await settle(pilot)
         assert isinstance(app.screen, ClaimScreen)
         await pilot.press("s")

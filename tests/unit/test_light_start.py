@@ -36,6 +36,7 @@ HEAVY = (
     "counter_app.domain.engine",
     "counter_app.ui.claims.flow",
     "counter_app.ui.wizard.flow",
+    "counter_app.ui.filings.flow",
 )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
@@ -22,6 +22,8 @@ from counter_app.domain.claim_documents import (
 )
 from counter_app.domain.claim_lifecycle import PENDING, RETURNED, SETTLED
 from counter_app.printing.document import Document
+from counter_app.ui.messages import OpenPrint
+from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.wrapped import WrappedStatic
 
@@ -38,16 +40,16 @@ def document_for(source: dict[str, Any]) -> dict[str, Any]:
     return acceptance_receipt(source)
 
 
-def print_claim(app: App, source: dict[str, Any]) -> None:
+def print_claim(screen: Screen[Any], services: Services, source: dict[str, Any]) -> None:
     """The print screen with the documents the gate allows now (its status's first, then the
     earlier states' documents from the print history, as 补打)."""
     from counter_app.printing.sources import claim_documents
 
-    kinds = claim_documents(source, app.services.db)  # type: ignore[attr-defined]
+    kinds = claim_documents(source, services.db)
     if not kinds:
-        app.notify("该报销当前没有可打印的文书", severity="warning")
+        screen.notify("该报销当前没有可打印的文书", severity="warning")
         return
-    app.open_print(source["number"], kinds, source["person"]["name"])  # type: ignore[attr-defined]
+    screen.post_message(OpenPrint(source["number"], kinds, source["person"]["name"]))
 
 
 class DocumentScreen(Screen[None]):
@@ -59,10 +61,11 @@ class DocumentScreen(Screen[None]):
         Binding("f8", "print", "打印", id="document.print", tooltip="打印本报销的文书"),
     ]
 
-    def __init__(self, source: dict[str, Any]) -> None:
+    def __init__(self, services: Services, source: dict[str, Any]) -> None:
         from counter_app.printing.gate import state_document
 
         super().__init__()
+        self.services = services
         self.source = source
         self.document = document_for(source)
         #: The kind of printed document the claim's state calls for.
@@ -98,7 +101,7 @@ class DocumentScreen(Screen[None]):
         if self.kind is None:
             self.app.call_from_thread(self._failed, "该报销当前没有可显示的文书")
             return
-        services = self.app.services  # type: ignore[attr-defined]
+        services = self.services
         context = print_context(services.db, services.settings)
         try:
             document = preview(self.kind, self.source["number"], context)
@@ -116,4 +119,4 @@ class DocumentScreen(Screen[None]):
 
     def action_print(self) -> None:
         """Print this claim's documents."""
-        print_claim(self.app, self.source)
+        print_claim(self, self.services, self.source)

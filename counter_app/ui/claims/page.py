@@ -35,10 +35,12 @@ from counter_app.storage.claims import (
 from counter_app.ui.claims.render import history_label, payment_text
 from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.reason import ReasonDialog
+from counter_app.ui.messages import ResumeClaim
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.table import CounterTable
 from counter_app.ui.widgets.wrapped import WrappedStatic
+from counter_app.ui.workers import load_in_worker
 from counter_app.workflows.claims import advance_claim
 
 
@@ -76,11 +78,13 @@ class ClaimScreen(Screen[None]):
         # Also sent when the screen is first shown: one load (and one audited view) per showing.
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="claim", description="读取报销")
     def load(self) -> None:
         """Read the claim (the view is audited)."""
-        view = open_claim(self.services.db, self.number, self.services.clerk.clerk_id)
-        self.app.call_from_thread(self._show, view)
+
+        def read() -> ClaimView | None:
+            return open_claim(self.services.db, self.number, self.services.clerk.clerk_id)
+
+        load_in_worker(self, read, self._show, group="claim", description="读取报销")
 
     @property
     def result(self) -> ClaimResult | None:
@@ -168,7 +172,7 @@ class ClaimScreen(Screen[None]):
             self.notify("只有待补材料的报销可以补材料", severity="warning")
             return
         lines = [ItemLine.from_row(line).as_json() for line in view.lines]
-        self.app.resume_claim(view.person, view.claim, lines)  # type: ignore[attr-defined]
+        self.post_message(ResumeClaim(view.person, view.claim, lines))
 
     def action_review(self) -> None:
         """受理 → 审核, after the clerk confirms what will be recorded."""
@@ -180,12 +184,17 @@ class ClaimScreen(Screen[None]):
             if payment is not None
             else ""
         )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.advance("review")
+
         self.app.push_screen(
             ConfirmDialog(
                 f"审核通过报销 {self.number}（{self.view.person.name}）？",
                 f"{amounts}确认后状态改为“已审核”，等待结算；记入办理记录，下次同步时报省平台。",
             ),
-            callback=lambda yes: self.advance("review") if yes else None,
+            callback=answer,
         )
 
     def action_settle(self) -> None:
@@ -196,26 +205,32 @@ class ClaimScreen(Screen[None]):
         payment = result.payment
         from counter_app.ui.screens.setup_golive import ask_example_sign_off
 
-        ask_example_sign_off(
-            self.app,
-            self.services,
-            self.number,
-            lambda: self.app.push_screen(
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.advance("settle")
+
+        def confirm() -> None:
+            self.app.push_screen(
                 ConfirmDialog(
                     f"结算报销 {self.number}：基金支付 {payment.fund_total} 元，"
                     f"个人现金 {payment.personal_cash} 元？",
                     "确认后状态改为“已结算”，出具结算单；记入办理记录，下次同步时报省平台。",
                 ),
-                callback=lambda yes: self.advance("settle") if yes else None,
-            ),
-        )
+                callback=answer,
+            )
+
+        ask_example_sign_off(self.app, self.services, self.number, confirm)
 
     def action_return(self) -> None:
         """Ask why, then return the claim."""
+
+        def answer(reason: str | None) -> None:
+            if reason:
+                self.advance("return", reason)
+
         if self._allowed("return"):
             self.app.push_screen(
-                ReasonDialog("退回原因（将告知参保人）", "如：票据为复印件"),
-                callback=lambda reason: self.advance("return", reason) if reason else None,
+                ReasonDialog("退回原因（将告知参保人）", "如：票据为复印件"), callback=answer
             )
 
     def action_document(self) -> None:
@@ -223,14 +238,14 @@ class ClaimScreen(Screen[None]):
         from counter_app.ui.claims.documents import DocumentScreen
 
         if self.view is not None:
-            self.app.push_screen(DocumentScreen(claim_record(self.view)))
+            self.app.push_screen(DocumentScreen(self.services, claim_record(self.view)))
 
     def action_print(self) -> None:
         """The print screen with the claim's documents."""
         from counter_app.ui.claims.documents import print_claim
 
         if self.view is not None:
-            print_claim(self.app, claim_record(self.view))
+            print_claim(self, self.services, claim_record(self.view))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="commit", description="办理报销")
     def advance(self, action: str, reason: str = "") -> None:
@@ -264,4 +279,4 @@ class ClaimScreen(Screen[None]):
         from counter_app.ui.claims.documents import DocumentScreen
 
         self._show(view)
-        self.app.push_screen(DocumentScreen(claim_record(view)))
+        self.app.push_screen(DocumentScreen(self.services, claim_record(view)))

@@ -5,7 +5,7 @@ Opens on the claims still to be worked (待补材料, 受理, 审核); F shows a
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -20,9 +20,11 @@ from counter_app.domain.claim_lifecycle import (
     STATUS_ORDER,
 )
 from counter_app.storage.claims import ClaimRow, claim_queue
+from counter_app.ui.messages import OpenClaim
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.table import CounterTable
+from counter_app.ui.workers import load_in_worker
 
 
 def marks(row: ClaimRow) -> str:
@@ -80,13 +82,13 @@ class ClaimsQueueScreen(Screen[None]):
         """Read the queue again (in a worker)."""
         self.load()
 
-    @work(
-        thread=True, exclusive=True, exit_on_error=False, group="claims", description="读取报销队列"
-    )
     def load(self) -> None:
         """Query the claims off the UI thread."""
-        rows = claim_queue(self.services.db, self.services.today, VIEWS[self.view_index][1])
-        self.app.call_from_thread(self._show, rows)
+
+        def read() -> list[ClaimRow]:
+            return claim_queue(self.services.db, self.services.today, VIEWS[self.view_index][1])
+
+        load_in_worker(self, read, self._show, group="claims", description="读取报销队列")
 
     def _show(self, rows: list[ClaimRow]) -> None:
         self.rows = rows
@@ -117,4 +119,4 @@ class ClaimsQueueScreen(Screen[None]):
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
         if 0 <= event.cursor_row < len(self.rows):
-            self.app.open_claim(self.rows[event.cursor_row].number)  # type: ignore[attr-defined]
+            self.post_message(OpenClaim(self.rows[event.cursor_row].number))

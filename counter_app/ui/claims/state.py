@@ -12,15 +12,24 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from counter_app.domain.claim import filing_for_care
+from counter_app.domain.claim_lines import ItemLine
 from counter_app.domain.errors import FieldError, InvalidInput
 from counter_app.domain.money import normalise_typed_amount
 from counter_app.domain.requests import FilingRecord
 from counter_app.domain.results import ClaimResult
 from counter_app.domain.status import STANDING, FilingStatus
 from counter_app.domain.text_fields import HOSPITAL_FIELDS, input_problem
+from counter_app.printing.sources import claim_record
+from counter_app.storage.claims import (
+    ClaimCommitted,
+    ClaimRefused,
+    StaleClaim,
+    open_claim,
+)
 from counter_app.storage.models import Filing, Person
 from counter_app.ui.services import Services
-from counter_app.ui.wizard.draft import DraftRoundTrip
+from counter_app.ui.wizard.state import TRANSIENT, WizardState
+from counter_app.workflows.claims import take_claim
 
 DRAFT_KIND = "claim"
 AMOUNT_FIELDS = ("total", "in_scope", "class_b_self", "over_limit_self", "self_pay")
@@ -74,11 +83,17 @@ def _care_day(values: dict[str, Any]) -> date | None:
     return None
 
 
+#: What a claim's commit hands the review step: the stored claim and its documents' content.
+CommittedClaim = tuple[ClaimCommitted, dict[str, Any]]
+
+
 @dataclass
-class ClaimState(DraftRoundTrip):
+class ClaimState(WizardState[ClaimResult, CommittedClaim]):
     """Everything typed so far; plain data so it round-trips through a JSON draft."""
 
-    person_id: int
+    DRAFT_KIND: ClassVar[str] = DRAFT_KIND
+    REFUSALS: ClassVar[tuple[type[Exception], ...]] = (StaleClaim, ClaimRefused)
+
     person_name: str
     person_id_number: str
     values: dict[str, Any]
@@ -94,10 +109,8 @@ class ClaimState(DraftRoundTrip):
     #: The person's filings (not superseded) as ``filing_record`` data: the one the care falls
     #: under is sent with the claim, so that the engine checks its dates and basis.
     filings: list[dict[str, Any]] = field(default_factory=list)
-    step: int = 0
-    draft_id: int | None = field(default=None, compare=False)
     #: Set by F10 on the materials step of a completed 补材料 claim: the review accepts at once.
-    accept_on_arrival: ClassVar[bool] = False
+    accept_on_arrival: bool = field(default=False, compare=False, metadata=TRANSIENT)
 
     @classmethod
     def begin(cls, services: Services, person: Person, filings: list[Filing]) -> ClaimState:
@@ -227,3 +240,27 @@ class ClaimState(DraftRoundTrip):
         except InvalidInput as exc:
             return [*exc.errors, *text_errors]
         return text_errors or answer
+
+    def commit(self, services: Services, seen: ClaimResult) -> CommittedClaim:
+        """Write the claim in one transaction (``take_claim``), then read its documents.
+
+        The year-to-date figures are read again under the person's lock; if the verdict moved
+        since the clerk saw it, the workflow refuses and says what changed.
+        """
+        committed = take_claim(
+            services.db,
+            services.engine,
+            services.clerk,
+            self.person_id,
+            self.request(services),
+            seen=seen,
+            lines=[ItemLine.from_json(line) for line in self.lines],
+            ytd_shown=self.ytd_computed,
+            number=self.claim_number,
+            expected_version=self.claim_version,
+            draft_id=self.draft_id,
+            hospital=self.hospital,
+        )
+        view = open_claim(services.db, committed.number, services.clerk.clerk_id)
+        assert view is not None
+        return committed, claim_record(view)

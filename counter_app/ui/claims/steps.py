@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widget import Widget
 from textual.widgets import Checkbox, DataTable, Input, Label, Select, SelectionList, Static
 
 from counter_app.domain.claim_documents import (
@@ -23,17 +21,9 @@ from counter_app.domain.claim_documents import (
     hospital_errors,
     normalise_hospital,
 )
-from counter_app.domain.claim_lines import ItemLine
 from counter_app.domain.errors import FieldError
 from counter_app.domain.money import MoneyError, normalise_typed_amount, parse_money
 from counter_app.domain.results import ClaimResult
-from counter_app.printing.sources import claim_record
-from counter_app.storage.claims import (
-    ClaimCommitted,
-    ClaimRefused,
-    StaleClaim,
-    open_claim,
-)
 from counter_app.ui.claims.render import (
     FILING_LABELS,
     FLAG_LABELS,
@@ -41,15 +31,29 @@ from counter_app.ui.claims.render import (
     payment_text,
     verdict_text,
 )
-from counter_app.ui.claims.state import AMOUNT_FIELDS, DATE_FIELDS, FLAG_FIELDS, ClaimState
-from counter_app.ui.screens.person_form import choice_select, form_row
+from counter_app.ui.claims.state import (
+    AMOUNT_FIELDS,
+    DATE_FIELDS,
+    FLAG_FIELDS,
+    ClaimState,
+    CommittedClaim,
+)
 from counter_app.ui.services import INSURANCE_LABELS, SCOPE_LABELS
+from counter_app.ui.widgets.form import (
+    choice_select,
+    field_with_error,
+    fill_checklist,
+    form_row,
+    show_field_error,
+)
+from counter_app.ui.widgets.form import (
+    error_id as error_id,
+)
 from counter_app.ui.widgets.table import CounterTable
-from counter_app.ui.widgets.verdict import Verdict
 from counter_app.ui.widgets.wrapped import WrappedStatic
-from counter_app.ui.wizard.state import DRAFT_LOCK
-from counter_app.ui.wizard.steps import WizardStep, fill_checklist
-from counter_app.workflows.claims import shown_year_to_date, take_claim
+from counter_app.ui.wizard.steps import WizardStep
+from counter_app.ui.workers import load_in_worker
+from counter_app.workflows.claims import shown_year_to_date
 
 AUTO_CASE = "auto"
 DATE_LABELS = {"admission_date": "入院日期", "discharge_date": "出院日期", "visit_date": "就诊日期"}
@@ -67,18 +71,6 @@ SHORT_LABELS = {
 CROSS_YEAR_LABELS = {"lump": "整体结算", "split": "按天数分割到两个年度"}
 
 
-def error_id(field: str) -> str:
-    """The id of the label under ``field`` that shows the engine's message about it."""
-    return "err_" + field.replace(".", "_")
-
-
-def field_with_error(label: str, widget: Widget, field: str) -> ComposeResult:
-    """A labelled field and, under it, the place for the engine's message about it."""
-    with Vertical(classes="field"):
-        yield from form_row(label, widget)
-        yield Label("", id=error_id(field), classes="field-error")
-
-
 def hospital_lines(hospital: dict[str, str]) -> list[str]:
     """The slip's hospital details as the review step lists them (only those given)."""
     given = [
@@ -92,47 +84,9 @@ def hospital_lines(hospital: dict[str, str]) -> list[str]:
     return ["结算单：" + "  ".join(given)] if given else []
 
 
-class ClaimStep(WizardStep):
-    """A claim step: its fields on the left, the engine's verdict on the right."""
-
-    state: ClaimState  # type: ignore[assignment]
-
-    def refresh_verdict(self) -> ClaimResult | None:  # type: ignore[override]
-        """Ask the engine; put each bad field's message under the field, the rest on the right."""
-        verdict = self.query_one(Verdict)
-        outcome = self.state.evaluate(self.services)
-        errors = outcome if isinstance(outcome, list) else []
-        shown: set[str] = set()
-        for label in self.query(".field-error").results(Label):
-            message = next((e.message for e in errors if error_id(e.field) == label.id), "")
-            label.update(message)
-            label.display = bool(message)
-            if message:
-                shown.add(str(label.id))
-        if isinstance(outcome, list):
-            rest = [e for e in errors if error_id(e.field) not in shown]
-            verdict.show_errors(rest, pending=self.pending_fields())
-            if shown and not rest:
-                verdict.update("请按左侧字段下方的提示更正")
-            return None
-        verdict.update(verdict_text(outcome))
-        return outcome
-
-    def errors_here(self) -> list[FieldError]:
-        """The engine's messages about fields of this step (which must be put right first)."""
-        outcome = self.state.evaluate(self.services)
-        if not isinstance(outcome, list):
-            return []
-        ids = {str(label.id) for label in self.query(".field-error")}
-        return [e for e in outcome if error_id(e.field) in ids]
-
-    def action_next(self) -> None:
-        self.collect()
-        if self.errors_here():
-            self.refresh_verdict()
-            self.notify("请先按字段下方的提示更正", severity="error")
-            return
-        self.dismiss("next")
+class ClaimStep(WizardStep[ClaimState, ClaimResult]):
+    """A claim step: its fields on the left (a bad field's message under it), the engine's
+    verdict on the right; F10 goes on only once this step's fields are right."""
 
 
 class CaseStep(ClaimStep):
@@ -206,14 +160,16 @@ class TreatmentStep(ClaimStep):
                 f"hospital.{name}",
             )
         yield Label("", id="hospital_errors", classes="error")
-        modes = self.services.engine.pack.payment.cross_year.modes
-        if len(modes) > 1:
+        cross_modes = self.services.engine.pack.payment.cross_year.modes
+        if len(cross_modes) > 1:
             current = (
                 values.get("cross_year") or self.services.engine.pack.payment.cross_year.default
             )
             yield from form_row(
                 "跨年度",
-                choice_select({m: CROSS_YEAR_LABELS[m] for m in modes}, current, "cross_year"),
+                choice_select(
+                    {m: CROSS_YEAR_LABELS[m] for m in cross_modes}, current, "cross_year"
+                ),
             )
         yield Checkbox("定点医疗机构", bool(values["designated"]), id="designated", compact=True)
         yield Checkbox(
@@ -371,11 +327,6 @@ class LinesStep(ClaimStep):
             for line in self.state.lines
         )
 
-    def _problem(self, field: str, message: str) -> None:
-        label = self.query_one(f"#{error_id(field)}", Label)
-        label.update(message)
-        label.display = bool(message)
-
     def action_add_line(self) -> None:
         """Check the typed line (each bad field named) and add it."""
         day = self.query_one("#line_day", Input).value.strip()
@@ -394,7 +345,7 @@ class LinesStep(ClaimStep):
         except MoneyError as exc:
             problems["line.amount"] = str(exc)
         for field, message in problems.items():
-            self._problem(field, message)
+            show_field_error(self, field, message)
         if any(problems.values()):
             return
         category = self.query_one("#line_category", Select).value
@@ -458,21 +409,28 @@ class AmountsStep(ClaimStep):
         super().on_mount()
         self.load_ytd()
 
-    @work(
-        thread=True, exclusive=True, exit_on_error=False, group="ytd", description="读取本年度累计"
-    )
     def load_ytd(self) -> None:
         """The year's accumulators from this office's settled claims (off the UI thread)."""
-        services = self.services
-        current, previous = shown_year_to_date(
-            services.db,
-            services.engine,
-            services.clerk.office_id,
-            self.state.person_id,
-            self.state.values,
-            services.today,
+
+        def read() -> tuple[dict[str, str], dict[str, str]]:
+            services = self.services
+            current, previous = shown_year_to_date(
+                services.db,
+                services.engine,
+                services.clerk.office_id,
+                self.state.person_id,
+                self.state.values,
+                services.today,
+            )
+            return current, previous
+
+        load_in_worker(
+            self,
+            read,
+            lambda loaded: self._show_ytd(*loaded),
+            group="ytd",
+            description="读取本年度累计",
         )
-        self.app.call_from_thread(self._show_ytd, current, previous)
 
     def _show_ytd(self, current: dict[str, str], previous: dict[str, str]) -> None:
         self.state.ytd_computed, self.state.ytd_previous = current, previous
@@ -501,6 +459,7 @@ class ClaimReviewStep(ClaimStep):
     """核对: the request and the engine's payment line by line; F10 受理, F9 存为待补材料."""
 
     STEP_TITLE = "核对"
+    COMMIT_DESCRIPTION = "保存报销"
     BINDINGS = [
         Binding("escape", "back", "上一步", id="claim.back", tooltip="回到上一步修改"),
         Binding(
@@ -541,7 +500,7 @@ class ClaimReviewStep(ClaimStep):
             self.state.accept_on_arrival = False
             self.call_after_refresh(self.action_next)
 
-    def refresh_verdict(self) -> ClaimResult | None:  # type: ignore[override]
+    def refresh_verdict(self) -> ClaimResult | None:
         result = super().refresh_verdict()
         # The review is read at full width: the verdict pane is hidden, its text shown here.
         self.query_one("#review_verdict", Static).update(
@@ -578,54 +537,16 @@ class ClaimReviewStep(ClaimStep):
             message.update("正在保存…")
             self.commit(result)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="commit", description="保存报销")
-    def commit(self, result: ClaimResult) -> None:
-        """Decide again and write in one transaction off the UI thread, then read its documents.
-
-        The year-to-date figures are read again under the person's lock; if the verdict moved
-        since the clerk saw it, the workflow refuses and says what changed.
-        """
-        services, state = self.services, self.state
-        lines = [ItemLine.from_json(line) for line in state.lines]
-        try:
-            with DRAFT_LOCK:
-                committed = take_claim(
-                    services.db,
-                    services.engine,
-                    services.clerk,
-                    state.person_id,
-                    state.request(services),
-                    seen=result,
-                    lines=lines,
-                    ytd_shown=state.ytd_computed,
-                    number=state.claim_number,
-                    expected_version=state.claim_version,
-                    draft_id=state.draft_id,
-                    hospital=state.hospital,
-                )
-        except (StaleClaim, ClaimRefused) as exc:
-            self.app.call_from_thread(self._refused, str(exc))
-            return
-        view = open_claim(services.db, committed.number, services.clerk.clerk_id)
-        assert view is not None
-        self.app.call_from_thread(self._committed, committed, claim_record(view))
-
-    def _refused(self, message: str) -> None:
-        self.query_one("#commit_message", Label).update(message)
-
-    def _committed(self, committed: ClaimCommitted, source: dict) -> None:
+    def committed(self, committed: CommittedClaim) -> None:
         from counter_app.ui.claims.documents import DocumentScreen
 
+        _, source = committed
         self.dismiss("done")
-        self.app.push_screen(DocumentScreen(source))
+        self.app.push_screen(DocumentScreen(self.services, source))
 
 
-CaseStep.LATER = (TreatmentStep, AmountsStep)
-TreatmentStep.LATER = (AmountsStep,)
-FlagsStep.LATER = (AmountsStep,)
-ClaimMaterialsStep.LATER = (AmountsStep,)
-LinesStep.LATER = (AmountsStep,)
-STEPS: list[type[WizardStep]] = [
+#: The one order of the steps.
+STEPS: list[type[ClaimStep]] = [
     CaseStep,
     TreatmentStep,
     FlagsStep,

@@ -19,6 +19,7 @@ from counter_app.ui.services import BASIS_LABELS, INSURANCE_LABELS, SCOPE_LABELS
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.table import CounterTable
 from counter_app.ui.widgets.verdict import Verdict
+from counter_app.ui.workers import load_in_worker
 from counter_app.workflows.applications import (
     ApplicationView,
     ReviewRefused,
@@ -70,17 +71,13 @@ class ApplicationsScreen(Screen[None]):
         """Read the queue again."""
         self.load()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="applications",
-        description="读取线上申请",
-    )
     def load(self) -> None:
         """Query the pending applications off the UI thread."""
-        rows = applications(self.services.db)
-        self.app.call_from_thread(self._show, rows)
+
+        def read() -> list[OnlineApplication]:
+            return applications(self.services.db)
+
+        load_in_worker(self, read, self._show, group="applications", description="读取线上申请")
 
     def _show(self, rows: list[OnlineApplication]) -> None:
         self.rows = rows
@@ -137,9 +134,14 @@ class ApplicationsScreen(Screen[None]):
         if app is None:
             return
         name = (app.data.get("person") or {}).get("name", "")
+        chosen = app.id
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.decide(chosen, "approved", "")
+
         self.app.push_screen(
-            ConfirmDialog(f"通过 {name} 的线上备案申请？", "通过前按规则重新判断"),
-            callback=lambda yes: self.decide(app.id, "approved", "") if yes else None,
+            ConfirmDialog(f"通过 {name} 的线上备案申请？", "通过前按规则重新判断"), callback=answer
         )
 
     def action_refuse(self) -> None:
@@ -147,10 +149,13 @@ class ApplicationsScreen(Screen[None]):
         app = self._selected()
         if app is None:
             return
-        self.app.push_screen(
-            ReasonDialog("不通过的原因（将告知申请人）"),
-            callback=lambda reason: self.decide(app.id, "rejected", reason) if reason else None,
-        )
+        chosen = app.id
+
+        def answer(reason: str | None) -> None:
+            if reason:
+                self.decide(chosen, "rejected", reason)
+
+        self.app.push_screen(ReasonDialog("不通过的原因（将告知申请人）"), callback=answer)
 
     @work(thread=True, exit_on_error=False, group="review", description="审核")
     def decide(self, app_id: str, decision: str, reason: str) -> None:

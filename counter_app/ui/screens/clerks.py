@@ -23,9 +23,9 @@ from counter_app.storage.clerks import (
     reset_password,
     set_active,
 )
-from counter_app.ui.screens.person_form import choice_select, form_row
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.form import choice_select, form_row
 
 ROLES = {"clerk": "经办人", "supervisor": "科长"}
 
@@ -86,7 +86,13 @@ class ClerksScreen(Screen[None]):
     BINDINGS = [
         Binding("a", "add", "添加", id="clerks.add", tooltip="添加经办人"),
         Binding("r", "reset", "重置密码", id="clerks.reset", tooltip="下次登录须改密码"),
-        Binding("x", "toggle", "停用/启用", id="clerks.toggle", tooltip="停用后不能登录，记录保留"),
+        Binding(
+            "x",
+            "toggle_active",
+            "停用/启用",
+            id="clerks.toggle",
+            tooltip="停用后不能登录，记录保留",
+        ),
         Binding("escape", "app.pop_screen", "返回", id="clerks.back", tooltip="返回"),
     ]
 
@@ -159,7 +165,7 @@ class ClerksScreen(Screen[None]):
         title = f"重置 {row.display_name}（{row.username}）的密码：下次登录须改密码"
         self.app.push_screen(ClerkDialog(title, new_clerk=False), callback=saved)
 
-    def action_toggle(self) -> None:
+    def action_toggle_active(self) -> None:
         """停用 or 启用 the highlighted clerk."""
         row = self._current()
         if row is not None:

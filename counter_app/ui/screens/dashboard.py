@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -11,9 +11,11 @@ from textual.widgets import DataTable, Header, Label
 
 from counter_app.storage.claims import claim_counts
 from counter_app.storage.queues import ACTIONS_COUNTED, Dashboard, QueueRow, dashboard
+from counter_app.ui.messages import OpenPerson
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.table import CounterTable
+from counter_app.ui.workers import load_in_worker
 
 
 class DashboardScreen(Screen[None]):
@@ -92,19 +94,22 @@ class DashboardScreen(Screen[None]):
         """Read the queues again (in a worker)."""
         self.load()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="dashboard",
-        description="读取工作台",
-    )
     def load(self) -> None:
         """Query the queues off the UI thread."""
-        services = self.services
-        data = dashboard(services.db, services.clerk.clerk_id, services.today)
-        claims = claim_counts(services.db, services.today)
-        self.app.call_from_thread(self._show, data, claims)
+
+        def read() -> tuple[Dashboard, dict[str, int]]:
+            services = self.services
+            data = dashboard(services.db, services.clerk.clerk_id, services.today)
+            claims = claim_counts(services.db, services.today)
+            return data, claims
+
+        load_in_worker(
+            self,
+            read,
+            lambda loaded: self._show(*loaded),
+            group="dashboard",
+            description="读取工作台",
+        )
 
     def _show(self, data: Dashboard, claims: dict[str, int]) -> None:
         self.query_one("#counts", Label).update(
@@ -149,4 +154,4 @@ class DashboardScreen(Screen[None]):
     def _open(self, event: DataTable.RowSelected) -> None:
         rows: list[QueueRow] = self._rows.get(f"#{event.data_table.id}", [])
         if 0 <= event.cursor_row < len(rows):
-            self.app.open_person(rows[event.cursor_row].person_id)  # type: ignore[attr-defined]
+            self.post_message(OpenPerson(rows[event.cursor_row].person_id))

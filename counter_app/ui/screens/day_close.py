@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlmodel import select
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -18,6 +17,7 @@ from counter_app.ui.dialogs.confirm import ConfirmDialog
 from counter_app.ui.dialogs.text_input import SupervisorDialog
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.workers import load_in_worker
 
 
 class DayCloseScreen(Screen[None]):
@@ -55,33 +55,38 @@ class DayCloseScreen(Screen[None]):
         """Build the report again."""
         self.load()
 
-    @work(
-        thread=True, exclusive=True, exit_on_error=False, group="day_close", description="日结统计"
-    )
     def load(self) -> None:
         """Build the report off the UI thread."""
-        db, today = self.services.db, self.services.today
-        settings = self.services.settings
-        report = day_report(db, today, settings.zone())
-        if settings.backups_automatic():
-            from counter_app.storage.backup import report_line
 
-            report.backup = report_line(
-                settings.database_path(), settings.backup_places(), settings.zone()
-            )
-        sign_off = closed(db, today)
-        office = self.services.clerk.office_id
-        with db.read() as session:
-            supervisors = list(
-                session.exec(
-                    select(Clerk.display_name).where(
-                        Clerk.office_id == office, Clerk.role == "supervisor", Clerk.active
+        def read() -> tuple[DayReport, DayClose | None, list[str], str]:
+            db, today = self.services.db, self.services.today
+            settings = self.services.settings
+            report = day_report(db, today, settings.zone())
+            if settings.backups_automatic():
+                from counter_app.storage.backup import report_line
+
+                report.backup = report_line(
+                    settings.database_path(), settings.backup_places(), settings.zone()
+                )
+            sign_off = closed(db, today)
+            office = self.services.clerk.office_id
+            with db.read() as session:
+                supervisors = list(
+                    session.exec(
+                        select(Clerk.display_name).where(
+                            Clerk.office_id == office, Clerk.role == "supervisor", Clerk.active
+                        )
                     )
                 )
-            )
-            signer = session.get(Clerk, sign_off.closed_by) if sign_off else None
-        self.app.call_from_thread(
-            self._show, report, sign_off, supervisors, signer.display_name if signer else ""
+                signer = session.get(Clerk, sign_off.closed_by) if sign_off else None
+            return report, sign_off, supervisors, signer.display_name if signer else ""
+
+        load_in_worker(
+            self,
+            read,
+            lambda loaded: self._show(*loaded),
+            group="day_close",
+            description="日结统计",
         )
 
     def _show(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -11,9 +11,11 @@ from textual.widgets import DataTable, Header, Label
 from counter_app.storage.drafts import discard_draft, list_drafts
 from counter_app.storage.models import Draft
 from counter_app.ui.dialogs.confirm import ConfirmDialog
+from counter_app.ui.messages import ResumeDraft
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.table import CounterTable
+from counter_app.ui.workers import load_in_worker
 
 
 class DraftsScreen(Screen[None]):
@@ -49,11 +51,13 @@ class DraftsScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="drafts", description="读取草稿")
     def load(self) -> None:
         """Read this clerk's drafts."""
-        drafts = list_drafts(self.services.db, self.services.clerk.clerk_id)
-        self.app.call_from_thread(self._show, drafts)
+
+        def read() -> list[Draft]:
+            return list_drafts(self.services.db, self.services.clerk.clerk_id)
+
+        load_in_worker(self, read, self._show, group="drafts", description="读取草稿")
 
     def _show(self, drafts: list[Draft]) -> None:
         self.drafts = drafts
@@ -69,7 +73,7 @@ class DraftsScreen(Screen[None]):
     @on(DataTable.RowSelected)
     def _resume(self, event: DataTable.RowSelected) -> None:
         if 0 <= event.cursor_row < len(self.drafts):
-            self.app.resume_draft(self.drafts[event.cursor_row])  # type: ignore[attr-defined]
+            self.post_message(ResumeDraft(self.drafts[event.cursor_row]))
 
     def action_first(self) -> None:
         """Home: the newest draft."""

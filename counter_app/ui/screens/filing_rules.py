@@ -1,17 +1,19 @@
-"""备案规则查询: try a filing against the region's rules and see the engine's verdict live."""
+"""备案规则查询: try a filing against the region's rules and see the engine's verdict live.
+
+The form asks what the filing wizard asks (its option lists and circumstances, ``region_flags``)
+and decides on the office's business date (``Services.today``), as the wizard does.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Checkbox, Header, Input, Label, Select, SelectionList
 
 from counter_app.domain.engine import RulesEngine
@@ -20,34 +22,14 @@ from counter_app.domain.idnumber import check_digit
 from counter_app.domain.regions import RegionError
 from counter_app.domain.status import STATUS_LABELS
 from counter_app.pinyin import pinyin_match
-from counter_app.storage.filings import as_existing
+from counter_app.storage.filings import as_existing, filings_of_id_number
 from counter_app.storage.models import Filing
-from counter_app.ui.widgets.chinese import ChoiceSelect
+from counter_app.ui.filings.steps import region_flags
+from counter_app.ui.services import BASIS_LABELS, INSURANCE_LABELS, SCOPE_LABELS, Services
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.form import choice_select, form_row
 from counter_app.ui.widgets.verdict import Verdict
-
-INSURANCE = [("职工医保", "employee"), ("居民医保", "resident")]
-SCOPES = [("跨省异地", "cross_province"), ("省内异地", "in_province")]
-BASES = [("提供认定材料", "materials"), ("签署个人承诺书", "commitment")]
-FLAGS = [
-    ("by_agent", "代办"),
-    ("multi_place", "多地备案"),
-    ("has_employer", "有参保单位"),
-    ("retired", "已退休"),
-]
-
-
-def _row(label: str, widget: Widget) -> ComposeResult:
-    with Horizontal(classes="row"):
-        yield Label(label, classes="field-label")
-        yield widget
-
-
-def _select(
-    options: list[tuple[str, str]], widget_id: str, value: str | None = None
-) -> Select[str]:
-    first = value or options[0][1]
-    return ChoiceSelect(options, value=first, allow_blank=False, id=widget_id, compact=True)
+from counter_app.ui.workers import load_in_worker
 
 
 def filing_material_ids(engine: RulesEngine) -> list[str]:
@@ -72,52 +54,55 @@ class FilingRulesScreen(Screen[None]):
         Binding("ctrl+r", "clear", "清空", id="clear", tooltip="清空表单重新开始"),
     ]
 
-    def __init__(
-        self,
-        engine: RulesEngine,
-        today: date,
-        lookup: Callable[[str], list[Filing]] | None = None,
-    ) -> None:
-        """``today`` is the business date; ``lookup`` finds the filings of a 身份证号, which the
-        verdict then weighs as the person's existing filings (with their status on ``today``)."""
+    def __init__(self, services: Services) -> None:
+        """A 身份证号 typed in finds that person's filings, which the verdict then weighs as the
+        existing filings (with their status on the business date)."""
         super().__init__()
-        self.engine = engine
-        self.today = today
-        self.lookup = lookup
+        self.services = services
+        self.engine: RulesEngine = services.engine
+        self.flags = region_flags(self.engine)
         self.existing: list[Filing] = []
         self.without_person = False
 
+    @property
+    def today(self) -> date:
+        """The office's business date (the app's, fixed in tests and training)."""
+        return self.services.today
+
     def compose(self) -> ComposeResult:
         pack = self.engine.pack
-        categories = [(c.label, key) for key, c in pack.filing.categories.items()]
+        categories = {key: c.label for key, c in pack.filing.categories.items()}
         labels = pack.material_labels
         yield Header()
         with Horizontal():
             with VerticalScroll(id="form"):
                 yield Label(f"{pack.pack.name} · 新增备案规则查询", classes="title")
-                yield from _row(
+                yield from form_row(
                     "姓名", Input(placeholder="可不填（电话咨询）", id="name", compact=True)
                 )
-                yield from _row(
+                yield from form_row(
                     "身份证号",
                     Input(placeholder="可不填；与年龄有关时填写", id="id_number", compact=True),
                 )
                 yield Label("", id="existing")
-                yield from _row("险种", _select(INSURANCE, "insurance"))
-                yield from _row("人员类别", _select(categories, "category", categories[1][1]))
-                yield from _row("范围", _select(SCOPES, "scope"))
-                yield from _row(
+                yield from form_row(
+                    "险种", choice_select(INSURANCE_LABELS, "employee", "insurance")
+                )
+                yield from form_row(
+                    "人员类别", choice_select(categories, list(categories)[1], "category")
+                )
+                yield from form_row("范围", choice_select(SCOPE_LABELS, "cross_province", "scope"))
+                yield from form_row(
                     "就医地",
                     Input(placeholder="名称、拼音或代码", id="destination", compact=True),
                 )
                 yield Label("", id="destination_hint")
-                yield from _row("备案依据", _select(BASES, "basis"))
-                yield from _row(
+                yield from form_row("备案依据", choice_select(BASIS_LABELS, "materials", "basis"))
+                yield from form_row(
                     "结束日期", Input(placeholder="年-月-日，可不填", id="end_date", compact=True)
                 )
-                with Horizontal(classes="flags"):
-                    for flag, text in FLAGS:
-                        yield Checkbox(text, id=flag, compact=True)
+                for flag, text in self.flags:  # one a line, as the wizard asks them
+                    yield Checkbox(text, id=flag, compact=True)
                 yield Label("已收材料（空格勾选）", classes="section")
                 yield SelectionList[str](
                     *[(labels[m], m) for m in filing_material_ids(self.engine)], id="materials"
@@ -181,23 +166,31 @@ class FilingRulesScreen(Screen[None]):
             request["end_date"] = end
         if self.existing:
             request["existing"] = as_existing(self.existing)
-        for flag, _ in FLAGS:
+        for flag, _ in self.flags:
             request[flag] = self.query_one(f"#{flag}", Checkbox).value
         return request
 
     @on(Input.Changed, "#id_number")
     def _id_changed(self, event: Input.Changed) -> None:
         number = event.value.strip()
-        if self.lookup is not None and len(number) == 18:
+        if len(number) == 18:
             self._find_existing(number)
         elif self.existing:
             self._show_existing(number, [])
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="rules", description="读取备案")
     def _find_existing(self, number: str) -> None:
-        assert self.lookup is not None
-        filings = self.lookup(number)
-        self.app.call_from_thread(self._show_existing, number, filings)
+
+        def read() -> tuple[str, list[Filing]]:
+            filings = filings_of_id_number(self.services.db, number)
+            return number, filings
+
+        load_in_worker(
+            self,
+            read,
+            lambda loaded: self._show_existing(*loaded),
+            group="rules",
+            description="读取备案",
+        )
 
     def _show_existing(self, number: str, filings: list[Filing]) -> None:
         if number != self.query_one("#id_number", Input).value.strip():

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from counter_app.storage.clerks import ClerkError, sign_in
+from counter_app.ui.messages import SignOut, Unlocked
 from counter_app.ui.services import Services
 
 
@@ -76,7 +77,7 @@ class LockScreen(ModalScreen[None]):
 
     def _done(self, ok: bool, message: str) -> None:
         if ok:
-            self.app.unlock(self)  # type: ignore[attr-defined]
+            self.post_message(Unlocked(self))
             return
         label = self.query_one("#message", Label)
         label.add_class("wrap")
@@ -91,4 +92,4 @@ class LockScreen(ModalScreen[None]):
                 "再按一次 Ctrl+O 退出登录（未保存的输入将丢失，草稿保留）"
             )
             return
-        self.app.sign_out()  # type: ignore[attr-defined]
+        self.post_message(SignOut())

@@ -14,9 +14,11 @@ from textual.widgets import Header, Input, Label
 
 from counter_app.storage.clerks import OFFICE_DETAILS, ClerkError, set_office_details
 from counter_app.storage.models import Office
-from counter_app.ui.screens.person_form import form_row
+from counter_app.ui.messages import OfficeRenamed
 from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.form import form_row
+from counter_app.ui.workers import load_in_worker
 
 HINTS = {
     "name": "如 某某区医疗保障服务中心",
@@ -50,12 +52,15 @@ class OfficeScreen(Screen[None]):
     def on_mount(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="office", description="读取")
     def load(self) -> None:
         """Read the office off the UI thread."""
-        with self.services.db.read() as session:
-            office = session.get(Office, self.services.clerk.office_id)
-        self.app.call_from_thread(self._show, office)
+
+        def read() -> Office | None:
+            with self.services.db.read() as session:
+                office = session.get(Office, self.services.clerk.office_id)
+            return office
+
+        load_in_worker(self, read, self._show, group="office", description="读取")
 
     def _show(self, office: Office | None) -> None:
         if office is None:
@@ -87,5 +92,5 @@ class OfficeScreen(Screen[None]):
 
     def _saved(self, name: str) -> None:
         self._message("已保存")
-        self.app.office_renamed(name)  # type: ignore[attr-defined]
+        self.post_message(OfficeRenamed(name))
         self.notify("本机构信息已保存", title="本机构信息")

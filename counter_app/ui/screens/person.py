@@ -20,6 +20,7 @@ from counter_app.storage.filings import filing_history, person_filings
 from counter_app.storage.models import Claim, Filing, FilingHistory, Person
 from counter_app.storage.persons import open_person, record_full_view
 from counter_app.ui.dialogs.confirm import ConfirmDialog
+from counter_app.ui.messages import EditPerson, OpenClaim, OpenPrint, StartClaim, StartFiling
 from counter_app.ui.services import (
     ACTION_LABELS,
     INSURANCE_LABELS,
@@ -28,7 +29,11 @@ from counter_app.ui.services import (
 )
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.table import CounterTable
+from counter_app.ui.workers import load_in_worker
 from counter_app.workflows.refusals import REFUSED_LABEL, refused_filings
+
+#: What the page reads: the person, their filings, pending claim numbers, refusals, claims.
+Loaded = tuple[Person | None, list[Filing], list[str], dict[str, str], list[Claim]]
 
 #: History actions besides new/change/cancel.
 STEP_LABELS = {**ACTION_LABELS, "followup": "补齐材料", "withdraw": "撤回"}
@@ -110,19 +115,24 @@ class PersonScreen(Screen[None]):
         # view twice and start a second exclusive worker that cancels the first.
         self.load()
 
-    @work(
-        thread=True, exclusive=True, exit_on_error=False, group="person", description="读取参保人"
-    )
     def load(self) -> None:
-        """Read the person (audited) and the filings."""
+        """Read the person (audited), the filings and the claims."""
         services = self.services
-        person = open_person(services.db, self.person_id, services.clerk.clerk_id)
-        filings = person_filings(services.db, self.person_id)
-        claims = person_claims(services.db, self.person_id)
-        pending = [c.number for c in claims if c.status == PENDING]
-        refused = refused_filings(services.db, [f.number for f in filings])
-        self.app.call_from_thread(self._show_claims, claims)
-        self.app.call_from_thread(self._show, person, filings, pending, refused)
+
+        def read() -> Loaded:
+            person = open_person(services.db, self.person_id, services.clerk.clerk_id)
+            filings = person_filings(services.db, self.person_id)
+            claims = person_claims(services.db, self.person_id)
+            pending = [c.number for c in claims if c.status == PENDING]
+            refused = refused_filings(services.db, [f.number for f in filings])
+            return person, filings, pending, refused, claims
+
+        load_in_worker(self, read, self._show_loaded, group="person", description="读取参保人")
+
+    def _show_loaded(self, loaded: Loaded) -> None:
+        person, filings, pending, refused, claims = loaded
+        self._show_claims(claims)
+        self._show(person, filings, pending, refused)
 
     def _show_claims(self, claims: list[Claim]) -> None:
         """The person's claims: number, treatment, status and due date; Enter opens one."""
@@ -146,7 +156,7 @@ class PersonScreen(Screen[None]):
     @on(DataTable.RowSelected, "#person_claims")
     def _open_claim(self, event: DataTable.RowSelected) -> None:
         if 0 <= event.cursor_row < len(self.claims):
-            self.app.open_claim(self.claims[event.cursor_row].number)  # type: ignore[attr-defined]
+            self.post_message(OpenClaim(self.claims[event.cursor_row].number))
 
     def _show(
         self,
@@ -231,17 +241,20 @@ class PersonScreen(Screen[None]):
             self._show_filing_detail(self.filings[event.cursor_row])
             self._load_history(self.filings[event.cursor_row].id)  # type: ignore[arg-type]
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="history",
-        description="读取办理历史",
-    )
     def _load_history(self, filing_id: int) -> None:
-        rows = filing_history(self.services.db, filing_id)
-        names = clerk_names(self.services.db)
-        self.app.call_from_thread(self._show_history, rows, names)
+
+        def read() -> tuple[list[FilingHistory], dict[int, str]]:
+            rows = filing_history(self.services.db, filing_id)
+            names = clerk_names(self.services.db)
+            return rows, names
+
+        load_in_worker(
+            self,
+            read,
+            lambda loaded: self._show_history(*loaded),
+            group="history",
+            description="读取办理历史",
+        )
 
     def _show_history(self, rows: list[FilingHistory], names: dict[int, str]) -> None:
         table = self.query_one("#history", DataTable)
@@ -274,19 +287,19 @@ class PersonScreen(Screen[None]):
     def action_new_filing(self) -> None:
         """Start the wizard for a new filing."""
         if self.person is not None:
-            self.app.start_filing(self.person, "new", None, self.filings)  # type: ignore[attr-defined]
+            self.post_message(StartFiling(self.person, "new", None, self.filings))
 
     def action_change_filing(self) -> None:
         """Start the wizard to change the selected filing."""
         filing = self._selected()
         if filing is not None and self.person is not None:
-            self.app.start_filing(self.person, "change", filing, self.filings)  # type: ignore[attr-defined]
+            self.post_message(StartFiling(self.person, "change", filing, self.filings))
 
     def action_cancel_filing(self) -> None:
         """Start the wizard to cancel the selected filing."""
         filing = self._selected()
         if filing is not None and self.person is not None:
-            self.app.start_filing(self.person, "cancel", filing, self.filings)  # type: ignore[attr-defined]
+            self.post_message(StartFiling(self.person, "cancel", filing, self.filings))
 
     def action_new_claim(self) -> None:
         """Start the claim wizard (零星报销); a claim waiting for materials is offered first."""
@@ -294,15 +307,15 @@ class PersonScreen(Screen[None]):
         if person is None:
             return
         if not self.pending_claims:
-            self.app.start_claim(person, self.filings)  # type: ignore[attr-defined]
+            self.post_message(StartClaim(person, self.filings))
             return
         number = self.pending_claims[0]
 
         def answer(open_it: bool | None) -> None:
             if open_it:
-                self.app.open_claim(number)  # type: ignore[attr-defined]
+                self.post_message(OpenClaim(number))
             else:
-                self.app.start_claim(person, self.filings)  # type: ignore[attr-defined]
+                self.post_message(StartClaim(person, self.filings))
 
         self.app.push_screen(
             ConfirmDialog(
@@ -361,7 +374,7 @@ class PersonScreen(Screen[None]):
     def action_edit(self) -> None:
         """Edit the person's details."""
         if self.person is not None:
-            self.app.edit_person(self.person)  # type: ignore[attr-defined]
+            self.post_message(EditPerson(self.person))
 
     def action_print(self) -> None:
         """Print the selected filing's documents."""
@@ -374,7 +387,7 @@ class PersonScreen(Screen[None]):
         from counter_app.printing.sources import filing_documents
 
         kinds = filing_documents(self.services.db, number)
-        self.app.call_from_thread(self.app.open_print, number, kinds, name)  # type: ignore[attr-defined]
+        self.post_message(OpenPrint(number, kinds, name))  # thread-safe
 
     def action_reveal(self) -> None:
         """Show the full numbers; the view is audited."""

@@ -7,7 +7,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Checkbox, Header, Input, Label, Select
 from textual.widgets.input import Selection
 
@@ -17,24 +16,7 @@ from counter_app.storage.persons import PersonError, record_full_view, save_pers
 from counter_app.ui.services import INSURANCE_LABELS, Services
 from counter_app.ui.widgets.chinese import ChoiceSelect
 from counter_app.ui.widgets.footer import KeysFooter
-
-
-def form_row(label: str, widget: Widget) -> ComposeResult:
-    """A label and its field on one line."""
-    with Horizontal(classes="row"):
-        yield Label(label, classes="field-label")
-        yield widget
-
-
-def choice_select(options: dict[str, str], value: object, widget_id: str) -> Select:
-    """A compact drop-down of ``{key: label}`` with one choice always made."""
-    return ChoiceSelect(
-        [(label, key) for key, label in options.items()],
-        value=value,
-        allow_blank=False,
-        id=widget_id,
-        compact=True,
-    )
+from counter_app.ui.widgets.form import form_row
 
 
 class PersonFormScreen(Screen[int | None]):

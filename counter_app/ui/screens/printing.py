@@ -4,6 +4,8 @@ the window; the job stays in the queue with the reason."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +22,7 @@ from counter_app.ui.services import Services
 from counter_app.ui.widgets.chinese import ChoiceSelect
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.table import CounterTable
+from counter_app.ui.workers import load_in_worker
 
 STATUS = {"queued": "待打印", "done": "已打印"}
 
@@ -107,7 +110,7 @@ class PrintScreen(Screen[None]):
         self._status(outcome.message, error=not outcome.ok)
         for warning in outcome.warnings:
             self.notify(warning, title="请核对", severity="warning", timeout=12)
-        severity = "information" if outcome.ok else "error"
+        severity: Literal["information", "error"] = "information" if outcome.ok else "error"
         self.notify(outcome.message, title="打印", severity=severity, timeout=8)
 
     def _status(self, message: str, *, error: bool = False) -> None:
@@ -153,11 +156,13 @@ class PrintQueueScreen(Screen[None]):
         """Read the queue again."""
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="queue", description="读取队列")
     def load(self) -> None:
         """Read the newest jobs off the UI thread."""
-        jobs = list_jobs(self.services.db)
-        self.app.call_from_thread(self._show, jobs)
+
+        def read() -> list[PrintJob]:
+            return list_jobs(self.services.db)
+
+        load_in_worker(self, read, self._show, group="queue", description="读取队列")
 
     def _show(self, jobs: list[PrintJob]) -> None:
         self.jobs = jobs
@@ -230,6 +235,6 @@ class PrintQueueScreen(Screen[None]):
         status = self.query_one("#queue_status", Label)
         status.update(outcome.message)
         status.set_class(not outcome.ok, "error")
-        severity = "information" if outcome.ok else "error"
+        severity: Literal["information", "error"] = "information" if outcome.ok else "error"
         self.notify(outcome.message, title="打印", severity=severity, timeout=8)
         self.load()

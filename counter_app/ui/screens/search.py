@@ -15,6 +15,7 @@ from textual.widgets.input import Selection
 from counter_app.printing.qr import looks_like_payload
 from counter_app.printing.verify import Verification, verify_payload
 from counter_app.storage.persons import PersonRow, classify, search_persons
+from counter_app.ui.messages import OpenPerson
 from counter_app.ui.services import INSURANCE_LABELS, Services
 from counter_app.ui.typeahead import TypeAheadTarget
 from counter_app.ui.widgets.footer import KeysFooter
@@ -110,7 +111,7 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
         if looks_like_payload(event.value):
             scanned = getattr(self, "_scanned", None)
             if scanned is not None and scanned[0] == event.value:
-                self.app.open_person(scanned[1])  # type: ignore[attr-defined]
+                self.post_message(OpenPerson(scanned[1]))
                 return
             self.verify_scan(event.value)
             return
@@ -154,7 +155,7 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
         # A record that moved on since printing: the clerk reads printed against now here first.
         self._scanned: tuple[str, int] | None = None
         if result.genuine and result.person_id is not None and not result.changes:
-            self.app.open_person(result.person_id)  # type: ignore[attr-defined]
+            self.post_message(OpenPerson(result.person_id))
         elif result.genuine and result.person_id is not None:
             self._scanned = (self.query_one("#query", Input).value, result.person_id)
             self._say(result.message + "\n再按 Enter 打开此人页面", short=False)
@@ -190,7 +191,7 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
         self._say(found, short=True)
         if self.open_when_single and len(rows) == 1:
             self.open_when_single = False
-            self.app.open_person(rows[0].id)  # type: ignore[attr-defined]
+            self.post_message(OpenPerson(rows[0].id))
         elif self.open_when_single and rows:
             table.focus()
 
@@ -208,4 +209,4 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
         if 0 <= event.cursor_row < len(self.rows):
-            self.app.open_person(self.rows[event.cursor_row].id)  # type: ignore[attr-defined]
+            self.post_message(OpenPerson(self.rows[event.cursor_row].id))

@@ -28,8 +28,8 @@ from textual.widgets.option_list import Option
 from counter_app import office_setup as setup
 from counter_app.settings import Settings
 from counter_app.storage.db import Database
-from counter_app.ui.screens.person_form import choice_select, form_row
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.form import choice_select, form_row
 
 
 @dataclass
@@ -109,7 +109,7 @@ class SetupStep(Screen[str]):
         widget = self.query_one(f"#{widget_id}")
         if isinstance(widget, Select):
             return str(widget.value)
-        return widget.value  # type: ignore[attr-defined,no-any-return]
+        return widget.value  # type: ignore[attr-defined]
 
     def say(self, text: str, ok: bool = False) -> None:
         """A message under the fields (errors red, results green)."""

@@ -18,6 +18,7 @@ from counter_app.ui.services import Services
 from counter_app.ui.sync_header import since_text
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.table import CounterTable
+from counter_app.ui.workers import load_in_worker
 
 KIND_LABELS = {
     "filing.new": "新增备案",
@@ -70,18 +71,21 @@ class SyncScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         self.load()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="sync_view",
-        description="读取同步状态",
-    )
     def load(self) -> None:
         """Read the sync state and the refused events."""
-        db = self.services.db
-        state, problems, inbox = outbox.status(db), outbox.problems(db), inbox_counts(db)
-        self.app.call_from_thread(self._show, state, problems, inbox)
+
+        def read() -> tuple[outbox.SyncStatus, list[outbox.Problem], dict[str, int]]:
+            db = self.services.db
+            state, problems, inbox = outbox.status(db), outbox.problems(db), inbox_counts(db)
+            return state, problems, inbox
+
+        load_in_worker(
+            self,
+            read,
+            lambda loaded: self._show(*loaded),
+            group="sync_view",
+            description="读取同步状态",
+        )
 
     def _show(
         self, state: outbox.SyncStatus, problems: list[outbox.Problem], inbox: dict[str, int]

@@ -8,7 +8,7 @@ uses them everywhere instead of the originals.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.align import Align
 from rich.text import Text
@@ -73,7 +73,7 @@ class ChoiceOverlay(SelectOverlay):
     ]
 
 
-class ChoiceSelect(Select):  # type: ignore[type-arg]
+class ChoiceSelect(Select[Any]):
     """A Select whose drop-down speaks Chinese; the prompt defaults to 请选择."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:

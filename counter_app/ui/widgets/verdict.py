@@ -1,4 +1,4 @@
-"""The engine's verdict on a filing, rendered for the clerk."""
+"""The engine's verdict on a filing or a claim, rendered for the clerk (the one verdict widget)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from counter_app.domain.errors import FieldError
-from counter_app.domain.results import FilingResult
+from counter_app.domain.results import ClaimResult, FilingResult
+from counter_app.ui.claims.render import verdict_text
 
 _MARK = {"error": ("✗", "bold red"), "warning": ("!", "yellow"), "info": ("i", "cyan")}
 FIELD_LABELS = {
@@ -34,7 +35,8 @@ FIELD_LABELS = {
 
 
 class Verdict(Static):
-    """Shows a ``FilingResult`` (or the bad fields) with reasons and citations."""
+    """Shows a ``FilingResult`` or a ``ClaimResult`` (or the bad fields) with reasons and
+    citations."""
 
     def show_errors(self, errors: list[FieldError], pending: set[str] | None = None) -> None:
         """Bad input: each field named in Chinese with its problem.
@@ -56,8 +58,13 @@ class Verdict(Static):
             text.append(f" •{label}：{message}\n")
         self.update(text)
 
-    def show_result(self, result: FilingResult, labels: dict[str, str], note: str = "") -> None:
-        """A decided filing (``note``: a line above the verdict, e.g. what it assumed)."""
+    def show_result(
+        self, result: FilingResult | ClaimResult, labels: dict[str, str], note: str = ""
+    ) -> None:
+        """A decided filing or claim (``note``: a line above the verdict, e.g. what it assumed)."""
+        if isinstance(result, ClaimResult):
+            self.update(verdict_text(result))
+            return
         text = Text()
         if note:
             text.append(f"{note}\n", style="italic")

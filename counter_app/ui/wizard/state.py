@@ -1,118 +1,78 @@
-"""The filing wizard's state: the engine request being built, saved as a draft at every step."""
+"""A wizard's state: what the clerk typed so far, one round trip through a JSON draft.
+
+``WizardState[Result, Committed]`` is the base of the filing state (``ui.filings.state``) and the
+claim state (``ui.claims.state``): each asks the engine (``evaluate``), says whether a draft is
+worth keeping, and commits through the workflows layer (``commit``). Draft saves and commits run
+in worker threads under ``DRAFT_LOCK``.
+"""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Any
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
-from counter_app.domain.errors import FieldError, InvalidInput
-from counter_app.domain.results import FilingResult
-from counter_app.storage.filings import as_existing
-from counter_app.storage.models import Filing, Person
-from counter_app.ui.services import ACTION_LABELS, Services
-from counter_app.ui.wizard.draft import DraftRoundTrip
+from counter_app.domain.errors import FieldError
 
-DRAFT_KIND = "filing"
+if TYPE_CHECKING:
+    from counter_app.ui.services import Services
+
 #: Draft saves and the commit run in worker threads; this keeps them in order, so a commit
 #: never races the save of the draft it deletes.
 DRAFT_LOCK = threading.Lock()
 
+#: ``field(metadata=TRANSIENT)``: a field that is not saved with the draft.
+TRANSIENT = {"transient": True}
 
-@dataclass
-class WizardState(DraftRoundTrip):
-    """Everything typed so far; plain data so it round-trips through a JSON draft."""
+ResultT = TypeVar("ResultT")
+CommittedT = TypeVar("CommittedT")
 
-    action: str
+
+@dataclass(kw_only=True)
+class WizardState(ABC, Generic[ResultT, CommittedT]):
+    """Plain data (so it round-trips through a JSON draft) plus the wizard's three questions.
+
+    ``ResultT`` is the engine's answer (``FilingResult``, ``ClaimResult``); ``CommittedT`` what a
+    commit returns to the review step.
+    """
+
+    #: ``Draft.kind`` of the drafts this state is saved as.
+    DRAFT_KIND: ClassVar[str] = ""
+    #: The workflow's refusals: their message is shown on the review step, not as a failure.
+    REFUSALS: ClassVar[tuple[type[Exception], ...]] = ()
+
     person_id: int
-    person_name: str
-    person_id_number: str
-    values: dict[str, Any]
-    existing: list[dict[str, Any]]
-    target: str | None = None
-    target_version: int | None = None
     step: int = 0
-    draft_id: int | None = field(default=None, compare=False)
+    draft_id: int | None = field(default=None, compare=False, metadata=TRANSIENT)
+
+    def to_draft(self) -> dict[str, Any]:
+        """JSON-ready data of the draft (the draft's own id and transient fields kept apart)."""
+        data = asdict(self)
+        for item in fields(self):
+            if item.metadata.get("transient"):
+                data.pop(item.name)
+        return data
 
     @classmethod
-    def begin(
-        cls,
-        services: Services,
-        person: Person,
-        action: str,
-        target: Filing | None,
-        filings: list[Filing],
-    ) -> WizardState:
-        """A fresh wizard, prefilled from the person (and the filing changed or cancelled)."""
-        values: dict[str, Any] = {
-            "insurance": person.insurance,
-            "category": "long_term_resident",
-            "scope": "cross_province",
-            "destination": None,
-            "basis": "materials",
-            "materials": [],
-            "by_agent": False,
-            "multi_place": False,
-            "has_employer": person.has_employer,
-            "retired": person.retired,
-            "referral_one_stop": False,
-            "start_date": None,
-            "end_date": None,
-        }
-        if target is not None:
-            values.update(
-                insurance=target.insurance,
-                category=target.category,
-                scope=target.scope,
-                destination=target.destination_code,
-                basis=target.basis,
-                by_agent=target.by_agent,
-                multi_place=target.multi_place,
-            )
-            rules = services.engine.pack.filing.categories.get(target.category)  # type: ignore[call-overload]
-            if rules and rules.validity and rules.validity.kind == "chosen" and target.valid_until:
-                # The person chose the end date (京细则 第十条); keep it unless they change it.
-                values["end_date"] = target.valid_until.isoformat()
-        assert person.id is not None
-        return cls(
-            action=action,
-            person_id=person.id,
-            person_name=person.name,
-            person_id_number=person.id_number,
-            values=values,
-            existing=as_existing(filings),
-            target=target.number if target else None,
-            target_version=target.version if target else None,
-        )
+    def from_draft(cls, data: dict[str, Any], draft_id: int) -> Self:
+        """Back from a draft."""
+        return cls(**data, draft_id=draft_id)
 
     @property
+    @abstractmethod
     def title(self) -> str:
-        """How the draft is listed."""
-        return f"{ACTION_LABELS[self.action]}备案 · {self.person_name}"
+        """How the draft is listed and the steps are headed."""
 
-    def request(self, services: Services) -> dict[str, Any]:
-        """The engine request as it stands."""
-        request = {
-            "policy": services.engine.pack.pack.id,
-            "action": self.action,
-            "today": services.today.isoformat(),
-            "person": {"name": self.person_name, "id_number": self.person_id_number},
-            "existing": self.existing,
-            "target": self.target,
-            **{k: v for k, v in self.values.items() if v is not None},
-        }
-        return request
+    @abstractmethod
+    def evaluate(self, services: Services) -> ResultT | list[FieldError]:
+        """The engine's answer, or the bad fields."""
+
+    @abstractmethod
+    def commit(self, services: Services, seen: ResultT) -> CommittedT:
+        """Decide again and write in one transaction (a workflow); raises one of ``REFUSALS``
+        when the verdict moved since the clerk saw ``seen``. Runs in a worker thread."""
 
     def worth_keeping(self, services: Services) -> bool:
-        """A change or cancel the rules lock cannot be finished later either: no draft for it."""
-        if self.action == "new":
-            return True
-        outcome = self.evaluate(services)
-        return isinstance(outcome, list) or not any(r.code == "locked" for r in outcome.reasons)
-
-    def evaluate(self, services: Services) -> FilingResult | list[FieldError]:
-        """The engine's verdict, or the bad fields."""
-        try:
-            return services.engine.filing(self.request(services))
-        except InvalidInput as exc:
-            return exc.errors
+        """Whether this work may be resumed later from a draft."""
+        return True

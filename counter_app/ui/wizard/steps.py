@@ -1,102 +1,66 @@
-"""The steps of the filing wizard, one Screen each; the engine's verdict stays in view.
+"""The wizard's step screen: the form on the left, the engine's verdict on the right.
 
-Each step edits ``WizardState.values`` and dismisses with ``"next"`` (F10) or ``"back"`` (Esc);
-``FilingWizard`` saves the draft between steps. The review step commits.
+``WizardStep[State, Result]`` is the base of the filing steps (``ui.filings.steps``) and the claim
+steps (``ui.claims.steps``). A step edits its state and dismisses with ``"next"`` (F10),
+``"back"`` (Esc) or ``"done"`` (after the review step committed); the wizard (``ui.wizard.flow``)
+saves the draft between steps and hands each step its place in the one list of steps.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
+from typing import Any, ClassVar, Generic, TypeVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import (
-    Checkbox,
-    Header,
-    Input,
-    Label,
-    OptionList,
-    Select,
-    SelectionList,
-)
-from textual.widgets.option_list import Option
+from textual.widgets import Header, Input, Label
 
-from counter_app.domain.regions import Region
-from counter_app.domain.results import ChecklistItem, FilingResult
-from counter_app.pinyin import pinyin_match
-from counter_app.storage.filings import Committed, FilingRefused, StaleFiling
-from counter_app.ui.screens.person_form import choice_select, form_row
-from counter_app.ui.services import (
-    ACTION_LABELS,
-    BASIS_LABELS,
-    INSURANCE_LABELS,
-    SCOPE_LABELS,
-    Services,
-)
+from counter_app.domain.errors import FieldError
+from counter_app.ui.services import Services
 from counter_app.ui.widgets.footer import KeysFooter
+from counter_app.ui.widgets.form import error_fields, error_id, show_field_errors
 from counter_app.ui.widgets.verdict import Verdict
 from counter_app.ui.wizard.state import DRAFT_LOCK, WizardState
-from counter_app.workflows.filings import commit_filing
+from counter_app.ui.workers import run_in_worker
 
-FLAGS = [
-    ("by_agent", "代办"),
-    ("multi_place", "多地备案"),
-    ("has_employer", "有参保单位"),
-    ("retired", "已退休"),
-    ("referral_one_stop", "医院一站式转诊"),
-]
+StateT = TypeVar("StateT", bound=WizardState[Any, Any])
+ResultT = TypeVar("ResultT")
 
 
-def region_flags(services: Services) -> list[tuple[str, str]]:
-    """The circumstances to ask about: the common ones, plus those only some regions' rules use."""
-    rules = services.engine.pack.filing
-    flags = list(FLAGS)
-    if rules.continued_treatment is not None:
-        flags.append(("continued_treatment", "同种疾病继续治疗或再次转外"))  # 湘办法 第十二条
-    if rules.supersede is not None and "employer" in rules.supersede.fields:
-        flags.append(("employer_changed", "单位变更（须重新备案）"))  # 京细则 第十条
-    return flags
-
-
-def fill_checklist(
-    selection: SelectionList[str],
-    checklist: list[ChecklistItem],
-    chosen: list[str],
-    labels: dict[str, str],
-) -> None:
-    """Every material of the engine's checklist (alternatives included), ticked if presented."""
-    ids: list[str] = []
-    for item in checklist:
-        ids.extend(m for option in item.any_of for m in option if m not in ids)
-    ids.extend(m for m in chosen if m not in ids)
-    selection.clear_options()
-    selection.add_options([(labels.get(m, m), m, m in chosen) for m in ids])
-    if ids:
-        selection.highlighted = 0  # so the first Space ticks the first item
-
-
-class WizardStep(Screen[str]):
+class WizardStep(Screen[str], Generic[StateT, ResultT]):
     """A step: its form on the left, the live verdict on the right."""
 
     BINDINGS = [
         Binding("escape", "back", "上一步", id="wizard.back", tooltip="回到上一步（已填内容保留）"),
         Binding("f10", "next", "下一步", id="wizard.next", tooltip="保存草稿并进入下一步"),
     ]
-    STEP_TITLE = ""
-    #: The request fields this step fills in, and the step classes that come after it.
-    FIELDS: frozenset[str] = frozenset()
-    LATER: tuple[type[WizardStep], ...] = ()
+    STEP_TITLE: ClassVar[str] = ""
+    #: The request fields this step fills in (before it, the engine's complaints about them are
+    #: shown as still to do, not as errors).
+    FIELDS: ClassVar[frozenset[str]] = frozenset()
+    #: The worker's description when this step commits (named if the commit fails).
+    COMMIT_DESCRIPTION: ClassVar[str] = "提交办理"
 
-    def __init__(self, services: Services, state: WizardState, index: int, total: int) -> None:
+    def __init__(
+        self,
+        services: Services,
+        state: StateT,
+        index: int,
+        steps: Sequence[type[WizardStep[Any, Any]]],
+    ) -> None:
+        """``steps`` is the wizard's whole list; this step is ``steps[index]``."""
         super().__init__()
         self.services = services
         self.state = state
         self.index = index
-        self.total = total
+        self.total = len(steps)
+        self.later = tuple(steps[index + 1 :])
+        if self.later:
+            self._name_next_step(self.later[0].STEP_TITLE)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -111,9 +75,9 @@ class WizardStep(Screen[str]):
                 yield Verdict(id="verdict")
         yield KeysFooter()
 
-    def name_next_step(self, title: str) -> None:
-        """Say in the footer what F10 does here: ``下一步：就医地`` (the flow knows the order;
-        the last step's F10 says 提交 or 受理 itself)."""
+    def _name_next_step(self, title: str) -> None:
+        """Say in the footer what F10 does here: ``下一步：就医地`` (the last step's F10 says
+        提交 or 受理 itself)."""
         if not title:
             return
         keys = self._bindings.key_to_bindings  # a copy per screen; its lists are shared
@@ -134,27 +98,51 @@ class WizardStep(Screen[str]):
         if focusable:
             focusable[0].focus()
 
-    def refresh_verdict(self) -> FilingResult | None:
-        """Ask the engine (pure, fast) and show its answer."""
+    # -- the verdict and the field errors ------------------------------------------------
+
+    def refresh_verdict(self) -> ResultT | None:
+        """Ask the engine (pure, fast): each bad field's message goes under the field where
+        this step has a place for it, the rest (and the verdict) to the right."""
         verdict = self.query_one(Verdict)
         outcome = self.state.evaluate(self.services)
         if isinstance(outcome, list):
+            rest = show_field_errors(self, outcome)
             # Fields of later steps are not errors yet, only what is still to come.
-            verdict.show_errors(outcome, pending=self.pending_fields())
+            verdict.show_errors(rest, pending=self.pending_fields())
+            if outcome and not rest:
+                verdict.update("请按左侧字段下方的提示更正")
             return None
+        show_field_errors(self, [])
         verdict.show_result(outcome, self.services.engine.pack.material_labels)
-        return outcome
+        result: ResultT = outcome
+        return result
 
     def pending_fields(self) -> set[str]:
         """The request fields that steps after this one fill in."""
-        return set().union(*(s.FIELDS for s in self.LATER)) if self.LATER else set()
+        return set().union(*(step.FIELDS for step in self.later))
+
+    def errors_here(self) -> list[FieldError]:
+        """The engine's messages about fields of this step (which must be put right first)."""
+        ids = error_fields(self)
+        if not ids:
+            return []
+        outcome = self.state.evaluate(self.services)
+        if not isinstance(outcome, list):
+            return []
+        return [e for e in outcome if error_id(e.field) in ids]
+
+    # -- moving on -----------------------------------------------------------------------
 
     def collect(self) -> None:
-        """Copy the form into ``state.values`` (steps override)."""
+        """Copy the form into the state (steps override)."""
 
     def action_next(self) -> None:
-        """Keep what was typed and go on."""
+        """Keep what was typed and go on (once this step's fields are right)."""
         self.collect()
+        if self.errors_here():
+            self.refresh_verdict()
+            self.notify("请先按字段下方的提示更正", severity="error")
+            return
         self.dismiss("next")
 
     def action_back(self) -> None:
@@ -166,330 +154,38 @@ class WizardStep(Screen[str]):
     def _enter_moves_on(self) -> None:
         self.focus_next()
 
+    # -- the one commit path -------------------------------------------------------------
 
-class CategoryStep(WizardStep):
-    """险种、人员类别、范围 and the circumstances that limit eligibility."""
+    def commit(self, result: ResultT) -> None:
+        """Decide again and write in one transaction, off the UI thread (``state.commit``, a
+        workflow). What the clerk chose goes down with the verdict they saw; a refusal (the
+        verdict moved meanwhile) is shown in ``#commit_message``."""
+        state, services = self.state, self.services
 
-    STEP_TITLE = "人员类别"
-    FIELDS = frozenset({"insurance", "category", "scope"})
-
-    def form(self) -> ComposeResult:
-        values = self.state.values
-        categories = {
-            key: rules.label for key, rules in self.services.engine.pack.filing.categories.items()
-        }
-        yield from form_row(
-            "险种",
-            choice_select(INSURANCE_LABELS, values["insurance"], "insurance"),
-        )
-        yield from form_row(
-            "人员类别",
-            choice_select(categories, values["category"], "category"),
-        )
-        yield from form_row(
-            "范围",
-            choice_select(SCOPE_LABELS, values["scope"], "scope"),
-        )
-        for flag, text in region_flags(self.services):
-            yield Checkbox(text, bool(values.get(flag)), id=flag, compact=True)
-
-    def collect(self) -> None:
-        values = self.state.values
-        for name in ("insurance", "category", "scope"):
-            values[name] = self.query_one(f"#{name}", Select).value
-        for flag, _ in region_flags(self.services):
-            values[flag] = self.query_one(f"#{flag}", Checkbox).value
-
-    @on(Select.Changed)
-    @on(Checkbox.Changed)
-    def _changed(self) -> None:
-        self.collect()
-        self.refresh_verdict()
-
-
-class DestinationStep(WizardStep):
-    """就医地: type a name, code or pinyin; pick from the list with ↑↓ and Enter."""
-
-    STEP_TITLE = "就医地"
-    FIELDS = frozenset({"destination"})
-
-    def form(self) -> ComposeResult:
-        yield from form_row(
-            "就医地",
-            Input(
-                placeholder="名称、代码或拼音，如 海南 / 460100 / hn", id="dest_query", compact=True
-            ),
-        )
-        yield Label("", id="chosen")
-        yield OptionList(id="dest_options")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self._show_chosen()
-
-    def _show_chosen(self) -> None:
-        code = self.state.values.get("destination")
-        region = self.services.engine.regions.get(code) if code else None
-        self.query_one("#chosen", Label).update(
-            f"已选：{region.full_name}（{region.code}）" if region else "尚未选择就医地"
-        )
-
-    @on(Input.Changed, "#dest_query")
-    def _search(self, event: Input.Changed) -> None:
-        text = event.value.strip()
-        regions = self.services.engine.regions
-        options = self.query_one(OptionList)
-        options.clear_options()
-        if not text:
-            return
-        if text.isdigit() and len(text) == 6:
+        def write() -> None:
             try:
-                found = [regions.normalise(text)]
-            except ValueError as exc:
-                self.query_one("#chosen", Label).update(str(exc))
+                with DRAFT_LOCK:
+                    committed = state.commit(services, result)
+            except state.REFUSALS as exc:
+                self.app.call_from_thread(self.refused, str(exc))
                 return
-        else:
-            found = regions.destinations_matching(text, lambda name: pinyin_match(text, name))
-        found = found[:30]
-        options.add_options([Option(f"{r.full_name}  {r.code}", id=r.code) for r in found])
-        if found:
-            options.highlighted = 0
+            self.app.call_from_thread(self.committed, committed)
 
-    @on(Input.Submitted, "#dest_query")
-    def _take_first(self) -> None:
-        options = self.query_one(OptionList)
-        if options.option_count:
-            options.focus()
+        run_in_worker(self, write, group="commit", description=self.COMMIT_DESCRIPTION)
 
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.state.values["destination"] = event.option.id
-        self._show_chosen()
-        self.refresh_verdict()
-
-
-class MaterialsStep(WizardStep):
-    """备案依据 and the checklist: space toggles a material; groups show the alternatives."""
-
-    STEP_TITLE = "材料"
-
-    def form(self) -> ComposeResult:
-        values = self.state.values
-        if self.state.action != "cancel":  # a cancel needs no basis, only its materials
-            yield from form_row(
-                "备案依据",
-                choice_select(BASIS_LABELS, values["basis"], "basis"),
-            )
-        yield Label("已收材料（空格勾选）", classes="section")
-        yield SelectionList[str](id="materials")
-
-    def on_mount(self) -> None:
-        self._fill()
-        super().on_mount()
-
-    def _fill(self) -> None:
-        """List the materials of the checklist the engine gives for the current choices."""
-        outcome = self.state.evaluate(self.services)
-        fill_checklist(
-            self.query_one(SelectionList),
-            [] if isinstance(outcome, list) else outcome.checklist,
-            self.state.values["materials"],
-            self.services.engine.pack.material_labels,
-        )
-
-    def collect(self) -> None:
-        if self.state.action != "cancel":
-            self.state.values["basis"] = self.query_one("#basis", Select).value
-        self.state.values["materials"] = list(self.query_one(SelectionList).selected)
-
-    @on(Select.Changed, "#basis")
-    def _basis(self) -> None:
-        self.collect()
-        self._fill()
-        self.refresh_verdict()
-
-    @on(SelectionList.SelectedChanged)
-    def _ticked(self) -> None:
-        self.collect()
-        self.refresh_verdict()
-
-
-class DatesStep(WizardStep):
-    """开始和结束日期 (the end only where the person may choose it)."""
-
-    STEP_TITLE = "日期"
-    FIELDS = frozenset({"start_date", "end_date"})
-
-    def form(self) -> ComposeResult:
-        values = self.state.values
-        yield from form_row(
-            "开始日期",
-            Input(
-                values.get("start_date") or "",
-                placeholder="年-月-日，不填为今天",
-                id="start_date",
-                compact=True,
-            ),
-        )
-        yield from form_row(
-            "结束日期",
-            Input(
-                values.get("end_date") or "",
-                placeholder="年-月-日，按规定可不填",
-                id="end_date",
-                compact=True,
-            ),
-        )
-        yield Label("", id="date_error", classes="error")
-
-    def collect(self) -> None:
-        error = ""
-        for name, label in (("start_date", "开始日期"), ("end_date", "结束日期")):
-            text = self.query_one(f"#{name}", Input).value.strip()
-            if not text:
-                self.state.values[name] = None
-                continue
-            try:
-                self.state.values[name] = date.fromisoformat(text).isoformat()
-            except ValueError:
-                error = f"{label}：“{text}”不是有效日期，应写作 年-月-日，如 2026-01-31"
-        self.query_one("#date_error", Label).update(error)
-
-    @on(Input.Changed)
-    def _changed(self) -> None:
-        self.collect()
-        self.refresh_verdict()
-
-    def action_next(self) -> None:
-        self.collect()
-        if self.query_one("#date_error", Label).render().plain:  # type: ignore[union-attr]
-            self.notify("请先更正日期", severity="error")
-            return
-        self.dismiss("next")
-
-
-class ReviewStep(WizardStep):
-    """核对并提交: the whole request and the verdict; F10 commits when the engine allows it."""
-
-    STEP_TITLE = "核对提交"
-    BINDINGS = [
-        Binding("escape", "back", "上一步", id="wizard.back", tooltip="回到上一步修改"),
-        Binding("f10", "next", "提交", id="wizard.commit", tooltip="提交办理（一次事务写入）"),
-    ]
-
-    def form(self) -> ComposeResult:
-        values = self.state.values
-        services = self.services
-        region = (
-            services.engine.regions.get(values["destination"])
-            if values.get("destination")
-            else None
-        )
-        lines = [
-            f"参保人：{self.state.person_name}",
-            f"办理：{ACTION_LABELS[self.state.action]}"
-            + (f"（原备案 {self.state.target}）" if self.state.target else ""),
-        ]
-        if self.state.action == "cancel":  # what a cancel records: the filing and its papers
-            lines.append(f"就医地：{region.full_name if region else '—'}")
-        else:
-            lines += self._filing_lines(region)
-        labels = services.engine.pack.material_labels
-        ticked = [labels.get(m, m) for m in values.get("materials") or []]
-        lines.append(f"已收材料：{'、'.join(ticked) if ticked else '无'}")
-        for line in lines:
-            yield Label(line, classes="review-line")
-        yield Label("", id="review_contact")
-        yield Label("", id="commit_message", classes="error")
-
-    def _filing_lines(self, region: Region | None) -> list[str]:
-        values, services = self.state.values, self.services
-        return [
-            f"险种：{INSURANCE_LABELS[values['insurance']]}",
-            f"人员类别：{services.category_label(values['category'])}",
-            f"范围：{SCOPE_LABELS[values['scope']]}",
-            f"就医地：{region.full_name if region else '—'}",
-            f"备案依据：{BASIS_LABELS[values['basis']]}",
-            f"开始日期：{values.get('start_date') or services.today}",
-            f"结束日期：{values.get('end_date') or '按规定（见右侧有效期）'}",
-        ]
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self._load_contact()
-
-    @work(thread=True, exit_on_error=False, group="review", description="读取参保人")
-    def _load_contact(self) -> None:
-        """The person's details the 备案表 prints beside the filing (from the person form)."""
-        from counter_app.storage.models import Person
-
-        with self.services.db.read() as session:
-            person = session.get(Person, self.state.person_id)
-        if person is None:
-            return
-        text = (
-            f"异地联系地址：{person.remote_address or '—'}\n"
-            f"联系电话2：{person.phone2 or '—'}  社保卡卡号：{person.card_number or '—'}"
-            "（备案表打印；按 E 在参保人页面修改）"
-        )
-        self.app.call_from_thread(self.query_one("#review_contact", Label).update, text)
-
-    def action_next(self) -> None:
-        """Commit if the engine allows it."""
-        result = self.refresh_verdict()
-        message = self.query_one("#commit_message", Label)
-        if result is not None and not result.needs_filing:
-            plain = next((r.message for r in result.reasons if r.severity == "info"), "")
-            message.update(f"此人无需办理备案，不用提交。{plain}")
-            return
-        if result is not None and not result.allowed:
-            why = "；".join(r.message for r in result.reasons if r.severity == "error")
-            message.update(f"暂不能办理：{why}" if why else "暂不能办理，请按右侧提示修改")
-            return
-        if result is None:
-            message.update("还有内容未填或有误，请按右侧提示返回修改")
-            return
-        message.update("正在提交…")
-        self.commit(result)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="commit", description="提交备案")
-    def commit(self, result: FilingResult) -> None:
-        """Decide again and write in one transaction, off the UI thread.
-
-        What the clerk chose goes down with the verdict they saw; the workflow re-reads the
-        person's filings under the person's lock and refuses if the verdict moved meanwhile.
-        """
-        services = self.services
-        try:
-            with DRAFT_LOCK:
-                committed = commit_filing(
-                    services.db,
-                    services.engine,
-                    services.clerk,
-                    self.state.person_id,
-                    self.state.request(services),
-                    seen=result,
-                    expected_version=self.state.target_version,
-                    draft_id=self.state.draft_id,
-                )
-        except (StaleFiling, FilingRefused) as exc:
-            self.app.call_from_thread(self._refused, str(exc))
-            return
-        self.app.call_from_thread(self._committed, committed)
-
-    def _refused(self, message: str) -> None:
+    def refused(self, message: str) -> None:
+        """The workflow refused: say why where the commit was asked for."""
         self.query_one("#commit_message", Label).update(message)
 
-    def _committed(self, committed: Committed) -> None:
-        self.notify(
-            f"已{ACTION_LABELS[self.state.action]}备案，编号 {committed.number}。"
-            "在参保人页面选中该备案按 F8 打印备案表和回执",
-            title="办理完成",
-            timeout=8,
-        )
+    def committed(self, committed: Any) -> None:
+        """The commit went through (review steps say so and leave the wizard)."""
         self.dismiss("done")
 
 
-CategoryStep.LATER = (DestinationStep, DatesStep)
-DestinationStep.LATER = (DatesStep,)
-MaterialsStep.LATER = (DatesStep,)
+def __getattr__(name: str) -> Any:
+    """The filing steps under their old import path (``ui.filings.steps`` is their home)."""
+    from counter_app.ui.filings import steps
+
+    if name in steps.__all__:
+        return getattr(steps, name)
+    raise AttributeError(name)
