@@ -75,6 +75,9 @@ async def test_long_destination_and_note_whole_at_80x24(make_app) -> None:
             assert table.virtual_size.width <= table.size.width, table.id
         assert str(filings.get_row_at(0)[2]).endswith(CLIP_MARK)
         # The detail lines hold the whole texts.
-        assert "".join(LONG_PLACE.split()) in _text(screen.query_one("#filing_detail", Static))
+        filing_line = _text(screen.query_one("#filing_detail", Static))
+        assert "".join(LONG_PLACE.split()) in filing_line
+        # The validity period is said once (the status 有效 names it; no second copy beside it).
+        assert filing_line.count("有效期") == 1, filing_line
         detail = _text(screen.query_one("#history_detail", Static))
         assert "".join(LONG_NOTE.split()) in detail

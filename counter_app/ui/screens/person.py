@@ -200,16 +200,17 @@ class PersonScreen(Screen[None]):
 
     def _show_filing_detail(self, filing: Filing) -> None:
         """The highlighted filing in full: the table clips a long destination, not this line."""
-        status = (
-            REFUSED_LABEL
-            if filing.number in self.refused
-            else str(filing.status_text(self.services.today))
-        )
+        period = f"有效期 {filing.valid_from} 至 {filing.valid_until or '长期'}"
+        if filing.number in self.refused:
+            status = f"{period}  {REFUSED_LABEL}"
+        else:
+            text = filing.status_text(self.services.today)
+            # The status names the period itself when it explains it (有效, 已过期): once.
+            status = str(text) if period in text.detail else f"{period}  {text}"
         self.query_one("#filing_detail", Static).update(
             escape(
                 f"{filing.number}  {self.services.category_label(filing.category)}  "
-                f"就医地 {filing.destination_name}  "
-                f"有效期 {filing.valid_from} 至 {filing.valid_until or '长期'}  {status}"
+                f"就医地 {filing.destination_name}  {status}"
             )
         )
 
