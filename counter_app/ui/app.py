@@ -142,7 +142,7 @@ class CounterApp(GuardedApp):
         """Read the settings, open (and migrate) the database and load the rules off the UI
         thread, once the sign-in screen is on the terminal."""
         self._painted.wait(FIRST_PAINT_WAIT_S)
-        settings = self.settings
+        settings = self._checked_settings()
         # The settings' default office name is a placeholder: shown only when an office set it.
         configured = self._configured_office_name()
         if configured:
@@ -180,6 +180,22 @@ class CounterApp(GuardedApp):
         from counter_app.sync.pulled import with_pulled_calendar
 
         return Services(settings=settings, db=db, engine=with_pulled_calendar(engine, db))
+
+    def _checked_settings(self) -> Settings:
+        """The settings, or a start-up failure that names the wrong ones (in the settings file
+        or a ``COUNTER_*`` variable)."""
+        from pydantic import ValidationError
+
+        try:
+            return self.settings
+        except ValidationError as exc:
+            from counter_app.locations import config_file
+
+            wrong = "；".join(
+                f"{'.'.join(str(part) for part in error['loc'])}：{error['msg']}"
+                for error in exc.errors()
+            )
+            raise ValueError(f"设置有误（{config_file()} 或 COUNTER_ 环境变量）：{wrong}") from None
 
     def _name_office(self, name: str) -> None:
         self.title, self.sub_title = name, "请登录"
@@ -566,8 +582,11 @@ class CounterApp(GuardedApp):
         return LockScreen(self.services)
 
     def idle_limit(self) -> float:
-        """The office's idle time before the lock."""
-        return self.settings.idle_lock_minutes * 60.0
+        """The office's idle time before the lock (none before the start-up: nothing to lock,
+        and the settings may not be read yet)."""
+        if self.services is None:
+            return float("inf")
+        return self.services.settings.idle_lock_minutes * 60.0
 
     def _is_guard_screen(self, screen: Screen[Any] | str) -> bool:
         from counter_app.ui.screens.sign_in import ChangePasswordDialog, SignInScreen

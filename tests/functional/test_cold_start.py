@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from counter_app.ui.screens.setup import RegionStep
 from counter_app.ui.screens.sign_in import DEMO_HINT, OPENING, SignInScreen
 from tests.functional.driving import settle, type_text
 from tests.functional.test_encrypted_sign_in import encrypted_office  # noqa: F401  (a fixture)
+from tests.support.db_rows import rows
 
 
 def _opening_slowly(make_app: Callable[..., CounterApp], gate: threading.Event, **kw: object):  # type: ignore[no-untyped-def]
@@ -87,6 +89,23 @@ async def test_the_demo_account_is_shown_once_the_settings_are_read(make_app) ->
         assert app.sub_title == "请登录" and app.title  # the demo office's name
 
 
+async def test_the_demo_is_seeded_behind_the_sign_in_screen(make_app) -> None:
+    gate = threading.Event()
+    # another today than the fixture's seeded copy: the app seeds the demo office itself
+    app = _opening_slowly(make_app, gate, today=date(2026, 11, 24))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, SignInScreen) and app.services is None
+        await type_text(pilot, "demo")
+        await pilot.press("enter")
+        await type_text(pilot, "demo1234")
+        await pilot.press("enter")
+        gate.set()
+        await _until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        assert app.ready.clerk.username == "demo"
+        assert rows(app.ready.db, "SELECT count(*) FROM person")[0][0] > 0
+
+
 async def test_a_failed_start_is_said_on_the_sign_in_screen(make_app) -> None:
     gate = threading.Event()
     app = _opening_slowly(make_app, gate, policy="nowhere", demo=False)
@@ -113,6 +132,24 @@ async def test_a_failed_start_is_said_on_the_sign_in_screen(make_app) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert _message(app) == message
+
+
+async def test_wrong_settings_are_named_on_the_sign_in_screen(
+    make_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COUNTER_IDLE_LOCK_MINUTES", "0")  # at least 1
+    app = make_app()
+    async with app.run_test() as pilot:
+        for _ in range(300):
+            if app.start_error:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause()
+        assert isinstance(app.screen, SignInScreen) and app.services is None
+        message = _message(app)
+        assert message.startswith("启动失败：设置有误"), message
+        assert "idle_lock_minutes" in message and "COUNTER_" in message
+        app.check_idle_lock()  # the idle timer does not read the broken settings again
 
 
 async def test_a_new_office_goes_from_the_sign_in_screen_to_the_set_up(make_app) -> None:
