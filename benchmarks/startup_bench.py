@@ -92,19 +92,40 @@ def _counter(db: str):  # type: ignore[no-untyped-def]
 
 def _command(db: str, report) -> None:  # type: ignore[no-untyped-def]
     """``counter-app --policy POLICY`` as the script runs it, headless at 80×24; ``report(app)``
-    hooks the moment to report."""
-    from counter_app.ui.app import CounterApp
+    hooks the moment to report. Nothing of the app is imported before the script's ``main``:
+    ``CounterApp.run`` is wrapped the moment its module is loaded."""
+    import importlib.abc
+    import importlib.util
+
+    def headless(app_class) -> None:  # type: ignore[no-untyped-def]
+        run = app_class.run
+
+        def run_headless(app, **_: object) -> None:  # type: ignore[no-untyped-def]
+            report(app)
+            run(app, headless=True, size=(80, 24))
+
+        app_class.run = run_headless
+
+    class WrapRun(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):  # type: ignore[no-untyped-def]
+            if name != "counter_app.ui.app":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            assert spec is not None and spec.loader is not None
+            load = spec.loader.exec_module
+
+            def exec_module(module) -> None:  # type: ignore[no-untyped-def]
+                load(module)
+                headless(module.CounterApp)
+
+            spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+            return spec
 
     os.environ["COUNTER_DB_PATH"] = db
     os.environ["COUNTER_TODAY"] = TODAY
     os.environ["COUNTER_CONFIG"] = db + ".no-config.toml"  # the user's settings file stays out
-    run = CounterApp.run
-
-    def headless(app: CounterApp, **_: object) -> None:
-        report(app)
-        run(app, headless=True, size=(80, 24))
-
-    CounterApp.run = headless  # type: ignore[method-assign]
+    sys.meta_path.insert(0, WrapRun())
     sys.argv = ["counter-app", "--policy", POLICY]
     from counter_app.launch import main
 

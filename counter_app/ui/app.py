@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -142,6 +143,7 @@ class CounterApp(GuardedApp):
         """Read the settings, open (and migrate) the database and load the rules off the UI
         thread, once the sign-in screen is on the terminal."""
         self._painted.wait(FIRST_PAINT_WAIT_S)
+        gc.enable()  # ``counter_app.launch`` turns it off until the first frame
         settings = self._checked_settings()
         # The settings' default office name is a placeholder: shown only when an office set it.
         configured = self._configured_office_name()
