@@ -243,7 +243,9 @@ class CounterApp(GuardedApp):
         screen = self._sign_in_screen()
         if not all(self.setup_state) and not self.settings.demo:
             if screen is not None:
-                # Nothing to sign in to: the set-up replaces the sign-in screen.
+                # Nothing to sign in to: the set-up replaces the sign-in screen, and keys typed
+                # ahead for the sign-in (a password) must not land in the set-up's fields.
+                self.type_ahead.discard()
                 while screen in self.screen_stack:
                     self.pop_screen()
             self.open_setup()

@@ -44,6 +44,11 @@ class TypeAhead:
         self.replaying = False
         self.gated = False
 
+    def discard(self) -> None:
+        """Drop the held keys: the screen they were typed for will not come (e.g. a password
+        typed ahead for the sign-in of an office that turns out to need the set-up)."""
+        self.held.clear()
+
     def ready(self) -> bool:
         """Whether a key can be handed to the current screen now."""
         app = self.app

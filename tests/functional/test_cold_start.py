@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from textual.widgets import Label
+from textual.widgets import Input, Label
 
 from counter_app.launch import ui_arguments
 from counter_app.settings import Settings
@@ -159,11 +159,19 @@ async def test_a_new_office_goes_from_the_sign_in_screen_to_the_set_up(make_app)
         await pilot.pause()
         assert isinstance(app.screen, SignInScreen)
         await type_text(pilot, "wang")
+        await pilot.press("enter")
+        await type_text(pilot, "secret-pw")
+        await pilot.press("enter")
+        await type_text(pilot, "more")  # typed ahead for a dashboard that will not come
         gate.set()
         await settle(pilot)
         assert isinstance(app.screen, RegionStep), app.screen
         assert not any(isinstance(screen, SignInScreen) for screen in app.screen_stack)
         assert app.setup_state == (False, False)
+        # Nothing typed for the sign-in lands in the set-up's fields.
+        assert not app.type_ahead.held
+        for field in app.screen.query(Input):
+            assert "more" not in field.value and "secret" not in field.value, field.value
 
 
 async def test_an_encrypted_database_opens_with_the_password_typed_ahead(
