@@ -1,5 +1,5 @@
 """``python -m counter_app`` runs the ``counter-app`` command."""
 
-from counter_app.cli import main
+from counter_app.launch import main
 
 main()

@@ -461,13 +461,13 @@ def main_callback(
     if demo:
         ctx.obj["demo"] = True
     if ctx.invoked_subcommand is None:
-        from counter_app.ui.app import run_app
+        from counter_app.launch import start_ui
 
-        run_app(policy, demo)
+        start_ui(policy, demo)
 
 
 def main() -> None:
-    """Entry point of the ``counter-app`` script."""
+    """The command line (``counter_app.launch`` starts the UI itself when that is all asked)."""
     app()
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+import gc
+import threading
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from textual import events, work
@@ -14,7 +16,6 @@ from textual.widgets import Header, Label
 from textual.worker import Worker, WorkerState
 
 from counter_app.domain.errors import CounterError
-from counter_app.settings import Settings
 from counter_app.ui.lock import GuardedApp
 from counter_app.ui.messages import (
     EditPerson,
@@ -35,10 +36,16 @@ from counter_app.ui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     # Imported where used: the start pays only for what the sign-in screen needs (issue 17).
+    from counter_app.settings import Settings
     from counter_app.storage.clerks import SignedIn
     from counter_app.storage.db import Database
     from counter_app.storage.models import Draft
+    from counter_app.ui.screens.sign_in import SignInScreen
     from counter_app.ui.services import Services
+
+#: How long the start-up worker waits for the sign-in screen's first frame before it opens the
+#: database anyway (a run without a screen to paint must still start).
+FIRST_PAINT_WAIT_S = 5.0
 
 #: The areas reached from the dashboard by one key; switching between them replaces the screen.
 TOP_LEVEL_SCREENS = frozenset(
@@ -59,7 +66,11 @@ TOP_LEVEL_SCREENS = frozenset(
 
 
 class CounterApp(GuardedApp):
-    """Opens the database and the rules in a worker, signs the clerk in, then the dashboard.
+    """Paints the sign-in screen at once, opens the database and the rules behind it in a worker,
+    signs the clerk in, then the dashboard.
+
+    The settings are read in that worker too (``settings`` reads them on first use, whichever
+    thread asks first): pydantic and the TOML file are not part of the first frame.
 
     Locking (Ctrl+L, the idle time, the palette's 锁屏) is ``GuardedApp``'s: nothing of the work
     answers while the lock screen is up.
@@ -96,16 +107,35 @@ class CounterApp(GuardedApp):
         ),
     ]
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings | Callable[[], Settings]) -> None:
         super().__init__()
-        self.settings = settings
+        self._settings: Settings | None = None
+        self._read_settings: Callable[[], Settings] | None = None
+        if callable(settings):
+            self._read_settings = settings
+        else:
+            self._settings = settings
+        self._settings_lock = threading.Lock()
         self.services: Services | None = None
-        # The settings' default office name is a placeholder: shown only when an office set it.
-        self.sub_title = self._configured_office_name()
         #: Whether the database holds an office and a clerk (read at start-up; the set-up fills).
         self.setup_state = (True, True)
+        #: Why the start-up failed, if it did (the sign-in screen says so).
+        self.start_error = ""
         self.type_ahead = TypeAhead(self)
         self._header_timer: Any = None
+        #: Set once the sign-in screen's first frame is painted: the start-up worker waits for
+        #: it, so the database and the rules do not compete with the first paint for the GIL.
+        self._painted = threading.Event()
+
+    @property
+    def settings(self) -> Settings:
+        """The office's settings, read on first use (the start-up worker reads them)."""
+        if self._settings is None:
+            with self._settings_lock:
+                if self._settings is None:
+                    assert self._read_settings is not None
+                    self._settings = self._read_settings()
+        return self._settings
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -113,20 +143,31 @@ class CounterApp(GuardedApp):
         yield KeysFooter()
 
     def on_mount(self) -> None:
+        self._show_sign_in()
         self.start_up()
         self.set_interval(15, self.check_idle_lock)
 
     # -- start-up ------------------------------------------------------------------------
 
+    def first_paint(self) -> None:
+        """The sign-in screen was painted: the start-up may take the processor now."""
+        self._painted.set()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="start", description="启动")
     def start_up(self) -> Services:
-        """Open (and migrate) the database and load the rules off the UI thread."""
+        """Read the settings, open (and migrate) the database and load the rules off the UI
+        thread, once the sign-in screen is on the terminal."""
+        self._painted.wait(FIRST_PAINT_WAIT_S)
+        gc.enable()  # ``counter_app.launch`` turns it off until the first frame
+        settings = self._checked_settings()
+        # The settings' default office name is a placeholder: shown only when an office set it.
+        configured = self._configured_office_name()
+        if configured:
+            self.call_from_thread(setattr, self, "sub_title", configured)
+        from counter_app.personal_files import prune_personal_files
         from counter_app.rules_engine import build_engine
         from counter_app.storage.models import Office
         from counter_app.ui.services import Services
-
-        settings = self.settings
-        from counter_app.personal_files import prune_personal_files
 
         prune_personal_files(settings)  # printed files past their keeping time
         engine = build_engine(settings.policy, settings.pack_file)
@@ -157,6 +198,22 @@ class CounterApp(GuardedApp):
 
         return Services(settings=settings, db=db, engine=with_pulled_calendar(engine, db))
 
+    def _checked_settings(self) -> Settings:
+        """The settings, or a start-up failure that names the wrong ones (in the settings file
+        or a ``COUNTER_*`` variable)."""
+        from pydantic import ValidationError
+
+        try:
+            return self.settings
+        except ValidationError as exc:
+            from counter_app.locations import config_file
+
+            wrong = "；".join(
+                f"{'.'.join(str(part) for part in error['loc'])}：{error['msg']}"
+                for error in exc.errors()
+            )
+            raise ValueError(f"设置有误（{config_file()} 或 COUNTER_ 环境变量）：{wrong}") from None
+
     def _name_office(self, name: str) -> None:
         self.title, self.sub_title = name, "请登录"
 
@@ -165,11 +222,16 @@ class CounterApp(GuardedApp):
         worker = event.worker
         if worker.state == WorkerState.SUCCESS and worker.group == "start":
             self.services = worker.result
-            self._sign_in()
+            self.start_error = ""
+            self._started()
         elif worker.state == WorkerState.ERROR and worker.error is not None:
             message = self.show_failure(worker.description, worker.error)
             if worker.group == "start":
+                self.start_error = message
                 self.query_one("#loading", Label).update(message)
+                screen = self._sign_in_screen()
+                if screen is not None:
+                    screen.start_failed(message)
 
     def on_work_failed(self, event: WorkFailed) -> None:
         """A screen's worker failed (its state change does not reach the app)."""
@@ -187,13 +249,46 @@ class CounterApp(GuardedApp):
         self.notify(message, title=title, severity="error", timeout=15)
         return message
 
+    def _sign_in_screen(self) -> SignInScreen | None:
+        """The sign-in screen waiting for the services, if one is on the stack."""
+        from counter_app.ui.screens.sign_in import SignInScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, SignInScreen):
+                return screen
+        return None
+
+    def _show_sign_in(self) -> None:
+        """The sign-in screen, before the services exist (they reach it when ready)."""
+        from counter_app.ui.screens.sign_in import SignInScreen
+
+        if self._sign_in_screen() is None:
+            screen = SignInScreen(self.services)
+            self.push_screen(screen, callback=self._signed_in)
+            screen.call_after_refresh(self.first_paint)
+
+    def _started(self) -> None:
+        """The database and the rules are open: to the set-up of a new office, or sign-in."""
+        assert self.services is not None
+        screen = self._sign_in_screen()
+        if not all(self.setup_state) and not self.settings.demo:
+            if screen is not None:
+                # Nothing to sign in to: the set-up replaces the sign-in screen, and keys typed
+                # ahead for the sign-in (a password) must not land in the set-up's fields.
+                self.type_ahead.discard()
+                while screen in self.screen_stack:
+                    self.pop_screen()
+            self.open_setup()
+            return
+        if screen is None:
+            self._sign_in()
+        else:
+            screen.services_ready(self.services)
+
     def _sign_in(self) -> None:
         from counter_app.ui.screens.sign_in import SignInScreen
 
         assert self.services is not None
-        if not all(self.setup_state) and not self.settings.demo:
-            self.open_setup()
-            return
         self.push_screen(SignInScreen(self.services), callback=self._signed_in)
 
     def _signed_in(self, signed: SignedIn | None) -> None:
@@ -531,8 +626,11 @@ class CounterApp(GuardedApp):
         return LockScreen(self.services)
 
     def idle_limit(self) -> float:
-        """The office's idle time before the lock."""
-        return self.settings.idle_lock_minutes * 60.0
+        """The office's idle time before the lock (none before the start-up: nothing to lock,
+        and the settings may not be read yet)."""
+        if self.services is None:
+            return float("inf")
+        return self.services.settings.idle_lock_minutes * 60.0
 
     def _is_guard_screen(self, screen: Screen[Any] | str) -> bool:
         from counter_app.ui.screens.sign_in import ChangePasswordDialog, SignInScreen
@@ -663,6 +761,8 @@ class CounterApp(GuardedApp):
             self.services.db.close()  # start-up opens it again (locked, when encrypted)
         self.title = getattr(context, "office_name", "") or self.title
         self.sub_title = "请登录"
+        self.services = None  # the sign-in screen waits for start-up to open them again
+        self._show_sign_in()
         self.start_up()
 
     def open_golive(self) -> None:
@@ -706,7 +806,14 @@ def build_app(policy: str | None = None, demo: bool = False, **overrides: object
         values["policy"] = policy
     if demo:
         values["demo"] = True
-    return CounterApp(Settings(**values))  # type: ignore[arg-type]
+
+    def read() -> Settings:
+        from counter_app.settings import Settings
+
+        return Settings(**values)  # type: ignore[arg-type]
+
+    # Read in the start-up worker, after the sign-in screen is painted (issue 17).
+    return CounterApp(read)
 
 
 def run_app(policy: str | None = None, demo: bool = False) -> None:

@@ -24,7 +24,6 @@ from textual import events
 from textual._context import active_message_pump
 from textual.app import App, ScreenStackError
 from textual.await_complete import AwaitComplete
-from textual.command import CommandPalette
 from textual.screen import Screen
 
 Guard = Literal["locked", "signed_out"]
@@ -64,6 +63,8 @@ class GuardedApp(App[None]):
         """Cover the work: close the palette, clear notifications, hold everything until unlock."""
         if self.guard is not None or not self.can_lock():
             return
+        from textual.command import CommandPalette
+
         while CommandPalette.is_open(cast("App[object]", self)) and len(self.screen_stack) > 1:
             App.pop_screen(self)
         self.clear_notifications()
@@ -139,6 +140,8 @@ class GuardedApp(App[None]):
             if wait_for_dismiss:
                 return super().push_screen(screen, callback, wait_for_dismiss=True, mode=mode)
             return super().push_screen(screen, callback, mode=mode)
+        from textual.command import CommandPalette  # not part of the first frame (issue 17)
+
         if isinstance(screen, CommandPalette):
             return AwaitComplete.nothing()
         if not wait_for_dismiss:

@@ -8,11 +8,12 @@ here and replays them, in order, once the screen is ready (mounted, and its typi
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -43,6 +44,11 @@ class TypeAhead:
         self.replaying = False
         self.gated = False
 
+    def discard(self) -> None:
+        """Drop the held keys: the screen they were typed for will not come (e.g. a password
+        typed ahead for the sign-in of an office that turns out to need the set-up)."""
+        self.held.clear()
+
     def ready(self) -> bool:
         """Whether a key can be handed to the current screen now."""
         app = self.app
@@ -57,7 +63,15 @@ class TypeAhead:
         return not (target and screen.focused is None)
 
     def _is_text(self, key: events.Key) -> bool:
-        return key.is_printable and isinstance(self.app.focused, (Input, TextArea))
+        if not key.is_printable:
+            return False
+        focused = self.app.focused
+        if isinstance(focused, Input):
+            return True
+        # A TextArea can have focus only once its module is loaded: the sign-in screen, the
+        # first frame, does without it (issue 17).
+        text_area = sys.modules.get("textual.widgets._text_area")
+        return text_area is not None and isinstance(focused, text_area.TextArea)
 
     def intercept(self, event: events.Event) -> bool:
         """Hold ``event`` if it would be lost; True when it was held."""

@@ -1,6 +1,7 @@
 """Cold start and the store's fast paths (issue 17): same answers as the slow ways they replace.
 
-* the app module imports no database, rules, wizard or pinyin code before the sign-in screen;
+* the app module imports no database, rules, wizard or pinyin code before the sign-in screen,
+  nor the settings or the command line;
 * the pinyin table reads names and region names as pypinyin did, surnames as surnames;
 * ``Database.open`` checks the schema with one query and imports alembic only to migrate;
 * the store's one-pass value check, hash and ``IN`` lists agree with the general ones.
@@ -53,6 +54,28 @@ def _modules_after(code: str) -> set[str]:
 def test_app_module_imports_nothing_heavy() -> None:
     loaded = _modules_after("import counter_app.ui.app")
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_first_frame_needs_no_settings_database_rules_or_command_line() -> None:
+    """What ``counter-app`` loads to paint the sign-in screen: the settings, the database and the
+    rules are read behind it (``CounterApp.start_up``), the Typer commands never built."""
+    loaded = _modules_after(
+        "import counter_app.launch, counter_app.ui.app, counter_app.ui.screens.sign_in"
+    )
+    later = {
+        *HEAVY,
+        "pydantic",
+        "pydantic_settings",
+        "typer",
+        "counter_app.cli",
+        "counter_app.settings",
+        "counter_app.storage.db",
+        "counter_app.storage.clerks",
+        "counter_app.ui.services",
+        "counter_app.ui.screens.lock",
+        "textual.widgets._text_area",
+    }
+    assert not loaded & later, sorted(loaded & later)
 
 
 # -- pinyin ----------------------------------------------------------------------------------
