@@ -71,6 +71,20 @@ def _unresolved() -> Any:
     return select(SyncEventState.event_id)
 
 
+#: What ``wire`` reads of an outbox row.
+_WIRE_COLUMNS = tuple(
+    col(c)
+    for c in (
+        OutboxEvent.id,
+        OutboxEvent.seq,
+        OutboxEvent.clerk_id,
+        OutboxEvent.kind,
+        OutboxEvent.payload,
+        OutboxEvent.created_at,
+    )
+)
+
+
 def wire(event: OutboxEvent, office_code: str) -> dict[str, Any]:
     """An outbox row as it travels (protocol v1)."""
     return {
@@ -95,9 +109,10 @@ def office_of(db: Database) -> Office:
 
 def pending_batch(db: Database, office: Office, limit: int) -> list[dict[str, Any]]:
     """The next events to send, in sequence order."""
+    # The columns alone (no ORM objects): a batch is read once per push of up to 500 events.
     with db.read() as session:
-        rows = session.exec(
-            select(OutboxEvent)
+        rows = session.execute(
+            select(*_WIRE_COLUMNS)
             .where(
                 col(OutboxEvent.sent_at).is_(None),
                 OutboxEvent.office_id == office.id,
@@ -106,7 +121,7 @@ def pending_batch(db: Database, office: Office, limit: int) -> list[dict[str, An
             .order_by(col(OutboxEvent.seq))
             .limit(limit)
         ).all()
-    return [wire(e, office.code) for e in rows]
+    return [wire(e, office.code) for e in rows]  # type: ignore[arg-type]
 
 
 def record_answers(
@@ -202,16 +217,41 @@ def status(db: Database) -> SyncStatus:
     return SyncStatus(pending, refused, last_ok, error)
 
 
+_DIGEST_COLUMNS = (
+    OutboxEvent.seq,
+    OutboxEvent.id,
+    OutboxEvent.clerk_id,
+    OutboxEvent.kind,
+    OutboxEvent.payload,
+)
+
+
 def local_digests(db: Database, office: Office) -> dict[int, dict[str, Any]]:
     """Per reconcile block: the count and hash of the events the store has accepted."""
+    # The hashed columns alone (no ORM objects): every sent event is read at each reconcile.
     with db.read() as session:
-        rows = session.exec(
-            select(OutboxEvent).where(
-                col(OutboxEvent.sent_at).is_not(None), OutboxEvent.office_id == office.id
+        rows = session.execute(
+            select(*(col(c) for c in _DIGEST_COLUMNS)).where(
+                col(OutboxEvent.sent_at).is_not(None), col(OutboxEvent.office_id) == office.id
             )
         ).all()
+    code = office.code
     return protocol.block_digests(
-        (e.seq, e.id, protocol.event_hash(wire(e, office.code))) for e in rows
+        (
+            seq,
+            event_id,
+            protocol.event_hash(
+                {
+                    "id": event_id,
+                    "office": code,
+                    "seq": seq,
+                    "clerk": str(clerk),
+                    "kind": kind,
+                    "payload": payload,
+                }
+            ),
+        )
+        for seq, event_id, clerk, kind, payload in rows
     )
 
 
