@@ -301,24 +301,29 @@ def _where(exc: ValueError) -> str:
     return f"第 {position} 个字符附近" if isinstance(position, int) else "无法解析"
 
 
+#: The containers a parsed JSON value is made of (``json.loads`` makes exactly these types).
+_NESTED = (dict, list)
+
+
 def depth(value: Any) -> int:
-    """How deeply arrays and objects nest (a scalar is 0), without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            items: Any = item.values()
-        elif isinstance(item, list):
-            items = item
-        else:
-            continue
+    """How deeply arrays and objects of parsed JSON nest (a scalar is 0), without recursion.
+
+    Level by level: the containers of one level give the values of the next, so each value is
+    looked at once, in comprehensions rather than a stack of pairs; it stops counting past
+    ``MAX_DEPTH``."""
+    level = 0
+    current = [value]
+    while True:
+        containers = [v for v in current if type(v) in _NESTED]
+        if not containers:
+            return level
         level += 1
-        deepest = max(deepest, level)
-        if deepest > MAX_DEPTH:
-            return deepest
-        stack.extend((child, level) for child in items)
-    return deepest
+        if level > MAX_DEPTH:
+            return level
+        current = []
+        extend = current.extend
+        for item in containers:
+            extend(item.values() if type(item) is dict else item)
 
 
 def value_problem(value: Any, limit: int = MAX_DEPTH) -> str:

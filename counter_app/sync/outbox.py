@@ -107,8 +107,8 @@ def office_of(db: Database) -> Office:
     return office
 
 
-def pending_batch(db: Database, office: Office, limit: int) -> list[dict[str, Any]]:
-    """The next events to send, in sequence order."""
+def pending_batch(db: Database, office: Office, limit: int, after: int = 0) -> list[dict[str, Any]]:
+    """The next events to send (above sequence number ``after``), in sequence order."""
     # The columns alone (no ORM objects): a batch is read once per push of up to 500 events.
     with db.read() as session:
         rows = session.execute(
@@ -116,6 +116,7 @@ def pending_batch(db: Database, office: Office, limit: int) -> list[dict[str, An
             .where(
                 col(OutboxEvent.sent_at).is_(None),
                 OutboxEvent.office_id == office.id,
+                col(OutboxEvent.seq) > after,
                 col(OutboxEvent.id).not_in(_unresolved()),
             )
             .order_by(col(OutboxEvent.seq))
