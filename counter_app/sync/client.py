@@ -310,13 +310,15 @@ def push_all(
     holder: str,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    hashes: dict[str, str] | None = None,
 ) -> outbox.Tally:
     """Send every pending event, batch by batch, recording each batch's answers at once.
 
     One request is in flight at a time, in sequence order. While the store works on a batch,
-    this side records the answers to the one before and reads the next (above the batch in
-    flight), so the two sides work at the same time. A request that fails ends the run with
-    every answer received so far recorded.
+    this side records the answers to the one before, reads the next (above the batch in
+    flight) and puts the event hashes of the batch in ``hashes`` (for the reconcile), so the
+    two sides work at the same time. A request that fails ends the run with every answer
+    received so far recorded.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -350,6 +352,8 @@ def push_all(
                         record(batch, in_flight.result())
                         raise SyncBusy("同步权被另一个窗口接管，本次上传已停止（已上传的都已记下）")
                 following = outbox.pending_batch(db, office, size, after=batch[-1]["seq"])
+                if hashes is not None:
+                    hashes.update((e["id"], protocol.event_hash(e)) for e in batch)
             except BaseException:
                 in_flight.cancel()
                 with contextlib.suppress(Exception):
@@ -473,17 +477,18 @@ def run_sync(
         client = client or ProvinceClient(config)
         hello = check_identity(db, client, config)
         report.alignment = align_with_store(db, client, hello)
-        report.tally = push_all(db, client, holder, progress, cancelled)
+        hashes: dict[str, str] = {}
+        report.tally = push_all(db, client, holder, progress, cancelled, hashes)
         if progress:
             progress(0, 0, "下载")
         report.pulled = pull_all(db, client, engine, today)
         office = outbox.office_of(db)
-        answer = client.reconcile(outbox.local_digests(db, office))
+        answer = client.reconcile(outbox.local_digests(db, office, hashes))
         if not answer["match"]:
             # Events the store lost (restored from an older backup, say) are sent again, once.
             _resend_missing(db, client, answer, report)
             if report.resent:
-                answer = client.reconcile(outbox.local_digests(db, office))
+                answer = client.reconcile(outbox.local_digests(db, office, hashes))
         report.server_count = answer["server_count"]
         report.mismatched_blocks = [b["block"] for b in answer["blocks"] if not b["match"]]
         report.reconciled = answer["match"]

@@ -9,6 +9,7 @@ holder that died on this machine is taken over at once, one elsewhere when its l
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Text, type_coerce
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, delete, func, select, update
 
 from counter_app.storage.db import Database
@@ -218,40 +221,47 @@ def status(db: Database) -> SyncStatus:
     return SyncStatus(pending, refused, last_ok, error)
 
 
-_DIGEST_COLUMNS = (
-    OutboxEvent.seq,
-    OutboxEvent.id,
-    OutboxEvent.clerk_id,
-    OutboxEvent.kind,
-    OutboxEvent.payload,
-)
+def local_digests(
+    db: Database, office: Office, hashes: dict[str, str] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Per reconcile block: the count and hash of the events the store has accepted.
 
-
-def local_digests(db: Database, office: Office) -> dict[int, dict[str, Any]]:
-    """Per reconcile block: the count and hash of the events the store has accepted."""
-    # The hashed columns alone (no ORM objects): every sent event is read at each reconcile.
+    ``hashes`` are event hashes already worked out (by the push that sent them); the payloads
+    of the other events are read and hashed here.
+    """
+    known = hashes or {}
+    # The columns alone, the payload as its stored text (decoded only when its hash is needed).
     with db.read() as session:
         rows = session.execute(
-            select(*(col(c) for c in _DIGEST_COLUMNS)).where(
-                col(OutboxEvent.sent_at).is_not(None), col(OutboxEvent.office_id) == office.id
-            )
+            core_select(
+                col(OutboxEvent.seq),
+                col(OutboxEvent.id),
+                col(OutboxEvent.clerk_id),
+                col(OutboxEvent.kind),
+                type_coerce(col(OutboxEvent.payload), Text),
+            ).where(col(OutboxEvent.sent_at).is_not(None), col(OutboxEvent.office_id) == office.id)
         ).all()
     code = office.code
-    return protocol.block_digests(
-        (
-            seq,
-            event_id,
-            protocol.event_hash(
-                {
-                    "id": event_id,
-                    "office": code,
-                    "seq": seq,
-                    "clerk": str(clerk),
-                    "kind": kind,
-                    "payload": payload,
-                }
-            ),
+
+    def digest(event_id: str, seq: int, clerk: int, kind: str, payload: Any) -> str:
+        found = known.get(event_id)
+        if found is not None:
+            return found
+        if isinstance(payload, str | bytes):  # SQLite's text (PostgreSQL's driver decodes json)
+            payload = json.loads(payload)
+        return protocol.event_hash(
+            {
+                "id": event_id,
+                "office": code,
+                "seq": seq,
+                "clerk": str(clerk),
+                "kind": kind,
+                "payload": payload,
+            }
         )
+
+    return protocol.block_digests(
+        (seq, event_id, digest(event_id, seq, clerk, kind, payload))
         for seq, event_id, clerk, kind, payload in rows
     )
 

@@ -246,6 +246,38 @@ def test_the_same_batch_pushed_twice_at_the_same_moment(store: ProvinceStore) ->
     assert store.counts() == {"340202": 300}
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_reconcile_digests_from_the_push_hashes_equal_those_read_back(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The hashes a push works out while its batch is in flight give the same block digests as
+    the stored events read back and hashed (an office database on SQLite or PostgreSQL)."""
+    if kind == "sqlite":
+        db, signed = make_office(tmp_path / "office.db")
+    else:
+        from counter_app.storage.clerks import add_clerk, ensure_office, sign_in
+        from tests.support.province import PASSWORD
+
+        url = request.getfixturevalue("pg_cluster").new_database()
+        db = Database.open_url(url)
+        ensure_office(db, "340202", "测试经办机构340202", "wuhu", "340200")
+        add_clerk(db, "340202", "clerk340202", "测试经办人", PASSWORD)
+        found = sign_in(db, "clerk340202", PASSWORD)
+        assert found is not None
+        signed = found
+    add_events(db, signed, 130)
+    office = outbox.office_of(db)
+    sent = outbox.pending_batch(db, office, 120)
+    outbox.record_answers(db, [(e["id"], {"status": "accepted"}) for e in sent])
+    hashes = {e["id"]: protocol.event_hash(e) for e in sent[:70]}  # the rest read back
+    read_back = outbox.local_digests(db, office)
+    assert outbox.local_digests(db, office, hashes) == read_back
+    assert sum(block["count"] for block in read_back.values()) == 120
+    wrong = {**hashes, sent[0]["id"]: "0" * 64}
+    assert outbox.local_digests(db, office, wrong) != read_back  # the given hashes are used
+    db.close()
+
+
 def test_claim_events_raced_meet_at_the_unique_key_and_are_answered_duplicate(
     store: ProvinceStore,
 ) -> None:
