@@ -10,7 +10,9 @@
    ``ProvinceStore.apply_batch`` (strict wire validation, the checks, the writes: what the server
    does after reading a request), on SQLite and on PostgreSQL; then the very rows it stored
    (events, filings, feed items) written again with plain multi-row ``INSERT``s, one transaction
-   per batch, into the same tables of a fresh database; prints both rates and their ratio.
+   per batch, into the same tables of a fresh database; prints both rates and their ratio. On
+   PostgreSQL the same rows are also written with ``COPY`` (how the store writes them; psycopg
+   parses every long multi-row ``INSERT`` on the client), a second, stricter ratio.
 3. ``--offices`` offices, each with its own office database and ``--per-office`` events, sync at
    the same moment (one thread each) to the PostgreSQL-backed server; prints the overall events/s
    and the slowest office's time.
@@ -24,6 +26,7 @@ Not a test.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import threading
@@ -86,10 +89,11 @@ def one_office(url: str, folder: Path, events: int, batch: int, *extra: str) -> 
 
 
 def store_vs_raw(
-    url: str, raw_url: str, folder: Path, count: int, batch: int
-) -> tuple[float, float]:
-    """Events/s of the store applying ``count`` events, and of plain multi-row INSERTs of the
-    rows it stored into a fresh database's same tables."""
+    url: str, raw_url: str, folder: Path, count: int, batch: int, copy_url: str = ""
+) -> tuple[float, float, float | None]:
+    """Events/s of the store applying ``count`` events, of plain multi-row INSERTs of the rows
+    it stored into a fresh database's same tables, and (``copy_url``, PostgreSQL) of ``COPY``
+    of those rows into another fresh database, the store's own way of writing them."""
     db = _office(folder, "340202", count)
     wire_events = outbox.pending_batch(db, outbox.office_of(db), count)
     db.close()
@@ -97,6 +101,10 @@ def store_vs_raw(
     store.add_office("340202", "镜湖区", "340200")
     office = store.office("340202")
     assert office is not None
+    # As the server process does after start-up (``server._settled``): what lives for the whole
+    # run is set aside from the garbage collector (here also the events to apply, all in memory).
+    gc.collect()
+    gc.freeze()
     started = time.perf_counter()
     for start in range(0, count, batch):
         answers = store.apply_batch(office, wire_events[start : start + batch], f"bench-{start}")
@@ -128,7 +136,22 @@ def store_vs_raw(
                 conn.exec_driver_sql(sql, tuple(v for row in rows for v in row))
     raw_rate = count / (time.perf_counter() - started)
     raw.close()
-    return store_rate, raw_rate
+    copy_rate = None
+    if copy_url:
+        copied = ProvinceStore(copy_url)
+        started = time.perf_counter()
+        for start in range(0, count, batch):
+            with copied.engine.begin() as conn:
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                for name in tables:
+                    columns, rows = stored[name]
+                    with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+                        for row in rows[start : start + batch]:
+                            copy.write_row(row)
+        copy_rate = count / (time.perf_counter() - started)
+        copied.close()
+    gc.unfreeze()
+    return store_rate, raw_rate, copy_rate
 
 
 def many_offices(
@@ -204,18 +227,28 @@ def main() -> None:
                 rate = one_office(pg, folder / "b", args.events, args.batch, *workers)
                 print(f"one office, {args.events} events, PostgreSQL server:  {rate:8.0f} events/s")
             if "store" in cases:
-                for name, url, raw_url in (
-                    ("SQLite", f"sqlite:///{folder / 's.db'}", f"sqlite:///{folder / 'r.db'}"),
-                    ("PostgreSQL", cluster.new_database(), cluster.new_database()),
+                for name, url, raw_url, copy_url in (
+                    ("SQLite", f"sqlite:///{folder / 's.db'}", f"sqlite:///{folder / 'r.db'}", ""),
+                    (
+                        "PostgreSQL",
+                        cluster.new_database(),
+                        cluster.new_database(),
+                        cluster.new_database(),
+                    ),
                 ):
                     (folder / f"store-{name}").mkdir()
-                    rate, raw = store_vs_raw(
-                        url, raw_url, folder / f"store-{name}", args.events, args.batch
+                    rate, raw, copied = store_vs_raw(
+                        url, raw_url, folder / f"store-{name}", args.events, args.batch, copy_url
                     )
                     print(
                         f"store alone, {args.events} events, {name}: {rate:8.0f} events/s; "
                         f"plain multi-row INSERTs of the same rows {raw:8.0f} rows/s; "
                         f"ratio {raw / rate:.1f}"
+                        + (
+                            f"; COPY of them {copied:8.0f} rows/s, ratio {copied / rate:.1f}"
+                            if copied
+                            else ""
+                        )
                     )
             if "many" in cases:
                 (folder / "c").mkdir()
