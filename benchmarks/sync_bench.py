@@ -5,12 +5,15 @@
 
 1. One office sends ``--events`` outbox events (written by the real ``emit``) with the real
    client (``run_sync``: push in batches, pull, reconcile) to the server on SQLite and on
-   PostgreSQL; prints events/s of the whole run.
+   PostgreSQL; prints events/s of the whole run, and the CPU time per event of the client and
+   of the server processes (steadier than events/s on a shared machine).
 2. The store alone, in this process: the same kind of events, in batches of ``--batch``, through
    ``ProvinceStore.apply_batch`` (strict wire validation, the checks, the writes: what the server
    does after reading a request), on SQLite and on PostgreSQL; then the very rows it stored
    (events, filings, feed items) written again with plain multi-row ``INSERT``s, one transaction
-   per batch, into the same tables of a fresh database; prints both rates and their ratio.
+   per batch, into the same tables of a fresh database; prints both rates and their ratio. On
+   PostgreSQL the same rows are also written with ``COPY`` (how the store writes them; psycopg
+   parses every long multi-row ``INSERT`` on the client), a second, stricter ratio.
 3. ``--offices`` offices, each with its own office database and ``--per-office`` events, sync at
    the same moment (one thread each) to the PostgreSQL-backed server; prints the overall events/s
    and the slowest office's time.
@@ -24,6 +27,8 @@ Not a test.
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import sys
 import tempfile
 import threading
@@ -64,17 +69,39 @@ def _config(server: ServerProcess, token: str, batch: int) -> ClientConfig:
     return ClientConfig(url=server.base_url, token=token, batch_size=batch, timeout=120.0)
 
 
-def one_office(url: str, folder: Path, events: int, batch: int, *extra: str) -> float:
-    """Events/s of one office sending ``events``."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children now (Linux ``/proc``; 0 elsewhere):
+    the server's uvicorn workers are its children."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def one_office(
+    url: str, folder: Path, events: int, batch: int, *extra: str
+) -> tuple[float, float, float]:
+    """Events/s of one office sending ``events``, and the CPU microseconds per event of the
+    client (this process) and of the server processes (PostgreSQL's own not counted)."""
     store = ProvinceStore(url)
     token = store.add_office("340202", "镜湖区", "340200")
     store.close()
     db = _office(folder, "340202", events)
     server = ServerProcess(url, folder, *extra).start()
+    assert server.process is not None
     try:
+        server_cpu, client_cpu = cpu_seconds(server.process.pid), time.process_time()
         started = time.perf_counter()
         report = run_sync(db, ENGINE, _config(server, token, batch), TODAY)
         elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = cpu_seconds(server.process.pid) - server_cpu
     except Exception:
         print(server.log()[-4000:], file=sys.stderr)
         raise
@@ -82,14 +109,15 @@ def one_office(url: str, folder: Path, events: int, batch: int, *extra: str) -> 
         server.kill()
     assert report.tally.accepted == events and report.reconciled
     assert len(set(server_ids(url, "340202"))) == events
-    return events / elapsed
+    return events / elapsed, client_cpu * 1e6 / events, server_cpu * 1e6 / events
 
 
 def store_vs_raw(
-    url: str, raw_url: str, folder: Path, count: int, batch: int
-) -> tuple[float, float]:
-    """Events/s of the store applying ``count`` events, and of plain multi-row INSERTs of the
-    rows it stored into a fresh database's same tables."""
+    url: str, raw_url: str, folder: Path, count: int, batch: int, copy_url: str = ""
+) -> tuple[float, float, float | None]:
+    """Events/s of the store applying ``count`` events, of plain multi-row INSERTs of the rows
+    it stored into a fresh database's same tables, and (``copy_url``, PostgreSQL) of ``COPY``
+    of those rows into another fresh database, the store's own way of writing them."""
     db = _office(folder, "340202", count)
     wire_events = outbox.pending_batch(db, outbox.office_of(db), count)
     db.close()
@@ -97,6 +125,10 @@ def store_vs_raw(
     store.add_office("340202", "镜湖区", "340200")
     office = store.office("340202")
     assert office is not None
+    # As the server process does after start-up (``server._settled``): what lives for the whole
+    # run is set aside from the garbage collector (here also the events to apply, all in memory).
+    gc.collect()
+    gc.freeze()
     started = time.perf_counter()
     for start in range(0, count, batch):
         answers = store.apply_batch(office, wire_events[start : start + batch], f"bench-{start}")
@@ -128,7 +160,22 @@ def store_vs_raw(
                 conn.exec_driver_sql(sql, tuple(v for row in rows for v in row))
     raw_rate = count / (time.perf_counter() - started)
     raw.close()
-    return store_rate, raw_rate
+    copy_rate = None
+    if copy_url:
+        copied = ProvinceStore(copy_url)
+        started = time.perf_counter()
+        for start in range(0, count, batch):
+            with copied.engine.begin() as conn:
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                for name in tables:
+                    columns, rows = stored[name]
+                    with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+                        for row in rows[start : start + batch]:
+                            copy.write_row(row)
+        copy_rate = count / (time.perf_counter() - started)
+        copied.close()
+    gc.unfreeze()
+    return store_rate, raw_rate, copy_rate
 
 
 def many_offices(
@@ -172,6 +219,13 @@ def many_offices(
     return offices * per_office / elapsed, max(times.values())
 
 
+def _sync(rate: float, client_us: float, server_us: float) -> str:
+    return (
+        f"{rate:8.0f} events/s (CPU per event: client {client_us:.0f} µs, "
+        f"server {server_us:.0f} µs)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000)
@@ -195,27 +249,37 @@ def main() -> None:
             folder = Path(scratch)
             if "sync" in cases:
                 (folder / "a").mkdir()
-                rate = one_office(
+                figures = one_office(
                     f"sqlite:///{folder / 'p.db'}", folder / "a", args.events, args.batch
                 )
-                print(f"one office, {args.events} events, SQLite server:      {rate:8.0f} events/s")
+                print(f"one office, {args.events} events, SQLite server:      " + _sync(*figures))
                 (folder / "b").mkdir()
                 pg = cluster.new_database()
-                rate = one_office(pg, folder / "b", args.events, args.batch, *workers)
-                print(f"one office, {args.events} events, PostgreSQL server:  {rate:8.0f} events/s")
+                figures = one_office(pg, folder / "b", args.events, args.batch, *workers)
+                print(f"one office, {args.events} events, PostgreSQL server:  " + _sync(*figures))
             if "store" in cases:
-                for name, url, raw_url in (
-                    ("SQLite", f"sqlite:///{folder / 's.db'}", f"sqlite:///{folder / 'r.db'}"),
-                    ("PostgreSQL", cluster.new_database(), cluster.new_database()),
+                for name, url, raw_url, copy_url in (
+                    ("SQLite", f"sqlite:///{folder / 's.db'}", f"sqlite:///{folder / 'r.db'}", ""),
+                    (
+                        "PostgreSQL",
+                        cluster.new_database(),
+                        cluster.new_database(),
+                        cluster.new_database(),
+                    ),
                 ):
                     (folder / f"store-{name}").mkdir()
-                    rate, raw = store_vs_raw(
-                        url, raw_url, folder / f"store-{name}", args.events, args.batch
+                    rate, raw, copied = store_vs_raw(
+                        url, raw_url, folder / f"store-{name}", args.events, args.batch, copy_url
                     )
                     print(
                         f"store alone, {args.events} events, {name}: {rate:8.0f} events/s; "
                         f"plain multi-row INSERTs of the same rows {raw:8.0f} rows/s; "
                         f"ratio {raw / rate:.1f}"
+                        + (
+                            f"; COPY of them {copied:8.0f} rows/s, ratio {copied / rate:.1f}"
+                            if copied
+                            else ""
+                        )
                     )
             if "many" in cases:
                 (folder / "c").mkdir()

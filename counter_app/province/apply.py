@@ -56,17 +56,24 @@ def lock_keys(conn: Connection, keys: list[str], postgres: bool) -> None:
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     # The keys as one array parameter: the statement is the same for every batch (cached).
+    # A row this insert makes is locked by it until commit: a batch racing for the same person
+    # waits at its own insert of that key. The rows that were there already are locked next.
     listed = select(func.unnest(bindparam("keys", type_=ARRAY(String))))
-    conn.execute(
-        pg_insert(people).from_select(["id_number"], listed).on_conflict_do_nothing(),
+    made = conn.execute(
+        pg_insert(people)
+        .from_select(["id_number"], listed)
+        .on_conflict_do_nothing()
+        .returning(people.c.id_number),
         {"keys": keys},
     )
-    conn.execute(
-        select(people.c.id_number)
-        .where(among(people.c.id_number, keys, postgres))
-        .order_by(people.c.id_number)
-        .with_for_update()
-    )
+    known = sorted(set(keys) - set(made.scalars()))
+    if known:
+        conn.execute(
+            select(people.c.id_number)
+            .where(among(people.c.id_number, known, postgres))
+            .order_by(people.c.id_number)
+            .with_for_update()
+        )
 
 
 def pack_for_pool(pool_code: str) -> PolicyPack | None:

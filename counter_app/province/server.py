@@ -372,7 +372,21 @@ def app_from_env() -> FastAPI:
     from counter_app.province.store import default_url
 
     docs = os.environ.get("COUNTER_PROVINCE_DOCS") == "1"
-    return create_app(ProvinceStore(default_url()), docs=docs)
+    return _settled(create_app(ProvinceStore(default_url()), docs=docs))
+
+
+def _settled(app: FastAPI) -> FastAPI:
+    """The app, with everything made at start-up set aside from the garbage collector.
+
+    A push makes thousands of short-lived objects; each full collection would otherwise walk
+    the ~150,000 long-lived ones (modules, models, the region table) as well, about a sixth of
+    a push's time. ``gc.freeze`` moves them to a generation that is never collected.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def serve(
@@ -406,4 +420,4 @@ def serve(
         ProvinceStore(url).close()  # create the tables once, before the workers race to
         uvicorn.run(f"{__name__}:app_from_env", factory=True, workers=workers, **options)
     else:
-        uvicorn.run(create_app(ProvinceStore(url), docs=docs), **options)
+        uvicorn.run(_settled(create_app(ProvinceStore(url), docs=docs)), **options)

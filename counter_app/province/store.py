@@ -403,13 +403,30 @@ def event_texts(raw: dict[str, Any]) -> tuple[str, str]:
     """``protocol.event_hash(raw)`` and the payload's canonical text, the payload encoded once.
 
     The canonical text of the hashed fields is the object of their sorted keys, so it is put
-    together around the payload's own canonical text (the same bytes ``canonical`` gives).
+    together around the payload's own canonical text (the same bytes ``canonical`` gives); the
+    other fields are short texts and a number, encoded one by one as ``canonical`` would.
     """
     payload = protocol.canonical(raw.get("payload"))
-    head = protocol.canonical({k: raw.get(k) for k in ("clerk", "id", "kind", "office")})
-    seq = protocol.canonical(raw.get("seq"))
-    text = f'{head[:-1]},"payload":{payload},"seq":{seq}}}'
+    get = raw.get
+    text = (
+        f'{{"clerk":{_json(get("clerk"))},"id":{_json(get("id"))},"kind":{_json(get("kind"))},'
+        f'"office":{_json(get("office"))},"payload":{payload},"seq":{_json(get("seq"))}}}'
+    )
     return hashlib.sha256(text.encode()).hexdigest(), payload
+
+
+def _json(value: Any) -> str:
+    """``protocol.canonical(value)``, quicker for a text or an integer."""
+    kind = type(value)
+    if kind is str:
+        return _encode_text(value)
+    if kind is int:
+        return str(value)
+    return protocol.canonical(value)
+
+
+#: How ``json.dumps(…, ensure_ascii=False)`` writes a text (the C encoder's own function).
+_encode_text: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def _numbers(payload: Any) -> list[str]:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 
 metadata = MetaData()
 
@@ -142,32 +143,40 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     """Insert rows (all with the same keys) the way a bulk load does, at the driver.
 
     The column types' bind processing is applied here (SQLite keeps times as text), then SQLite
-    gets one prepared INSERT run for every row (``executemany`` in C) and PostgreSQL one
-    multi-row ``INSERT … VALUES (…), (…)`` per 500 rows. Errors arrive wrapped as SQLAlchemy's
-    (an ``IntegrityError`` stays an ``IntegrityError``).
+    gets one prepared INSERT run for every row (``executemany`` in C) and PostgreSQL one ``COPY
+    … FROM STDIN`` in the transaction (the rows streamed, no statement to parse per row). A
+    unique key hit arrives as SQLAlchemy's ``IntegrityError``, the same as from an ``INSERT``.
     """
     if not rows:
         return
     dialect = conn.dialect
     columns = [c for c in table.c if c.name in rows[0]]
     processors = [c.type._cached_bind_processor(dialect) for c in columns]
-    values = [
-        tuple(
-            process(row[c.name]) if process else row[c.name]
-            for c, process in zip(columns, processors, strict=True)
-        )
-        for row in rows
-    ]
+    names = [c.name for c in columns]
+    values = [tuple(row[name] for name in names) for row in rows]
+    for index, process in enumerate(processors):
+        if process is not None:
+            # Each distinct value once (a batch's rows share their time stamp).
+            done = {v: process(v) for v in {row[index] for row in values}}
+            values = [(*row[:index], done[row[index]], *row[index + 1 :]) for row in values]
     quote = dialect.identifier_preparer.quote
-    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) VALUES "
+    listed = ", ".join(quote(name) for name in names)
     if dialect.name == "postgresql":
-        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        for start in range(0, len(values), _PG_ROWS):
-            chunk = values[start : start + _PG_ROWS]
-            flat = tuple(v for row in chunk for v in row)
-            conn.exec_driver_sql(head + ", ".join([one] * len(chunk)), flat)
+        _copy(conn, f"COPY {quote(table.name)} ({listed}) FROM STDIN", values)
     else:
-        conn.exec_driver_sql(head + "(" + ", ".join(["?"] * len(columns)) + ")", values)
+        marks = ", ".join(["?"] * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({listed}) VALUES ({marks})", values)
 
 
-_PG_ROWS = 500
+def _copy(conn: Connection, statement: str, values: list[tuple[Any, ...]]) -> None:
+    """``COPY … FROM STDIN`` of these rows on the connection's psycopg connection."""
+    import psycopg
+
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+            for row in values:
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc

@@ -301,24 +301,29 @@ def _where(exc: ValueError) -> str:
     return f"第 {position} 个字符附近" if isinstance(position, int) else "无法解析"
 
 
+#: The containers a parsed JSON value is made of (``json.loads`` makes exactly these types).
+_NESTED = (dict, list)
+
+
 def depth(value: Any) -> int:
-    """How deeply arrays and objects nest (a scalar is 0), without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            items: Any = item.values()
-        elif isinstance(item, list):
-            items = item
-        else:
-            continue
+    """How deeply arrays and objects of parsed JSON nest (a scalar is 0), without recursion.
+
+    Level by level: the containers of one level give the values of the next, so each value is
+    looked at once, in comprehensions rather than a stack of pairs; it stops counting past
+    ``MAX_DEPTH``."""
+    level = 0
+    current = [value]
+    while True:
+        containers = [v for v in current if type(v) in _NESTED]
+        if not containers:
+            return level
         level += 1
-        deepest = max(deepest, level)
-        if deepest > MAX_DEPTH:
-            return deepest
-        stack.extend((child, level) for child in items)
-    return deepest
+        if level > MAX_DEPTH:
+            return level
+        current = []
+        extend = current.extend
+        for item in containers:
+            extend(item.values() if type(item) is dict else item)
 
 
 def value_problem(value: Any, limit: int = MAX_DEPTH) -> str:
@@ -334,43 +339,47 @@ def value_problem(value: Any, limit: int = MAX_DEPTH) -> str:
 
 def _plainly_fine(value: Any, limit: int) -> bool:
     """The same checks without the paths (most bodies are fine): ``True`` only when nothing is
-    wrong; anything unusual (or wrong) is left to ``_first_problem`` to find and name. The texts
-    are searched for bad characters at once (joined by a space, which is allowed)."""
-    text_max, key_max = TEXT_MAX, KEY_MAX
+    wrong; anything unusual (or wrong) is left to ``_first_problem`` to find and name. Only
+    containers go on the stack; the texts and keys are measured and searched for bad characters
+    at the end, all at once (joined by a space, which is allowed)."""
     texts: list[str] = []
-    keep = texts.append
-    stack: list[tuple[Any, int]] = [(value, 0)]
+    keys: list[Any] = []
+    keep, keep_keys = texts.append, keys.extend
+    # A bare value is checked as the only item of a list one level up.
+    top = (value, 0) if type(value) in (dict, list) else ([value], -1)
+    stack: list[tuple[Any, int]] = [top]
     pop, push = stack.pop, stack.append
+    low, high = -INT8_MAX, INT8_MAX
     while stack:
         item, level = pop()
-        kind = type(item)
-        if kind is str:
-            if len(item) > text_max:
-                return False
-            keep(item)
-        elif kind is dict:
-            if level >= limit:
-                return False
-            level += 1
-            for key, child in item.items():
-                if type(key) is not str or len(key) > key_max:
-                    return False
-                keep(key)
-                push((child, level))
-        elif kind is list:
-            if level >= limit:
-                return False
-            level += 1
-            for child in item:
-                push((child, level))
-        elif kind is int:
-            if not -INT8_MAX <= item <= INT8_MAX:
-                return False
-        elif item is None or kind is bool:
-            continue
-        else:
+        if level >= limit:
             return False
-    return not _BAD_CHAR.search(" ".join(texts))
+        level += 1
+        if type(item) is dict:
+            keep_keys(item)
+            children: Any = item.values()
+        else:
+            children = item
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                keep(child)
+            elif kind is dict or kind is list:
+                push((child, level))
+            elif kind is int:
+                if not low <= child <= high:
+                    return False
+            elif child is not None and kind is not bool:
+                return False
+    try:
+        if keys and max(map(len, keys)) > KEY_MAX:
+            return False
+        if texts and max(map(len, texts)) > TEXT_MAX:
+            return False
+        joined = " ".join(keys) + " " + " ".join(texts)
+    except TypeError:  # a key that is not text
+        return False
+    return not _BAD_CHAR.search(joined)
 
 
 def _first_problem(value: Any, limit: int) -> str:

@@ -1,9 +1,10 @@
 """The sync client: push the outbox in batches, pull from the cursor, reconcile (protocol v1).
 
-A run holds the sending lease, so two clerk processes never send at once. Every batch's answers
-are recorded before the next batch is read, so a run that is interrupted anywhere (network,
-server, this process killed) resumes at the next run with what is still unsent; events the server
-had already committed come back as ``duplicate``. Network errors, timeouts and 5xx answers are
+A run holds the sending lease, so two clerk processes never send at once. One batch is in flight
+at a time; its answers are recorded as soon as they come (while the store works on the next batch,
+read above it), so a run that is interrupted anywhere (network, server, this process killed)
+resumes at the next run with what is still unsent; events the server had already committed come
+back as ``duplicate``. Network errors, timeouts and 5xx answers are
 retried with exponential backoff and jitter; httpx is imported only here, when a sync starts.
 
 Before anything else the client asks ``/v1/hello`` who it is talking to: a token of another office,
@@ -16,6 +17,7 @@ Certificates are verified (the system's store, or the CA file in ``sync.ca_file`
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -309,26 +311,61 @@ def push_all(
     holder: str,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    hashes: dict[str, str] | None = None,
 ) -> outbox.Tally:
-    """Send every pending event, batch by batch, recording each batch's answers at once."""
+    """Send every pending event, batch by batch, recording each batch's answers at once.
+
+    One request is in flight at a time, in sequence order. While the store works on a batch,
+    this side records the answers to the one before, reads the next (above the batch in
+    flight) and puts the event hashes of the batch in ``hashes`` (for the reconcile), so the
+    two sides work at the same time. A request that fails ends the run with every answer
+    received so far recorded.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     office = outbox.office_of(db)
     tally = outbox.Tally()
     total, done = outbox.status(db).pending, 0
-    while not (cancelled and cancelled()):
-        batch = outbox.pending_batch(db, office, client.config.batch_size)
-        if not batch:
-            break
-        # The same events make the same batch id, so a resent batch is recognisable on the server.
-        batch_id = f"{office.code}-{batch[0]['seq']}-{batch[-1]['seq']}"
-        results = client.push(batch, batch_id)
-        sent_ids = {e["id"] for e in batch}
+    size = client.config.batch_size
+    answered: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
+
+    def record(sent: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+        nonlocal done
+        sent_ids = {e["id"] for e in sent}
         answers = [(r["id"], r) for r in results if r.get("id") in sent_ids]
         tally.add(outbox.record_answers(db, answers))
-        done += len(batch)
+        done += len(sent)
         if progress:
             progress(min(done, total), max(total, done), "上传")
-        if not outbox.acquire_lease(db, holder):
-            raise SyncBusy("同步权被另一个窗口接管，本次上传已停止（已上传的都已记下）")
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as sender:
+        batch = outbox.pending_batch(db, office, size)
+        while batch and not (cancelled and cancelled()):
+            # The same events make the same batch id, so a resent batch is recognisable.
+            batch_id = f"{office.code}-{batch[0]['seq']}-{batch[-1]['seq']}"
+            in_flight = sender.submit(client.push, batch, batch_id)
+            try:
+                if answered is not None:
+                    record(*answered)
+                    answered = None
+                    if not outbox.acquire_lease(db, holder):
+                        # The batch in flight is answered and recorded before stopping.
+                        record(batch, in_flight.result())
+                        raise SyncBusy("同步权被另一个窗口接管，本次上传已停止（已上传的都已记下）")
+                following = outbox.pending_batch(db, office, size, after=batch[-1]["seq"])
+                if hashes is not None:
+                    hashes.update((e["id"], protocol.event_hash(e)) for e in batch)
+            except BaseException:
+                in_flight.cancel()
+                with contextlib.suppress(Exception):
+                    in_flight.result()  # not left running against a database being closed
+                raise
+            answered = (batch, in_flight.result())
+            batch = following
+        if answered is not None:
+            record(*answered)
+            if not outbox.acquire_lease(db, holder):
+                raise SyncBusy("同步权被另一个窗口接管，本次上传已停止（已上传的都已记下）")
     return tally
 
 
@@ -441,17 +478,18 @@ def run_sync(
         client = client or ProvinceClient(config)
         hello = check_identity(db, client, config)
         report.alignment = align_with_store(db, client, hello)
-        report.tally = push_all(db, client, holder, progress, cancelled)
+        hashes: dict[str, str] = {}
+        report.tally = push_all(db, client, holder, progress, cancelled, hashes)
         if progress:
             progress(0, 0, "下载")
         report.pulled = pull_all(db, client, engine, today)
         office = outbox.office_of(db)
-        answer = client.reconcile(outbox.local_digests(db, office))
+        answer = client.reconcile(outbox.local_digests(db, office, hashes))
         if not answer["match"]:
             # Events the store lost (restored from an older backup, say) are sent again, once.
             _resend_missing(db, client, answer, report)
             if report.resent:
-                answer = client.reconcile(outbox.local_digests(db, office))
+                answer = client.reconcile(outbox.local_digests(db, office, hashes))
         report.server_count = answer["server_count"]
         report.mismatched_blocks = [b["block"] for b in answer["blocks"] if not b["match"]]
         report.reconciled = answer["match"]

@@ -9,6 +9,7 @@ holder that died on this machine is taken over at once, one elsewhere when its l
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Text, type_coerce
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, delete, func, select, update
 
 from counter_app.storage.db import Database
@@ -71,6 +74,20 @@ def _unresolved() -> Any:
     return select(SyncEventState.event_id)
 
 
+#: What ``wire`` reads of an outbox row.
+_WIRE_COLUMNS = tuple(
+    col(c)
+    for c in (
+        OutboxEvent.id,
+        OutboxEvent.seq,
+        OutboxEvent.clerk_id,
+        OutboxEvent.kind,
+        OutboxEvent.payload,
+        OutboxEvent.created_at,
+    )
+)
+
+
 def wire(event: OutboxEvent, office_code: str) -> dict[str, Any]:
     """An outbox row as it travels (protocol v1)."""
     return {
@@ -93,20 +110,22 @@ def office_of(db: Database) -> Office:
     return office
 
 
-def pending_batch(db: Database, office: Office, limit: int) -> list[dict[str, Any]]:
-    """The next events to send, in sequence order."""
+def pending_batch(db: Database, office: Office, limit: int, after: int = 0) -> list[dict[str, Any]]:
+    """The next events to send (above sequence number ``after``), in sequence order."""
+    # The columns alone (no ORM objects): a batch is read once per push of up to 500 events.
     with db.read() as session:
-        rows = session.exec(
-            select(OutboxEvent)
+        rows = session.execute(
+            select(*_WIRE_COLUMNS)
             .where(
                 col(OutboxEvent.sent_at).is_(None),
                 OutboxEvent.office_id == office.id,
+                col(OutboxEvent.seq) > after,
                 col(OutboxEvent.id).not_in(_unresolved()),
             )
             .order_by(col(OutboxEvent.seq))
             .limit(limit)
         ).all()
-    return [wire(e, office.code) for e in rows]
+    return [wire(e, office.code) for e in rows]  # type: ignore[arg-type]
 
 
 def record_answers(
@@ -202,16 +221,48 @@ def status(db: Database) -> SyncStatus:
     return SyncStatus(pending, refused, last_ok, error)
 
 
-def local_digests(db: Database, office: Office) -> dict[int, dict[str, Any]]:
-    """Per reconcile block: the count and hash of the events the store has accepted."""
+def local_digests(
+    db: Database, office: Office, hashes: dict[str, str] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Per reconcile block: the count and hash of the events the store has accepted.
+
+    ``hashes`` are event hashes already worked out (by the push that sent them); the payloads
+    of the other events are read and hashed here.
+    """
+    known = hashes or {}
+    # The columns alone, the payload as its stored text (decoded only when its hash is needed).
     with db.read() as session:
-        rows = session.exec(
-            select(OutboxEvent).where(
-                col(OutboxEvent.sent_at).is_not(None), OutboxEvent.office_id == office.id
-            )
+        rows = session.execute(
+            core_select(
+                col(OutboxEvent.seq),
+                col(OutboxEvent.id),
+                col(OutboxEvent.clerk_id),
+                col(OutboxEvent.kind),
+                type_coerce(col(OutboxEvent.payload), Text),
+            ).where(col(OutboxEvent.sent_at).is_not(None), col(OutboxEvent.office_id) == office.id)
         ).all()
+    code = office.code
+
+    def digest(event_id: str, seq: int, clerk: int, kind: str, payload: Any) -> str:
+        found = known.get(event_id)
+        if found is not None:
+            return found
+        if isinstance(payload, str | bytes):  # SQLite's text (PostgreSQL's driver decodes json)
+            payload = json.loads(payload)
+        return protocol.event_hash(
+            {
+                "id": event_id,
+                "office": code,
+                "seq": seq,
+                "clerk": str(clerk),
+                "kind": kind,
+                "payload": payload,
+            }
+        )
+
     return protocol.block_digests(
-        (e.seq, e.id, protocol.event_hash(wire(e, office.code))) for e in rows
+        (seq, event_id, digest(event_id, seq, clerk, kind, payload))
+        for seq, event_id, clerk, kind, payload in rows
     )
 
 

@@ -7,6 +7,7 @@ store holds each id once, and the reconcile call agrees.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -22,15 +23,16 @@ from counter_app.province.tables import events, filings
 from counter_app.rules_engine import build_engine
 from counter_app.storage.clerks import SignedIn
 from counter_app.storage.db import Database
-from counter_app.storage.sync_models import SyncRun
+from counter_app.storage.sync_models import SyncLease, SyncRun
 from counter_app.sync import outbox
-from counter_app.sync.client import ProvinceClient, SyncError, run_sync
+from counter_app.sync.client import ProvinceClient, SyncBusy, SyncError, run_sync
 from tests.support.province import (
     CuttingProxy,
     ServerProcess,
     add_events,
     assert_exactly_once,
     local_state,
+    server_ids,
 )
 from tests.unit.sync.conftest import config
 
@@ -90,6 +92,39 @@ def test_5xx_answers_are_retried_with_backoff(
     assert report.tally.accepted == 120 and report.reconciled
     assert len(pauses) == 2 and pauses[1] > pauses[0]  # backed off, growing
     assert_exactly_once(db, province_url, signed.office_code, 120)
+
+
+def test_lease_taken_over_mid_run_stops_with_every_answer_recorded(
+    server: ServerProcess, office: Office, token: str, province_url: str
+) -> None:
+    """Another window takes the lease after the first batch: the batch already in flight is
+    answered and recorded, nothing more is sent, and the next run sends the rest."""
+    db, signed = office
+    add_events(db, signed, 200)  # four batches of 50
+    server.start()
+    other = f"{socket.gethostname()}:{os.getppid()}:other"  # a live process on this machine
+
+    def take_lease(done: int, total: int, stage: str) -> None:
+        if stage == "上传" and done == 50:
+            with db.write() as session:
+                lease = session.get(SyncLease, outbox.LEASE)
+                assert lease is not None
+                lease.holder = other
+                session.add(lease)
+
+    with pytest.raises(SyncBusy):
+        run_sync(db, ENGINE, config(server, token), TODAY, progress=take_lease)
+    sent = local_state(db)[1]
+    assert len(sent) == 100  # the first batch, and the second that was in flight
+    assert len(server_ids(province_url, signed.office_code)) == 100  # no third batch went out
+    with db.write() as session:
+        lease = session.get(SyncLease, outbox.LEASE)
+        assert lease is not None
+        lease.holder = ""
+        session.add(lease)
+    report = run_sync(db, ENGINE, config(server, token), TODAY)
+    assert (report.tally.accepted, report.tally.duplicate) == (100, 0) and report.reconciled
+    assert_exactly_once(db, province_url, signed.office_code, 200)
 
 
 def test_timeout_after_commit_then_retry_answers_duplicates(

@@ -6,6 +6,7 @@ checked on their own first.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from datetime import date
@@ -243,6 +244,110 @@ def test_the_same_batch_pushed_twice_at_the_same_moment(store: ProvinceStore) ->
     statuses = sorted({a["status"] for a in answer} for answer in answers)
     assert statuses == [{"accepted"}, {"duplicate"}]
     assert store.counts() == {"340202": 300}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_reconcile_digests_from_the_push_hashes_equal_those_read_back(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The hashes a push works out while its batch is in flight give the same block digests as
+    the stored events read back and hashed (an office database on SQLite or PostgreSQL)."""
+    if kind == "sqlite":
+        db, signed = make_office(tmp_path / "office.db")
+    else:
+        from counter_app.storage.clerks import add_clerk, ensure_office, sign_in
+        from tests.support.province import PASSWORD
+
+        url = request.getfixturevalue("pg_cluster").new_database()
+        db = Database.open_url(url)
+        ensure_office(db, "340202", "测试经办机构340202", "wuhu", "340200")
+        add_clerk(db, "340202", "clerk340202", "测试经办人", PASSWORD)
+        found = sign_in(db, "clerk340202", PASSWORD)
+        assert found is not None
+        signed = found
+    add_events(db, signed, 130)
+    office = outbox.office_of(db)
+    sent = outbox.pending_batch(db, office, 120)
+    outbox.record_answers(db, [(e["id"], {"status": "accepted"}) for e in sent])
+    hashes = {e["id"]: protocol.event_hash(e) for e in sent[:70]}  # the rest read back
+    read_back = outbox.local_digests(db, office)
+    assert outbox.local_digests(db, office, hashes) == read_back
+    assert sum(block["count"] for block in read_back.values()) == 120
+    wrong = {**hashes, sent[0]["id"]: "0" * 64}
+    assert outbox.local_digests(db, office, wrong) != read_back  # the given hashes are used
+    db.close()
+
+
+def test_claim_events_raced_meet_at_the_unique_key_and_are_answered_duplicate(
+    store: ProvinceStore,
+) -> None:
+    """Claim events take no person lock: two requests with the same events both get as far as
+    the bulk write (COPY on PostgreSQL); the loser hits the event key, is rolled back, runs
+    again and is answered from what the winner committed."""
+    store.add_office("340202", "镜湖区", "340200")
+    office = store.office("340202")
+    assert office is not None
+    batch = [
+        _event("340202", i, {"number": f"LB340202{i:04d}", "action": "submit"}, "claim.submitted")
+        for i in range(1, 201)
+    ]
+    gate = threading.Barrier(2)
+    # On PostgreSQL both first attempts have read "not known" before either writes; SQLite has
+    # one writer at a time, so there the wait times out and the second runs after the first.
+    both_read = threading.Barrier(2, timeout=2)
+    waited: set[int] = set()
+    answers: list[list[dict]] = []
+
+    def after_event(index: int) -> None:
+        if index == len(batch) - 1 and threading.get_ident() not in waited:
+            waited.add(threading.get_ident())
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_read.wait()
+
+    def push() -> None:
+        gate.wait()
+        answers.append(store.apply_batch(office, batch, "race"))
+
+    store.after_event = after_event
+    threads = [threading.Thread(target=push) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted({a["status"] for a in answer} for answer in answers)
+    assert statuses == [{"accepted"}, {"duplicate"}]
+    assert store.counts() == {"340202": 200}
+
+
+def test_bulk_write_of_a_stored_key_is_an_integrity_error(store: ProvinceStore) -> None:
+    """``insert_rows`` (executemany on SQLite, COPY on PostgreSQL) reports a unique key hit as
+    SQLAlchemy's ``IntegrityError``: what ``apply_batch`` retries on."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    from counter_app.province.tables import events, insert_rows
+
+    row = {
+        "id": "e1",
+        "office": "340202",
+        "seq": 1,
+        "clerk": "1",
+        "kind": "claim.submitted",
+        "hash": "0" * 64,
+        "payload": "{}",
+        "batch_id": "b",
+        "received_at": datetime(2026, 11, 23, tzinfo=UTC),
+    }
+    with store.engine.begin() as conn:
+        insert_rows(conn, events, [row])
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:
+        insert_rows(conn, events, [{**row, "seq": 2}, row])
+    with store.engine.connect() as conn:
+        stored = conn.execute(events.select()).all()
+    assert [(r.id, r.seq, r.received_at.replace(tzinfo=UTC)) for r in stored] == [
+        ("e1", 1, datetime(2026, 11, 23, tzinfo=UTC))
+    ]
 
 
 def test_pulled_registry_updates_and_filings_elsewhere_are_kept_once(tmp_path: Path) -> None:
