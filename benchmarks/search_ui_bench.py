@@ -67,9 +67,9 @@ async def measure(
         marks: dict[str, float] = {}
         show, display = screen._show, app._display
 
-        def shown(query: str, rows: list) -> None:  # type: ignore[type-arg]
-            show(query, rows)
-            if query == box.value:
+        def shown(number: int, query: str, rows: list) -> None:  # type: ignore[type-arg]
+            show(number, query, rows)
+            if number == screen._asked and query == box.value:
                 marks["shown"] = time.perf_counter()
 
         def painted(target, renderable) -> None:  # type: ignore[no-untyped-def]

@@ -7,15 +7,27 @@ breaks the row in the same way. Every table of the counter goes through `Counter
 turns each header and cell into one line of unambiguous characters and clips over-long text at
 `max_cell`, so a long note or destination does not push the rest off screen: the screen shows the
 whole text of the highlighted row in its own detail line.
+
+Such one-line cells are measured and drawn here directly (`cell_len`, one segment per cell)
+instead of through Rich's markup parser and renderer: the same characters in the same styles as
+`DataTable` draws them, at a fraction of the cost, which is what lets the search screen refill its
+results on every keystroke within a frame. Anything else (markup, spans, alignment, wrapping
+rows, row labels, text wider than its column) goes the `DataTable` way.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from rich.cells import cell_len
+from rich.control import strip_control_codes
+from rich.protocol import is_renderable
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual._types import SegmentLines
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -88,6 +100,33 @@ def _cell(value: Any, max_cell: int | None) -> Any:
     return value
 
 
+def one_line(value: object) -> tuple[str, Any] | None:
+    """The text and style `DataTable` draws for a cell on one line, or None when only `DataTable`
+    knows (markup or an emoji code in a string, a `Text` with spans or alignment, a renderable).
+
+    Mirrors `textual.widgets.data_table.default_cell_formatter` followed by Rich's rendering.
+    """
+    if value is None:
+        return "", None
+    if isinstance(value, str):
+        if "[" in value or ":" in value:
+            return None  # markup or :emoji: codes: Rich decides
+        plain, style = strip_control_codes(value), None
+    elif isinstance(value, Text):
+        if value.spans or value.justify not in (None, "default"):
+            return None
+        plain, style = value.plain, (value.style or None) if value.plain else None
+    elif isinstance(value, float):
+        plain, style = f"{value:.2f}", None
+    elif not is_renderable(value):
+        plain, style = strip_control_codes(str(value)), None
+    else:
+        return None
+    if "\n" in plain or "\t" in plain:
+        return None
+    return plain, style
+
+
 class CounterTable(DataTable[Any]):
     """A `DataTable` that keeps its columns aligned: every header and cell via `table_text`."""
 
@@ -128,3 +167,108 @@ class CounterTable(DataTable[Any]):
     def update_cell_at(self, coordinate: Any, value: Any, **kwargs: Any) -> None:
         """Replace the cell at `coordinate`, cleaned the same way as `add_row`."""
         super().update_cell_at(coordinate, _cell(value, self.max_cell), **kwargs)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Widen the columns for rows of one-line cells by their `cell_len`; the rest (and the
+        table's virtual size) as `DataTable` does."""
+        columns = self.ordered_columns
+        widths = [column.content_width for column in columns]
+        others: list[RowKey] = []
+        for row_key in new_rows:
+            row = self.rows.get(row_key)
+            if row is None or row_key not in self._row_locations:
+                continue  # removed since
+            if row.label is not None or row.auto_height or row.height != 1:
+                others.append(row_key)
+                continue
+            cells = self._data[row_key]
+            lines = [one_line(cells.get(column.key)) for column in columns]
+            if any(line is None for line in lines):
+                others.append(row_key)
+                continue
+            for index, line in enumerate(lines):
+                assert line is not None
+                widths[index] = max(widths[index], cell_len(line[0]))
+        for column, width in zip(columns, widths, strict=True):
+            column.content_width = width
+        super()._update_dimensions(others)
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> SegmentLines:
+        """A one-line cell as one segment (what Rich renders, simplified); others via DataTable."""
+        line = self._cell_line(row_index, column_index, width)
+        if line is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = (
+            self._header_row_key if row_index == -1 else self._row_locations.get_key(row_index)
+        )
+        column_key = self._column_locations.get_key(column_index)
+        cache_key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        lines = self._cell_render_cache.get(cache_key)
+        if lines is None:
+            fixed = row_index != -1 and (
+                row_index < self.fixed_rows or column_index < self.fixed_columns
+            )
+            component_style, post_style = self._get_styles_to_render_cell(
+                row_index == -1,
+                False,
+                fixed,
+                hover,
+                cursor,
+                self.show_cursor,
+                self._show_hover_cursor,
+                self.cursor_foreground_priority == "css",
+                self.cursor_background_priority == "css",
+            )
+            pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index})
+            pre_style += component_style
+            # Rich's Styled: pre-style + the segment's own style + post-style on each segment.
+            plain, own = line
+            pad = " " * self.cell_padding
+            fill = " " * (width - 2 * self.cell_padding - cell_len(plain))
+            outer = pre_style + post_style if pre_style else post_style
+            if own is None:
+                segments = [Segment(pad + plain + fill + pad, outer)]
+            else:
+                inner = pre_style + self.app.console.get_style(own, default=Style.null())
+                inner = inner + post_style if inner else post_style
+                segments = [Segment(pad, outer), Segment(plain, inner), Segment(fill + pad, outer)]
+            lines = [segments]
+            self._cell_render_cache[cache_key] = lines
+        return lines
+
+    def _cell_line(self, row_index: int, column_index: int, width: int) -> tuple[str, Any] | None:
+        """The one line a cell shows, if it can be drawn directly: a one-line row, a data or
+        header cell (not a row label), text no wider than the column."""
+        if column_index < 0:
+            return None
+        column = self.ordered_columns[column_index]
+        if row_index == -1:
+            if self.header_height != 1:
+                return None
+            line = one_line(column.label)
+        else:
+            row_key = self._row_locations.get_key(row_index)
+            row = self.rows.get(row_key) if row_key is not None else None
+            if row is None or row.auto_height or row.height != 1:
+                return None
+            line = one_line(self._data[row.key].get(column.key))
+        if line is None or cell_len(line[0]) > width - 2 * self.cell_padding:
+            return None
+        return line
