@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from sqlmodel import select
 from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.widgets import DataTable, Static
 
@@ -117,7 +118,8 @@ async def test_counter_table_draws_what_data_table_draws() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         counter = app.query_one("#counter", CounterTable)
         plain = app.query_one("#plain", DataTable)
-        for cursor_type, fixed, at in (("row", 0, 0), ("cell", 1, 1), ("column", 0, 2)):
+        cases = (("row", 0, 0), ("cell", 0, 1), ("cell", 1, 1), ("column", 0, 2), ("row", 1, 3))
+        for cursor_type, fixed, at in cases:
             for table in (counter, plain):
                 table.clear(columns=True)
                 table.cursor_type = cursor_type
@@ -141,20 +143,23 @@ async def test_counter_table_draws_what_data_table_draws() -> None:
             # The short plain cells take the direct way (else this test would prove nothing).
             assert _direct(counter, 0, 0) == ("张三", None)
             assert _direct(counter, 1, 0) is None  # markup: DataTable's way
-            for focused in (False, True):
+            for focused, hover in ((False, None), (True, None), (True, Coordinate(2, 3))):
                 drawn = []
                 for table in (counter, plain):
                     if focused:
                         table.focus()
                     else:
                         app.set_focus(None)
+                    if hover is not None:  # as the mouse over a cell leaves it
+                        table.hover_coordinate = hover
+                        table._set_hover_cursor(True)
                     await pilot.pause()
                     table._clear_caches()
                     region = Region(0, 0, table.size.width, table.size.height)
                     drawn.append(
                         [[(s.text, s.style) for s in line] for line in table.render_lines(region)]
                     )
-                assert drawn[0] == drawn[1], (cursor_type, focused)
+                assert drawn[0] == drawn[1], (cursor_type, fixed, focused, hover)
 
 
 def _direct(table: CounterTable, row: int, column: int) -> object:

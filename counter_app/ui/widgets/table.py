@@ -29,6 +29,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._types import SegmentLines
+from textual.cache import LRUCache
 from textual.color import Color
 from textual.geometry import Region
 from textual.strip import Strip
@@ -165,6 +166,7 @@ class CounterTable(DataTable[Any]):
     def __init__(self, *args: Any, max_cell: int | None = 24, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_cell = max_cell
+        self._styles_at: LRUCache[tuple[Any, ...], tuple[Style, Style | None]] = LRUCache(4096)
 
     def add_column(self, label: Any, *args: Any, **kwargs: Any) -> ColumnKey:
         """Add a column whose header is one unambiguous line."""
@@ -327,22 +329,44 @@ class CounterTable(DataTable[Any]):
         component_style, post_style = self._get_styles_to_render_cell(
             row_index == -1, False, fixed, hover, cursor, show_cursor, show_hover, css_fg, css_bg
         )
-        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index})
-        pre_style += component_style
-        # Rich's Styled: pre-style + the segment's own style + post-style on each segment.
         plain, own = line
+        outer, inner = self._cell_styles(
+            base_style, row_index, column_index, component_style, post_style, own
+        )
         pad = " " * padding
         fill = " " * (width - 2 * padding - cell_len(plain))
-        outer = pre_style + post_style if pre_style else post_style
-        if own is None:
+        if inner is None:
             segments = [Segment(pad + plain + fill + pad, outer)]
         else:
-            inner = pre_style + self.app.console.get_style(own, default=Style.null())
-            inner = inner + post_style if inner else post_style
             segments = [Segment(pad, outer), Segment(plain, inner), Segment(fill + pad, outer)]
         lines = [segments]
         self._cell_render_cache[cache_key] = lines
         return lines
+
+    def _cell_styles(
+        self,
+        base_style: Style,
+        row_index: int,
+        column_index: int,
+        component_style: Style,
+        post_style: Style,
+        own: Any,
+    ) -> tuple[Style, Style | None]:
+        """The styles of a cell's padding and of its text (None: the same), as Rich's Styled
+        gives them: pre-style + the segment's own style + post-style. They depend on the cell's
+        place, not its content, so the next search's rows reuse them."""
+        key = (base_style, row_index, column_index, component_style, post_style, own)
+        styles = self._styles_at.get(key)
+        if styles is None:
+            pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index})
+            pre_style += component_style
+            outer = pre_style + post_style if pre_style else post_style
+            inner = None
+            if own is not None:
+                inner = pre_style + self.app.console.get_style(own, default=Style.null())
+                inner = inner + post_style if inner else post_style
+            styles = self._styles_at[key] = (outer, inner)
+        return styles
 
     def _settings(self) -> tuple[int, int, int, bool, bool, bool, bool, int]:
         """The settings drawing a cell reads (reactive attributes: once per `render_lines`)."""
