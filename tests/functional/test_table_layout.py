@@ -8,8 +8,14 @@ the detail line under the table.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich.cells import cell_len
+from rich.text import Text
 from sqlmodel import select
+from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
+from textual.geometry import Region
 from textual.widgets import DataTable, Static
 
 from counter_app.storage.models import Filing, FilingHistory, Person
@@ -81,3 +87,94 @@ async def test_long_destination_and_note_whole_at_80x24(make_app) -> None:
         assert filing_line.count("有效期") == 1, filing_line
         detail = _text(screen.query_one("#history_detail", Static))
         assert "".join(LONG_NOTE.split()) in detail
+
+
+# Cells of every kind a screen puts in a table: plain, markup, an emoji code, styled and spanned
+# Text, alignment, None, numbers, empty, wider than a fixed-width column, a control character.
+MIXED_ROWS = [
+    ("张三", "320102********1234", "男", "职工医保", None, 3),
+    (
+        "李四[b]x[/b]",
+        "a:smile:b",
+        Text("红", style="bold red"),
+        Text("右", justify="right"),
+        1.5,
+        Decimal("12.30"),
+    ),
+    ("", Text("span"), Text.from_markup("[i]it[/i]"), LONG_PLACE, "x", "y"),
+    ("a\x07b", Text("", style="red"), Text("l", justify="left"), "zz", "08:30", "末"),
+]
+
+
+class _TwoTables(App[None]):
+    """A CounterTable and a plain DataTable side by side (fed the CounterTable's cleaned cells)."""
+
+    def compose(self) -> ComposeResult:
+        yield CounterTable(id="counter", zebra_stripes=True)
+        yield DataTable(id="plain", zebra_stripes=True)
+
+
+async def test_counter_table_draws_what_data_table_draws() -> None:
+    """CounterTable measures and draws one-line cells itself: the same columns, characters and
+    styles as DataTable, for every cursor kind, fixed columns, focus and zebra stripes."""
+    app = _TwoTables()
+    async with app.run_test(size=(100, 30)) as pilot:
+        counter = app.query_one("#counter", CounterTable)
+        plain = app.query_one("#plain", DataTable)
+        cases = (("row", 0, 0), ("cell", 0, 1), ("cell", 1, 1), ("column", 0, 2), ("row", 1, 3))
+        for cursor_type, fixed, at in cases:
+            for table in (counter, plain):
+                table.clear(columns=True)
+                table.cursor_type = cursor_type
+                table.fixed_columns = fixed
+                table.add_column("姓名")
+                table.add_column("身份证号")
+                table.add_column("性别", width=4)
+                table.add_column("险种", width=6)
+                table.add_column(Text("备案", style="green"))
+                table.add_column("电话")
+            counter.add_rows(MIXED_ROWS)
+            plain.add_rows([counter.get_row_at(row) for row in range(counter.row_count)])
+            for table in (counter, plain):
+                table.move_cursor(row=at, column=at)
+            counter.measure_now()
+            await settle_tables(pilot, plain)
+            assert [c.content_width for c in counter.columns.values()] == [
+                c.content_width for c in plain.columns.values()
+            ]
+            assert counter.virtual_size == plain.virtual_size
+            # The short plain cells take the direct way (else this test would prove nothing).
+            assert _direct(counter, 0, 0) == ("张三", None)
+            assert _direct(counter, 1, 0) is None  # markup: DataTable's way
+            for focused, hover in ((False, None), (True, None), (True, Coordinate(2, 3))):
+                drawn = []
+                for table in (counter, plain):
+                    if focused:
+                        table.focus()
+                    else:
+                        app.set_focus(None)
+                    if hover is not None:  # as the mouse over a cell leaves it
+                        table.hover_coordinate = hover
+                        table._set_hover_cursor(True)
+                    await pilot.pause()
+                    table._clear_caches()
+                    region = Region(0, 0, table.size.width, table.size.height)
+                    drawn.append(
+                        [[(s.text, s.style) for s in line] for line in table.render_lines(region)]
+                    )
+                assert drawn[0] == drawn[1], (cursor_type, fixed, focused, hover)
+
+
+def _direct(table: CounterTable, row: int, column: int) -> object:
+    """What CounterTable draws itself for a cell (None: DataTable draws it)."""
+    row_key = table._row_locations.get_key(row)
+    return table._cell_line(row_key, table._column_locations.get_key(column), 20, 1)
+
+
+async def settle_tables(pilot, table: DataTable) -> None:  # type: ignore[no-untyped-def]
+    """Let a plain DataTable measure its new rows (it does when its queue goes idle)."""
+    for _ in range(50):
+        if not table._require_update_dimensions:
+            return
+        await pilot.pause()
+    raise AssertionError("the table never measured its rows")

@@ -1,9 +1,18 @@
 """查找参保人: by 身份证号 (exact or prefix), name, pinyin initials or filing number.
 
 A barcode/QR scanner types the number and Enter: with exactly one hit the record opens at once.
+
+Each keystroke's search is numbered; only the newest search's answer reaches the table, so a slow
+search answering after a faster later one never overwrites it. The key's echo in the box waits
+(up to `ECHO_WAITS_S`) for its answer so that both are painted in one frame: Textual paints an
+update that follows another no sooner than one frame interval later, usually two (about 17–33 ms
+at 60 frames a second), which was most of the time from keystroke to results.
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -11,6 +20,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Label
 from textual.widgets.input import Selection
+from textual.worker import get_current_worker
 
 from counter_app.printing.qr import looks_like_payload
 from counter_app.printing.verify import Verification, verify_payload
@@ -29,6 +39,10 @@ KIND_LABELS = {
     "pinyin": "拼音",
     "filing_number": "备案编号",
 }
+
+#: How long a keystroke's echo is held back for its search's answer (painted together). A slower
+#: search paints the echo when this runs out and its results when they come.
+ECHO_WAITS_S = 0.1
 
 
 class SearchScreen(TypeAheadTarget, Screen[None]):
@@ -69,6 +83,8 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
         self.rows: list[PersonRow] = []
         self.open_when_single = False
         self._said_short = False
+        self._asked = 0  # number of the newest search; older answers are dropped
+        self._answered = asyncio.Event()  # set when the newest search's rows are shown
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -101,10 +117,22 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
             self.query_one("#query", Input).post_message(events.Key(event.key, event.character))
 
     @on(Input.Changed, "#query")
-    def _changed(self, event: Input.Changed) -> None:
+    async def _changed(self, event: Input.Changed) -> None:
         self.open_when_single = False
+        if event.value != event.input.value:
+            return  # typed or scanned on since: that newer text's own message follows
         if not looks_like_payload(event.value):
-            self.run_search(event.value)
+            self._search(event.value)
+            # Held here, this screen paints nothing (the box's echo included) until the rows
+            # are in the table, or the wait runs out: one frame for both.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._answered.wait(), ECHO_WAITS_S)
+
+    def _search(self, query: str) -> None:
+        """Start a search that supersedes every earlier one."""
+        self._asked += 1
+        self._answered = asyncio.Event()
+        self.run_search(query, self._asked)
 
     @on(Input.Submitted, "#query")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -116,7 +144,7 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
             self.verify_scan(event.value)
             return
         self.open_when_single = True
-        self.run_search(event.value)
+        self._search(event.value)
 
     @work(
         thread=True, exclusive=True, exit_on_error=False, group="search", description="核验二维码"
@@ -161,15 +189,17 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
             self._say(result.message + "\n再按 Enter 打开此人页面", short=False)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search", description="查找")
-    def run_search(self, query: str) -> None:
-        """Query the database off the UI thread; the latest query wins (exclusive)."""
+    def run_search(self, query: str, number: int) -> None:
+        """Query the database off the UI thread; only search `number` if it is still the newest
+        is shown (a newer one cancels this worker, but its thread runs to the end)."""
         services = self.services
         rows = search_persons(services.db, query, today=services.today) if query.strip() else []
-        self.app.call_from_thread(self._show, query, rows)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, number, query, rows)
 
-    def _show(self, query: str, rows: list[PersonRow]) -> None:
-        if query != self.query_one("#query", Input).value:
-            return  # a newer keystroke is on its way
+    def _show(self, number: int, query: str, rows: list[PersonRow]) -> None:
+        if number != self._asked or query != self.query_one("#query", Input).value:
+            return  # a newer search is on its way, or the box holds a scan
         self.rows = rows
         table = self.query_one(DataTable)
         table.clear()
@@ -194,6 +224,7 @@ class SearchScreen(TypeAheadTarget, Screen[None]):
             self.post_message(OpenPerson(rows[0].id))
         elif self.open_when_single and rows:
             table.focus()
+        self._answered.set()
 
     def _say(self, text: str, *, short: bool) -> None:
         """The line under the box. A short one-line text after another needs no layout of the
