@@ -6,9 +6,10 @@
   real settings, database or keys.
 - Passwords are hashed with cheap argon2 parameters inside the test processes only (the app's
   64 MiB hasher stays as it is; processes a test starts use it).
-- One PostgreSQL cluster per run, shared by the xdist workers (``pg_cluster``).
+- One PostgreSQL cluster per run, shared by the xdist workers (``pg_cluster``), and one seeded
+  demo office per (region, date, size), copied for each test (tests/support/demo.py).
 - Markers: ``tui`` (the Pilot tests in tests/functional), ``postgres`` (needs the cluster),
-  ``slow`` (server or client processes, fuzzing). ``pytest -m "not slow and not postgres and not
+  ``slow`` (server, client or command processes, fuzzing). ``pytest -m "not slow and not postgres and not
   tui"`` is the quick set; ``scripts/test.sh`` and CI run everything.
 """
 
@@ -94,6 +95,14 @@ def _cheap_password_hashing() -> Iterator[None]:
 def _shared_root(factory: pytest.TempPathFactory) -> Path:
     base = factory.getbasetemp()
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shared_demo_templates(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The seeded demo offices (tests/support/demo.py) are seeded once per run, not per worker."""
+    from tests.support.demo import share_templates
+
+    share_templates(_shared_root(tmp_path_factory) / "demo-templates")
 
 
 @pytest.fixture(scope="session")

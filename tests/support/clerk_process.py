@@ -7,18 +7,34 @@ for the next fact (``expect``) or kill it with SIGKILL mid-commit.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import queue
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 COMMIT_LOOP = Path(__file__).resolve().parent / "commit_loop.py"
 TIMEOUT_S = 20.0
+
+
+def run_here(main: Callable[[list[str]], None], *args: str) -> list[str]:
+    """A helper script's command run in the test process; the lines it printed.
+
+    For the set-ups, which need no process of their own: no Python start and import of the app
+    per test, and the clerks they add get the test's cheap password hashes (tests/conftest.py),
+    which the clerk processes then verify at that cost too (a hash carries its parameters).
+    """
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(list(args))
+    return out.getvalue().splitlines()
 
 
 class Clerk:

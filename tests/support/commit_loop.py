@@ -188,7 +188,8 @@ def change(args: argparse.Namespace) -> None:
     db.close()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Run one command (``argv``: its arguments; the command line when None)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("setup")
@@ -211,7 +212,7 @@ def main() -> None:
     p.add_argument("--go")
     p.add_argument("--hold")
     p.set_defaults(run=change)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.run(args)
 
 

@@ -1,14 +1,19 @@
-"""The demo office, seeded once per test process and copied for each test.
+"""The demo office, seeded once per test run and copied for each test.
 
 Seeding runs the counter's use cases for 40 persons and their filings and claims (seconds per
 database); the tests only need the result. ``demo_database`` seeds a template the first time a
 (policy pack, calendar, date, size) is asked for and hands each test a fresh copy, made with
-SQLite's backup API (the copy is whole even with the template's write-ahead log).
+SQLite's backup API (the copy is whole even with the template's write-ahead log). With
+``share_templates`` (tests/conftest.py, a folder of the whole run) the xdist workers share the
+templates: the first worker to ask seeds one under a file lock, the others copy it.
 """
 
 from __future__ import annotations
 
 import atexit
+import fcntl
+import hashlib
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -22,6 +27,13 @@ from counter_app.storage.demo import seed_demo
 
 _TEMPLATES: dict[tuple[str, str, date, int], Path] = {}
 _FOLDER: Path | None = None
+
+
+def share_templates(folder: Path) -> None:
+    """Keep the templates in ``folder``, shared by every process of the test run."""
+    global _FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    _FOLDER = folder
 
 
 def _folder() -> Path:
@@ -46,10 +58,20 @@ def demo_template(engine: RulesEngine, today: date, persons: int = 40) -> Path:
     key = (engine.pack.pack.id, engine.calendar.version, today, persons)
     template = _TEMPLATES.get(key)
     if template is None:
-        template = _folder() / f"demo-{len(_TEMPLATES)}.db"
-        db = Database.open(template)
-        seed_demo(db, engine, today, persons)
-        db.close()
+        name = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
+        template = _folder() / f"demo-{name}.db"
+        with open(_folder() / f"demo-{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be seeding this one
+            if not template.exists():
+                seeding = _folder() / f"demo-{name}-{os.getpid()}.seeding.db"
+                db = Database.open(seeding)
+                seed_demo(db, engine, today, persons)
+                db.close()
+                ready = template.with_suffix(".ready")
+                copy_database(seeding, ready)  # one whole file, no write-ahead log beside it
+                os.replace(ready, template)
+                for leftover in seeding.parent.glob(f"{seeding.name}*"):
+                    leftover.unlink()
         _TEMPLATES[key] = template
     return template
 

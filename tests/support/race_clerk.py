@@ -188,7 +188,8 @@ def settle(args: argparse.Namespace) -> None:
     db.close()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Run one command (``argv``: its arguments; the command line when None)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("setup")
@@ -212,7 +213,7 @@ def main() -> None:
     p.add_argument("number")
     p.add_argument("--go")
     p.set_defaults(run=settle)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.run(args)
 
 

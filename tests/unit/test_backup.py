@@ -102,6 +102,7 @@ print("finished", flush=True)
 """
 
 
+@pytest.mark.slow  # runs the command (or a backup killed midway) as a process
 def test_a_backup_killed_midway_leaves_earlier_backups_intact(tmp_path: Path) -> None:
     db, signed = make_office(tmp_path / "office.db")
     add_events(db, signed, 200)
@@ -201,6 +202,7 @@ def test_pg_dump_plan_keeps_the_password_off_the_command_line(tmp_path: Path) ->
     assert env == {"PGPASSWORD": "s3cret"}
 
 
+@pytest.mark.slow  # runs the command (or a backup killed midway) as a process
 def test_restored_database_gets_an_audit_entry_through_the_command(tmp_path: Path) -> None:
     db, signed = make_office(tmp_path / "office.db")
     add_events(db, signed, 2)

@@ -146,6 +146,7 @@ print("finished", flush=True)
 """
 
 
+@pytest.mark.slow  # runs the command (or a backup killed midway) as a process
 def test_an_encrypted_backup_killed_midway_leaves_earlier_backups_intact(tmp_path: Path) -> None:
     path = tmp_path / "office.db"
     db = encrypted_office(path, events=200)
@@ -189,6 +190,7 @@ def test_an_encrypted_backup_killed_midway_leaves_earlier_backups_intact(tmp_pat
     db.close()
 
 
+@pytest.mark.slow  # runs the command (or a backup killed midway) as a process
 def test_commands_back_up_verify_and_restore_after_a_sign_in(tmp_path: Path) -> None:
     path = tmp_path / "office.db"
     encrypted_office(path, events=2).close()
@@ -237,6 +239,7 @@ def test_commands_back_up_verify_and_restore_after_a_sign_in(tmp_path: Path) -> 
     assert "OK 数据结构版本" in unlocked.stdout
 
 
+@pytest.mark.slow  # runs the command (or a backup killed midway) as a process
 def test_restore_onto_a_new_pc_opens_the_backup_with_its_own_slots(tmp_path: Path) -> None:
     """The PC's disk died with the database and its slots: the USB stick's backup is restored
     with the recovery key (or a clerk's password) through the slot file taken with it."""
@@ -275,6 +278,7 @@ def test_restore_onto_a_new_pc_opens_the_backup_with_its_own_slots(tmp_path: Pat
     restored.close()
 
 
+@pytest.mark.slow  # runs the command (or a backup killed midway) as a process
 def test_a_backup_from_before_a_rekey_is_restored_with_its_own_slots(tmp_path: Path) -> None:
     from counter_app.storage.encryption import rekey_database
 

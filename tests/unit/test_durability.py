@@ -13,29 +13,20 @@ import json
 import random
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.clerk_process import COMMIT_LOOP as SCRIPT
-from tests.support.clerk_process import TIMEOUT_S, Clerk
+from tests.support import commit_loop
+from tests.support.clerk_process import TIMEOUT_S, Clerk, run_here
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 
 
 def run_setup(db: Path, *options: str) -> list[str]:
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "setup", str(db), *options],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S * 2,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()
+    return run_here(commit_loop.main, "setup", str(db), *options)
 
 
 def check_whole(db: Path) -> list[str]:

@@ -11,7 +11,10 @@ against 苏 附件7/9), 湘 = 湘办法 附件1–3 (titles; no 结算单 is ann
 
 from __future__ import annotations
 
+import functools
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -147,13 +150,13 @@ def test_jiangsu_tip_follows_its_article_15() -> None:
 # -- every document of the demo data ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[Document, Path]]]:
-    """Every document the gate allows for every demo record of each region, as PDFs."""
-    out: dict[str, list[tuple[Document, Path]]] = {}
-    for region in POLICIES:
-        folder = tmp_path_factory.mktemp(region)
-        db, _ = demo_database(folder / "office.db", build_engine(region), TODAY)
+@functools.cache
+def demo_documents(region: str) -> list[Document]:
+    """Every document the gate allows for every demo record of the region (once per process:
+    the faithfulness test prints them as PDFs, the receipt test renders them for the printer)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"forms-{region}-"))
+    db, _ = demo_database(folder / "office.db", build_engine(region), TODAY)
+    try:
         context = PrintContext(db, TODAY)
         with db.read() as session:
             kinds = {}  # one filing of each category, basis and scope
@@ -166,15 +169,10 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[Do
             source = load_claim(db, number)
             assert source is not None
             jobs += [(k, number) for k in claim_documents(source)]
-        documents = []
-        for kind, number in jobs:
-            document = build_checked(kind, number, context)
-            path = folder / f"{kind}-{number}.pdf"
-            path.write_bytes(render_pdf(document).data)
-            documents.append((document, path))
-        out[region] = documents
+        return [build_checked(kind, number, context) for kind, number in jobs]
+    finally:
         db.close()
-    return out
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _pairs(table: Table) -> list[tuple[str, str | Choice]]:
@@ -188,11 +186,13 @@ def _pairs(table: Table) -> list[tuple[str, str | Choice]]:
 
 
 @pytest.mark.parametrize("region", POLICIES)
-def test_every_demo_document_is_complete_and_faithful(printed, region: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    documents = printed[region]
-    assert {d.kind for d, _ in documents} == set(DOCUMENT_KINDS), "every kind printed"
+def test_every_demo_document_is_complete_and_faithful(region: str, tmp_path: Path) -> None:
+    documents = demo_documents(region)
+    assert {d.kind for d in documents} == set(DOCUMENT_KINDS), "every kind printed"
     others = [a for r, prefixes in ARTICLES.items() if r != region for a in prefixes]
-    for document, path in documents:
+    for document in documents:
+        path = tmp_path / f"{document.kind}-{document.number}.pdf"
+        path.write_bytes(render_pdf(document).data)
         text = pdf_text(path)
         squeezed = _norm(text)
         where = f"{region} {document.kind} {document.number}"
@@ -225,22 +225,22 @@ _ATOMS = re.compile(r"\d{4}-\d{2}-\d{2}|\d+\.\d{2}|（[^（）]*）")
 
 
 @pytest.mark.parametrize("paper", ["58", "80"])
-def test_receipt_lines_never_break_inside_a_date_amount_or_bracket(printed, paper: str) -> None:
+@pytest.mark.parametrize("region", POLICIES)
+def test_receipt_lines_never_break_inside_a_date_amount_or_bracket(region: str, paper: str) -> None:
     """Over the decoded bytes of every demo document on both papers."""
     columns = COLUMNS[paper]
-    for region, documents in printed.items():
-        for document, _ in documents:
-            stream = render_receipt(document, paper, "gb18030", "native").data
-            lines = [(hanzi or plain).decode("gb18030") for hanzi, plain in _LINE.findall(stream)]
-            assert lines, document.kind
-            where = f"{region} {document.kind} {document.number} ({paper} mm)"
-            for line in lines:
-                assert text_width(line) <= columns, where
-                assert not re.match(r"\s*[）)，。、；：]", line), f"{where}: {line!r}"
-            for atom in {a for s in document.strings() for a in _ATOMS.findall(s)}:
-                if text_width(atom) > columns - 2 or "\n" in atom:
-                    continue  # longer than a line: it has to break somewhere
-                assert any(atom in line for line in lines), f"{where}: {atom} broken"
+    for document in demo_documents(region):
+        stream = render_receipt(document, paper, "gb18030", "native").data
+        lines = [(hanzi or plain).decode("gb18030") for hanzi, plain in _LINE.findall(stream)]
+        assert lines, document.kind
+        where = f"{region} {document.kind} {document.number} ({paper} mm)"
+        for line in lines:
+            assert text_width(line) <= columns, where
+            assert not re.match(r"\s*[）)，。、；：]", line), f"{where}: {line!r}"
+        for atom in {a for s in document.strings() for a in _ATOMS.findall(s)}:
+            if text_width(atom) > columns - 2 or "\n" in atom:
+                continue  # longer than a line: it has to break somewhere
+            assert any(atom in line for line in lines), f"{where}: {atom} broken"
 
 
 def test_gate_kinds_cover_every_document() -> None:

@@ -141,6 +141,7 @@ def test_long_text_never_breaks_the_pdf(tmp_path: Path, length: int) -> None:
     db.close()
 
 
+@pytest.mark.slow  # runs the command (or a backup killed midway) as a process
 def test_the_migration_cleans_stored_control_characters_with_audit(tmp_path: Path) -> None:
     from counter_app.rules_engine import build_engine
     from counter_app.storage.models import Filing

@@ -23,7 +23,8 @@ from sqlmodel import select
 
 from counter_app.storage.db import Database
 from counter_app.storage.models import AuditLog, Claim, Filing, OutboxEvent
-from tests.support.clerk_process import TIMEOUT_S, Clerk
+from tests.support import race_clerk
+from tests.support.clerk_process import TIMEOUT_S, Clerk, run_here
 from tests.support.postgres import Cluster
 
 SCRIPT = Path(__file__).resolve().parents[1] / "support" / "race_clerk.py"
@@ -39,15 +40,7 @@ def office_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     else:
         cluster: Cluster = request.getfixturevalue("pg_cluster")
         spec = cluster.new_database()
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "setup", spec],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S * 3,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["person", "1"]
+    assert run_here(race_clerk.main, "setup", spec) == ["person 1"]
     yield spec
     if request.param == "postgres":
         cluster.drop_database(spec)

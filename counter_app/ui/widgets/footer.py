@@ -77,36 +77,63 @@ def key_width(display: str, description: str, compact: bool = False) -> int:
     return cell_len(display) + cell_len(description) + (2 if compact else 3)
 
 
+def _drawn(entry: KeyEntry) -> tuple[str, str, str, str, bool, str]:
+    """What a footer key shows and does (the binding's owner aside)."""
+    return (entry.key, entry.display, entry.description, entry.action, entry.enabled, entry.tooltip)
+
+
 class KeysFooter(Footer):
     """更多 first, then whole keys only; the rest are in the 更多 dialog."""
 
     def __init__(self, compact: bool = False) -> None:
         super().__init__(show_command_palette=False, compact=compact)
+        self._laid_out: tuple[KeyEntry, ...] | None = None
 
-    def compose(self) -> ComposeResult:
-        if not self._bindings_ready:
-            return
+    def _fitting(self) -> tuple[KeyEntry, ...]:
+        """The keys shown, in order: 更多 first, then as many whole keys as the width takes."""
         entries = [e for e in screen_keys(self.screen) if e.shown]
         entries.sort(key=lambda e: e.action != MORE_ACTION)
         width = self.size.width or self.app.size.width
         used = 0
-        shown = 0
+        fitting: list[KeyEntry] = []
         for entry in entries:
             display = entry.display.split(" 或 ")[0]
             needed = key_width(display, entry.description, self.compact)
             if used + needed > width:
                 break
             used += needed
-            shown += 1
+            fitting.append(entry)
+        return tuple(fitting)
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        self._laid_out = self._fitting()
+        for entry in self._laid_out:
             yield FooterKey(
                 entry.key,
-                display,
+                entry.display.split(" 或 ")[0],
                 entry.description,
                 entry.action,
                 disabled=not entry.enabled,
                 tooltip=entry.tooltip,
             ).data_bind(compact=Footer.compact)
-        self.styles.grid_size_columns = max(shown, 1)
+        self.styles.grid_size_columns = max(len(self._laid_out), 1)
+
+    async def recompose(self) -> None:
+        """Lay the keys out again only when the keys that fit changed.
+
+        Textual asks for a new footer on every focus move and binding refresh; most leave the keys
+        as they were, and re-mounting them costs a style pass per key on every keystroke.
+        """
+        if (
+            self._laid_out is not None
+            and self._bindings_ready
+            and self.is_attached
+            and [_drawn(e) for e in self._fitting()] == [_drawn(e) for e in self._laid_out]
+        ):
+            return
+        await super().recompose()
 
     def on_resize(self, event: events.Resize) -> None:
         """Which keys fit depends on the width."""

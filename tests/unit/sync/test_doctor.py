@@ -41,6 +41,7 @@ def _config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COUNTER_DB", str(tmp_path / "counter.db"))
 
 
+@pytest.mark.slow  # runs the command (or a backup killed midway) as a process
 def test_doctor_on_a_fresh_demo_office_prints_every_check(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(SOURCE_ROOT), "COUNTER_DB": str(tmp_path / "x.db")}
     done = subprocess.run(
