@@ -9,8 +9,9 @@
 - One PostgreSQL cluster per run, shared by the xdist workers (``pg_cluster``), and one seeded
   demo office per (region, date, size), copied for each test (tests/support/demo.py).
 - Markers: ``tui`` (the Pilot tests in tests/functional), ``postgres`` (needs the cluster),
-  ``slow`` (server, client or command processes, fuzzing). ``pytest -m "not slow and not postgres and not
-  tui"`` is the quick set; ``scripts/test.sh`` and CI run everything.
+  ``slow`` (server, client or command processes, fuzzing).
+  ``pytest -m "not slow and not postgres and not tui"`` is the quick set; ``scripts/test.sh``
+  and CI run everything.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select, SelectionList
+from textual.worker import WorkerCancelled
 
 from counter_app.ui.wizard.steps import WizardStep
 
@@ -16,7 +17,14 @@ async def settle(pilot: Pilot) -> None:
     screen has measured its rows — a snapshot taken earlier shows columns as wide as their headers.
     """
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        for _ in range(20):
+            try:
+                await pilot.app.workers.wait_for_complete()
+                break
+            except WorkerCancelled:
+                # An exclusive worker was replaced by a newer one of its group (a search typed
+                # ahead): wait for the others.
+                continue
         await pilot.pause()
     for _ in range(50):
         if not any(

@@ -222,7 +222,7 @@ class CounterTable(DataTable[Any]):
             return super().rich_style
         if "rich_style" not in frame:
             frame["rich_style"] = super().rich_style
-        return frame["rich_style"]  # type: ignore[no-any-return]
+        return frame["rich_style"]
 
     @property
     def background_colors(self) -> tuple[Color, Color]:
@@ -232,7 +232,7 @@ class CounterTable(DataTable[Any]):
             return super().background_colors
         if "background_colors" not in frame:
             frame["background_colors"] = super().background_colors
-        return frame["background_colors"]  # type: ignore[no-any-return]
+        return frame["background_colors"]
 
     def get_component_styles(self, *names: str) -> Any:
         """A component's styles; within `render_lines` one object per component, whose
@@ -261,7 +261,7 @@ class CounterTable(DataTable[Any]):
         key = ("row", kind, base_style)
         if key not in frame:
             frame[key] = super()._get_row_style(row_index, base_style)
-        return frame[key]  # type: ignore[no-any-return]
+        return frame[key]
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Widen the columns for rows of one-line cells by their `cell_len`; the rest (and the
@@ -309,6 +309,8 @@ class CounterTable(DataTable[Any]):
             self._header_row_key if row_index == -1 else self._row_locations.get_key(row_index)
         )
         column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         cache_key = (
             row_key,
             column_key,
@@ -372,7 +374,7 @@ class CounterTable(DataTable[Any]):
         """The settings drawing a cell reads (reactive attributes: once per `render_lines`)."""
         frame = self._frame
         if frame is not None and "settings" in frame:
-            return frame["settings"]  # type: ignore[no-any-return]
+            return frame["settings"]
         settings = (
             self.cell_padding,
             self.fixed_rows,
@@ -388,12 +390,12 @@ class CounterTable(DataTable[Any]):
         return settings
 
     def _cell_line(
-        self, row_key: RowKey | None, column_key: ColumnKey | None, room: int, header_height: int
+        self, row_key: RowKey, column_key: ColumnKey, room: int, header_height: int
     ) -> tuple[str, Any] | None:
         """The one line a cell shows, if it can be drawn directly: a one-line row, a data or
         header cell, text no wider than the `room` inside the column's padding."""
-        column = self.columns.get(column_key) if column_key is not None else None
-        if column is None or row_key is None:
+        column = self.columns.get(column_key)
+        if column is None:
             return None
         if row_key is self._header_row_key:
             if header_height != 1:

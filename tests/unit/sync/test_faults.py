@@ -195,7 +195,9 @@ def test_client_killed_mid_sync_resumes(
     assert [r.finished_at is not None for r in runs] == [True, True]
     assert not runs[0].ok and "同步中断" in runs[0].error and runs[1].ok
     assert report.tally.accepted + report.tally.duplicate == len(ids - sent)
-    assert report.tally.duplicate <= 20  # at most the batch in flight when it was killed
+    # At most two batches of 20 come back as duplicates: the one in flight when it was killed and
+    # the one answered just before, whose answers are recorded while the next is in flight.
+    assert report.tally.duplicate <= 2 * 20
     assert_exactly_once(db, province_url, signed.office_code, 1500)
 
 
