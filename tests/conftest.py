@@ -57,59 +57,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.postgres)
         if path.name in SLOW_MODULES or fixtures & SLOW_FIXTURES:
             item.add_marker(pytest.mark.slow)
-    items[:] = long_tests_first(items, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")))
-
-
-#: The longest tests (each 30 s to 2 min on the 2-core machine), longest first. Each worker of
-#: ``--dist worksteal`` starts on one contiguous part of the collection; a long test left at the
-#: end of a part runs last and keeps the whole run waiting for it.
-LONG_TESTS = (
-    "test_every_case_and_treatment_through_to_settlement",
-    "test_the_bundle_installs_offline_and_the_app_starts",
-    "test_every_screen_whole_and_in_chinese",
-    "test_the_claim_wizard_takes_the_slips_details",
-    "test_empty_database_to_dashboard_through_the_set_up",
-    "test_incomplete_notice_resume_accept",
-    "test_claim_review",
-    "test_bad_input_is_named_under_the_field_and_ytd_override_is_audited",
-    "test_schemathesis_all_checks_pass",
-    "test_every_demo_document_is_complete_and_faithful",
-    "test_commands_back_up_verify_and_restore_after_a_sign_in",
-    "test_sigkill_mid_commit_leaves_whole_filings_only",
-    "test_f10_names_the_next_step_on_every_claim_step",
-    "test_client_killed_mid_sync_resumes",
-    "test_itemised_lines_sum_into_the_categories",
-    "test_two_client_processes_at_once",
-    "test_kill_during_commit_keeps_db_whole_and_draft_resumes",
-)
-
-
-def long_tests_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
-    """The collection reordered so that each worker's first part starts with its share of the
-    long tests (dealt round-robin, longest first); the others keep their order. Same order on
-    every worker (xdist checks it). The parts are cut as xdist's worksteal cuts them."""
-    rank = {name: i for i, name in enumerate(LONG_TESTS)}
-    long = sorted(
-        (item for item in items if getattr(item, "originalname", "") in rank),
-        key=lambda item: rank[getattr(item, "originalname", "")],
-    )
-    if workers < 2 or not long:
-        return items
-    chosen = {id(item) for item in long}
-    rest = iter([item for item in items if id(item) not in chosen])
-    sizes, remaining = [], len(items)
-    for node in range(workers):
-        sizes.append(remaining // (workers - node))
-        remaining -= sizes[-1]
-    parts: list[list[pytest.Item]] = [[] for _ in range(workers)]
-    for index, item in enumerate(long):
-        parts[index % workers].append(item)
-    ordered: list[pytest.Item] = []
-    for part, size in zip(parts, sizes, strict=True):
-        part.extend(next(rest) for _ in range(max(0, size - len(part))))
-        ordered.extend(part)
-    ordered.extend(rest)
-    return ordered
 
 
 @pytest.fixture(autouse=True)
