@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,6 +105,43 @@ def _shared_demo_templates(tmp_path_factory: pytest.TempPathFactory) -> None:
     from tests.support.demo import share_templates
 
     share_templates(_shared_root(tmp_path_factory) / "demo-templates")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _new_databases_from_a_template(_shared_demo_templates: None) -> Iterator[None]:
+    """A new SQLite office database starts as a copy of one the migrations built once per run.
+
+    Each new database otherwise runs the whole alembic chain (~0.1 s of processor time), and the
+    tests open hundreds. The copy is what the migrations make (the template is made by the app's
+    own ``Database.open``); the migrations themselves are tested where they are called directly
+    (test_storage.py, test_pg_office.py), and processes a test starts still run them.
+    """
+    from counter_app.private_files import DIR_MODE, touch_private
+    from counter_app.storage.db import Database
+    from counter_app.storage.encryption import expects_encrypted
+    from tests.support.demo import empty_template
+
+    app_open = Database.__dict__["open"]
+    migrate_new = app_open.__func__
+
+    def open_new(
+        cls: type[Database],
+        path: Path | str | None = None,
+        *,
+        migrate: bool = True,
+        key: bytes | None = None,
+    ) -> Database:
+        target = Path(path) if path is not None else None
+        new = target is not None and migrate and key is None and not target.exists()
+        if new and target is not None and not expects_encrypted(target):
+            template = empty_template(lambda scratch: migrate_new(cls, scratch))
+            target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            shutil.copyfile(template, touch_private(target))
+        return migrate_new(cls, path, migrate=migrate, key=key)
+
+    Database.open = classmethod(open_new)  # type: ignore[method-assign,assignment]
+    yield
+    Database.open = app_open  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

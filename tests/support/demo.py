@@ -17,6 +17,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from counter_app.storage.demo import seed_demo
 
 _TEMPLATES: dict[tuple[str, str, date, int], Path] = {}
 _FOLDER: Path | None = None
+_EMPTY: Path | None = None
 
 
 def share_templates(folder: Path) -> None:
@@ -53,27 +55,50 @@ def copy_database(source: Path, target: Path) -> None:
     dst.close()
 
 
+def _template(name: str, build: Callable[[Path], None]) -> Path:
+    """The template file ``name`` of the shared folder, built by ``build`` (given a scratch
+    path) by the first process to ask, under a file lock; one whole file, no log beside it."""
+    template = _folder() / f"{name}.db"
+    with open(_folder() / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be building this one
+        if not template.exists():
+            scratch = _folder() / f"{name}-{os.getpid()}.building.db"
+            build(scratch)
+            ready = template.with_suffix(".ready")
+            copy_database(scratch, ready)
+            os.replace(ready, template)
+            for leftover in scratch.parent.glob(f"{scratch.name}*"):
+                leftover.unlink()
+    return template
+
+
 def demo_template(engine: RulesEngine, today: date, persons: int = 40) -> Path:
     """The seeded demo database for this engine and date (made once per process)."""
     key = (engine.pack.pack.id, engine.calendar.version, today, persons)
     template = _TEMPLATES.get(key)
     if template is None:
-        name = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
-        template = _folder() / f"demo-{name}.db"
-        with open(_folder() / f"demo-{name}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be seeding this one
-            if not template.exists():
-                seeding = _folder() / f"demo-{name}-{os.getpid()}.seeding.db"
-                db = Database.open(seeding)
-                seed_demo(db, engine, today, persons)
-                db.close()
-                ready = template.with_suffix(".ready")
-                copy_database(seeding, ready)  # one whole file, no write-ahead log beside it
-                os.replace(ready, template)
-                for leftover in seeding.parent.glob(f"{seeding.name}*"):
-                    leftover.unlink()
+
+        def seed(path: Path) -> None:
+            db = Database.open(path)
+            seed_demo(db, engine, today, persons)
+            db.close()
+
+        template = _template("demo-" + hashlib.sha256(repr(key).encode()).hexdigest()[:16], seed)
         _TEMPLATES[key] = template
     return template
+
+
+def empty_template(open_new: Callable[[Path], Database]) -> Path:
+    """An office database with no data, its schema built by the migrations (``open_new``: the
+    app's own ``Database.open``), once per run."""
+    global _EMPTY
+    if _EMPTY is None:
+
+        def migrate(path: Path) -> None:
+            open_new(path).close()
+
+        _EMPTY = _template("empty", migrate)
+    return _EMPTY
 
 
 def demo_database(

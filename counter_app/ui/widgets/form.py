@@ -18,6 +18,7 @@ from textual.widgets import Label, Select, SelectionList
 from counter_app.domain.errors import FieldError
 from counter_app.domain.results import ChecklistItem
 from counter_app.ui.widgets.chinese import ChoiceSelect
+from counter_app.ui.widgets.content import show
 
 
 def form_row(label: str, widget: Widget) -> ComposeResult:
@@ -53,7 +54,7 @@ def field_with_error(label: str, widget: Widget, field: str) -> ComposeResult:
 def show_field_error(node: DOMNode, field: str, message: str) -> None:
     """Put ``message`` under ``field`` (an empty message hides the place)."""
     label = node.query_one(f"#{error_id(field)}", Label)
-    label.update(message)
+    show(label, message)
     label.display = bool(message)
 
 
@@ -64,7 +65,7 @@ def show_field_errors(node: DOMNode, errors: Iterable[FieldError]) -> list[Field
     shown: set[str] = set()
     for label in node.query(".field-error").results(Label):
         message = next((e.message for e in errors if error_id(e.field) == label.id), "")
-        label.update(message)
+        show(label, message)
         label.display = bool(message)
         if message:
             shown.add(str(label.id))

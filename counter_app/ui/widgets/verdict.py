@@ -8,6 +8,7 @@ from textual.widgets import Static
 from counter_app.domain.errors import FieldError
 from counter_app.domain.results import ClaimResult, FilingResult
 from counter_app.ui.claims.render import verdict_text
+from counter_app.ui.widgets.content import show
 
 _MARK = {"error": ("✗", "bold red"), "warning": ("!", "yellow"), "info": ("i", "cyan")}
 FIELD_LABELS = {
@@ -56,14 +57,14 @@ class Verdict(Static):
             label = FIELD_LABELS.get(error.field, error.field)
             message = "请填写" if error.message == "应为非空字符串" else error.message
             text.append(f" •{label}：{message}\n")
-        self.update(text)
+        show(self, text)
 
     def show_result(
         self, result: FilingResult | ClaimResult, labels: dict[str, str], note: str = ""
     ) -> None:
         """A decided filing or claim (``note``: a line above the verdict, e.g. what it assumed)."""
         if isinstance(result, ClaimResult):
-            self.update(verdict_text(result))
+            show(self, verdict_text(result))
             return
         text = Text()
         if note:
@@ -95,4 +96,4 @@ class Verdict(Static):
             text.append(f"变更/取消限制：{result.locked_until} 前不得变更或取消\n")
         if result.followup_due:
             text.append(f"补齐材料期限：{result.followup_due}\n")
-        self.update(text)
+        show(self, text)

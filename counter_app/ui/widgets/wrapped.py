@@ -40,6 +40,11 @@ class WrappedStatic(Static):
         super().__init__(content, **kwargs)  # type: ignore[arg-type]
         self._source: VisualType = content
 
+    @property
+    def source(self) -> VisualType:
+        """What it was given to show (``content`` is that, wrapped)."""
+        return self._source
+
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
         """Show ``content``, wrapped to the current width."""
         self._source = content

@@ -21,6 +21,7 @@ from textual.widgets import Header, Input, Label
 
 from counter_app.domain.errors import FieldError
 from counter_app.ui.services import Services
+from counter_app.ui.widgets.content import show
 from counter_app.ui.widgets.footer import KeysFooter
 from counter_app.ui.widgets.form import error_fields, error_id, show_field_errors
 from counter_app.ui.widgets.verdict import Verdict
@@ -107,10 +108,11 @@ class WizardStep(Screen[str], Generic[StateT, ResultT]):
         outcome = self.state.evaluate(self.services)
         if isinstance(outcome, list):
             rest = show_field_errors(self, outcome)
-            # Fields of later steps are not errors yet, only what is still to come.
-            verdict.show_errors(rest, pending=self.pending_fields())
             if outcome and not rest:
-                verdict.update("请按左侧字段下方的提示更正")
+                show(verdict, "请按左侧字段下方的提示更正")
+            else:
+                # Fields of later steps are not errors yet, only what is still to come.
+                verdict.show_errors(rest, pending=self.pending_fields())
             return None
         show_field_errors(self, [])
         verdict.show_result(outcome, self.services.engine.pack.material_labels)
