@@ -75,6 +75,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _servers_forked() -> None:
+    """Provincial servers start as forks of one process that imported them (saves each start
+    a second or two of imports; tests/support/spawner.py)."""
+    from tests.support import province
+
+    province.forking = True
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads or writes the user's config and data folders."""

@@ -27,10 +27,14 @@ from counter_app.storage.db import Database
 from counter_app.storage.models import OutboxEvent
 from counter_app.storage.records import emit
 from tests.support.postgres import free_port
+from tests.support.spawner import Forked
 
 PASSWORD = "password123"
 START_LIMIT_S = 30.0
 SERVE = (sys.executable, "-m", "counter_app", "province", "serve")
+#: Servers are forks of a process that imported them already (tests/support/spawner.py): set
+#: by the tests (tests/conftest.py); the benchmarks start each as a command of its own.
+forking = False
 
 
 class ServerProcess:
@@ -41,7 +45,7 @@ class ServerProcess:
         self.extra = extra
         self.port = free_port()
         self.log_dir = log_dir
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | Forked | None = None
         self.starts = 0
         #: Whether a start of this server ever held the port (then restarts keep it).
         self.listened = False
@@ -71,13 +75,14 @@ class ServerProcess:
     def _start_once(self, faults: str) -> bool:
         self.starts += 1
         env = {**os.environ, "COUNTER_PROVINCE_FAULTS": faults}
-        log = (self.log_dir / f"server-{self.starts}.log").open("wb")
-        self.process = subprocess.Popen(
-            [*SERVE, "--db", self.url, "--port", str(self.port), *self.extra],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        command = [*SERVE, "--db", self.url, "--port", str(self.port), *self.extra]
+        log = self.log_dir / f"server-{self.starts}.log"
+        if forking:
+            self.process = Forked(command[3:], env, str(log))
+        else:
+            self.process = subprocess.Popen(
+                command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + START_LIMIT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
