@@ -263,6 +263,8 @@ def _tell_others(
 ) -> None:
     """Other offices that filed for this person hear of the new filing."""
     others = {r["office"] for r in book.of_person(id_number)} - {office.code}
+    if not others:
+        return
     data = {
         "number": number,
         "office": office.code,

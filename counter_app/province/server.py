@@ -362,7 +362,7 @@ def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = 
 def _echo_id(event: Any) -> str | None:
     """The event's id as it came, if it is a well-formed id (anything else is not echoed)."""
     value = event.get("id") if isinstance(event, dict) else None
-    if isinstance(value, str) and len(value) <= 36 and not wire.value_problem(value):
+    if isinstance(value, str) and len(value) <= 36 and wire.clean_text(value):
         return value
     return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from counter_app.domain.errors import CounterError
@@ -119,8 +119,17 @@ OFFICE_KEY_FILE = "counter-office-key/1"
 
 
 def canonical(value: Any) -> str:
-    """JSON with sorted keys and no spaces: the same text on both sides for the same data."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """JSON with sorted keys and no spaces: the same text on both sides for the same data.
+
+    ``json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))``, by one
+    encoder made once (``dumps`` builds a new encoder for every call with these options).
+    """
+    return _canonical(value)
+
+
+_canonical: Callable[[Any], str] = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":")
+).encode
 
 
 def event_hash(event: dict[str, Any]) -> str:
