@@ -253,39 +253,43 @@ def local_digests(
     of the other events are read and hashed here.
     """
     known = hashes or {}
-    # The columns alone, the payload as its stored text (decoded only when its hash is needed).
+    table = OutboxEvent.__table__  # type: ignore[attr-defined]
+    sent = (table.c.sent_at.is_not(None), table.c.office_id == office.id)
+    # Core columns; the payloads (decoded only here) only of the events whose hash is not known.
     with db.read() as session:
-        rows = session.execute(
-            core_select(
-                col(OutboxEvent.seq),
-                col(OutboxEvent.id),
-                col(OutboxEvent.clerk_id),
-                col(OutboxEvent.kind),
-                type_coerce(col(OutboxEvent.payload), Text),
-            ).where(col(OutboxEvent.sent_at).is_not(None), col(OutboxEvent.office_id) == office.id)
-        ).all()
-    code = office.code
-
-    def digest(event_id: str, seq: int, clerk: int, kind: str, payload: Any) -> str:
-        found = known.get(event_id)
-        if found is not None:
-            return found
-        if isinstance(payload, str | bytes):  # SQLite's text (PostgreSQL's driver decodes json)
-            payload = json.loads(payload)
-        return protocol.event_hash(
-            {
-                "id": event_id,
-                "office": code,
-                "seq": seq,
-                "clerk": str(clerk),
-                "kind": kind,
-                "payload": payload,
-            }
-        )
-
+        conn = session.connection()
+        rows = conn.execute(core_select(table.c.seq, table.c.id).where(*sent)).all()
+        unknown = [event_id for _, event_id in rows if event_id not in known]
+        more: dict[str, str] = {}
+        for chunk in _chunks(unknown):
+            found = conn.execute(
+                core_select(
+                    table.c.id,
+                    table.c.seq,
+                    table.c.clerk_id,
+                    table.c.kind,
+                    type_coerce(table.c.payload, Text),
+                ).where(*sent, table.c.id.in_(chunk))
+            ).all()
+            more.update((r[0], _hash(office.code, *r)) for r in found)
     return protocol.block_digests(
-        (seq, event_id, digest(event_id, seq, clerk, kind, payload))
-        for seq, event_id, clerk, kind, payload in rows
+        (seq, event_id, known.get(event_id) or more[event_id]) for seq, event_id in rows
+    )
+
+
+def _hash(code: str, event_id: str, seq: int, clerk: int, kind: str, payload: Any) -> str:
+    """``protocol.event_hash`` of an outbox row as it travels."""
+    if isinstance(payload, str | bytes):  # SQLite's text (PostgreSQL's driver decodes json)
+        payload = json.loads(payload)
+    return protocol.event_hash(
+        {
+            "id": event_id,
+            "office": code,
+            "seq": seq,
+            "clerk": str(clerk),
+            "kind": kind,
+            "payload": payload,
+        }
     )
 
 
