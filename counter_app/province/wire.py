@@ -16,9 +16,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -212,9 +211,10 @@ PAYLOADS: dict[str, type[BaseModel]] = {
 }
 
 
-@dataclass(frozen=True)
-class Parsed:
-    """An event that passed the envelope check; ``payload`` is ``None`` if the kind is unknown."""
+class Parsed(NamedTuple):
+    """An event that passed the envelope check; ``payload`` is ``None`` if the kind is unknown.
+
+    (A named tuple: one is made for every pushed event, quicker than a frozen dataclass.)"""
 
     raw: dict[str, Any]
     event: WireEvent

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, type_coerce
+from sqlalchemy import Text, case, type_coerce
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, func, select
 
@@ -422,22 +422,29 @@ def count_unknown(db: Database, event_ids: list[str]) -> int:
 
 def max_seqs(db: Database, office: Office) -> tuple[int, int]:
     """The highest sequence number of the office's events: all of them, and those sent."""
+    table = OutboxEvent.__table__  # type: ignore[attr-defined]
     with db.read() as session:
-        every = session.exec(
-            select(func.max(OutboxEvent.seq)).where(OutboxEvent.office_id == office.id)
-        ).one()
-        sent = session.exec(
-            select(func.max(OutboxEvent.seq)).where(
-                OutboxEvent.office_id == office.id, col(OutboxEvent.sent_at).is_not(None)
+        every, sent = (
+            session.connection()
+            .execute(
+                core_select(
+                    func.max(table.c.seq),
+                    func.max(case((table.c.sent_at.is_not(None), table.c.seq))),
+                ).where(table.c.office_id == office.id)
             )
-        ).one()
+            .one()
+        )
     return every or 0, sent or 0
 
 
 def close_interrupted(db: Database) -> int:
     """Runs that never finished (the process was killed midway) closed as interrupted."""
+    unfinished = select(SyncRun).where(col(SyncRun.finished_at).is_(None))
+    with db.read() as session:
+        if session.exec(unfinished.limit(1)).first() is None:
+            return 0  # the usual case: no write transaction for nothing
     with db.write() as session:
-        runs = session.exec(select(SyncRun).where(col(SyncRun.finished_at).is_(None))).all()
+        runs = session.exec(unfinished).all()
         for run in runs:
             run.finished_at, run.ok = utcnow(), False
             run.error = "同步中断：上次同步没有正常结束（程序被关闭或断电）；已上传的都已记下"
