@@ -92,3 +92,14 @@ def test_one_tls_context_per_ca_file_as_it_stands(tmp_path: Path) -> None:
     pinned.write_text("not a certificate")
     with pytest.raises(client.SyncError, match="CA 证书文件"):
         client._tls_context(pinned)
+
+
+def test_canonical_refuses_what_json_dumps_refuses() -> None:
+    from datetime import date
+
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        protocol.canonical({"day": date(2026, 12, 3)})
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="Circular reference"):
+        protocol.canonical(loop)
