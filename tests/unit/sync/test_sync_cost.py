@@ -103,3 +103,13 @@ def test_canonical_refuses_what_json_dumps_refuses() -> None:
     loop.append(loop)
     with pytest.raises(ValueError, match="Circular reference"):
         protocol.canonical(loop)
+
+
+def test_push_slots_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from counter_app.province import server
+
+    monkeypatch.delenv("COUNTER_PROVINCE_PUSH_SLOTS", raising=False)
+    assert server.push_slots() == 2
+    for raw, slots in (("4", 4), (" 1 ", 1), ("0", 2), ("abc", 2), ("-3", 2), ("999", 2)):
+        monkeypatch.setenv("COUNTER_PROVINCE_PUSH_SLOTS", raw)
+        assert server.push_slots() == slots
