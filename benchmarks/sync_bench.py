@@ -84,11 +84,22 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_cpu(cluster: Cluster | None) -> float:
+    """CPU seconds of the throwaway PostgreSQL cluster's processes now (0 for ``--pg-url``)."""
+    if cluster is None or cluster.data is None:
+        return 0.0
+    try:
+        pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return cpu_seconds(pid)
+
+
 def one_office(
-    url: str, folder: Path, events: int, batch: int, *extra: str
-) -> tuple[float, float, float]:
+    url: str, folder: Path, events: int, batch: int, *extra: str, cluster: Cluster | None = None
+) -> tuple[float, float, float, float]:
     """Events/s of one office sending ``events``, and the CPU microseconds per event of the
-    client (this process) and of the server processes (PostgreSQL's own not counted)."""
+    client (this process), of the server processes and of PostgreSQL's (``cluster``)."""
     store = ProvinceStore(url)
     token = store.add_office("340202", "镜湖区", "340200")
     store.close()
@@ -97,11 +108,13 @@ def one_office(
     assert server.process is not None
     try:
         server_cpu, client_cpu = cpu_seconds(server.process.pid), time.process_time()
+        pg_cpu = postgres_cpu(cluster)
         started = time.perf_counter()
         report = run_sync(db, ENGINE, _config(server, token, batch), TODAY)
         elapsed = time.perf_counter() - started
         client_cpu = time.process_time() - client_cpu
         server_cpu = cpu_seconds(server.process.pid) - server_cpu
+        pg_cpu = postgres_cpu(cluster) - pg_cpu
     except Exception:
         print(server.log()[-4000:], file=sys.stderr)
         raise
@@ -109,7 +122,7 @@ def one_office(
         server.kill()
     assert report.tally.accepted == events and report.reconciled
     assert len(set(server_ids(url, "340202"))) == events
-    return events / elapsed, client_cpu * 1e6 / events, server_cpu * 1e6 / events
+    return (events / elapsed, *(cpu * 1e6 / events for cpu in (client_cpu, server_cpu, pg_cpu)))
 
 
 def store_vs_raw(
@@ -179,9 +192,17 @@ def store_vs_raw(
 
 
 def many_offices(
-    url: str, folder: Path, offices: int, per_office: int, batch: int, *extra: str
-) -> tuple[float, float]:
-    """Overall events/s and the slowest office's seconds, all offices syncing at once."""
+    url: str,
+    folder: Path,
+    offices: int,
+    per_office: int,
+    batch: int,
+    *extra: str,
+    cluster: Cluster | None = None,
+) -> tuple[float, float, float, float, float]:
+    """Overall events/s, the slowest office's seconds, all offices syncing at once, and the CPU
+    microseconds per event of the clients (this process's threads), of the server processes
+    and of PostgreSQL's (``cluster``, when this run started it)."""
     store = ProvinceStore(url)
     codes = [f"34{i:04d}" for i in range(1, offices + 1)]
     tokens = {code: store.add_office(code, f"经办机构{code}", "340200") for code in codes}
@@ -205,24 +226,31 @@ def many_offices(
     threads = [threading.Thread(target=sync, args=(code,)) for code in codes]
     for thread in threads:
         thread.start()
+    assert server.process is not None
+    server_cpu, pg_cpu = cpu_seconds(server.process.pid), postgres_cpu(cluster)
     gate.wait()
-    started = time.perf_counter()
+    client_cpu, started = time.process_time(), time.perf_counter()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    client_cpu = time.process_time() - client_cpu
+    server_cpu = cpu_seconds(server.process.pid) - server_cpu
+    pg_cpu = postgres_cpu(cluster) - pg_cpu
     server.kill()
     if errors:
         print(server.log()[-4000:], file=sys.stderr)
         raise errors[0]
     for code in codes:
         assert len(set(server_ids(url, code))) == per_office
-    return offices * per_office / elapsed, max(times.values())
+    total = offices * per_office
+    per_event = [cpu * 1e6 / total for cpu in (client_cpu, server_cpu, pg_cpu)]
+    return (total / elapsed, max(times.values()), *per_event)
 
 
-def _sync(rate: float, client_us: float, server_us: float) -> str:
+def _sync(rate: float, client_us: float, server_us: float, pg_us: float) -> str:
     return (
         f"{rate:8.0f} events/s (CPU per event: client {client_us:.0f} µs, "
-        f"server {server_us:.0f} µs)"
+        f"server {server_us:.0f} µs" + (f", PostgreSQL {pg_us:.0f} µs)" if pg_us else ")")
     )
 
 
@@ -255,7 +283,9 @@ def main() -> None:
                 print(f"one office, {args.events} events, SQLite server:      " + _sync(*figures))
                 (folder / "b").mkdir()
                 pg = cluster.new_database()
-                figures = one_office(pg, folder / "b", args.events, args.batch, *workers)
+                figures = one_office(
+                    pg, folder / "b", args.events, args.batch, *workers, cluster=cluster
+                )
                 print(f"one office, {args.events} events, PostgreSQL server:  " + _sync(*figures))
             if "store" in cases:
                 for name, url, raw_url, copy_url in (
@@ -285,12 +315,20 @@ def main() -> None:
                 (folder / "c").mkdir()
                 pg_many = cluster.new_database()
                 total = args.offices * args.per_office
-                rate, slowest = many_offices(
-                    pg_many, folder / "c", args.offices, args.per_office, args.batch, *workers
+                rate, slowest, client_us, server_us, pg_us = many_offices(
+                    pg_many,
+                    folder / "c",
+                    args.offices,
+                    args.per_office,
+                    args.batch,
+                    *workers,
+                    cluster=cluster,
                 )
                 print(
                     f"{args.offices} offices at once, {total} events, PostgreSQL server: "
-                    f"{rate:8.0f} events/s (slowest office {slowest:.1f} s)"
+                    f"{rate:8.0f} events/s (slowest office {slowest:.1f} s; CPU per event: "
+                    f"clients {client_us:.0f} µs, server {server_us:.0f} µs, "
+                    f"PostgreSQL {pg_us:.0f} µs)"
                 )
     finally:
         cluster.stop()

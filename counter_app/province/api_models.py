@@ -11,14 +11,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from counter_app.province.wire import NO_CONTROL, BatchId, Hash, Limits
+from counter_app.province.wire import BatchId, Hash, Limits
 from counter_app.sync import protocol
 
 _STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 #: A reconcile block number as text; six digits reach sequence number 500 million (int4 would
 #: allow 4,294,967 blocks, but a pattern that says exactly that would not fit in a schema).
-BlockKey = Annotated[str, Limits(6, pattern=r"^(0|[1-9][0-9]{0,5})$"), NO_CONTROL]
+BlockKey = Annotated[str, Limits(6, pattern=r"^(0|[1-9][0-9]{0,5})$")]
 _BLOCK_KEYS: dict[str, Any] = {"pattern": r"^(0|[1-9][0-9]{0,5})$", "minLength": 1, "maxLength": 6}
 
 

@@ -11,7 +11,7 @@ same person hear of a new filing through the pull feed.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy import Connection, String, bindparam, func, insert, select, upda
 from counter_app.domain.filing import filing_conflicts
 from counter_app.domain.idnumber import mask_id
 from counter_app.domain.policy import Category, PolicyPack
-from counter_app.domain.regions import RegionError, RegionTable
+from counter_app.domain.regions import Region, RegionError, RegionTable
 from counter_app.domain.requests import ExistingFiling
 from counter_app.packs import available_policies, shipped_pack
 from counter_app.province.book import FilingBook
@@ -100,6 +100,22 @@ class Decider:
     today: date
     regions: RegionTable
     stamp: datetime
+    #: Destinations already looked up in this batch: the region, or the refusal's message.
+    _destinations: dict[str, Region | str] = field(default_factory=dict, compare=False, repr=False)
+
+    def destination(self, code: str) -> Region:
+        """``regions.normalise(code)``, each code of a batch looked up once (a batch names few
+        destinations); raises ``RegionError`` as ``normalise`` does."""
+        found = self._destinations.get(code)
+        if found is None:
+            try:
+                found = self.regions.normalise(code)
+            except RegionError as exc:
+                found = str(exc)
+            self._destinations[code] = found
+        if isinstance(found, str):
+            raise RegionError(found)
+        return found
 
 
 def conflict(
@@ -124,7 +140,7 @@ def conflict(
     if pack is None:
         return rejection("no_policy", f"统筹区 {office.pool_code}")
     try:
-        region = decider.regions.normalise(destination)
+        region = decider.destination(destination)
     except RegionError as exc:
         return rejection("bad_event", f"payload.destination：{exc}")
     rows = {
@@ -263,6 +279,8 @@ def _tell_others(
 ) -> None:
     """Other offices that filed for this person hear of the new filing."""
     others = {r["office"] for r in book.of_person(id_number)} - {office.code}
+    if not others:
+        return
     data = {
         "number": number,
         "office": office.code,

@@ -98,9 +98,8 @@ class FilingBook:
     def flush(self, stamp: Any) -> None:
         """Write what the batch did: new filings, changed ones, feed items."""
         if self._new:
-            insert_rows(
-                self.conn, filings, [{c: self.rows[n][c] for c in _COLUMNS} for n in self._new]
-            )
+            # The rows as they stand (every column of the table; ``insert_rows`` takes those).
+            insert_rows(self.conn, filings, [self.rows[n] for n in self._new])
         if self._dirty:
             self.conn.execute(
                 update(filings)

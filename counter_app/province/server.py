@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, FastAPI, Header, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -272,6 +273,19 @@ def _document_client_floor(schema: dict[str, Any], floor: int, _min_version: str
 # -- the application -----------------------------------------------------------------------
 
 
+def push_slots() -> int:
+    """How many pushes one server process applies at the same time (``COUNTER_PROVINCE_PUSH_SLOTS``,
+    default 2); the others wait their turn without holding a thread.
+
+    Dozens of batches at once in one process share one interpreter lock and mostly switch
+    between each other (50 offices at once: ~7 % more server CPU per event than with 2); two
+    keep the process busy while one waits for the database (a commit's flush, a person's row
+    lock held by another batch).
+    """
+    raw = os.environ.get("COUNTER_PROVINCE_PUSH_SLOTS", "").strip()
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= 64 else 2
+
+
 def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = False) -> FastAPI:
     """The FastAPI application over a store (``docs``: serve ``/docs`` and ``/openapi.json``)."""
     faults = faults or Faults(os.environ.get("COUNTER_PROVINCE_FAULTS", ""))
@@ -285,6 +299,7 @@ def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = 
     )
     app.state.store = store
     app.state.client_floor = client_floor()
+    app.state.push_slots = CapacityLimiter(push_slots())
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     _install_handlers(app)
     router = APIRouter(prefix=protocol.PREFIX, route_class=GuardedRoute, responses=COMMON)
@@ -305,7 +320,9 @@ def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = 
         if faults.wants("die_mid_batch", number):
             half = len(batch) // 2
             store.after_event = lambda i: os._exit(17) if i + 1 >= half else None
-        answers = await run_in_threadpool(store.apply_batch, office, batch, batch_id)
+        answers = await to_thread.run_sync(
+            store.apply_batch, office, batch, batch_id, limiter=app.state.push_slots
+        )
         if faults.wants("die_after_commit", number):
             os._exit(17)
         if "delay_after_commit" in faults.plan and number == 1:
@@ -362,7 +379,7 @@ def create_app(store: ProvinceStore, faults: Faults | None = None, docs: bool = 
 def _echo_id(event: Any) -> str | None:
     """The event's id as it came, if it is a well-formed id (anything else is not echoed)."""
     value = event.get("id") if isinstance(event, dict) else None
-    if isinstance(value, str) and len(value) <= 36 and not wire.value_problem(value):
+    if isinstance(value, str) and len(value) <= 36 and wire.clean_text(value):
         return value
     return None
 

@@ -434,7 +434,7 @@ def _numbers(payload: Any) -> list[str]:
 
 
 def _fits_batch_id(batch_id: Any) -> bool:
-    return isinstance(batch_id, str) and wire.value_problem(batch_id) == "" and len(batch_id) <= 64
+    return isinstance(batch_id, str) and len(batch_id) <= 64 and wire.clean_text(batch_id)
 
 
 def _retryable(exc: DBAPIError) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -151,12 +152,14 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         return
     dialect = conn.dialect
     columns = [c for c in table.c if c.name in rows[0]]
-    processors = [c.type._cached_bind_processor(dialect) for c in columns]
     names = [c.name for c in columns]
-    values = [tuple(row[name] for name in names) for row in rows]
-    for index, process in enumerate(processors):
+    # The row tuples made in C, then each column with bind processing converted, each distinct
+    # value once (a batch's rows share their time stamp).
+    get = itemgetter(*names)
+    values = [get(row) for row in rows] if len(names) > 1 else [(row[names[0]],) for row in rows]
+    for index, column in enumerate(columns):
+        process = column.type._cached_bind_processor(dialect)
         if process is not None:
-            # Each distinct value once (a batch's rows share their time stamp).
             done = {v: process(v) for v in {row[index] for row in values}}
             values = [(*row[:index], done[row[index]], *row[index + 1 :]) for row in values]
     quote = dialect.identifier_preparer.quote

@@ -18,6 +18,7 @@ Certificates are verified (the system's store, or the CA file in ``sync.ca_file`
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from counter_app.domain.engine import RulesEngine
 from counter_app.domain.errors import CounterError
 from counter_app.locations import is_loopback
 from counter_app.storage.db import Database
+from counter_app.storage.models import Office
 from counter_app.sync import outbox, protocol, registration
 from counter_app.sync.pulled import PullOutcome, store_page
 from counter_app.sync.restore import Alignment, align
@@ -283,15 +285,28 @@ class ProvinceClient:
 
 
 def _tls_context(ca_file: Path | None) -> Any:
-    """Certificate checks: the system's trusted CAs, or only the pinned CA file."""
+    """Certificate checks: the system's trusted CAs, or only the pinned CA file.
+
+    Reading the system's CA store costs tens of milliseconds of CPU, so a context is made once
+    per CA file as it stands (its path, size and modification time) and shared by the clients
+    of this process; a changed file makes a new one.
+    """
     import ssl
 
     if ca_file is None:
-        return ssl.create_default_context()
+        return _context(None, 0, 0)
     try:
-        return ssl.create_default_context(cafile=str(ca_file))
+        stat = ca_file.stat()
+        return _context(str(ca_file), stat.st_size, stat.st_mtime_ns)
     except (OSError, ssl.SSLError):
         raise SyncError(f"无法读取配置的 CA 证书文件 {ca_file}（sync.ca_file）") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _context(ca_file: str | None, _size: int, _mtime: int) -> Any:
+    import ssl
+
+    return ssl.create_default_context(cafile=ca_file)
 
 
 def _message(response: Any) -> str:
@@ -312,6 +327,7 @@ def push_all(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     hashes: dict[str, str] | None = None,
+    office: Office | None = None,
 ) -> outbox.Tally:
     """Send every pending event, batch by batch, recording each batch's answers at once.
 
@@ -323,9 +339,9 @@ def push_all(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    office = outbox.office_of(db)
+    office = office or outbox.office_of(db)
     tally = outbox.Tally()
-    total, done = outbox.status(db).pending, 0
+    total, done = outbox.pending_count(db), 0
     size = client.config.batch_size
     answered: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
 
@@ -369,15 +385,23 @@ def push_all(
     return tally
 
 
-def pull_all(db: Database, client: ProvinceClient, engine: RulesEngine, today: date) -> PullOutcome:
-    """Take every page after the stored cursor."""
-    office = outbox.office_of(db)
+def pull_all(
+    db: Database,
+    client: ProvinceClient,
+    engine: RulesEngine,
+    today: date,
+    office: Office | None = None,
+) -> PullOutcome:
+    """Take every page after the stored cursor (an empty page at the cursor writes nothing)."""
+    office = office or outbox.office_of(db)
     assert office.id is not None
     total = PullOutcome()
     with db.read() as session:
         cursor = outbox.get_cursor(session).value
     while True:
         page = client.pull(cursor)
+        if not page["items"] and page["cursor"] == cursor and not page.get("more"):
+            return total
         outcome = store_page(db, engine, office.id, page["items"], page["cursor"], today)
         total.applications += outcome.applications
         total.inbox += outcome.inbox
@@ -388,10 +412,19 @@ def pull_all(db: Database, client: ProvinceClient, engine: RulesEngine, today: d
             return total
 
 
-def check_identity(db: Database, client: ProvinceClient, config: ClientConfig) -> dict[str, Any]:
-    """``/v1/hello``: the token must be this office's and the store's key the registered one."""
-    office = outbox.office_of(db)
-    _, sent = outbox.max_seqs(db, office)
+def check_identity(
+    db: Database,
+    client: ProvinceClient,
+    config: ClientConfig,
+    office: Office | None = None,
+    sent: int | None = None,
+) -> dict[str, Any]:
+    """``/v1/hello``: the token must be this office's and the store's key the registered one.
+
+    ``sent`` is the highest sequence number sent (read here when not given)."""
+    office = office or outbox.office_of(db)
+    if sent is None:
+        _, sent = outbox.max_seqs(db, office)
     hello = client.hello(since=sent)
     if hello.get("protocol") != protocol.VERSION:
         raise SyncError(
@@ -415,10 +448,19 @@ def check_identity(db: Database, client: ProvinceClient, config: ClientConfig) -
     return hello
 
 
-def align_with_store(db: Database, client: ProvinceClient, hello: dict[str, Any]) -> Alignment:
-    """Continue above the store's numbering when this database is behind it (restored)."""
-    office = outbox.office_of(db)
-    _, sent = outbox.max_seqs(db, office)
+def align_with_store(
+    db: Database,
+    client: ProvinceClient,
+    hello: dict[str, Any],
+    office: Office | None = None,
+    sent: int | None = None,
+) -> Alignment:
+    """Continue above the store's numbering when this database is behind it (restored).
+
+    ``sent`` is the highest sequence number sent (read here when not given)."""
+    office = office or outbox.office_of(db)
+    if sent is None:
+        _, sent = outbox.max_seqs(db, office)
     store_max = int(hello.get("max_seq") or 0)
     if store_max <= sent:
         return Alignment()
@@ -427,10 +469,9 @@ def align_with_store(db: Database, client: ProvinceClient, hello: dict[str, Any]
 
 
 def _resend_missing(
-    db: Database, client: ProvinceClient, answer: dict[str, Any], report: SyncReport
+    db: Database, client: ProvinceClient, answer: dict[str, Any], report: SyncReport, office: Office
 ) -> None:
     """Send again, once, the acknowledged events the store lost; they stay marked sent."""
-    office = outbox.office_of(db)
     held = {
         b["block"]: [e["id"] for e in b.get("server_events", [])]
         for b in answer["blocks"]
@@ -459,7 +500,7 @@ def run_sync(
     """Check who we talk to, then push, pull and reconcile under the lease; the run is recorded
     whatever happens, and a run killed midway earlier is closed as interrupted first."""
     try:
-        outbox.office_of(db)
+        office = outbox.office_of(db)
     except LookupError:
         raise SyncError(
             "本数据库还没有登记经办机构，无法同步：请先初始化本机构（或用 --db 指定本机构的数据库）"
@@ -476,18 +517,18 @@ def run_sync(
         report.interrupted = outbox.close_interrupted(db)
         run_id = outbox.start_run(db, "online", config.terminal)
         client = client or ProvinceClient(config)
-        hello = check_identity(db, client, config)
-        report.alignment = align_with_store(db, client, hello)
+        _, sent = outbox.max_seqs(db, office)
+        hello = check_identity(db, client, config, office, sent)
+        report.alignment = align_with_store(db, client, hello, office, sent)
         hashes: dict[str, str] = {}
-        report.tally = push_all(db, client, holder, progress, cancelled, hashes)
+        report.tally = push_all(db, client, holder, progress, cancelled, hashes, office)
         if progress:
             progress(0, 0, "下载")
-        report.pulled = pull_all(db, client, engine, today)
-        office = outbox.office_of(db)
+        report.pulled = pull_all(db, client, engine, today, office)
         answer = client.reconcile(outbox.local_digests(db, office, hashes))
         if not answer["match"]:
             # Events the store lost (restored from an older backup, say) are sent again, once.
-            _resend_missing(db, client, answer, report)
+            _resend_missing(db, client, answer, report, office)
             if report.resent:
                 answer = client.reconcile(outbox.local_digests(db, office, hashes))
         report.server_count = answer["server_count"]

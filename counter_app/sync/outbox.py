@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, type_coerce
+from sqlalchemy import Text, case, type_coerce
 from sqlalchemy import select as core_select
-from sqlmodel import Session, col, delete, func, select, update
+from sqlmodel import Session, col, func, select
 
 from counter_app.storage.db import Database
 from counter_app.storage.models import Office, OutboxEvent, utcnow
@@ -74,20 +74,6 @@ def _unresolved() -> Any:
     return select(SyncEventState.event_id)
 
 
-#: What ``wire`` reads of an outbox row.
-_WIRE_COLUMNS = tuple(
-    col(c)
-    for c in (
-        OutboxEvent.id,
-        OutboxEvent.seq,
-        OutboxEvent.clerk_id,
-        OutboxEvent.kind,
-        OutboxEvent.payload,
-        OutboxEvent.created_at,
-    )
-)
-
-
 def wire(event: OutboxEvent, office_code: str) -> dict[str, Any]:
     """An outbox row as it travels (protocol v1)."""
     return {
@@ -111,21 +97,48 @@ def office_of(db: Database) -> Office:
 
 
 def pending_batch(db: Database, office: Office, limit: int, after: int = 0) -> list[dict[str, Any]]:
-    """The next events to send (above sequence number ``after``), in sequence order."""
-    # The columns alone (no ORM objects): a batch is read once per push of up to 500 events.
+    """The next events to send (above sequence number ``after``), in sequence order, as they
+    travel (``wire``)."""
+    # Core columns (no ORM objects or ORM statement): a batch is read once per push of up to
+    # 500 events. The payload comes as its stored text and is decoded here.
+    table, refused = OutboxEvent.__table__, SyncEventState.__table__  # type: ignore[attr-defined]
     with db.read() as session:
-        rows = session.execute(
-            select(*_WIRE_COLUMNS)
-            .where(
-                col(OutboxEvent.sent_at).is_(None),
-                OutboxEvent.office_id == office.id,
-                col(OutboxEvent.seq) > after,
-                col(OutboxEvent.id).not_in(_unresolved()),
+        rows = (
+            session.connection()
+            .execute(
+                core_select(
+                    table.c.id,
+                    table.c.seq,
+                    table.c.clerk_id,
+                    table.c.kind,
+                    type_coerce(table.c.payload, Text),
+                    table.c.created_at,
+                )
+                .where(
+                    table.c.sent_at.is_(None),
+                    table.c.office_id == office.id,
+                    table.c.seq > after,
+                    table.c.id.not_in(core_select(refused.c.event_id)),
+                )
+                .order_by(table.c.seq)
+                .limit(limit)
             )
-            .order_by(col(OutboxEvent.seq))
-            .limit(limit)
-        ).all()
-    return [wire(e, office.code) for e in rows]  # type: ignore[arg-type]
+            .all()
+        )
+    code, loads = office.code, json.loads
+    return [
+        {
+            "id": event_id,
+            "office": code,
+            "seq": seq,
+            "clerk": str(clerk),
+            "kind": kind,
+            # SQLite gives the stored text; PostgreSQL's driver decodes json itself.
+            "payload": loads(payload) if isinstance(payload, str | bytes) else payload,
+            "created_at": created.isoformat(),
+        }
+        for event_id, seq, clerk, kind, payload, created in rows
+    ]
 
 
 def record_answers(
@@ -142,13 +155,17 @@ def record_answers(
     with db.write() as session:
         if before is not None:
             before(session)
+        # Core statements on the session's connection (same transaction): nothing of this
+        # short session is in memory to keep in step with them.
+        conn = session.connection()
+        table, states = OutboxEvent.__table__, SyncEventState.__table__  # type: ignore[attr-defined]
         for chunk in _chunks(taken):
-            session.execute(
-                update(OutboxEvent)
-                .where(col(OutboxEvent.id).in_(chunk), col(OutboxEvent.sent_at).is_(None))
+            conn.execute(
+                table.update()
+                .where(table.c.id.in_(chunk), table.c.sent_at.is_(None))
                 .values(sent_at=now)
             )
-            session.execute(delete(SyncEventState).where(col(SyncEventState.event_id).in_(chunk)))
+            conn.execute(states.delete().where(states.c.event_id.in_(chunk)))
         for event_id, answer in refused:
             event = session.get(OutboxEvent, event_id)
             if event is None or event.sent_at is not None:
@@ -200,14 +217,20 @@ def resolve(db: Database, clerk_id: int, event_id: str, action: str, note: str =
         raise ValueError("处理方式应为 retry 或 dismiss")
 
 
-def status(db: Database) -> SyncStatus:
-    """Pending and refused counts, and the last successful online or file sync."""
+def pending_count(db: Database) -> int:
+    """How many events are waiting to be sent (``status().pending`` alone)."""
     with db.read() as session:
-        pending = session.exec(
+        return session.exec(
             select(func.count())
             .select_from(OutboxEvent)
             .where(col(OutboxEvent.sent_at).is_(None), col(OutboxEvent.id).not_in(_unresolved()))
         ).one()
+
+
+def status(db: Database) -> SyncStatus:
+    """Pending and refused counts, and the last successful online or file sync."""
+    pending = pending_count(db)
+    with db.read() as session:
         refused = session.exec(
             select(func.count())
             .select_from(SyncEventState)
@@ -230,39 +253,43 @@ def local_digests(
     of the other events are read and hashed here.
     """
     known = hashes or {}
-    # The columns alone, the payload as its stored text (decoded only when its hash is needed).
+    table = OutboxEvent.__table__  # type: ignore[attr-defined]
+    sent = (table.c.sent_at.is_not(None), table.c.office_id == office.id)
+    # Core columns; the payloads (decoded only here) only of the events whose hash is not known.
     with db.read() as session:
-        rows = session.execute(
-            core_select(
-                col(OutboxEvent.seq),
-                col(OutboxEvent.id),
-                col(OutboxEvent.clerk_id),
-                col(OutboxEvent.kind),
-                type_coerce(col(OutboxEvent.payload), Text),
-            ).where(col(OutboxEvent.sent_at).is_not(None), col(OutboxEvent.office_id) == office.id)
-        ).all()
-    code = office.code
-
-    def digest(event_id: str, seq: int, clerk: int, kind: str, payload: Any) -> str:
-        found = known.get(event_id)
-        if found is not None:
-            return found
-        if isinstance(payload, str | bytes):  # SQLite's text (PostgreSQL's driver decodes json)
-            payload = json.loads(payload)
-        return protocol.event_hash(
-            {
-                "id": event_id,
-                "office": code,
-                "seq": seq,
-                "clerk": str(clerk),
-                "kind": kind,
-                "payload": payload,
-            }
-        )
-
+        conn = session.connection()
+        rows = conn.execute(core_select(table.c.seq, table.c.id).where(*sent)).all()
+        unknown = [event_id for _, event_id in rows if event_id not in known]
+        more: dict[str, str] = {}
+        for chunk in _chunks(unknown):
+            found = conn.execute(
+                core_select(
+                    table.c.id,
+                    table.c.seq,
+                    table.c.clerk_id,
+                    table.c.kind,
+                    type_coerce(table.c.payload, Text),
+                ).where(*sent, table.c.id.in_(chunk))
+            ).all()
+            more.update((r[0], _hash(office.code, *r)) for r in found)
     return protocol.block_digests(
-        (seq, event_id, digest(event_id, seq, clerk, kind, payload))
-        for seq, event_id, clerk, kind, payload in rows
+        (seq, event_id, known.get(event_id) or more[event_id]) for seq, event_id in rows
+    )
+
+
+def _hash(code: str, event_id: str, seq: int, clerk: int, kind: str, payload: Any) -> str:
+    """``protocol.event_hash`` of an outbox row as it travels."""
+    if isinstance(payload, str | bytes):  # SQLite's text (PostgreSQL's driver decodes json)
+        payload = json.loads(payload)
+    return protocol.event_hash(
+        {
+            "id": event_id,
+            "office": code,
+            "seq": seq,
+            "clerk": str(clerk),
+            "kind": kind,
+            "payload": payload,
+        }
     )
 
 
@@ -395,22 +422,29 @@ def count_unknown(db: Database, event_ids: list[str]) -> int:
 
 def max_seqs(db: Database, office: Office) -> tuple[int, int]:
     """The highest sequence number of the office's events: all of them, and those sent."""
+    table = OutboxEvent.__table__  # type: ignore[attr-defined]
     with db.read() as session:
-        every = session.exec(
-            select(func.max(OutboxEvent.seq)).where(OutboxEvent.office_id == office.id)
-        ).one()
-        sent = session.exec(
-            select(func.max(OutboxEvent.seq)).where(
-                OutboxEvent.office_id == office.id, col(OutboxEvent.sent_at).is_not(None)
+        every, sent = (
+            session.connection()
+            .execute(
+                core_select(
+                    func.max(table.c.seq),
+                    func.max(case((table.c.sent_at.is_not(None), table.c.seq))),
+                ).where(table.c.office_id == office.id)
             )
-        ).one()
+            .one()
+        )
     return every or 0, sent or 0
 
 
 def close_interrupted(db: Database) -> int:
     """Runs that never finished (the process was killed midway) closed as interrupted."""
+    unfinished = select(SyncRun).where(col(SyncRun.finished_at).is_(None))
+    with db.read() as session:
+        if session.exec(unfinished.limit(1)).first() is None:
+            return 0  # the usual case: no write transaction for nothing
     with db.write() as session:
-        runs = session.exec(select(SyncRun).where(col(SyncRun.finished_at).is_(None))).all()
+        runs = session.exec(unfinished).all()
         for run in runs:
             run.finished_at, run.ok = utcnow(), False
             run.error = "同步中断：上次同步没有正常结束（程序被关闭或断电）；已上传的都已记下"
