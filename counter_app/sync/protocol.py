@@ -137,7 +137,7 @@ def _refuse(value: Any) -> Any:
 
 
 _make_encoder: Callable[..., Any] | None = json.encoder.c_make_encoder  # type: ignore[attr-defined]
-_encode_text: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_text: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def event_hash(event: dict[str, Any]) -> str:
