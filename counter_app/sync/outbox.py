@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -103,17 +103,10 @@ def pending_batch(db: Database, office: Office, limit: int, after: int = 0) -> l
     # 500 events. The payload comes as its stored text and is decoded here.
     table, refused = OutboxEvent.__table__, SyncEventState.__table__  # type: ignore[attr-defined]
     with db.read() as session:
-        rows = (
+        rows: Sequence[Any] = (
             session.connection()
             .execute(
-                core_select(
-                    table.c.id,
-                    table.c.seq,
-                    table.c.clerk_id,
-                    table.c.kind,
-                    type_coerce(table.c.payload, Text),
-                    table.c.created_at,
-                )
+                core_select(*_event_columns(table), table.c.created_at)
                 .where(
                     table.c.sent_at.is_(None),
                     table.c.office_id == office.id,
@@ -125,7 +118,7 @@ def pending_batch(db: Database, office: Office, limit: int, after: int = 0) -> l
             )
             .all()
         )
-    code, loads = office.code, json.loads
+    code = office.code
     return [
         {
             "id": event_id,
@@ -133,8 +126,7 @@ def pending_batch(db: Database, office: Office, limit: int, after: int = 0) -> l
             "seq": seq,
             "clerk": str(clerk),
             "kind": kind,
-            # SQLite gives the stored text; PostgreSQL's driver decodes json itself.
-            "payload": loads(payload) if isinstance(payload, str | bytes) else payload,
+            "payload": _payload(payload),
             "created_at": created.isoformat(),
         }
         for event_id, seq, clerk, kind, payload, created in rows
@@ -263,13 +255,7 @@ def local_digests(
         more: dict[str, str] = {}
         for chunk in _chunks(unknown):
             found = conn.execute(
-                core_select(
-                    table.c.id,
-                    table.c.seq,
-                    table.c.clerk_id,
-                    table.c.kind,
-                    type_coerce(table.c.payload, Text),
-                ).where(*sent, table.c.id.in_(chunk))
+                core_select(*_event_columns(table)).where(*sent, table.c.id.in_(chunk))
             ).all()
             more.update((r[0], _hash(office.code, *r)) for r in found)
     return protocol.block_digests(
@@ -277,10 +263,26 @@ def local_digests(
     )
 
 
+def _event_columns(table: Any) -> tuple[Any, ...]:
+    """An outbox event's columns as it travels: id, sequence, clerk, kind and the payload as
+    stored (read with Core, no ORM objects: a push reads up to 500 at a time)."""
+    return (
+        table.c.id,
+        table.c.seq,
+        table.c.clerk_id,
+        table.c.kind,
+        type_coerce(table.c.payload, Text),
+    )
+
+
+def _payload(stored: Any) -> Any:
+    """A payload as read: SQLite gives the stored text, PostgreSQL's driver decodes json."""
+    return json.loads(stored) if isinstance(stored, str | bytes) else stored
+
+
 def _hash(code: str, event_id: str, seq: int, clerk: int, kind: str, payload: Any) -> str:
     """``protocol.event_hash`` of an outbox row as it travels."""
-    if isinstance(payload, str | bytes):  # SQLite's text (PostgreSQL's driver decodes json)
-        payload = json.loads(payload)
+    payload = _payload(payload)
     return protocol.event_hash(
         {
             "id": event_id,
