@@ -156,8 +156,13 @@ def _new_databases_from_a_template(_shared_demo_templates: None) -> Iterator[Non
         key: bytes | None = None,
     ) -> Database:
         target = Path(path) if path is not None else None
-        new = target is not None and migrate and key is None and not target.exists()
-        if new and target is not None and not expects_encrypted(target):
+        if (
+            target is not None
+            and migrate
+            and key is None
+            and not target.exists()
+            and not expects_encrypted(target)
+        ):
             template = empty_template(lambda scratch: migrate_new(cls, scratch))
             target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
             shutil.copyfile(template, touch_private(target))
